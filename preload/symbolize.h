@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* symbolize.h - addresses of this process to function, file:line and inlined frames (elfutils libdw). */
+#ifndef COSTACK_SYMBOLIZE_H
+#define COSTACK_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One source-level frame. Strings point into the symbolizer's cache and stay
+ * valid until symbolizer_destroy(); any of them may be NULL when unknown. */
+struct sym_frame {
+	const char *function; /* demangled when a demangler is loaded in the process */
+	const char *file;     /* source file, as recorded in DWARF */
+	int line;             /* 0 if unknown */
+	bool inlined;         /* true for a frame that was inlined into the next one out */
+	const char *module;   /* path of the ELF object holding the address */
+	uint64_t offset;      /* address relative to the module's load base */
+};
+
+struct symbolizer;
+
+/* A symbolizer for the calling process (reads /proc/self/maps lazily). NULL on failure. */
+struct symbolizer *symbolizer_new_self(void);
+void symbolizer_destroy(struct symbolizer *s);
+/* Forget the module list, so objects dlopen()ed since are seen. */
+void symbolizer_refresh(struct symbolizer *s);
+
+/*
+ * Describe the code address pc. When is_return_address is true, pc is a
+ * return address and the call instruction before it is looked up (pc - 1).
+ * Writes up to cap frames, outermost first: the physical function, then the
+ * functions inlined into it down to the innermost one holding pc. Returns
+ * the number written (at least 1 when cap >= 1: a frame with only module and
+ * offset, or nothing known at all, when no symbol covers pc).
+ */
+int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool is_return_address,
+		      struct sym_frame *out, int cap);
+
+#endif
