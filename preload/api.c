@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/* api.c - the public costack.h API: asyncio's get_stack()/print_stack() over the task registry. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "clock.h"
+#include "config.h"
+#include "core.h"
+#include "costack.h"
+#include "symbolize.h"
+#include "unwind.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define MAX_INLINE 16
+
+static const char *const state_names[] = { "created", "running", "suspended",
+					   "done",    "failed",  "cancelled" };
+static const char *const runtime_names[] = { "thread", "ucontext", "fcontext" };
+
+EXPORT costack_task_t costack_current_task(void)
+{
+	struct thread_state *ts = core_enter();
+	costack_task_t id;
+
+	if (!ts) {
+		ts = core_thread_state();
+		return ts ? ts->current->id : 0;
+	}
+	id = ts->current->id;
+	core_leave(ts);
+	return id;
+}
+
+EXPORT costack_task_t costack_task_at(const void *stack_addr)
+{
+	return registry_task_at((uintptr_t)stack_addr);
+}
+
+EXPORT size_t costack_all_tasks(costack_task_t *ids, size_t cap)
+{
+	return registry_unfinished(ids, cap);
+}
+
+EXPORT int costack_task_state(costack_task_t task)
+{
+	struct task_copy c;
+
+	return registry_copy_task(task, &c) ? c.task.state : -1;
+}
+
+EXPORT const char *costack_state_name(int state)
+{
+	return state >= 0 && state < (int)(sizeof(state_names) / sizeof(*state_names))
+		       ? state_names[state]
+		       : "?";
+}
+
+/* Frames of a stack record, oldest first: a stack keeps its newest `limit`
+ * frames, a traceback its oldest (asyncio and the traceback module do so). */
+static int emit_frames(const uintptr_t *innermost_first, int n, bool traceback, void **out,
+		       int limit)
+{
+	int keep = limit > 0 && limit < n ? limit : n;
+	int skip_outer = traceback ? 0 : n - keep; /* oldest frames dropped */
+
+	for (int i = 0; i < keep; i++)
+		out[i] = (void *)innermost_first[n - 1 - skip_outer - i];
+	return keep;
+}
+
+/* Frames of a task, oldest first, into out (room for cap); *is_entry tells
+ * that the single frame is an entry function, not a return address. */
+static int task_frames(const struct task_copy *c, void **out, int cap, int limit, bool *is_entry)
+{
+	const struct stack_rec *rec = NULL;
+	struct thread_state *ts;
+
+	*is_entry = false;
+	if (cap <= 0)
+		return 0;
+	switch (c->task.state) {
+	case COSTACK_CREATED:
+		if (!c->task.entry)
+			return 0;
+		out[0] = (void *)c->task.entry;
+		*is_entry = true;
+		return 1;
+	case COSTACK_RUNNING:
+		ts = core_thread_state();
+		if (ts && ts->current && ts->current->id == c->task.id) {
+			uintptr_t scratch[CONFIG_DEPTH_MAX + UNWIND_SLACK];
+			const uintptr_t *frames;
+			bool truncated;
+			int n;
+
+			frames = unwind_capture(scratch, config.depth, &n, &truncated);
+			return emit_frames(frames, n, false, out, limit > 0 && limit < cap ? limit : cap);
+		}
+		/* the stack at which it was last resumed */
+		__attribute__((fallthrough));
+	case COSTACK_SUSPENDED:
+		if (c->has_suspend)
+			rec = c->last_suspend.stack;
+		break;
+	case COSTACK_FAILED:
+		if (c->has_raise && c->last_raise.stack)
+			return emit_frames(c->last_raise.stack->frames,
+					   (int)c->last_raise.stack->nframes, true, out,
+					   limit > 0 && limit < cap ? limit : cap);
+		return 0;
+	default:
+		return 0;
+	}
+	if (!rec)
+		return 0;
+	return emit_frames(rec->frames, (int)rec->nframes, false, out,
+			   limit > 0 && limit < cap ? limit : cap);
+}
+
+EXPORT int costack_get_stack(costack_task_t task, void **frames, int size)
+{
+	struct task_copy c;
+	bool is_entry;
+	int saved_errno = errno;
+	int n;
+
+	if (!registry_copy_task(task, &c))
+		return -1;
+	n = task_frames(&c, frames, size > 0 ? size : CONFIG_DEPTH_MAX, size, &is_entry);
+	errno = saved_errno;
+	return n;
+}
+
+/* --- print_stack ------------------------------------------------------------ */
+
+static pthread_mutex_t symbolizer_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct symbolizer *symbolizer;
+
+static struct symbolizer *get_symbolizer(void)
+{
+	pthread_mutex_lock(&symbolizer_lock);
+	if (!symbolizer)
+		symbolizer = symbolizer_new_self();
+	pthread_mutex_unlock(&symbolizer_lock);
+	return symbolizer;
+}
+
+static void print_task_repr(const struct task_copy *c, struct symbolizer *s, FILE *out)
+{
+	const struct task *t = &c->task;
+	struct sym_frame entry;
+
+	fprintf(out, "<Task %s id=%llu", costack_state_name(t->state), (unsigned long long)t->id);
+	if (t->name[0])
+		fprintf(out, " name='%s'", t->name);
+	if (t->entry && s && symbolizer_lookup(s, t->entry, false, &entry, 1) >= 1 &&
+	    entry.function)
+		fprintf(out, " entry=%s()", entry.function);
+	else if (t->entry)
+		fprintf(out, " entry=%#lx", (unsigned long)t->entry);
+	fprintf(out, " runtime=%s thread=%d>",
+		t->runtime < sizeof(runtime_names) / sizeof(*runtime_names)
+			? runtime_names[t->runtime]
+			: "?",
+		t->tid);
+}
+
+static void print_frame(struct symbolizer *s, uintptr_t pc, bool is_return, FILE *out)
+{
+	struct sym_frame f[MAX_INLINE];
+	int n = s ? symbolizer_lookup(s, pc, is_return, f, MAX_INLINE) : 0;
+
+	if (n <= 0) {
+		fprintf(out, "  File \"?\", address %#lx, in ??\n", (unsigned long)pc);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *fn = f[i].function ? f[i].function : "??";
+
+		if (f[i].file && f[i].line > 0)
+			fprintf(out, "  File \"%s\", line %d, in %s%s\n", f[i].file, f[i].line, fn,
+				f[i].inlined ? " (inlined)" : "");
+		else
+			fprintf(out, "  File \"%s\", offset %#llx, in %s%s\n",
+				f[i].module ? f[i].module : "?", (unsigned long long)f[i].offset,
+				fn, f[i].inlined ? " (inlined)" : "");
+	}
+}
+
+EXPORT int costack_print_stack(costack_task_t task, int limit, FILE *out)
+{
+	void *frames[CONFIG_DEPTH_MAX];
+	struct symbolizer *s;
+	struct task_copy c;
+	bool is_entry, failed;
+	int saved_errno = errno;
+	int n;
+
+	if (!registry_copy_task(task, &c))
+		return -1;
+	n = task_frames(&c, frames, CONFIG_DEPTH_MAX, limit, &is_entry);
+	failed = c.task.state == COSTACK_FAILED;
+	s = get_symbolizer();
+	flockfile(out);
+	if (!n)
+		fputs("No stack for ", out);
+	else if (failed)
+		fputs("Traceback for ", out);
+	else
+		fputs("Stack for ", out);
+	print_task_repr(&c, s, out);
+	fputs(n ? " (most recent call last):\n" : "\n", out);
+	for (int i = 0; i < n; i++)
+		print_frame(s, (uintptr_t)frames[i], !is_entry, out);
+	funlockfile(out);
+	errno = saved_errno;
+	return 0;
+}
+
+EXPORT int costack_set_task_name(costack_task_t task, const char *name)
+{
+	return registry_set_name(task, name);
+}
+
+EXPORT int costack_task_info(costack_task_t task, struct costack_task_info *info)
+{
+	struct task_copy c;
+	const struct task *t = &c.task;
+
+	if (!info || info->size < sizeof(*info)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!registry_copy_task(task, &c))
+		return -1;
+	memset((char *)info + sizeof(info->size), 0, sizeof(*info) - sizeof(info->size));
+	info->id = t->id;
+	info->parent = t->parent;
+	info->state = t->state;
+	info->runtime = t->runtime;
+	info->entry = (const void *)t->entry;
+	info->stack_lo = (const void *)t->stack_lo;
+	info->stack_hi = (const void *)t->stack_hi;
+	info->thread = t->tid;
+	info->switches = t->switches;
+	info->cpu_ns = t->cpu_ns;
+	if (t->state == COSTACK_RUNNING)
+		info->cpu_ns += clock_now_ns() - t->run_start_ns;
+	info->created_ns = clock_to_realtime(t->created_ns);
+	info->state_since_ns = clock_to_realtime(t->since_ns);
+	memcpy(info->name, t->name, sizeof(info->name));
+	return 0;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* config.h - the COSTACK_* environment variables, read once at load time. */
+#ifndef COSTACK_CONFIG_H
+#define COSTACK_CONFIG_H
+
+#include <stdbool.h>
+
+enum unwind_mode { UNWIND_DEFAULT = 0, UNWIND_LIBUNWIND = 1 };
+
+struct config {
+	int depth;        /* COSTACK_DEPTH: frames kept per snapshot */
+	int ring;         /* COSTACK_RING: snapshots kept per task */
+	int ended;        /* COSTACK_ENDED: ended tasks kept queryable */
+	int unwind;       /* COSTACK_UNWIND: enum unwind_mode */
+	bool enabled;     /* COSTACK_DISABLE=1 turns every hook into a plain call */
+};
+
+extern struct config config;
+
+#define CONFIG_DEPTH_MAX 512
+#define CONFIG_RING_MAX 1024
+
+/* Parse the environment into `config`; a bad value keeps the default and
+ * says so once on stderr. */
+void config_load(void);
+
+#endif

@@ -1,0 +1,573 @@
+/* SPDX-License-Identifier: MIT */
+/* core.c - the task registry and the switch bookkeeping that every runtime adapter shares. */
+#define _GNU_SOURCE
+#include "core.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "unwind.h"
+
+int64_t clock_realtime_offset_ns;
+
+static __thread struct thread_state *thread_state __attribute__((tls_model("initial-exec")));
+
+/*
+ * The registry lock guards the id and stack-range indexes, the ended FIFO
+ * and task allocation. It is taken when a task is made or ends, on a
+ * per-thread cache miss, and by API readers; never on a switch that hits
+ * the cache.
+ */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *id_index;    /* tsearch tree of struct task *, by id */
+static void *range_index; /* tsearch tree of struct task *, by stack range */
+static struct task *ended_head, *ended_tail;
+static size_t ended_count;
+static struct task *free_tasks; /* evicted records, reused; never unmapped */
+static char *slab_next, *slab_end;
+static size_t task_size;
+static atomic_uint_fast64_t next_task_id = 1;
+static pthread_key_t thread_key;
+static bool ready;
+
+/* --- task records --------------------------------------------------------- */
+
+static void write_begin(struct task *t)
+{
+	atomic_fetch_add_explicit(&t->seq, 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+}
+
+static void write_end(struct task *t)
+{
+	atomic_fetch_add_explicit(&t->seq, 1, memory_order_release);
+}
+
+/* Records are carved from mmap'ed slabs and recycled, never unmapped, so a
+ * stale pointer in a thread's cache can always be read (and rejected by id). */
+static struct task *task_alloc(void)
+{
+	struct task *t = free_tasks;
+
+	if (t) {
+		free_tasks = t->ended_next;
+	} else {
+		if ((size_t)(slab_end - slab_next) < task_size) {
+			size_t size = 256 * task_size;
+			void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (p == MAP_FAILED)
+				return NULL;
+			slab_next = p;
+			slab_end = slab_next + size;
+		}
+		t = (struct task *)slab_next;
+		slab_next += task_size;
+	}
+	unsigned seq = atomic_load(&t->seq);
+	memset((char *)t + sizeof(t->seq), 0, task_size - sizeof(t->seq));
+	atomic_store(&t->seq, seq + 2); /* readers holding an old copy retry */
+	return t;
+}
+
+static int compare_id(const void *a, const void *b)
+{
+	uint64_t x = ((const struct task *)a)->id, y = ((const struct task *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Live stacks never overlap, so "overlaps" serves as "equal". */
+static int compare_range(const void *a, const void *b)
+{
+	const struct task *x = a, *y = b;
+
+	if (x->stack_hi <= y->stack_lo)
+		return -1;
+	if (y->stack_hi <= x->stack_lo)
+		return 1;
+	return 0;
+}
+
+static struct task *range_find(uintptr_t lo, uintptr_t hi)
+{
+	struct task probe = { .stack_lo = lo, .stack_hi = hi };
+	void **node = tfind(&probe, &range_index, compare_range);
+
+	return node ? *node : NULL;
+}
+
+static void range_remove(struct task *t)
+{
+	if (t->in_range_index) {
+		tdelete(t, &range_index, compare_range);
+		t->in_range_index = false;
+	}
+}
+
+/* Called with the lock held: the task has ended; keep the newest ones. */
+static void ended_push(struct task *t)
+{
+	range_remove(t);
+	t->ended_next = NULL;
+	if (ended_tail)
+		ended_tail->ended_next = t;
+	else
+		ended_head = t;
+	ended_tail = t;
+	ended_count++;
+	while (ended_count > (size_t)config.ended && ended_head) {
+		struct task *old = ended_head;
+
+		ended_head = old->ended_next;
+		if (!ended_head)
+			ended_tail = NULL;
+		ended_count--;
+		tdelete(old, &id_index, compare_id);
+		old->id = 0; /* stale cache entries no longer match */
+		old->ended_next = free_tasks;
+		free_tasks = old;
+	}
+}
+
+/* Called with the lock held. */
+static void task_end_locked(struct task *t, int outcome, uint64_t now)
+{
+	write_begin(t);
+	t->state = (uint8_t)outcome;
+	t->since_ns = now;
+	write_end(t);
+	ended_push(t);
+}
+
+/* Called with the lock held. */
+static struct task *task_new(int runtime, uint64_t parent, uintptr_t lo, uintptr_t hi,
+			     uintptr_t entry, int32_t tid)
+{
+	struct task *t = task_alloc();
+	uint64_t now = clock_now_ns();
+
+	if (!t)
+		return NULL;
+	t->id = atomic_fetch_add(&next_task_id, 1);
+	t->parent = parent;
+	t->runtime = (uint8_t)runtime;
+	t->state = COSTACK_CREATED;
+	t->stack_lo = lo;
+	t->stack_hi = hi;
+	t->entry = entry;
+	t->tid = tid;
+	t->created_ns = now;
+	t->since_ns = now;
+	if (!tsearch(t, &id_index, compare_id)) {
+		t->ended_next = free_tasks;
+		free_tasks = t;
+		return NULL;
+	}
+	if (lo < hi) {
+		struct task *old;
+
+		/* The stack is reused: whatever lived there is over. */
+		while ((old = range_find(lo, hi))) {
+			range_remove(old);
+			if (old->state == COSTACK_CREATED || old->state == COSTACK_SUSPENDED)
+				task_end_locked(old, COSTACK_CANCELLED, now);
+		}
+		t->in_range_index = tsearch(t, &range_index, compare_range) != NULL;
+	}
+	return t;
+}
+
+
+/* --- threads ------------------------------------------------------------ */
+
+static void thread_exit(void *arg)
+{
+	struct thread_state *ts = arg;
+	uint64_t now = clock_now_ns();
+
+	pthread_mutex_lock(&registry_lock);
+	if (ts->root && !task_state_ended(ts->root->state))
+		task_end_locked(ts->root, COSTACK_DONE, now);
+	pthread_mutex_unlock(&registry_lock);
+	thread_state = NULL;
+	munmap(ts, sizeof(*ts) + (size_t)(config.depth + UNWIND_SLACK) * sizeof(uintptr_t));
+}
+
+static struct thread_state *thread_state_new(void)
+{
+	size_t size = sizeof(struct thread_state) +
+		      (size_t)(config.depth + UNWIND_SLACK) * sizeof(uintptr_t);
+	struct thread_state *ts;
+	pthread_attr_t attr;
+	void *stack_addr = NULL;
+	size_t stack_size = 0;
+
+	ts = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ts == MAP_FAILED)
+		return NULL;
+	ts->tid = (int32_t)syscall(SYS_gettid);
+	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+		pthread_attr_getstack(&attr, &stack_addr, &stack_size);
+		pthread_attr_destroy(&attr);
+	}
+	pthread_mutex_lock(&registry_lock);
+	ts->root = task_new(COSTACK_RUNTIME_THREAD, 0, (uintptr_t)stack_addr,
+			    (uintptr_t)stack_addr + stack_size, 0, ts->tid);
+	if (ts->root) {
+		ts->root->state = COSTACK_RUNNING;
+		ts->root->run_start_ns = ts->root->since_ns;
+		ts->root->switches = 1;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	if (!ts->root) {
+		munmap(ts, size);
+		return NULL;
+	}
+	ts->current = ts->root;
+	pthread_setspecific(thread_key, ts);
+	thread_state = ts;
+	unwind_warm_thread();
+	return ts;
+}
+
+/* --- process-wide set-up ------------------------------------------------ */
+
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&registry_lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static void cancel_orphan(const void *node, VISIT which, void *closure)
+{
+	struct task *t = *(struct task *const *)node;
+	struct thread_state *ts = closure;
+
+	if ((which == postorder || which == leaf) && t->state == COSTACK_RUNNING &&
+	    t != ts->current) {
+		t->state = COSTACK_CANCELLED;
+		t->since_ns = clock_now_ns();
+	}
+}
+
+/* Only the forking thread lives on in the child: tasks running on the
+ * others can never run again. The orphans stay in the indexes, ended. */
+static void atfork_child(void)
+{
+	struct thread_state *ts = thread_state;
+
+	pthread_mutex_init(&registry_lock, NULL);
+	if (!ts)
+		return;
+	ts->tid = (int32_t)syscall(SYS_gettid);
+	ts->current->tid = ts->tid;
+	twalk_r(id_index, cancel_orphan, ts);
+}
+
+static void init(void)
+{
+	struct timespec mono, real;
+
+	config_load();
+	clock_gettime(CLOCK_REALTIME, &real);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_realtime_offset_ns = ((int64_t)real.tv_sec - mono.tv_sec) * 1000000000 +
+				   (real.tv_nsec - mono.tv_nsec);
+	task_size = (sizeof(struct task) + (size_t)config.ring * sizeof(struct snapshot) + 15) &
+		    ~(size_t)15;
+	unwind_init();
+	if (pthread_key_create(&thread_key, thread_exit) != 0) {
+		log_error("cannot create a thread key; costack is off in this process");
+		return;
+	}
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	ready = true;
+}
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+/* Register the main thread early, from a quiet place, rather than inside
+ * the program's first switch. */
+__attribute__((constructor)) static void costack_load(void)
+{
+	struct thread_state *ts = core_enter();
+
+	if (ts)
+		core_leave(ts);
+}
+
+struct thread_state *core_enter(void)
+{
+	struct thread_state *ts = thread_state;
+	int saved_errno;
+
+	if (__builtin_expect(ts != NULL, 1)) {
+		if (ts->in_hook)
+			return NULL;
+		ts->in_hook = 1;
+		return ts;
+	}
+	saved_errno = errno;
+	pthread_once(&init_once, init);
+	if (ready && config.enabled)
+		ts = thread_state_new();
+	if (ts)
+		ts->in_hook = 1;
+	errno = saved_errno;
+	return ts;
+}
+
+void core_leave(struct thread_state *ts)
+{
+	ts->in_hook = 0;
+}
+
+__attribute__((noinline)) struct thread_state *core_thread_state(void)
+{
+	/* noinline, and an opaque barrier: the TLS address must be computed
+	 * anew on the thread that runs now, not reused from before a switch. */
+	__asm__ volatile("" ::: "memory");
+	return thread_state;
+}
+
+/* --- what adapters report -------------------------------------------------- */
+
+struct task *core_task_made(struct thread_state *ts, int runtime, uintptr_t lo, uintptr_t hi,
+			    uintptr_t entry, uintptr_t adapter_data)
+{
+	struct task *t;
+
+	pthread_mutex_lock(&registry_lock);
+	t = task_new(runtime, ts->current->id, lo, hi, entry, ts->tid);
+	if (t)
+		t->adapter_data = adapter_data;
+	pthread_mutex_unlock(&registry_lock);
+	return t;
+}
+
+struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_t key,
+				  uintptr_t sp)
+{
+	unsigned slot = (unsigned)((key >> 4) ^ (key >> 12)) % THREAD_CACHE_SIZE;
+	struct task *t = ts->cache[slot].task;
+
+	if (ts->cache[slot].key == key && t && t->id == ts->cache[slot].id &&
+	    !task_state_ended(t->state) &&
+	    (t->stack_lo == t->stack_hi || (sp >= t->stack_lo && sp < t->stack_hi)))
+		return t;
+
+	pthread_mutex_lock(&registry_lock);
+	t = range_find(sp, sp + 1);
+	if (!t) {
+		t = task_new(runtime, ts->current->id, 0, 0, 0, ts->tid);
+		if (t)
+			t->state = COSTACK_SUSPENDED;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	if (t) {
+		ts->cache[slot].key = key;
+		ts->cache[slot].task = t;
+		ts->cache[slot].id = t->id;
+	}
+	return t;
+}
+
+static const struct snapshot *newest_snapshot(const struct task *t)
+{
+	return t->ring_count ? &t->ring[(t->ring_count - 1) % (uint32_t)config.ring] : NULL;
+}
+
+/* Record the calling thread's stack as a snapshot of t. Called inside t's
+ * write section. A stack equal to the task's previous one is not interned again. */
+static void snapshot_take(struct thread_state *ts, struct task *t, int kind, uint64_t now)
+{
+	const struct snapshot *last = newest_snapshot(t);
+	const struct stack_rec *rec;
+	const uintptr_t *frames;
+	struct snapshot *slot;
+	bool truncated;
+	int n;
+
+	frames = unwind_capture(ts->scratch, config.depth, &n, &truncated);
+	if (last && last->stack && last->stack->nframes == (uint32_t)n &&
+	    !memcmp(last->stack->frames, frames, (size_t)n * sizeof(*frames)))
+		rec = last->stack;
+	else
+		rec = stackstore_intern(&ts->arena, frames, (uint32_t)n);
+	slot = &t->ring[t->ring_count % (uint32_t)config.ring];
+	slot->ts_ns = now;
+	slot->stack = rec;
+	slot->tid = ts->tid;
+	slot->kind = (uint8_t)kind;
+	slot->truncated = truncated;
+	t->ring_count++;
+}
+
+static void start_running(struct thread_state *ts, struct task *t, uint64_t now)
+{
+	write_begin(t);
+	t->state = COSTACK_RUNNING;
+	t->since_ns = now;
+	t->run_start_ns = now;
+	t->tid = ts->tid;
+	t->switches++;
+	write_end(t);
+	ts->current = t;
+}
+
+void core_switch(struct thread_state *ts, struct task *next)
+{
+	struct task *prev = ts->current;
+	uint64_t now = clock_now_ns();
+
+	if (next == prev)
+		return;
+	write_begin(prev);
+	snapshot_take(ts, prev, SNAP_SUSPEND, now);
+	prev->state = COSTACK_SUSPENDED;
+	prev->since_ns = now;
+	prev->cpu_ns += now - prev->run_start_ns;
+	write_end(prev);
+	start_running(ts, next, now);
+}
+
+void core_resumed(struct thread_state *ts, struct task *self)
+{
+	if (ts && ts->current != self)
+		start_running(ts, self, clock_now_ns());
+}
+
+void core_task_ended(struct thread_state *ts, int outcome, struct task *next)
+{
+	struct task *t = ts->current;
+	uint64_t now = clock_now_ns();
+
+	pthread_mutex_lock(&registry_lock);
+	t->cpu_ns += now - t->run_start_ns;
+	task_end_locked(t, outcome, now);
+	pthread_mutex_unlock(&registry_lock);
+	if (next && next != t)
+		start_running(ts, next, now);
+	else
+		ts->current = ts->root;
+}
+
+/* --- readers ------------------------------------------------------------- */
+
+static void copy_consistent(const struct task *t, struct task_copy *out)
+{
+	unsigned before, after;
+
+	do {
+		before = atomic_load_explicit(&t->seq, memory_order_acquire);
+		memcpy(&out->task, t, sizeof(*t));
+		out->has_suspend = out->has_raise = false;
+		uint32_t count = t->ring_count, ring = (uint32_t)config.ring;
+		for (uint32_t i = 0; i < count && i < ring; i++) {
+			const struct snapshot *s = &t->ring[(count - 1 - i) % ring];
+
+			if (s->kind == SNAP_SUSPEND && !out->has_suspend) {
+				out->last_suspend = *s;
+				out->has_suspend = true;
+			} else if (s->kind == SNAP_RAISE && !out->has_raise) {
+				out->last_raise = *s;
+				out->has_raise = true;
+			}
+		}
+		atomic_thread_fence(memory_order_acquire);
+		after = atomic_load_explicit(&t->seq, memory_order_relaxed);
+	} while ((before & 1) || before != after);
+}
+
+static struct task *find_locked(uint64_t id)
+{
+	struct task probe = { .id = id };
+	void **node = id ? tfind(&probe, &id_index, compare_id) : NULL;
+
+	return node ? *node : NULL;
+}
+
+bool registry_copy_task(uint64_t id, struct task_copy *out)
+{
+	struct task *t;
+
+	pthread_mutex_lock(&registry_lock);
+	t = find_locked(id);
+	if (t)
+		copy_consistent(t, out);
+	pthread_mutex_unlock(&registry_lock);
+	if (!t)
+		errno = ESRCH;
+	return t != NULL;
+}
+
+struct unfinished_walk {
+	uint64_t *ids;
+	size_t cap, count;
+};
+
+static void collect_unfinished(const void *node, VISIT which, void *closure)
+{
+	const struct task *t = *(const struct task *const *)node;
+	struct unfinished_walk *w = closure;
+
+	if ((which == postorder || which == leaf) && !task_state_ended(t->state)) {
+		if (w->count < w->cap)
+			w->ids[w->count] = t->id;
+		w->count++;
+	}
+}
+
+size_t registry_unfinished(uint64_t *ids, size_t cap)
+{
+	struct unfinished_walk w = { ids, ids ? cap : 0, 0 };
+
+	pthread_mutex_lock(&registry_lock);
+	twalk_r(id_index, collect_unfinished, &w);
+	pthread_mutex_unlock(&registry_lock);
+	return w.count;
+}
+
+uint64_t registry_task_at(uintptr_t addr)
+{
+	struct task *t;
+	uint64_t id;
+
+	pthread_mutex_lock(&registry_lock);
+	t = range_find(addr, addr + 1);
+	id = t ? t->id : 0;
+	pthread_mutex_unlock(&registry_lock);
+	return id;
+}
+
+int registry_set_name(uint64_t id, const char *name)
+{
+	struct task *t;
+
+	pthread_mutex_lock(&registry_lock);
+	t = find_locked(id);
+	if (t) {
+		write_begin(t);
+		strncpy(t->name, name ? name : "", sizeof(t->name) - 1);
+		t->name[sizeof(t->name) - 1] = '\0';
+		write_end(t);
+	}
+	pthread_mutex_unlock(&registry_lock);
+	if (!t)
+		errno = ESRCH;
+	return t ? 0 : -1;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* core.h - what a runtime adapter reports to the core: task made, switch, resumed, ended. */
+#ifndef COSTACK_CORE_H
+#define COSTACK_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stackstore.h"
+#include "task.h"
+
+#define THREAD_CACHE_SIZE 64
+
+/* One per OS thread, reached through a single initial-exec TLS pointer. */
+struct thread_state {
+	struct task *current; /* the task running on this thread */
+	struct task *root;    /* this thread's original stack */
+	int32_t tid;
+	int in_hook;          /* recursion guard: a hook entered from our own code falls through */
+	struct stack_arena arena;
+	struct {
+		uintptr_t key; /* the runtime's handle of a context (ucontext_t *) */
+		struct task *task;
+		uint64_t id;
+	} cache[THREAD_CACHE_SIZE];
+	uintptr_t scratch[]; /* capture buffer */
+};
+
+/*
+ * Enter a hook: the calling thread's state, with its root task registered.
+ * NULL means "fall through to the real function": costack is disabled, the
+ * hook was entered from costack's own code, or the state could not be made.
+ * errno is preserved. Every non-NULL return is paired with core_leave().
+ */
+struct thread_state *core_enter(void);
+void core_leave(struct thread_state *ts);
+
+/* The state of the calling thread, re-read: after a switch returns, the
+ * code may run on another thread than before. */
+struct thread_state *core_thread_state(void);
+
+/* A task made by a runtime on the stack [lo, hi). Suspended tasks whose
+ * stack it reuses become cancelled. NULL when out of memory. */
+struct task *core_task_made(struct thread_state *ts, int runtime, uintptr_t lo, uintptr_t hi,
+			    uintptr_t entry, uintptr_t adapter_data);
+
+/* The task a context belongs to, found by its stack pointer sp; key is the
+ * runtime's handle for that context, cached per thread. A context on no
+ * known stack gets a task of its own (stack unknown). */
+struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_t key,
+				  uintptr_t sp);
+
+/* The current task of this thread stops running: its stack is captured
+ * (costack's own frames left out) and it becomes suspended; next runs. */
+void core_switch(struct thread_state *ts, struct task *next);
+
+/* Called in a task's own frame when a switch into it returned: it runs on
+ * this thread, whoever switched to it. */
+void core_resumed(struct thread_state *ts, struct task *self);
+
+/* The current task ended (outcome: COSTACK_DONE, _FAILED, _CANCELLED); next
+ * (may be NULL) runs on this thread after it. */
+void core_task_ended(struct thread_state *ts, int outcome, struct task *next);
+
+#endif

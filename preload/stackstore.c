@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/* stackstore.c - lock-free interning of stacks: per-thread arenas, one global open-addressed index. */
+#include "stackstore.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define INDEX_BITS 20
+#define INDEX_SIZE (1u << INDEX_BITS)
+#define PROBE_LIMIT 64
+#define CHUNK_SIZE (1u << 20)
+#define STORE_CAP ((uint64_t)512 << 20)
+
+static _Atomic(const struct stack_rec *) *index_slots;
+static atomic_uint_fast64_t bytes_mapped;
+static atomic_flag index_init_lock = ATOMIC_FLAG_INIT;
+
+static uint64_t hash_frames(const uintptr_t *frames, uint32_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+
+	for (uint32_t i = 0; i < n; i++) {
+		h ^= frames[i];
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	return h ? h : 1;
+}
+
+static void *map_anonymous(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	atomic_fetch_add(&bytes_mapped, size);
+	return p;
+}
+
+/* The index is mapped on first use; untouched pages cost nothing. */
+static bool index_ready(void)
+{
+	if (atomic_load_explicit(&index_slots, memory_order_acquire))
+		return true;
+	while (atomic_flag_test_and_set_explicit(&index_init_lock, memory_order_acquire))
+		;
+	if (!index_slots) {
+		void *p = map_anonymous(INDEX_SIZE * sizeof(*index_slots));
+		atomic_store_explicit(&index_slots, p, memory_order_release);
+	}
+	atomic_flag_clear_explicit(&index_init_lock, memory_order_release);
+	return index_slots != NULL;
+}
+
+static bool equal(const struct stack_rec *rec, uint64_t hash, const uintptr_t *frames, uint32_t n)
+{
+	return rec->hash == hash && rec->nframes == n &&
+	       !memcmp(rec->frames, frames, n * sizeof(*frames));
+}
+
+static struct stack_rec *arena_alloc(struct stack_arena *arena, size_t size)
+{
+	char *p;
+
+	size = (size + 15) & ~(size_t)15;
+	if ((size_t)(arena->end - arena->next) < size) {
+		size_t chunk = size > CHUNK_SIZE ? size : CHUNK_SIZE;
+
+		if (atomic_load(&bytes_mapped) + chunk > STORE_CAP)
+			return NULL;
+		p = map_anonymous(chunk);
+		if (!p)
+			return NULL;
+		arena->next = p;
+		arena->end = p + chunk;
+	}
+	p = arena->next;
+	arena->next += size;
+	return (struct stack_rec *)p;
+}
+
+static struct stack_rec *new_rec(struct stack_arena *arena, uint64_t hash, const uintptr_t *frames,
+			      uint32_t n)
+{
+	struct stack_rec *rec = arena_alloc(arena, sizeof(*rec) + n * sizeof(*frames));
+
+	if (rec) {
+		rec->hash = hash;
+		rec->nframes = n;
+		rec->reserved = 0;
+		memcpy(rec->frames, frames, n * sizeof(*frames));
+	}
+	return rec;
+}
+
+const struct stack_rec *stackstore_intern(struct stack_arena *arena, const uintptr_t *frames,
+					  uint32_t n)
+{
+	uint64_t hash = hash_frames(frames, n);
+	struct stack_rec *rec = NULL;
+	uint32_t slot = (uint32_t)(hash >> (64 - INDEX_BITS));
+
+	if (!index_ready())
+		return NULL;
+	for (int probe = 0; probe < PROBE_LIMIT; probe++, slot = (slot + 1) & (INDEX_SIZE - 1)) {
+		const struct stack_rec *cur =
+			atomic_load_explicit(&index_slots[slot], memory_order_acquire);
+
+		if (cur) {
+			if (equal(cur, hash, frames, n))
+				return cur;
+			continue;
+		}
+		if (!rec && !(rec = new_rec(arena, hash, frames, n)))
+			return NULL;
+		if (atomic_compare_exchange_strong_explicit(&index_slots[slot], &cur, rec,
+							    memory_order_release,
+							    memory_order_acquire))
+			return rec;
+		/* Another thread took the slot: it may hold this very stack. */
+		if (equal(cur, hash, frames, n))
+			return cur; /* rec stays in the arena unused: a few bytes lost */
+	}
+	/* The probe window is full: keep the stack, unshared. */
+	return rec ? rec : new_rec(arena, hash, frames, n);
+}
+
+uint64_t stackstore_bytes(void)
+{
+	return atomic_load(&bytes_mapped);
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* stackstore.h - interned call stacks: each distinct stack is stored once and never moves. */
+#ifndef COSTACK_STACKSTORE_H
+#define COSTACK_STACKSTORE_H
+
+#include <stdint.h>
+
+/* Frames are return addresses, innermost first, as captured. Immutable once
+ * published, so any thread may read one without a lock. */
+struct stack_rec {
+	uint64_t hash;
+	uint32_t nframes;
+	uint32_t reserved;
+	uintptr_t frames[];
+};
+
+/* Per-thread bump arena, owned by the thread that interns through it. */
+struct stack_arena {
+	char *next;
+	char *end;
+};
+
+/* The stored copy of frames[0..n), shared with any equal stack interned
+ * before. Lock-free: a lost race stores a duplicate, never a wrong stack.
+ * NULL when the store is full (its size is capped) or memory ran out. */
+const struct stack_rec *stackstore_intern(struct stack_arena *arena, const uintptr_t *frames,
+					  uint32_t n);
+
+/* Bytes mapped for stacks and their index, for the benchmark's memory figure. */
+uint64_t stackstore_bytes(void);
+
+#endif

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/* task.h - the task registry: tasks, states, rings of snapshots. Knows nothing of any runtime's hooks. */
+#ifndef COSTACK_TASK_H
+#define COSTACK_TASK_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "costack.h"
+#include "stackstore.h"
+
+enum snapshot_kind { SNAP_SUSPEND = 0, SNAP_RAISE = 1 };
+
+struct snapshot {
+	uint64_t ts_ns;                /* CLOCK_MONOTONIC */
+	const struct stack_rec *stack; /* innermost frame first; NULL: none or lost */
+	int32_t tid;
+	uint8_t kind;                  /* enum snapshot_kind */
+	uint8_t truncated;             /* the stack was deeper than COSTACK_DEPTH */
+	uint16_t reserved;
+};
+
+struct task {
+	/* Seqlock: odd while the record changes. Readers copy and retry. */
+	atomic_uint seq;
+	uint8_t state;   /* enum costack_state */
+	uint8_t runtime; /* enum costack_runtime */
+	bool in_range_index;
+	uint64_t id;
+	uint64_t parent;
+	uintptr_t entry;
+	uintptr_t stack_lo, stack_hi; /* [lo, hi); both 0 when unknown */
+	uintptr_t adapter_data;       /* the adapter's own word (ucontext: uc_link) */
+	int32_t tid;
+	uint64_t switches;
+	uint64_t cpu_ns;
+	uint64_t created_ns;   /* CLOCK_MONOTONIC */
+	uint64_t since_ns;     /* CLOCK_MONOTONIC, entry into the current state */
+	uint64_t run_start_ns; /* CLOCK_MONOTONIC, last switch in */
+	uint32_t ring_count;   /* snapshots ever written; the newest is ring[(count-1) % ring] */
+	char name[COSTACK_NAME_MAX];
+	struct task *ended_next; /* FIFO of ended tasks, oldest evicted first */
+	struct snapshot ring[];  /* config.ring entries */
+};
+
+static inline bool task_state_ended(int state)
+{
+	return state == COSTACK_DONE || state == COSTACK_FAILED || state == COSTACK_CANCELLED;
+}
+
+/* A consistent copy of what a reader needs of a task: the record (ring
+ * left out) and its newest snapshot of each kind. */
+struct task_copy {
+	struct task task;
+	struct snapshot last_suspend;
+	struct snapshot last_raise;
+	bool has_suspend;
+	bool has_raise;
+};
+
+/* Copy task `id` under the registry lock; false (errno ESRCH) if unknown. */
+bool registry_copy_task(uint64_t id, struct task_copy *out);
+/* Ids of the unfinished tasks, at most cap; returns how many exist. */
+size_t registry_unfinished(uint64_t *ids, size_t cap);
+/* The id of the task whose stack holds addr, 0 if none. */
+uint64_t registry_task_at(uintptr_t addr);
+int registry_set_name(uint64_t id, const char *name);
+
+#endif
