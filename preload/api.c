@@ -90,13 +90,13 @@ static int task_frames(const struct task_copy *c, void **out, int cap, int limit
 	case COSTACK_RUNNING:
 		ts = core_thread_state();
 		if (ts && ts->current && ts->current->id == c->task.id) {
-			uintptr_t scratch[CONFIG_DEPTH_MAX + UNWIND_SLACK];
-			const uintptr_t *frames;
-			bool truncated;
-			int n;
+			uintptr_t scratch[UNWIND_SCRATCH_WORDS(CONFIG_DEPTH_MAX)];
+			struct capture now;
 
-			frames = unwind_capture(scratch, config.depth, &n, &truncated);
-			return emit_frames(frames, n, false, out, limit > 0 && limit < cap ? limit : cap);
+			unwind_capture(scratch, config.depth, ts->current->stack_lo,
+				       ts->current->stack_hi, NULL, &now);
+			return emit_frames(now.frames, now.n, false, out,
+					   limit > 0 && limit < cap ? limit : cap);
 		}
 		/* the stack at which it was last resumed */
 		__attribute__((fallthrough));

@@ -200,13 +200,13 @@ static void thread_exit(void *arg)
 		task_end_locked(ts->root, COSTACK_DONE, now);
 	pthread_mutex_unlock(&registry_lock);
 	thread_state = NULL;
-	munmap(ts, sizeof(*ts) + (size_t)(config.depth + UNWIND_SLACK) * sizeof(uintptr_t));
+	munmap(ts, sizeof(*ts) + (size_t)UNWIND_SCRATCH_WORDS(config.depth) * sizeof(uintptr_t));
 }
 
 static struct thread_state *thread_state_new(void)
 {
 	size_t size = sizeof(struct thread_state) +
-		      (size_t)(config.depth + UNWIND_SLACK) * sizeof(uintptr_t);
+		      (size_t)UNWIND_SCRATCH_WORDS(config.depth) * sizeof(uintptr_t);
 	struct thread_state *ts;
 	pthread_attr_t attr;
 	void *stack_addr = NULL;
@@ -396,24 +396,26 @@ static const struct snapshot *newest_snapshot(const struct task *t)
 static void snapshot_take(struct thread_state *ts, struct task *t, int kind, uint64_t now)
 {
 	const struct snapshot *last = newest_snapshot(t);
+	const struct stack_rec *hint = last ? last->stack : NULL;
 	const struct stack_rec *rec;
-	const uintptr_t *frames;
+	struct capture cap;
 	struct snapshot *slot;
-	bool truncated;
-	int n;
 
-	frames = unwind_capture(ts->scratch, config.depth, &n, &truncated);
-	if (last && last->stack && last->stack->nframes == (uint32_t)n &&
-	    !memcmp(last->stack->frames, frames, (size_t)n * sizeof(*frames)))
-		rec = last->stack;
+	unwind_capture(ts->scratch, config.depth, t->stack_lo, t->stack_hi, hint, &cap);
+	if (cap.same)
+		rec = cap.same;
+	else if (hint && hint->nframes == (uint32_t)cap.n &&
+		 !memcmp(hint->frames, cap.frames, (size_t)cap.n * sizeof(*cap.frames)))
+		rec = hint;
 	else
-		rec = stackstore_intern(&ts->arena, frames, (uint32_t)n);
+		rec = stackstore_intern(&ts->arena, cap.frames, (uint32_t)cap.n, cap.shape,
+					cap.shape_size);
 	slot = &t->ring[t->ring_count % (uint32_t)config.ring];
 	slot->ts_ns = now;
 	slot->stack = rec;
 	slot->tid = ts->tid;
 	slot->kind = (uint8_t)kind;
-	slot->truncated = truncated;
+	slot->truncated = cap.truncated;
 	t->ring_count++;
 }
 
@@ -443,6 +445,15 @@ void core_switch(struct thread_state *ts, struct task *next)
 	prev->cpu_ns += now - prev->run_start_ns;
 	write_end(prev);
 	start_running(ts, next, now);
+}
+
+void core_raise(struct thread_state *ts)
+{
+	struct task *t = ts->current;
+
+	write_begin(t);
+	snapshot_take(ts, t, SNAP_RAISE, clock_now_ns());
+	write_end(t);
 }
 
 void core_resumed(struct thread_state *ts, struct task *self)

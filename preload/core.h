@@ -58,6 +58,10 @@ void core_switch(struct thread_state *ts, struct task *next);
  * this thread, whoever switched to it. */
 void core_resumed(struct thread_state *ts, struct task *self);
 
+/* An exception is raised in the current task: its stack now is kept as a
+ * raise snapshot, the traceback should the task end failed. */
+void core_raise(struct thread_state *ts);
+
 /* The current task ended (outcome: COSTACK_DONE, _FAILED, _CANCELLED); next
  * (may be NULL) runs on this thread after it. */
 void core_task_ended(struct thread_state *ts, int outcome, struct task *next);

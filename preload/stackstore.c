@@ -64,7 +64,7 @@ static struct stack_rec *arena_alloc(struct stack_arena *arena, size_t size)
 {
 	char *p;
 
-	size = (size + 15) & ~(size_t)15;
+	size = (size + 15) & ~(size_t)15; /* records stay 16-byte aligned */
 	if ((size_t)(arena->end - arena->next) < size) {
 		size_t chunk = size > CHUNK_SIZE ? size : CHUNK_SIZE;
 
@@ -82,21 +82,25 @@ static struct stack_rec *arena_alloc(struct stack_arena *arena, size_t size)
 }
 
 static struct stack_rec *new_rec(struct stack_arena *arena, uint64_t hash, const uintptr_t *frames,
-			      uint32_t n)
+			      uint32_t n, const void *extra, uint32_t extra_size)
 {
-	struct stack_rec *rec = arena_alloc(arena, sizeof(*rec) + n * sizeof(*frames));
+	size_t size = sizeof(struct stack_rec) + n * sizeof(*frames);
+	struct stack_rec *rec = arena_alloc(arena, size + extra_size);
 
 	if (rec) {
 		rec->hash = hash;
 		rec->nframes = n;
-		rec->reserved = 0;
+		rec->extra_size = extra_size;
+		rec->extra = extra_size ? (char *)rec + size : NULL;
 		memcpy(rec->frames, frames, n * sizeof(*frames));
+		if (extra_size)
+			memcpy((char *)rec + size, extra, extra_size);
 	}
 	return rec;
 }
 
 const struct stack_rec *stackstore_intern(struct stack_arena *arena, const uintptr_t *frames,
-					  uint32_t n)
+					  uint32_t n, const void *extra, uint32_t extra_size)
 {
 	uint64_t hash = hash_frames(frames, n);
 	struct stack_rec *rec = NULL;
@@ -113,7 +117,7 @@ const struct stack_rec *stackstore_intern(struct stack_arena *arena, const uintp
 				return cur;
 			continue;
 		}
-		if (!rec && !(rec = new_rec(arena, hash, frames, n)))
+		if (!rec && !(rec = new_rec(arena, hash, frames, n, extra, extra_size)))
 			return NULL;
 		if (atomic_compare_exchange_strong_explicit(&index_slots[slot], &cur, rec,
 							    memory_order_release,
@@ -124,7 +128,7 @@ const struct stack_rec *stackstore_intern(struct stack_arena *arena, const uintp
 			return cur; /* rec stays in the arena unused: a few bytes lost */
 	}
 	/* The probe window is full: keep the stack, unshared. */
-	return rec ? rec : new_rec(arena, hash, frames, n);
+	return rec ? rec : new_rec(arena, hash, frames, n, extra, extra_size);
 }
 
 uint64_t stackstore_bytes(void)

@@ -10,7 +10,8 @@
 struct stack_rec {
 	uint64_t hash;
 	uint32_t nframes;
-	uint32_t reserved;
+	uint32_t extra_size;
+	const void *extra; /* what the capturer attached to the first copy (unwind: the walk's shape) */
 	uintptr_t frames[];
 };
 
@@ -21,10 +22,11 @@ struct stack_arena {
 };
 
 /* The stored copy of frames[0..n), shared with any equal stack interned
- * before. Lock-free: a lost race stores a duplicate, never a wrong stack.
- * NULL when the store is full (its size is capped) or memory ran out. */
+ * before. A new record also keeps a copy of extra[0..extra_size). Lock-free:
+ * a lost race stores a duplicate, never a wrong stack. NULL when the store
+ * is full (its size is capped) or memory ran out. */
 const struct stack_rec *stackstore_intern(struct stack_arena *arena, const uintptr_t *frames,
-					  uint32_t n);
+					  uint32_t n, const void *extra, uint32_t extra_size);
 
 /* Bytes mapped for stacks and their index, for the benchmark's memory figure. */
 uint64_t stackstore_bytes(void);

@@ -17,6 +17,13 @@ struct sym_frame {
 	const char *module;   /* path of the ELF object holding the address */
 	uint64_t offset;      /* address relative to the module's load base */
 };
+/*
+ * offset is pc minus the module's load bias, i.e. the address as objdump and
+ * addr2line -e show it in the file (for PIE and shared objects: pc minus the
+ * load base). It is always computed from pc as passed, also when
+ * is_return_address makes the lookup use pc - 1. With no module known,
+ * offset is pc itself. All frames of one lookup share module and offset.
+ */
 
 struct symbolizer;
 
@@ -32,7 +39,14 @@ void symbolizer_refresh(struct symbolizer *s);
  * Writes up to cap frames, outermost first: the physical function, then the
  * functions inlined into it down to the innermost one holding pc. Returns
  * the number written (at least 1 when cap >= 1: a frame with only module and
- * offset, or nothing known at all, when no symbol covers pc).
+ * offset, or nothing known at all, when no symbol covers pc). When there are
+ * more than cap frames, the innermost ones are left out.
+ *
+ * Modules are read from /proc/self/maps on first use and again when the
+ * dynamic loader's dlopen/dlclose counters have moved or pc is in no known
+ * module. Results are cached; call symbolizer_refresh() after objects were
+ * unmapped and others mapped at the same addresses behind the loader's back.
+ * Thread-safe.
  */
 int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool is_return_address,
 		      struct sym_frame *out, int cap);

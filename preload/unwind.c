@@ -1,14 +1,71 @@
 /* SPDX-License-Identifier: MIT */
-/* unwind.c - stack capture with libunwind's unw_backtrace, costack's own frames left out. */
+/* unwind.c - stack capture: a bounded CFA-rule walk with rules cached per return address, libunwind where rules are not simple. */
 #define _GNU_SOURCE
 #include "unwind.h"
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <link.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "config.h"
+
+/*
+ * How to find a frame's caller, for one return address, from the DWARF CFI
+ * of its object: CFA = (rsp or rbp) + cfa_off; the return address sits at
+ * CFA - 8 (x86-64); the caller's rbp is saved at CFA + rbp_off, or is the
+ * same as this frame's when rbp_off is 0.
+ */
+enum rule_kind {
+	RULE_NONE = 0,     /* slot empty or being written */
+	RULE_STEP = 1,     /* a simple rule: step with it */
+	RULE_OUTERMOST = 2, /* the return address is undefined: the stack's bottom */
+	RULE_COMPLEX = 3,  /* needs libunwind from here on */
+};
+
+struct rule {
+	int32_t cfa_off;
+	int16_t rbp_off;
+	uint8_t cfa_is_rbp;
+	uint8_t kind;
+};
+
+struct rule_slot {
+	_Atomic uintptr_t pc;
+	_Atomic uint64_t rule; /* struct rule, published after pc */
+};
+
+#define RULE_BITS 16
+#define RULE_SLOTS (1u << RULE_BITS)
+#define RULE_PROBES 16
+#define MODULES_MAX 512
+
+struct module {
+	uintptr_t lo, hi; /* executable segment */
+	uintptr_t bias;
+	Dwarf_CFI *cfi;   /* NULL: no usable CFI */
+	Elf *elf;
+	int fd;
+};
 
 static uintptr_t own_lo, own_hi;
+static struct rule_slot *rules;
+static pthread_mutex_t module_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct module modules[MODULES_MAX];
+static int nmodules;
+
+/* --- costack's own code --------------------------------------------------------- */
 
 static int find_own_text(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -30,7 +87,13 @@ static int find_own_text(struct dl_phdr_info *info, size_t size, void *data)
 
 void unwind_init(void)
 {
+	void *p;
+
 	dl_iterate_phdr(find_own_text, (void *)(uintptr_t)&unwind_init);
+	elf_version(EV_CURRENT);
+	p = mmap(NULL, RULE_SLOTS * sizeof(*rules), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	rules = p == MAP_FAILED ? NULL : p;
 }
 
 bool unwind_is_own(uintptr_t pc)
@@ -45,19 +108,440 @@ void unwind_warm_thread(void)
 	unw_backtrace(frames, 4);
 }
 
-const uintptr_t *unwind_capture(uintptr_t *scratch, int max, int *n, bool *truncated)
-{
-	int total = unw_backtrace((void **)scratch, max + UNWIND_SLACK);
-	int first = 0, end;
+/* --- rules from CFI (the slow path: once per distinct return address) --------- */
 
-	while (first < total && unwind_is_own(scratch[first]))
-		first++;
-	for (end = first; end < total && !unwind_is_own(scratch[end]); end++)
+struct module_search {
+	uintptr_t pc;
+	struct module *found;
+};
+
+static int open_module(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct module_search *search = data;
+	const char *path = info->dlpi_name;
+	struct module *m;
+
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) || search->pc < lo ||
+		    search->pc >= lo + ph->p_memsz)
+			continue;
+		if (nmodules == MODULES_MAX)
+			return 1;
+		m = &modules[nmodules++];
+		m->lo = lo;
+		m->hi = lo + ph->p_memsz;
+		m->bias = info->dlpi_addr;
+		m->fd = -1;
+		if (!path || !*path)
+			path = "/proc/self/exe";
+		/* The vDSO has no file; its frames go to libunwind. */
+		if (path[0] == '/')
+			m->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (m->fd >= 0)
+			m->elf = elf_begin(m->fd, ELF_C_READ_MMAP, NULL);
+		if (m->elf)
+			m->cfi = dwarf_getcfi_elf(m->elf);
+		search->found = m;
+		return 1;
+	}
+	return 0;
+}
+
+/* Called with module_lock held. */
+static struct module *module_of(uintptr_t pc)
+{
+	struct module_search search = { pc, NULL };
+
+	for (int i = 0; i < nmodules; i++)
+		if (pc >= modules[i].lo && pc < modules[i].hi)
+			return &modules[i];
+	dl_iterate_phdr(open_module, &search);
+	return search.found;
+}
+
+/* "Offset N from the CFA", as dwarf_frame_register spells it. */
+static bool cfa_offset_of(const Dwarf_Op *ops, size_t nops, int64_t *off)
+{
+	if (nops == 1 && ops[0].atom == DW_OP_call_frame_cfa) {
+		*off = 0;
+		return true;
+	}
+	if (nops == 2 && ops[0].atom == DW_OP_call_frame_cfa && ops[1].atom == DW_OP_plus_uconst) {
+		*off = (int64_t)ops[1].number;
+		return true;
+	}
+	return false;
+}
+
+static struct rule rule_from_cfi(uintptr_t ra)
+{
+	struct rule r = { .kind = RULE_COMPLEX };
+	Dwarf_Op ops_mem[3], *ops;
+	Dwarf_Frame *frame = NULL;
+	struct module *m;
+	size_t nops;
+	int64_t off;
+
+	pthread_mutex_lock(&module_lock);
+	m = module_of(ra - 1);
+	/* The call instruction's row describes the frame, not the return address's. */
+	if (!m || !m->cfi || dwarf_cfi_addrframe(m->cfi, ra - 1 - m->bias, &frame) != 0)
+		goto end;
+	if (dwarf_frame_register(frame, 16, ops_mem, &ops, &nops) != 0)
+		goto end;
+	if (nops == 0 && !ops) {
+		r.kind = RULE_OUTERMOST;
+		goto end;
+	}
+	if (!cfa_offset_of(ops, nops, &off) || off != -8)
+		goto end;
+	if (dwarf_frame_cfa(frame, &ops, &nops) != 0 || nops != 1 || ops[0].atom != DW_OP_bregx ||
+	    (ops[0].number != 7 && ops[0].number != 6) || (int64_t)ops[0].number2 > INT32_MAX ||
+	    (int64_t)ops[0].number2 < 0)
+		goto end;
+	r.cfa_is_rbp = ops[0].number == 6;
+	r.cfa_off = (int32_t)ops[0].number2;
+	if (dwarf_frame_register(frame, 6, ops_mem, &ops, &nops) != 0)
+		goto end;
+	if (nops == 0) {
+		r.rbp_off = 0; /* same value, or undefined: left as it is */
+	} else if (cfa_offset_of(ops, nops, &off) && off < 0 && off >= INT16_MIN) {
+		r.rbp_off = (int16_t)off;
+	} else {
+		goto end;
+	}
+	r.kind = RULE_STEP;
+end:
+	pthread_mutex_unlock(&module_lock);
+	free(frame);
+	return r;
+}
+
+static uint64_t pack(struct rule r)
+{
+	uint64_t v;
+
+	memcpy(&v, &r, sizeof(v));
+	return v;
+}
+
+static struct rule unpack(uint64_t v)
+{
+	struct rule r;
+
+	memcpy(&r, &v, sizeof(r));
+	return r;
+}
+
+/* Lock-free: a slot's pc is claimed once and its rule published after. */
+static struct rule rule_for(uintptr_t ra)
+{
+	uint32_t slot = (uint32_t)((ra * 0x9e3779b97f4a7c15ull) >> (64 - RULE_BITS));
+	struct rule r;
+
+	for (int probe = 0; probe < RULE_PROBES; probe++, slot = (slot + 1) & (RULE_SLOTS - 1)) {
+		uintptr_t pc = atomic_load_explicit(&rules[slot].pc, memory_order_acquire);
+
+		if (pc == ra) {
+			r = unpack(atomic_load_explicit(&rules[slot].rule, memory_order_acquire));
+			if (r.kind != RULE_NONE)
+				return r;
+			return rule_from_cfi(ra); /* another thread is filling it */
+		}
+		if (pc)
+			continue;
+		if (!atomic_compare_exchange_strong(&rules[slot].pc, &pc, ra)) {
+			if (pc != ra)
+				continue;
+			return rule_from_cfi(ra);
+		}
+		r = rule_from_cfi(ra);
+		atomic_store_explicit(&rules[slot].rule, pack(r), memory_order_release);
+		return r;
+	}
+	return rule_from_cfi(ra); /* table crowded here: no caching */
+}
+
+/* --- the walk ------------------------------------------------------------------- */
+
+/*
+ * The shape of a walk, relative to its start sp0 (the stack pointer of the
+ * walk's caller): every word the walk read and what it held. A walk is a
+ * function of its start and of those words, so when they all hold the same
+ * again, relative to today's sp0, the walk would find the same frames: a
+ * task suspending where it suspended before costs a few loads, no lookups.
+ * Kept with the stack's record in the stack store.
+ */
+struct shape_step {
+	uintptr_t value;   /* the return address read */
+	uint32_t slot_rel; /* where: sp0 + slot_rel */
+	uint32_t reserved;
+};
+
+struct shape_bp {
+	uint32_t slot_rel; /* a saved frame pointer the walk relied on ... */
+	int32_t value_rel; /* ... and what it held: sp0 + value_rel */
+};
+
+struct walk_shape {
+	uintptr_t ra0;
+	uint16_t nsteps;
+	uint16_t nbps;
+	uint8_t truncated;
+	uint8_t bp0_used;
+	int32_t bp0_rel; /* the frame pointer register at the start, when relied on */
+	struct shape_step steps[];
+	/* then struct shape_bp bps[nbps] */
+};
+
+#define SHAPE_NONE UINT32_MAX
+
+/* The stack being walked: no read leaves it. */
+struct walk {
+	uintptr_t lo, hi;
+	uintptr_t *out;
+	int room;  /* frames wanted, one more than kept to tell truncation */
+	int n;
+	bool seen_task_frame;
+	/* The shape being recorded; shape == NULL once it cannot be. */
+	struct walk_shape *shape;
+	struct shape_bp *bps;
+	int max_steps;
+	uint32_t bp_slot_rel; /* where the current bp was loaded from; SHAPE_NONE: the register */
+};
+static inline bool readable(const struct walk *w, uintptr_t addr)
+{
+	return addr >= w->lo && addr <= w->hi - sizeof(uintptr_t) && !(addr & 7);
+}
+
+/* Keep ra unless it is costack's own; false when the walk is over: the
+ * task's frames have ended at costack's trampoline, or the room is full. */
+static inline bool keep(struct walk *w, uintptr_t ra)
+{
+	if (unwind_is_own(ra))
+		return !w->seen_task_frame;
+	w->seen_task_frame = true;
+	w->out[w->n++] = ra;
+	return w->n < w->room;
+}
+
+/* Go on with libunwind from a frame whose rule is not simple (signal
+ * frames, PLT stubs, realigned stacks): rare, and slower. */
+static void walk_libunwind(struct walk *w, uintptr_t ra, uintptr_t sp, uintptr_t bp)
+{
+	unw_context_t context;
+	unw_cursor_t cursor;
+	unw_word_t pc;
+
+	memset(&context, 0, sizeof(context));
+	context.uc_mcontext.gregs[REG_RIP] = (greg_t)(ra - 1); /* look up the call */
+	context.uc_mcontext.gregs[REG_RSP] = (greg_t)sp;
+	context.uc_mcontext.gregs[REG_RBP] = (greg_t)bp;
+	if (unw_init_local(&cursor, &context) != 0)
+		return;
+	while (unw_step(&cursor) > 0 && unw_get_reg(&cursor, UNW_REG_IP, &pc) == 0 && pc &&
+	       keep(w, pc))
 		;
-	/* A full buffer with no trampoline seen: the stack may go on. */
-	*truncated = end - first > max || (end == total && total == max + UNWIND_SLACK);
-	if (end - first > max)
-		end = first + max;
-	*n = end - first;
-	return scratch + first;
+}
+
+static bool shape_holds(const struct walk *w, const struct walk_shape *shape, uintptr_t sp0,
+			uintptr_t bp0, uintptr_t ra0)
+{
+	const struct shape_bp *bps = (const struct shape_bp *)(shape->steps + shape->nsteps);
+
+	if (shape->ra0 != ra0 || (shape->bp0_used && bp0 - sp0 != (uintptr_t)(intptr_t)shape->bp0_rel))
+		return false;
+	for (int i = 0; i < shape->nsteps; i++) {
+		uintptr_t slot = sp0 + shape->steps[i].slot_rel;
+
+		if (!readable(w, slot) || *(const uintptr_t *)slot != shape->steps[i].value)
+			return false;
+	}
+	for (int i = 0; i < shape->nbps; i++) {
+		uintptr_t slot = sp0 + bps[i].slot_rel;
+
+		if (!readable(w, slot) ||
+		    *(const uintptr_t *)slot != sp0 + (uintptr_t)(intptr_t)bps[i].value_rel)
+			return false;
+	}
+	return true;
+}
+
+static bool rel32(uintptr_t addr, uintptr_t sp0, uint32_t *rel)
+{
+	if (addr < sp0 || addr - sp0 >= SHAPE_NONE)
+		return false;
+	*rel = (uint32_t)(addr - sp0);
+	return true;
+}
+
+/* The walk is about to rely on bp: note where bp came from. */
+static void shape_use_bp(struct walk *w, uintptr_t bp, uintptr_t sp0)
+{
+	struct walk_shape *shape = w->shape;
+	intptr_t value_rel = (intptr_t)(bp - sp0);
+
+	if (!shape)
+		return;
+	if (value_rel < INT32_MIN || value_rel > INT32_MAX) {
+		w->shape = NULL;
+	} else if (w->bp_slot_rel == SHAPE_NONE) {
+		shape->bp0_used = 1;
+		shape->bp0_rel = (int32_t)value_rel;
+	} else {
+		w->bps[shape->nbps].slot_rel = w->bp_slot_rel;
+		w->bps[shape->nbps].value_rel = (int32_t)value_rel;
+		shape->nbps++;
+	}
+}
+
+/* Record a read of a return address into the shape, if one is kept. */
+static void shape_step(struct walk *w, uintptr_t slot, uintptr_t value, uintptr_t sp0)
+{
+	struct walk_shape *shape = w->shape;
+
+	if (!shape)
+		return;
+	if (shape->nsteps == w->max_steps || !rel32(slot, sp0, &shape->steps[shape->nsteps].slot_rel)) {
+		w->shape = NULL;
+		return;
+	}
+	shape->steps[shape->nsteps].value = value;
+	shape->steps[shape->nsteps].reserved = 0;
+	shape->nsteps++;
+}
+
+enum step_result { STEP_ON, STEP_END, STEP_END_UNSHAPED };
+
+/* One frame outwards with the rule of *ra; sp0 is where the shape starts
+ * (0: before it, in costack's own frames). */
+static inline enum step_result step(struct walk *w, uintptr_t *ra, uintptr_t *sp, uintptr_t *bp,
+				    uintptr_t sp0)
+{
+	struct rule r = rule_for(*ra);
+	uintptr_t cfa, slot;
+
+	if (r.kind == RULE_OUTERMOST)
+		return STEP_END;
+	if (r.kind != RULE_STEP) {
+		walk_libunwind(w, *ra, *sp, *bp);
+		return STEP_END_UNSHAPED;
+	}
+	if (r.cfa_is_rbp && sp0)
+		shape_use_bp(w, *bp, sp0);
+	cfa = (r.cfa_is_rbp ? *bp : *sp) + (uintptr_t)(intptr_t)r.cfa_off;
+	if (cfa <= *sp || !readable(w, cfa - 8))
+		return STEP_END_UNSHAPED; /* ended by the range: not a shape to reuse */
+	if (r.rbp_off) {
+		slot = cfa + (uintptr_t)(intptr_t)r.rbp_off;
+		if (!readable(w, slot))
+			return STEP_END_UNSHAPED;
+		*bp = *(uintptr_t *)slot;
+		if (sp0 && w->shape && !rel32(slot, sp0, &w->bp_slot_rel))
+			w->shape = NULL;
+	}
+	*ra = *(uintptr_t *)(cfa - 8);
+	*sp = cfa;
+	if (sp0)
+		shape_step(w, cfa - 8, *ra, sp0);
+	return STEP_ON;
+}
+
+/*
+ * Walk from the caller of this function outwards, with the rules of each
+ * return address; every read lies in the stack's range. costack's own
+ * frames are walked first; from the task's innermost frame on, `hint`'s
+ * shape is tried: when it holds, its frames are the stack's and true is
+ * returned. Otherwise the walk goes on and records its own shape.
+ */
+__attribute__((noinline, optimize("no-omit-frame-pointer"))) static bool
+walk(struct walk *w, const struct walk_shape *hint)
+{
+	uintptr_t *frame = __builtin_frame_address(0);
+	/* Our own frame pointer gives the caller's state exactly. */
+	uintptr_t sp = (uintptr_t)(frame + 2), bp = frame[0], ra = frame[1];
+	struct walk_shape *shape = w->shape;
+	enum step_result result = STEP_ON;
+
+	if (!w->lo || w->lo >= w->hi) {
+		/* Unknown range: accept the stack above us, up to a sane size. */
+		w->lo = sp;
+		w->hi = sp + (64u << 20);
+	}
+	while (ra && unwind_is_own(ra) && result == STEP_ON)
+		result = step(w, &ra, &sp, &bp, 0);
+	if (result != STEP_ON || !ra) {
+		w->shape = NULL;
+		return false;
+	}
+	if (hint && shape_holds(w, hint, sp, bp, ra))
+		return true;
+	*shape = (struct walk_shape){ .ra0 = ra };
+	w->bp_slot_rel = SHAPE_NONE;
+	const uintptr_t sp0 = sp;
+	while (ra && keep(w, ra) && result == STEP_ON)
+		result = step(w, &ra, &sp, &bp, sp0);
+	if (result == STEP_END_UNSHAPED)
+		w->shape = NULL;
+	if (w->shape) {
+		/* The frame-pointer checks go right after the steps. */
+		memmove(shape->steps + shape->nsteps, w->bps, shape->nbps * sizeof(*w->bps));
+		shape->truncated = w->n == w->room;
+	}
+	return false;
+}
+
+/* libunwind's own fast path, for COSTACK_UNWIND=libunwind. */
+static void walk_backtrace(struct walk *w, uintptr_t *scratch, int cap)
+{
+	int total = unw_backtrace((void **)scratch, cap);
+
+	for (int i = 0; i < total && keep(w, scratch[i]); i++)
+		;
+}
+
+void unwind_capture(uintptr_t *scratch, int max, uintptr_t stack_lo, uintptr_t stack_hi,
+		    const struct stack_rec *hint, struct capture *out)
+{
+	int steps = max + UNWIND_SLACK;
+	/* scratch: frames, then the shape being recorded, then its bp checks. */
+	struct walk w = {
+		.lo = stack_lo,
+		.hi = stack_hi,
+		.out = scratch,
+		.room = max + 1,
+		.shape = (struct walk_shape *)(scratch + steps),
+		.max_steps = steps,
+	};
+	const struct walk_shape *hint_shape = NULL;
+
+	w.bps = (struct shape_bp *)(w.shape->steps + steps);
+	memset(out, 0, sizeof(*out));
+	if (config.unwind == UNWIND_LIBUNWIND || !rules) {
+		/* unw_backtrace's raw list goes where a shape would. */
+		walk_backtrace(&w, (uintptr_t *)w.shape, steps);
+		w.shape = NULL;
+	} else {
+		if (hint && hint->extra_size >= sizeof(struct walk_shape))
+			hint_shape = hint->extra;
+		if (walk(&w, hint_shape)) {
+			out->same = hint;
+			out->frames = hint->frames;
+			out->n = (int)hint->nframes;
+			out->truncated = hint_shape->truncated;
+			return;
+		}
+	}
+	out->frames = w.out;
+	out->truncated = w.n > max;
+	out->n = w.n > max ? max : w.n;
+	if (w.shape) {
+		out->shape = w.shape;
+		out->shape_size = (uint32_t)(sizeof(struct walk_shape) +
+					     w.shape->nsteps * sizeof(struct shape_step) +
+					     w.shape->nbps * sizeof(struct shape_bp));
+	}
 }
