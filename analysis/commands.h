@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* commands.h - the verbs of the costack command, one cmd_<verb>.c file each. */
+#ifndef COSTACK_COMMANDS_H
+#define COSTACK_COMMANDS_H
+
+/* Exit statuses shared by every verb (DESIGN.md, "Command line"). */
+enum costack_exit {
+	COSTACK_EXIT_OK = 0,
+	COSTACK_EXIT_USAGE = 2, /* bad arguments: a message and "Try ..." on stderr */
+	COSTACK_EXIT_INPUT = 3, /* an input (file, library, process) cannot be used */
+};
+
+/*
+ * Each verb gets the arguments from its own name on: argv[0] is the verb,
+ * argv[argc] is NULL. It handles "-h"/"--help" itself, prints its own errors,
+ * and returns the process's exit status.
+ */
+
+/* costack run [--] COMMAND [ARG...]: exec COMMAND with libcostack.so
+ * preloaded; returns only when COMMAND cannot be run. */
+int command_run(int argc, char **argv);
+
+#endif /* COSTACK_COMMANDS_H */

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/* costack.c - the costack command: global options, help, and dispatch to a verb. */
+#include "analysis-config.h"
+#include "commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct verb {
+	const char *name;
+	int (*command)(int argc, char **argv);
+};
+
+/* Only implemented verbs: the help and the dispatch both read this table. */
+static const struct verb verbs[] = {
+        {"run", command_run},
+};
+
+static const struct verb *find_verb(const char *name)
+{
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		if (!strcmp(verbs[i].name, name))
+			return &verbs[i];
+	}
+	return NULL;
+}
+
+static void print_help(FILE *out)
+{
+	fputs("NAME\n"
+	      "    costack - asyncio's Task.get_stack() for the coroutines of a native program\n"
+	      "\n"
+	      "SYNOPSIS\n"
+	      "    costack run [--] COMMAND [ARG...]\n"
+	      "    costack help [VERB]\n"
+	      "    costack --help | --version\n"
+	      "\n"
+	      "DESCRIPTION\n"
+	      "    costack tracks the coroutines (ucontext makecontext/swapcontext) of an\n"
+	      "    unmodified program and gives each one the get_stack() and print_stack() of\n"
+	      "    a Python asyncio task: where it is suspended now, the traceback of one that\n"
+	      "    died by an exception, nothing for one that finished. The tracking is done\n"
+	      "    by the preload library libcostack.so inside the program, which answers\n"
+	      "    through the C API of <costack.h> (costack_get_stack, costack_print_stack).\n"
+	      "\n"
+	      "VERBS\n"
+	      "    run     Run COMMAND with libcostack.so preloaded. costack executes\n"
+	      "            COMMAND in its own process, so the exit status, signals, standard\n"
+	      "            input and output, and other file descriptors are COMMAND's own.\n"
+	      "    help    Show this help, or the help of VERB.\n"
+	      "\n"
+	      "OPTIONS\n"
+	      "    -h, --help  Show this help and exit.\n"
+	      "    --version   Show the version and exit.\n"
+	      "\n"
+	      "ENVIRONMENT\n"
+	      "    COSTACK_LIBRARY  The preload that run uses. Default: the one of the build\n"
+	      "                     tree when this costack runs from its build tree, else\n"
+	      "                     " COSTACK_INSTALLED_LIBRARY "\n"
+	      "    LD_PRELOAD       run appends libcostack.so; libraries already listed stay\n"
+	      "                     first, and it is not added twice.\n"
+	      "\n"
+	      "    Read by libcostack.so in the program; costack passes them through:\n"
+	      "    COSTACK_DEPTH    frames kept per snapshot (1-512, default 64)\n"
+	      "    COSTACK_RING     snapshots kept per task (1-1024, default 8)\n"
+	      "    COSTACK_ENDED    ended tasks kept queryable (default 1024)\n"
+	      "    COSTACK_LOG      error, warn, info or debug (default warn)\n"
+	      "    COSTACK_UNWIND   default or libunwind (default default)\n"
+	      "    COSTACK_DISABLE  1 turns every hook into a plain call (default 0)\n"
+	      "    A bad value is reported on one line of stderr and its default is used.\n"
+	      "\n"
+	      "EXIT STATUS\n"
+	      "    0    Success.\n"
+	      "    2    Usage error.\n"
+	      "    3    An input cannot be used: the preload library is missing or unreadable.\n"
+	      "    For run, COMMAND's own status (a signal N that ends it, a shell shows as\n"
+	      "    128+N), or 126 when COMMAND cannot be executed, 127 when it is not found.\n"
+	      "\n"
+	      "EXAMPLE\n"
+	      "    Run a server with deeper snapshots:\n"
+	      "        COSTACK_DEPTH=128 costack run -- ./server --port 8080\n"
+	      "    and, inside it, print the stack of every task to stderr:\n"
+	      "        costack_task_t ids[256];\n"
+	      "        size_t n = costack_all_tasks(ids, 256);\n"
+	      "        for (size_t i = 0; i < n && i < 256; i++)\n"
+	      "                costack_print_stack(ids[i], 0, stderr);\n",
+	      out);
+}
+
+static int usage_error(const char *what, const char *arg)
+{
+	fprintf(stderr, "costack: %s '%s'\nTry 'costack --help'.\n", what, arg);
+	return COSTACK_EXIT_USAGE;
+}
+
+/* costack help [VERB], costack --help [VERB] */
+static int help(int argc, char **argv)
+{
+	const struct verb *verb;
+	char help_option[] = "--help";
+	char *verb_argv[3];
+
+	if (argc < 2) {
+		print_help(stdout);
+		return COSTACK_EXIT_OK;
+	}
+	if (argc > 2)
+		return usage_error("unexpected argument", argv[2]);
+	verb = find_verb(argv[1]);
+	if (!verb)
+		return usage_error("unknown command", argv[1]);
+	verb_argv[0] = argv[1];
+	verb_argv[1] = help_option;
+	verb_argv[2] = NULL;
+	return verb->command(2, verb_argv);
+}
+
+int main(int argc, char **argv)
+{
+	const char *first = argc > 1 ? argv[1] : NULL;
+	const struct verb *verb;
+
+	if (!first) {
+		fputs("costack: no command given\nTry 'costack --help'.\n", stderr);
+		return COSTACK_EXIT_USAGE;
+	}
+	if (!strcmp(first, "help") || !strcmp(first, "--help") || !strcmp(first, "-h"))
+		return help(argc - 1, argv + 1);
+	if (!strcmp(first, "--version")) {
+		if (argc > 2)
+			return usage_error("unexpected argument", argv[2]);
+		puts("costack " COSTACK_VERSION);
+		return COSTACK_EXIT_OK;
+	}
+	if (first[0] == '-')
+		return usage_error("unknown option", first);
+	verb = find_verb(first);
+	if (!verb)
+		return usage_error("unknown command", first);
+	return verb->command(argc - 1, argv + 1);
+}
