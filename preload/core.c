@@ -41,15 +41,22 @@ static bool ready;
 
 /* --- task records --------------------------------------------------------- */
 
+/* A record has one writer at a time (the thread switching it, or the
+ * registry lock's holder for a task no thread runs), so the seqlock needs
+ * no read-modify-write: plain stores, ordered by fences. */
 static void write_begin(struct task *t)
 {
-	atomic_fetch_add_explicit(&t->seq, 1, memory_order_relaxed);
+	unsigned seq = atomic_load_explicit(&t->seq, memory_order_relaxed);
+
+	atomic_store_explicit(&t->seq, seq + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 }
 
 static void write_end(struct task *t)
 {
-	atomic_fetch_add_explicit(&t->seq, 1, memory_order_release);
+	unsigned seq = atomic_load_explicit(&t->seq, memory_order_relaxed);
+
+	atomic_store_explicit(&t->seq, seq + 1, memory_order_release);
 }
 
 /* Records are carved from mmap'ed slabs and recycled, never unmapped, so a
@@ -196,7 +203,10 @@ static void thread_exit(void *arg)
 	uint64_t now = clock_now_ns();
 
 	pthread_mutex_lock(&registry_lock);
-	if (ts->root && !task_state_ended(ts->root->state))
+	/* A coroutine running when its thread exits can never go on. */
+	if (ts->current != ts->root && ts->current->state == COSTACK_RUNNING)
+		task_end_locked(ts->current, COSTACK_CANCELLED, now);
+	if (!task_state_ended(ts->root->state))
 		task_end_locked(ts->root, COSTACK_DONE, now);
 	pthread_mutex_unlock(&registry_lock);
 	thread_state = NULL;
