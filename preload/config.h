@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 
+#include "costack.h"
+
 enum unwind_mode { UNWIND_DEFAULT = 0, UNWIND_LIBUNWIND = 1 };
 
 struct config {
@@ -17,7 +19,7 @@ struct config {
 
 extern struct config config;
 
-#define CONFIG_DEPTH_MAX 512
+#define CONFIG_DEPTH_MAX COSTACK_MAX_FRAMES
 #define CONFIG_RING_MAX 1024
 
 /* Parse the environment into `config`; a bad value keeps the default and

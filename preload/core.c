@@ -35,6 +35,7 @@ static size_t ended_count;
 static struct task *free_tasks; /* evicted records, reused; never unmapped */
 static char *slab_next, *slab_end;
 static size_t task_size;
+static void *unknown_index; /* tsearch tree of struct task * on no known stack, by context key */
 static atomic_uint_fast64_t next_task_id = 1;
 static pthread_key_t thread_key;
 static bool ready;
@@ -105,6 +106,13 @@ static int compare_range(const void *a, const void *b)
 	return 0;
 }
 
+static int compare_key(const void *a, const void *b)
+{
+	uintptr_t x = ((const struct task *)a)->context_key, y = ((const struct task *)b)->context_key;
+
+	return x < y ? -1 : x > y;
+}
+
 static struct task *range_find(uintptr_t lo, uintptr_t hi)
 {
 	struct task probe = { .stack_lo = lo, .stack_hi = hi };
@@ -118,6 +126,10 @@ static void range_remove(struct task *t)
 	if (t->in_range_index) {
 		tdelete(t, &range_index, compare_range);
 		t->in_range_index = false;
+	}
+	if (t->context_key) {
+		tdelete(t, &unknown_index, compare_key);
+		t->context_key = 0;
 	}
 }
 
@@ -369,6 +381,25 @@ struct task *core_task_made(struct thread_state *ts, int runtime, uintptr_t lo, 
 	return t;
 }
 
+/* Called with the lock held: the task of a context on no known stack. */
+static struct task *unknown_context_task(struct thread_state *ts, int runtime, uintptr_t key)
+{
+	struct task probe = { .context_key = key };
+	void **node = tfind(&probe, &unknown_index, compare_key);
+	struct task *t;
+
+	if (node)
+		return *node;
+	t = task_new(runtime, ts->current->id, 0, 0, 0, ts->tid);
+	if (!t)
+		return NULL;
+	t->state = COSTACK_SUSPENDED;
+	t->context_key = key;
+	if (!tsearch(t, &unknown_index, compare_key))
+		t->context_key = 0;
+	return t;
+}
+
 struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_t key,
 				  uintptr_t sp)
 {
@@ -376,23 +407,19 @@ struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_
 	struct task *t = ts->cache[slot].task;
 
 	if (ts->cache[slot].key == key && t && t->id == ts->cache[slot].id &&
-	    !task_state_ended(t->state) &&
-	    (t->stack_lo == t->stack_hi || (sp >= t->stack_lo && sp < t->stack_hi)))
+	    !task_state_ended(t->state) && sp >= t->stack_lo && sp < t->stack_hi)
 		return t;
 
 	pthread_mutex_lock(&registry_lock);
 	t = range_find(sp, sp + 1);
-	if (!t) {
-		t = task_new(runtime, ts->current->id, 0, 0, 0, ts->tid);
-		if (t)
-			t->state = COSTACK_SUSPENDED;
-	}
-	pthread_mutex_unlock(&registry_lock);
 	if (t) {
 		ts->cache[slot].key = key;
 		ts->cache[slot].task = t;
 		ts->cache[slot].id = t->id;
+	} else {
+		t = unknown_context_task(ts, runtime, key);
 	}
+	pthread_mutex_unlock(&registry_lock);
 	return t;
 }
 

@@ -22,7 +22,7 @@ struct thread_state {
 		uintptr_t key; /* the runtime's handle of a context (ucontext_t *) */
 		struct task *task;
 		uint64_t id;
-	} cache[THREAD_CACHE_SIZE];
+	} cache[THREAD_CACHE_SIZE]; /* tasks of known stacks only */
 	uintptr_t scratch[]; /* capture buffer */
 };
 
@@ -46,7 +46,7 @@ struct task *core_task_made(struct thread_state *ts, int runtime, uintptr_t lo, 
 
 /* The task a context belongs to, found by its stack pointer sp; key is the
  * runtime's handle for that context, cached per thread. A context on no
- * known stack gets a task of its own (stack unknown). */
+ * known stack gets a task of its own (stack unknown), found again by key. */
 struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_t key,
 				  uintptr_t sp);
 

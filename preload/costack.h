@@ -50,6 +50,7 @@ enum costack_runtime {
 };
 
 #define COSTACK_NAME_MAX 64
+#define COSTACK_MAX_FRAMES 512 /* the most frames a stack holds (COSTACK_DEPTH's maximum) */
 
 struct costack_task_info {
 	size_t size;             /* set by the caller to sizeof(struct costack_task_info) */
@@ -82,9 +83,10 @@ COSTACK_DECL const char *costack_state_name(int state);
  * asyncio's Task.get_stack(limit=size): return addresses, oldest frame first.
  * suspended: where it waits; created: its entry function alone; running: the
  * live stack when asked by itself, else where it was last resumed; done and
- * cancelled: none; failed: the traceback. size <= 0: no limit. A stack keeps
- * its newest frames when cut, a traceback its oldest. Returns the number of
- * frames written, or -1 and errno = ESRCH for an unknown task.
+ * cancelled: none; failed: the traceback. A stack keeps its newest frames
+ * when cut to size, a traceback its oldest. size <= 0 means no limit: frames
+ * must then have room for COSTACK_MAX_FRAMES. Returns the number of frames
+ * written, or -1 and errno = ESRCH for an unknown task.
  */
 COSTACK_DECL int costack_get_stack(costack_task_t task, void **frames, int size);
 /* asyncio's Task.print_stack(limit, file). limit <= 0: all. 0 or -1 (ESRCH). */

@@ -33,6 +33,7 @@ struct task {
 	uintptr_t entry;
 	uintptr_t stack_lo, stack_hi; /* [lo, hi); both 0 when unknown */
 	uintptr_t adapter_data;       /* the adapter's own word (ucontext: uc_link) */
+	uintptr_t context_key;        /* stack unknown: the context handle it was found by */
 	int32_t tid;
 	uint64_t switches;
 	uint64_t cpu_ns;

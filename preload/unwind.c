@@ -471,7 +471,7 @@ walk(struct walk *w, const struct walk_shape *hint)
 		w->lo = sp;
 		w->hi = sp + (64u << 20);
 	}
-	while (ra && unwind_is_own(ra) && result == STEP_ON)
+	while (result == STEP_ON && ra && unwind_is_own(ra))
 		result = step(w, &ra, &sp, &bp, 0);
 	if (result != STEP_ON || !ra) {
 		w->shape = NULL;
@@ -482,7 +482,8 @@ walk(struct walk *w, const struct walk_shape *hint)
 	*shape = (struct walk_shape){ .ra0 = ra };
 	w->bp_slot_rel = SHAPE_NONE;
 	const uintptr_t sp0 = sp;
-	while (ra && keep(w, ra) && result == STEP_ON)
+	/* keep() last: it records the frame. */
+	while (result == STEP_ON && ra && keep(w, ra))
 		result = step(w, &ra, &sp, &bp, sp0);
 	if (result == STEP_END_UNSHAPED)
 		w->shape = NULL;
