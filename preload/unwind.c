@@ -192,7 +192,9 @@ static struct rule rule_from_cfi(uintptr_t ra)
 		goto end;
 	if (dwarf_frame_register(frame, 16, ops_mem, &ops, &nops) != 0)
 		goto end;
-	if (nops == 0 && !ops) {
+	/* libdw: no operations at ops_mem is "undefined" (the stack's bottom,
+	 * as _start and thread start code mark it); at NULL, "same value". */
+	if (nops == 0 && ops == ops_mem) {
 		r.kind = RULE_OUTERMOST;
 		goto end;
 	}
@@ -207,7 +209,7 @@ static struct rule rule_from_cfi(uintptr_t ra)
 	if (dwarf_frame_register(frame, 6, ops_mem, &ops, &nops) != 0)
 		goto end;
 	if (nops == 0) {
-		r.rbp_off = 0; /* same value, or undefined: left as it is */
+		r.rbp_off = 0; /* same value (or undefined): left as it is */
 	} else if (cfa_offset_of(ops, nops, &off) && off < 0 && off >= INT16_MIN) {
 		r.rbp_off = (int16_t)off;
 	} else {
