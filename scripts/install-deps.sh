@@ -15,7 +15,7 @@ PACKAGES=(
 	libunwind-dev libdw-dev libelf-dev
 	# tests/programs: the coroutine runtimes the preload hooks; Boost.Coroutine2 is
 	# header-only, in libboost1.74-dev
-	libpth-dev libboost1.74-dev libboost-context1.74-dev
+	libpth-dev libboost1.74-dev libboost-context1.74-dev libboost-fiber1.74-dev
 	# tests/e2e: Boost.Context and Coroutine2 examples nobody on the team wrote
 	libboost1.74-doc
 	# tests: the valgrind test setup, stacks checked against gdb, file(1) on built objects
