@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "clock.h"
@@ -70,6 +71,14 @@ static int emit_frames(const uintptr_t *innermost_first, int n, bool traceback, 
 	return keep;
 }
 
+/* The raise a failed task died of. */
+static const struct snapshot *fatal_raise(const struct task_copy *c)
+{
+	if (c->task.has_kept)
+		return &c->task.kept;
+	return c->has_raise ? &c->last_raise : NULL;
+}
+
 /* Frames of a task, oldest first, into out (room for cap); *is_entry tells
  * that the single frame is an entry function, not a return address. */
 static int task_frames(const struct task_copy *c, void **out, int cap, int limit, bool *is_entry)
@@ -94,7 +103,7 @@ static int task_frames(const struct task_copy *c, void **out, int cap, int limit
 			struct capture now;
 
 			unwind_capture(scratch, config.depth, ts->current->stack_lo,
-				       ts->current->stack_hi, NULL, &now);
+				       ts->current->stack_hi, NULL, NULL, &now);
 			return emit_frames(now.frames, now.n, false, out,
 					   limit > 0 && limit < cap ? limit : cap);
 		}
@@ -104,12 +113,16 @@ static int task_frames(const struct task_copy *c, void **out, int cap, int limit
 		if (c->has_suspend)
 			rec = c->last_suspend.stack;
 		break;
-	case COSTACK_FAILED:
-		if (c->has_raise && c->last_raise.stack)
-			return emit_frames(c->last_raise.stack->frames,
-					   (int)c->last_raise.stack->nframes, true, out,
-					   limit > 0 && limit < cap ? limit : cap);
+	case COSTACK_FAILED: {
+		/* The raise the runtime kept, else (an adapter that reports no
+		 * keeping) the newest raise. */
+		const struct snapshot *raise = fatal_raise(c);
+
+		if (raise && raise->stack)
+			return emit_frames(raise->stack->frames, (int)raise->stack->nframes, true,
+					   out, limit > 0 && limit < cap ? limit : cap);
 		return 0;
+	}
 	default:
 		return 0;
 	}
@@ -137,6 +150,11 @@ EXPORT int costack_get_stack(costack_task_t task, void **frames, int size)
 
 static pthread_mutex_t symbolizer_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct symbolizer *symbolizer;
+
+void api_after_fork(void)
+{
+	pthread_mutex_init(&symbolizer_lock, NULL);
+}
 
 static struct symbolizer *get_symbolizer(void)
 {
@@ -214,6 +232,13 @@ EXPORT int costack_print_stack(costack_task_t task, int limit, FILE *out)
 	fputs(n ? " (most recent call last):\n" : "\n", out);
 	for (int i = 0; i < n; i++)
 		print_frame(s, (uintptr_t)frames[i], !is_entry, out);
+	/* Python's traceback ends with the exception: "ValueError: boom". */
+	if (failed && fatal_raise(&c) && fatal_raise(&c)->exception) {
+		const struct exception_rec *e = fatal_raise(&c)->exception;
+
+		fprintf(out, "%s%s%s\n", e->type[0] ? e->type : "exception", e->what[0] ? ": " : "",
+			e->what);
+	}
 	funlockfile(out);
 	errno = saved_errno;
 	return 0;
@@ -224,32 +249,51 @@ EXPORT int costack_set_task_name(costack_task_t task, const char *name)
 	return registry_set_name(task, name);
 }
 
+/* The size of struct costack_task_info before the exception fields: a
+ * program built with that header passes it. */
+#define TASK_INFO_FIRST_SIZE offsetof(struct costack_task_info, raises)
+
 EXPORT int costack_task_info(costack_task_t task, struct costack_task_info *info)
 {
+	struct costack_task_info full;
 	struct task_copy c;
 	const struct task *t = &c.task;
+	const struct snapshot *raise;
+	const struct exception_rec *e;
+	size_t size;
 
-	if (!info || info->size < sizeof(*info)) {
+	if (!info || info->size < TASK_INFO_FIRST_SIZE) {
 		errno = EINVAL;
 		return -1;
 	}
 	if (!registry_copy_task(task, &c))
 		return -1;
-	memset((char *)info + sizeof(info->size), 0, sizeof(*info) - sizeof(info->size));
-	info->id = t->id;
-	info->parent = t->parent;
-	info->state = t->state;
-	info->runtime = t->runtime;
-	info->entry = (const void *)t->entry;
-	info->stack_lo = (const void *)t->stack_lo;
-	info->stack_hi = (const void *)t->stack_hi;
-	info->thread = t->tid;
-	info->switches = t->switches;
-	info->cpu_ns = t->cpu_ns;
-	if (t->state == COSTACK_RUNNING)
-		info->cpu_ns += clock_now_ns() - t->run_start_ns;
-	info->created_ns = clock_to_realtime(t->created_ns);
-	info->state_since_ns = clock_to_realtime(t->since_ns);
-	memcpy(info->name, t->name, sizeof(info->name));
+	size = info->size < sizeof(full) ? info->size : sizeof(full);
+	memset(&full, 0, sizeof(full));
+	full.size = info->size;
+	full.id = t->id;
+	full.parent = t->parent;
+	full.state = t->state;
+	full.runtime = t->runtime;
+	full.entry = (const void *)t->entry;
+	full.stack_lo = (const void *)t->stack_lo;
+	full.stack_hi = (const void *)t->stack_hi;
+	full.thread = t->tid;
+	full.switches = t->switches;
+	full.cpu_ns = clock_ticks_to_ns(
+		t->cpu_ticks + (t->state == COSTACK_RUNNING ? clock_now() - t->run_start : 0));
+	full.created_ns = clock_to_realtime_ns(t->created);
+	full.state_since_ns = clock_to_realtime_ns(t->since);
+	memcpy(full.name, t->name, sizeof(full.name));
+	full.raises = t->raises;
+	/* A failed task is described by the exception it died of. */
+	raise = t->state == COSTACK_FAILED ? fatal_raise(&c) : NULL;
+	e = raise ? raise->exception : t->exception;
+	if (e) {
+		full.exception_origin = e->origin;
+		memcpy(full.exception_type, e->type, sizeof(full.exception_type));
+		memcpy(full.exception_what, e->what, sizeof(full.exception_what));
+	}
+	memcpy(info, &full, size);
 	return 0;
 }

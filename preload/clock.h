@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* clock.h - monotonic nanoseconds for the switch path, and their conversion to wall-clock time. */
+/* clock.h - time on the switch path: TSC ticks where the kernel keeps time with the TSC, else CLOCK_MONOTONIC ns; nanoseconds only when read. */
 #ifndef COSTACK_CLOCK_H
 #define COSTACK_CLOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
+#include <x86intrin.h>
 
-static inline uint64_t clock_now_ns(void)
+/* Chosen once at load: the kernel's own clocksource is the TSC, so it is
+ * constant-rate and the same on every CPU (half the cost of the vDSO). */
+extern bool clock_use_tsc;
+
+static inline uint64_t clock_monotonic_ns(void)
 {
 	struct timespec ts;
 
@@ -14,12 +20,16 @@ static inline uint64_t clock_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* CLOCK_REALTIME minus CLOCK_MONOTONIC, sampled once at load. */
-extern int64_t clock_realtime_offset_ns;
-
-static inline uint64_t clock_to_realtime(uint64_t mono_ns)
+/* Now, in ticks. */
+static inline uint64_t clock_now(void)
 {
-	return mono_ns ? (uint64_t)((int64_t)mono_ns + clock_realtime_offset_ns) : 0;
+	return clock_use_tsc ? __rdtsc() : clock_monotonic_ns();
 }
+
+void clock_init(void);
+/* A duration in ticks, in nanoseconds. */
+uint64_t clock_ticks_to_ns(uint64_t ticks);
+/* A moment in ticks, in nanoseconds since the epoch (0 stays 0). */
+uint64_t clock_to_realtime_ns(uint64_t ticks);
 
 #endif

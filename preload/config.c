@@ -55,7 +55,7 @@ static void load_choice(const char *name, int *value, const char *const *choices
 void config_load(void)
 {
 	static const char *const log_levels[] = { "error", "warn", "info", "debug" };
-	static const char *const unwinders[] = { "default", "libunwind" };
+	static const char *const unwinders[] = { "default", "libunwind", "fp" };
 	static const char *const booleans[] = { "0", "1" };
 	int disable = 0;
 
@@ -64,7 +64,7 @@ void config_load(void)
 	load_int("COSTACK_DEPTH", &config.depth, 1, CONFIG_DEPTH_MAX);
 	load_int("COSTACK_RING", &config.ring, 1, CONFIG_RING_MAX);
 	load_int("COSTACK_ENDED", &config.ended, 0, 1 << 24);
-	load_choice("COSTACK_UNWIND", &config.unwind, unwinders, 2);
+	load_choice("COSTACK_UNWIND", &config.unwind, unwinders, 3);
 	load_choice("COSTACK_DISABLE", &disable, booleans, 2);
 	config.enabled = !disable;
 }

@@ -7,7 +7,7 @@
 
 #include "costack.h"
 
-enum unwind_mode { UNWIND_DEFAULT = 0, UNWIND_LIBUNWIND = 1 };
+enum unwind_mode { UNWIND_DEFAULT = 0, UNWIND_LIBUNWIND = 1, UNWIND_FP = 2 };
 
 struct config {
 	int depth;        /* COSTACK_DEPTH: frames kept per snapshot */

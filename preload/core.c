@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <search.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,6 @@
 #include "config.h"
 #include "log.h"
 #include "unwind.h"
-
-int64_t clock_realtime_offset_ns;
 
 static __thread struct thread_state *thread_state __attribute__((tls_model("initial-exec")));
 
@@ -39,6 +38,15 @@ static void *unknown_index; /* tsearch tree of struct task * on no known stack, 
 static atomic_uint_fast64_t next_task_id = 1;
 static pthread_key_t thread_key;
 static bool ready;
+
+/* Which task first threw an object still being raised: a small table, by
+ * address; a collision forgets an origin (the rethrower is named instead). */
+#define ORIGIN_SLOTS 1024
+static struct {
+	const void *object;
+	uint64_t task;
+} origins[ORIGIN_SLOTS];
+static pthread_mutex_t origin_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* --- task records --------------------------------------------------------- */
 
@@ -163,7 +171,7 @@ static void task_end_locked(struct task *t, int outcome, uint64_t now)
 {
 	write_begin(t);
 	t->state = (uint8_t)outcome;
-	t->since_ns = now;
+	t->since = now;
 	write_end(t);
 	ended_push(t);
 }
@@ -173,7 +181,7 @@ static struct task *task_new(int runtime, uint64_t parent, uintptr_t lo, uintptr
 			     uintptr_t entry, int32_t tid)
 {
 	struct task *t = task_alloc();
-	uint64_t now = clock_now_ns();
+	uint64_t now = clock_now();
 
 	if (!t)
 		return NULL;
@@ -185,8 +193,8 @@ static struct task *task_new(int runtime, uint64_t parent, uintptr_t lo, uintptr
 	t->stack_hi = hi;
 	t->entry = entry;
 	t->tid = tid;
-	t->created_ns = now;
-	t->since_ns = now;
+	t->created = now;
+	t->since = now;
 	if (!tsearch(t, &id_index, compare_id)) {
 		t->ended_next = free_tasks;
 		free_tasks = t;
@@ -212,7 +220,7 @@ static struct task *task_new(int runtime, uint64_t parent, uintptr_t lo, uintptr
 static void thread_exit(void *arg)
 {
 	struct thread_state *ts = arg;
-	uint64_t now = clock_now_ns();
+	uint64_t now = clock_now();
 
 	pthread_mutex_lock(&registry_lock);
 	/* A coroutine running when its thread exits can never go on. */
@@ -247,7 +255,7 @@ static struct thread_state *thread_state_new(void)
 			    (uintptr_t)stack_addr + stack_size, 0, ts->tid);
 	if (ts->root) {
 		ts->root->state = COSTACK_RUNNING;
-		ts->root->run_start_ns = ts->root->since_ns;
+		ts->root->run_start = ts->root->since;
 		ts->root->switches = 1;
 	}
 	pthread_mutex_unlock(&registry_lock);
@@ -282,7 +290,7 @@ static void cancel_orphan(const void *node, VISIT which, void *closure)
 	if ((which == postorder || which == leaf) && t->state == COSTACK_RUNNING &&
 	    t != ts->current) {
 		t->state = COSTACK_CANCELLED;
-		t->since_ns = clock_now_ns();
+		t->since = clock_now();
 	}
 }
 
@@ -293,6 +301,9 @@ static void atfork_child(void)
 	struct thread_state *ts = thread_state;
 
 	pthread_mutex_init(&registry_lock, NULL);
+	pthread_mutex_init(&origin_lock, NULL);
+	unwind_after_fork();
+	api_after_fork();
 	if (!ts)
 		return;
 	ts->tid = (int32_t)syscall(SYS_gettid);
@@ -302,13 +313,8 @@ static void atfork_child(void)
 
 static void init(void)
 {
-	struct timespec mono, real;
-
 	config_load();
-	clock_gettime(CLOCK_REALTIME, &real);
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	clock_realtime_offset_ns = ((int64_t)real.tv_sec - mono.tv_sec) * 1000000000 +
-				   (real.tv_nsec - mono.tv_nsec);
+	clock_init();
 	task_size = (sizeof(struct task) + (size_t)config.ring * sizeof(struct snapshot) + 15) &
 		    ~(size_t)15;
 	unwind_init();
@@ -428,17 +434,28 @@ static const struct snapshot *newest_snapshot(const struct task *t)
 	return t->ring_count ? &t->ring[(t->ring_count - 1) % (uint32_t)config.ring] : NULL;
 }
 
-/* Record the calling thread's stack as a snapshot of t. Called inside t's
- * write section. A stack equal to the task's previous one is not interned again. */
-static void snapshot_take(struct thread_state *ts, struct task *t, int kind, uint64_t now)
+/* A snapshot ready to be written into a task's ring. */
+struct pending_snapshot {
+	struct snapshot snapshot;
+	int frames;
+};
+
+/* Capture the calling thread's stack for a snapshot of t (kind, and for a
+ * raise its exception and object), outside t's write section: a capture
+ * may take long (a first walk reads CFI), a write section must not. A
+ * stack equal to the task's previous one is not interned again. */
+static void snapshot_capture(struct thread_state *ts, const struct task *t, int kind,
+			     const struct exception_rec *exception, const void *object,
+			     uint64_t now, struct pending_snapshot *out)
 {
 	const struct snapshot *last = newest_snapshot(t);
 	const struct stack_rec *hint = last ? last->stack : NULL;
 	const struct stack_rec *rec;
 	struct capture cap;
-	struct snapshot *slot;
 
-	unwind_capture(ts->scratch, config.depth, t->stack_lo, t->stack_hi, hint, &cap);
+	unwind_capture(ts->scratch, config.depth, t->stack_lo, t->stack_hi, hint,
+		       ts->caller.sp ? &ts->caller : NULL, &cap);
+	ts->caller.sp = 0;
 	if (cap.same)
 		rec = cap.same;
 	else if (hint && hint->nframes == (uint32_t)cap.n &&
@@ -447,12 +464,22 @@ static void snapshot_take(struct thread_state *ts, struct task *t, int kind, uin
 	else
 		rec = stackstore_intern(&ts->arena, cap.frames, (uint32_t)cap.n, cap.shape,
 					cap.shape_size);
-	slot = &t->ring[t->ring_count % (uint32_t)config.ring];
-	slot->ts_ns = now;
-	slot->stack = rec;
-	slot->tid = ts->tid;
-	slot->kind = (uint8_t)kind;
-	slot->truncated = cap.truncated;
+	out->snapshot = (struct snapshot){
+		.at = now,
+		.stack = rec,
+		.exception = exception,
+		.object = object,
+		.tid = ts->tid,
+		.kind = (uint8_t)kind,
+		.truncated = cap.truncated,
+	};
+	out->frames = cap.n;
+}
+
+/* Called inside t's write section. */
+static void snapshot_push(struct task *t, const struct pending_snapshot *p)
+{
+	t->ring[t->ring_count % (uint32_t)config.ring] = p->snapshot;
 	t->ring_count++;
 }
 
@@ -460,52 +487,173 @@ static void start_running(struct thread_state *ts, struct task *t, uint64_t now)
 {
 	write_begin(t);
 	t->state = COSTACK_RUNNING;
-	t->since_ns = now;
-	t->run_start_ns = now;
+	t->since = now;
+	t->run_start = now;
 	t->tid = ts->tid;
 	t->switches++;
 	write_end(t);
 	ts->current = t;
 }
 
-void core_switch(struct thread_state *ts, struct task *next)
+int core_switch(struct thread_state *ts, struct task *next)
 {
 	struct task *prev = ts->current;
-	uint64_t now = clock_now_ns();
+	uint64_t now = clock_now();
+	struct pending_snapshot pending;
 
-	if (next == prev)
-		return;
+	if (next == prev) {
+		ts->caller.sp = 0;
+		return -1;
+	}
+	snapshot_capture(ts, prev, SNAP_SUSPEND, NULL, NULL, now, &pending);
 	write_begin(prev);
-	snapshot_take(ts, prev, SNAP_SUSPEND, now);
+	if (!prev->ring_count && pending.snapshot.stack && pending.snapshot.stack->nframes)
+		prev->first_ra = pending.snapshot.stack->frames[0];
+	snapshot_push(prev, &pending);
 	prev->state = COSTACK_SUSPENDED;
-	prev->since_ns = now;
-	prev->cpu_ns += now - prev->run_start_ns;
+	prev->since = now;
+	prev->cpu_ticks += now - prev->run_start;
 	write_end(prev);
 	start_running(ts, next, now);
+	return pending.frames;
 }
 
-void core_raise(struct thread_state *ts)
+static uint64_t origin_of(const void *object, uint64_t raiser, bool rethrow)
+{
+	unsigned slot = (unsigned)(((uintptr_t)object >> 4) % ORIGIN_SLOTS);
+	uint64_t origin = raiser;
+
+	if (!object)
+		return raiser;
+	pthread_mutex_lock(&origin_lock);
+	if (rethrow && origins[slot].object == object)
+		origin = origins[slot].task;
+	origins[slot].object = object;
+	origins[slot].task = origin;
+	pthread_mutex_unlock(&origin_lock);
+	return origin;
+}
+
+void core_raise(struct thread_state *ts, const struct exception_info *info)
+{
+	struct task *t = ts->current;
+	/* Interned like a stack, so that a loop throwing the same error
+	 * stores it once: zero-filled, compared as words. */
+	struct exception_rec rec;
+	const struct stack_rec *stored;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.origin = origin_of(info->object, t->id, info->rethrow);
+	rec.forced = info->forced;
+	strncpy(rec.type, info->type ? info->type : "", sizeof(rec.type) - 1);
+	strncpy(rec.what, info->what ? info->what : "", sizeof(rec.what) - 1);
+	stored = stackstore_intern(&ts->arena, (const uintptr_t *)&rec,
+				   sizeof(rec) / sizeof(uintptr_t), NULL, 0);
+
+	const struct exception_rec *exception =
+		stored ? (const struct exception_rec *)stored->frames : NULL;
+	struct pending_snapshot pending;
+
+	snapshot_capture(ts, t, SNAP_RAISE, exception, info->object, clock_now(), &pending);
+	write_begin(t);
+	t->raises++;
+	t->forced_raises += info->forced;
+	t->exception = exception;
+	snapshot_push(t, &pending);
+	write_end(t);
+}
+
+void core_exception_kept(struct thread_state *ts, const void *object)
+{
+	struct task *t = ts->current;
+	uint32_t count = t->ring_count, ring = (uint32_t)config.ring;
+
+	for (uint32_t i = 0; object && i < count && i < ring; i++) {
+		const struct snapshot *s = &t->ring[(count - 1 - i) % ring];
+
+		if (s->kind == SNAP_RAISE && s->object == object && !s->exception->forced) {
+			write_begin(t);
+			t->kept = *s;
+			t->has_kept = true;
+			write_end(t);
+			return;
+		}
+	}
+}
+
+/* The newest snapshot of a kind, or NULL. */
+static const struct snapshot *newest_of(const struct task *t, int kind)
+{
+	uint32_t count = t->ring_count, ring = (uint32_t)config.ring;
+
+	for (uint32_t i = 0; i < count && i < ring; i++)
+		if (t->ring[(count - 1 - i) % ring].kind == kind)
+			return &t->ring[(count - 1 - i) % ring];
+	return NULL;
+}
+
+int core_task_fate(const struct task *t)
+{
+	const struct snapshot *last;
+	uintptr_t last_ra;
+
+	if (t->has_kept)
+		return COSTACK_FAILED;
+	if (!t->exception || !t->exception->forced)
+		return COSTACK_DONE;
+	/*
+	 * A forced unwind: the task was destroyed while suspended. Boost.
+	 * Coroutine2 also frees a coroutine whose body returned that way; it
+	 * then waits at the end of its runtime frame: in the function of its
+	 * first suspension, at another call. A forced unwind that went through
+	 * the body's handler (rethrown), or that found the task where it
+	 * first waited or in another function, interrupted the body.
+	 */
+	last = newest_of(t, SNAP_SUSPEND);
+	if (t->forced_raises > 1 || !last || !last->stack || !last->stack->nframes || !t->first_ra)
+		return COSTACK_CANCELLED;
+	last_ra = last->stack->frames[0];
+	if (last_ra == t->first_ra)
+		return COSTACK_CANCELLED;
+	if (unwind_function_of(last_ra) != unwind_function_of(t->first_ra) ||
+	    !unwind_function_of(last_ra))
+		return COSTACK_CANCELLED;
+	return COSTACK_DONE;
+}
+
+void core_end_task(struct task *t, int outcome)
+{
+	pthread_mutex_lock(&registry_lock);
+	if (!task_state_ended(t->state))
+		task_end_locked(t, outcome, clock_now());
+	pthread_mutex_unlock(&registry_lock);
+}
+
+struct task *core_task_running_at(struct thread_state *ts, uintptr_t sp)
 {
 	struct task *t = ts->current;
 
-	write_begin(t);
-	snapshot_take(ts, t, SNAP_RAISE, clock_now_ns());
-	write_end(t);
+	if (sp >= t->stack_lo && sp < t->stack_hi)
+		return t;
+	pthread_mutex_lock(&registry_lock);
+	t = range_find(sp, sp + 1);
+	pthread_mutex_unlock(&registry_lock);
+	return t;
 }
 
 void core_resumed(struct thread_state *ts, struct task *self)
 {
 	if (ts && ts->current != self)
-		start_running(ts, self, clock_now_ns());
+		start_running(ts, self, clock_now());
 }
 
 void core_task_ended(struct thread_state *ts, int outcome, struct task *next)
 {
 	struct task *t = ts->current;
-	uint64_t now = clock_now_ns();
+	uint64_t now = clock_now();
 
 	pthread_mutex_lock(&registry_lock);
-	t->cpu_ns += now - t->run_start_ns;
+	t->cpu_ticks += now - t->run_start;
 	task_end_locked(t, outcome, now);
 	pthread_mutex_unlock(&registry_lock);
 	if (next && next != t)
@@ -520,7 +668,7 @@ static void copy_consistent(const struct task *t, struct task_copy *out)
 {
 	unsigned before, after;
 
-	do {
+	for (int tries = 0;; tries++) {
 		before = atomic_load_explicit(&t->seq, memory_order_acquire);
 		memcpy(&out->task, t, sizeof(*t));
 		out->has_suspend = out->has_raise = false;
@@ -538,7 +686,13 @@ static void copy_consistent(const struct task *t, struct task_copy *out)
 		}
 		atomic_thread_fence(memory_order_acquire);
 		after = atomic_load_explicit(&t->seq, memory_order_relaxed);
-	} while ((before & 1) || before != after);
+		if (!(before & 1) && before == after)
+			return;
+		/* A write section is a few stores; a writer preempted in one
+		 * gets the CPU back sooner if we give ours up. */
+		if (tries >= 16)
+			sched_yield();
+	}
 }
 
 static struct task *find_locked(uint64_t id)

@@ -8,6 +8,7 @@
 
 #include "stackstore.h"
 #include "task.h"
+#include "unwind.h"
 
 #define THREAD_CACHE_SIZE 64
 
@@ -17,6 +18,10 @@ struct thread_state {
 	struct task *root;    /* this thread's original stack */
 	int32_t tid;
 	int in_hook;          /* recursion guard: a hook entered from our own code falls through */
+	bool raise_recorded;  /* a C++ hook recorded the raise that _Unwind_* is about to do */
+	/* Set by a hook before core_switch: its caller, where the outgoing
+	 * task's frames begin; used once. */
+	struct unwind_start caller;
 	struct stack_arena arena;
 	struct {
 		uintptr_t key; /* the runtime's handle of a context (ucontext_t *) */
@@ -51,19 +56,50 @@ struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_
 				  uintptr_t sp);
 
 /* The current task of this thread stops running: its stack is captured
- * (costack's own frames left out) and it becomes suspended; next runs. */
-void core_switch(struct thread_state *ts, struct task *next);
+ * (costack's own frames left out) and it becomes suspended; next runs.
+ * Returns the number of frames captured. */
+int core_switch(struct thread_state *ts, struct task *next);
+
+/* The task that runs on this thread at stack address sp: the current one
+ * if sp is on its stack, else the one whose stack holds sp (NULL if none). */
+struct task *core_task_running_at(struct thread_state *ts, uintptr_t sp);
 
 /* Called in a task's own frame when a switch into it returned: it runs on
  * this thread, whoever switched to it. */
 void core_resumed(struct thread_state *ts, struct task *self);
 
+/* What a raise adapter knows of an exception. */
+struct exception_info {
+	const void *object; /* the thrown object, NULL if unknown */
+	const char *type;   /* demangled type, or a description */
+	const char *what;   /* what(), or NULL */
+	bool forced;        /* a forced unwind */
+	bool rethrow;       /* the same object raised again: its origin is kept */
+};
+
 /* An exception is raised in the current task: its stack now is kept as a
- * raise snapshot, the traceback should the task end failed. */
-void core_raise(struct thread_state *ts);
+ * raise snapshot, with the exception. */
+void core_raise(struct thread_state *ts, const struct exception_info *info);
+
+/* The runtime keeps the exception being handled in the current task
+ * (std::current_exception): if the task threw it, it escaped the task's
+ * body, and the task fails should it end now. */
+void core_exception_kept(struct thread_state *ts, const void *object);
+
+/* How the task's entry ended, from what was raised in it: cancelled after
+ * a forced unwind, failed if an exception it threw was kept, else done. */
+int core_task_fate(const struct task *t);
+
+/* A task that is no longer running ended (its runtime switched away from
+ * it for the last time). */
+void core_end_task(struct task *t, int outcome);
 
 /* The current task ended (outcome: COSTACK_DONE, _FAILED, _CANCELLED); next
  * (may be NULL) runs on this thread after it. */
 void core_task_ended(struct thread_state *ts, int outcome, struct task *next);
+
+/* In a child after fork(), only the forking thread lives on: the locks
+ * other threads may have held are made anew (api.c's). */
+void api_after_fork(void);
 
 #endif

@@ -50,6 +50,8 @@ enum costack_runtime {
 };
 
 #define COSTACK_NAME_MAX 64
+#define COSTACK_EXCEPTION_TYPE_MAX 128
+#define COSTACK_EXCEPTION_WHAT_MAX 256
 #define COSTACK_MAX_FRAMES 512 /* the most frames a stack holds (COSTACK_DEPTH's maximum) */
 
 struct costack_task_info {
@@ -67,6 +69,12 @@ struct costack_task_info {
 	uint64_t created_ns;     /* CLOCK_REALTIME, ns since the epoch */
 	uint64_t state_since_ns; /* CLOCK_REALTIME when it entered its state */
 	char name[COSTACK_NAME_MAX];
+	/* Exceptions (C++ throws and rethrows, and raw _Unwind_RaiseException). */
+	uint64_t raises;                 /* raises seen in this task */
+	costack_task_t exception_origin; /* the task that first threw its latest exception:
+	                                  * itself, or the one it was rethrown from; 0: none */
+	char exception_type[COSTACK_EXCEPTION_TYPE_MAX]; /* latest exception, demangled; "" if none */
+	char exception_what[COSTACK_EXCEPTION_WHAT_MAX]; /* its what(), for a std::exception */
 };
 
 COSTACK_DECL costack_task_t costack_current_task(void);
@@ -89,7 +97,8 @@ COSTACK_DECL const char *costack_state_name(int state);
  * written, or -1 and errno = ESRCH for an unknown task.
  */
 COSTACK_DECL int costack_get_stack(costack_task_t task, void **frames, int size);
-/* asyncio's Task.print_stack(limit, file). limit <= 0: all. 0 or -1 (ESRCH). */
+/* asyncio's Task.print_stack(limit, file): for a failed task the traceback,
+ * then "type: what" as Python's traceback ends. limit <= 0: all. 0 or -1 (ESRCH). */
 COSTACK_DECL int costack_print_stack(costack_task_t task, int limit, FILE *out);
 /* Name a task (truncated to COSTACK_NAME_MAX - 1 bytes). 0 or -1 (ESRCH). */
 COSTACK_DECL int costack_set_task_name(costack_task_t task, const char *name);

@@ -6,6 +6,7 @@
 #include <ucontext.h>
 
 #include "core.h"
+#include "unwind.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -83,12 +84,12 @@ void costack_ucontext_returned(struct task *self)
 		return;
 	link = (const ucontext_t *)self->adapter_data;
 	if (ts->current == self)
-		core_task_ended(ts, COSTACK_DONE, link ? task_of(ts, link) : NULL);
+		core_task_ended(ts, core_task_fate(self), link ? task_of(ts, link) : NULL);
 	core_leave(ts);
 	errno = saved_errno;
 }
 
-EXPORT int swapcontext(ucontext_t *oucp, const ucontext_t *ucp)
+EXPORT UNWIND_FRAME_POINTER int swapcontext(ucontext_t *oucp, const ucontext_t *ucp)
 {
 	struct thread_state *ts;
 	struct task *self, *next;
@@ -102,6 +103,7 @@ EXPORT int swapcontext(ucontext_t *oucp, const ucontext_t *ucp)
 	saved_errno = errno;
 	self = ts->current;
 	next = task_of(ts, ucp);
+	UNWIND_CALLER(ts->caller);
 	if (next)
 		core_switch(ts, next);
 	core_leave(ts);
@@ -116,7 +118,7 @@ EXPORT int swapcontext(ucontext_t *oucp, const ucontext_t *ucp)
 	return ret;
 }
 
-EXPORT int setcontext(const ucontext_t *ucp)
+EXPORT UNWIND_FRAME_POINTER int setcontext(const ucontext_t *ucp)
 {
 	struct thread_state *ts;
 	struct task *next;
@@ -128,6 +130,7 @@ EXPORT int setcontext(const ucontext_t *ucp)
 	if (ts) {
 		saved_errno = errno;
 		next = task_of(ts, ucp);
+		UNWIND_CALLER(ts->caller);
 		if (next)
 			core_switch(ts, next);
 		core_leave(ts);

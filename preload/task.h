@@ -13,9 +13,21 @@
 
 enum snapshot_kind { SNAP_SUSPEND = 0, SNAP_RAISE = 1 };
 
+/* An exception as costack keeps it: made once per raise, immutable. */
+struct exception_rec {
+	uint64_t origin;    /* the task that first threw it */
+	bool forced;        /* a forced unwind (a coroutine destroyed while suspended) */
+	char type[COSTACK_EXCEPTION_TYPE_MAX];
+	char what[COSTACK_EXCEPTION_WHAT_MAX];
+};
+_Static_assert(sizeof(struct exception_rec) % sizeof(uintptr_t) == 0,
+	       "exception records are interned as words");
+
 struct snapshot {
-	uint64_t ts_ns;                /* CLOCK_MONOTONIC */
+	uint64_t at;                   /* clock ticks (clock.h) */
 	const struct stack_rec *stack; /* innermost frame first; NULL: none or lost */
+	const struct exception_rec *exception; /* a raise's exception */
+	const void *object;            /* a raise's thrown object */
 	int32_t tid;
 	uint8_t kind;                  /* enum snapshot_kind */
 	uint8_t truncated;             /* the stack was deeper than COSTACK_DEPTH */
@@ -36,12 +48,21 @@ struct task {
 	uintptr_t context_key;        /* stack unknown: the context handle it was found by */
 	int32_t tid;
 	uint64_t switches;
-	uint64_t cpu_ns;
-	uint64_t created_ns;   /* CLOCK_MONOTONIC */
-	uint64_t since_ns;     /* CLOCK_MONOTONIC, entry into the current state */
-	uint64_t run_start_ns; /* CLOCK_MONOTONIC, last switch in */
+	/* Times in clock ticks (clock.h). */
+	uint64_t cpu_ticks; /* spent running */
+	uint64_t created;
+	uint64_t since;     /* entry into the current state */
+	uint64_t run_start; /* last switch in */
 	uint32_t ring_count;   /* snapshots ever written; the newest is ring[(count-1) % ring] */
 	char name[COSTACK_NAME_MAX];
+	uint64_t raises;
+	uint16_t forced_raises; /* forced unwinds raised or rethrown in it */
+	uintptr_t first_ra;     /* innermost frame of its first suspension */
+	const struct exception_rec *exception; /* the latest raise's */
+	/* The raise of an exception that escaped the body and was kept by the
+	 * runtime (std::current_exception): the traceback, should the task end. */
+	struct snapshot kept;
+	bool has_kept;
 	struct task *ended_next; /* FIFO of ended tasks, oldest evicted first */
 	struct snapshot ring[];  /* config.ring entries */
 };

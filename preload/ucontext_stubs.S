@@ -75,6 +75,7 @@ makecontext:
  * moves on to uc_link: popped here, so that the stack arguments lie where
  * the entry function expects them, and pushed back for the final return.
  */
+	.section costack_tramp,"ax",@progbits
 	.globl	costack_ucontext_trampoline
 	.hidden	costack_ucontext_trampoline
 	.type	costack_ucontext_trampoline, @function

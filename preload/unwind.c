@@ -60,6 +60,10 @@ struct module {
 };
 
 static uintptr_t own_lo, own_hi;
+/* The linker's bounds of the trampolines' section. */
+/* Weak: a core without hooks (the unit tests') has no trampolines. */
+extern const char __start_costack_tramp[] __attribute__((weak));
+extern const char __stop_costack_tramp[] __attribute__((weak));
 static struct rule_slot *rules;
 static pthread_mutex_t module_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct module modules[MODULES_MAX];
@@ -94,6 +98,11 @@ void unwind_init(void)
 	p = mmap(NULL, RULE_SLOTS * sizeof(*rules), PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	rules = p == MAP_FAILED ? NULL : p;
+}
+
+void unwind_after_fork(void)
+{
+	pthread_mutex_init(&module_lock, NULL);
 }
 
 bool unwind_is_own(uintptr_t pc)
@@ -222,6 +231,25 @@ end:
 	return r;
 }
 
+uintptr_t unwind_function_of(uintptr_t ra)
+{
+	Dwarf_Frame *frame = NULL;
+	Dwarf_Addr start = 0, end = 0;
+	struct module *m;
+	bool signalp;
+
+	pthread_mutex_lock(&module_lock);
+	m = module_of(ra - 1);
+	if (m && m->cfi && dwarf_cfi_addrframe(m->cfi, ra - 1 - m->bias, &frame) == 0 &&
+	    dwarf_frame_info(frame, &start, &end, &signalp) >= 0)
+		start += m->bias;
+	else
+		start = 0;
+	pthread_mutex_unlock(&module_lock);
+	free(frame);
+	return (uintptr_t)start;
+}
+
 static uint64_t pack(struct rule r)
 {
 	uint64_t v;
@@ -290,6 +318,7 @@ struct shape_bp {
 
 struct walk_shape {
 	uintptr_t ra0;
+	uint32_t max_rel; /* the farthest slot: one bounds check for all */
 	uint16_t nsteps;
 	uint16_t nbps;
 	uint8_t truncated;
@@ -320,11 +349,13 @@ static inline bool readable(const struct walk *w, uintptr_t addr)
 }
 
 /* Keep ra unless it is costack's own; false when the walk is over: the
- * task's frames have ended at costack's trampoline, or the room is full. */
+ * task's frames have ended at a task-start trampoline, or the room is full.
+ * Other own frames are skipped: a hook's frame lies inside a suspended
+ * task's stack, under what a runtime runs on top of it (ontop_fcontext). */
 static inline bool keep(struct walk *w, uintptr_t ra)
 {
 	if (unwind_is_own(ra))
-		return !w->seen_task_frame;
+		return !(ra >= (uintptr_t)__start_costack_tramp && ra < (uintptr_t)__stop_costack_tramp);
 	w->seen_task_frame = true;
 	w->out[w->n++] = ra;
 	return w->n < w->room;
@@ -354,29 +385,29 @@ static bool shape_holds(const struct walk *w, const struct walk_shape *shape, ui
 {
 	const struct shape_bp *bps = (const struct shape_bp *)(shape->steps + shape->nsteps);
 
+	bool same = true;
+
 	if (shape->ra0 != ra0 || (shape->bp0_used && bp0 - sp0 != (uintptr_t)(intptr_t)shape->bp0_rel))
 		return false;
-	for (int i = 0; i < shape->nsteps; i++) {
-		uintptr_t slot = sp0 + shape->steps[i].slot_rel;
-
-		if (!readable(w, slot) || *(const uintptr_t *)slot != shape->steps[i].value)
-			return false;
-	}
-	for (int i = 0; i < shape->nbps; i++) {
-		uintptr_t slot = sp0 + bps[i].slot_rel;
-
-		if (!readable(w, slot) ||
-		    *(const uintptr_t *)slot != sp0 + (uintptr_t)(intptr_t)bps[i].value_rel)
-			return false;
-	}
-	return true;
+	/* Every slot lies in [sp0, sp0 + max_rel], 8-aligned as sp0 is. */
+	if (!readable(w, sp0) || !readable(w, sp0 + shape->max_rel))
+		return false;
+	/* No early exit: independent loads, one branch. */
+	for (int i = 0; i < shape->nsteps; i++)
+		same &= *(const uintptr_t *)(sp0 + shape->steps[i].slot_rel) == shape->steps[i].value;
+	for (int i = 0; i < shape->nbps; i++)
+		same &= *(const uintptr_t *)(sp0 + bps[i].slot_rel) ==
+			sp0 + (uintptr_t)(intptr_t)bps[i].value_rel;
+	return same;
 }
 
-static bool rel32(uintptr_t addr, uintptr_t sp0, uint32_t *rel)
+static bool rel32(struct walk *w, uintptr_t addr, uintptr_t sp0, uint32_t *rel)
 {
-	if (addr < sp0 || addr - sp0 >= SHAPE_NONE)
+	if (addr < sp0 || addr - sp0 >= SHAPE_NONE || (addr & 7))
 		return false;
 	*rel = (uint32_t)(addr - sp0);
+	if (*rel > w->shape->max_rel)
+		w->shape->max_rel = *rel;
 	return true;
 }
 
@@ -407,7 +438,7 @@ static void shape_step(struct walk *w, uintptr_t slot, uintptr_t value, uintptr_
 
 	if (!shape)
 		return;
-	if (shape->nsteps == w->max_steps || !rel32(slot, sp0, &shape->steps[shape->nsteps].slot_rel)) {
+	if (shape->nsteps == w->max_steps || !rel32(w, slot, sp0, &shape->steps[shape->nsteps].slot_rel)) {
 		w->shape = NULL;
 		return;
 	}
@@ -418,12 +449,29 @@ static void shape_step(struct walk *w, uintptr_t slot, uintptr_t value, uintptr_
 
 enum step_result { STEP_ON, STEP_END, STEP_END_UNSHAPED };
 
+/* A frame built with a frame pointer: CFA = rbp + 16, the caller's rbp
+ * saved at CFA - 16. */
+static const struct rule frame_pointer_rule = { .cfa_off = 16, .rbp_off = -16,
+						.cfa_is_rbp = 1, .kind = RULE_STEP };
+
+/* COSTACK_UNWIND=fp: a task's frame whose rbp points into the stack above
+ * it is taken as a frame-pointer frame; any other, and costack's own,
+ * follows its CFI rule. */
+static inline struct rule rule_of_frame(const struct walk *w, uintptr_t ra, uintptr_t sp,
+					uintptr_t bp)
+{
+	if (config.unwind == UNWIND_FP && bp >= sp && !(bp & 7) && bp + 16 <= w->hi &&
+	    !unwind_is_own(ra))
+		return frame_pointer_rule;
+	return rule_for(ra);
+}
+
 /* One frame outwards with the rule of *ra; sp0 is where the shape starts
  * (0: before it, in costack's own frames). */
 static inline enum step_result step(struct walk *w, uintptr_t *ra, uintptr_t *sp, uintptr_t *bp,
 				    uintptr_t sp0)
 {
-	struct rule r = rule_for(*ra);
+	struct rule r = rule_of_frame(w, *ra, *sp, *bp);
 	uintptr_t cfa, slot;
 
 	if (r.kind == RULE_OUTERMOST)
@@ -442,7 +490,7 @@ static inline enum step_result step(struct walk *w, uintptr_t *ra, uintptr_t *sp
 		if (!readable(w, slot))
 			return STEP_END_UNSHAPED;
 		*bp = *(uintptr_t *)slot;
-		if (sp0 && w->shape && !rel32(slot, sp0, &w->bp_slot_rel))
+		if (sp0 && w->shape && !rel32(w, slot, sp0, &w->bp_slot_rel))
 			w->shape = NULL;
 	}
 	*ra = *(uintptr_t *)(cfa - 8);
@@ -459,14 +507,21 @@ static inline enum step_result step(struct walk *w, uintptr_t *ra, uintptr_t *sp
  * shape is tried: when it holds, its frames are the stack's and true is
  * returned. Otherwise the walk goes on and records its own shape.
  */
-__attribute__((noinline, optimize("no-omit-frame-pointer"))) static bool
-walk(struct walk *w, const struct walk_shape *hint)
+__attribute__((noinline)) UNWIND_FRAME_POINTER static bool
+walk(struct walk *w, const struct walk_shape *hint, const struct unwind_start *start)
 {
-	uintptr_t *frame = __builtin_frame_address(0);
-	/* Our own frame pointer gives the caller's state exactly. */
-	uintptr_t sp = (uintptr_t)(frame + 2), bp = frame[0], ra = frame[1];
+	struct unwind_start here;
+	uintptr_t sp, bp, ra;
 	struct walk_shape *shape = w->shape;
 	enum step_result result = STEP_ON;
+
+	if (!start) {
+		UNWIND_CALLER(here);
+		start = &here;
+	}
+	sp = start->sp;
+	bp = start->bp;
+	ra = start->ra;
 
 	if (!w->lo || w->lo >= w->hi) {
 		/* Unknown range: accept the stack above us, up to a sane size. */
@@ -507,7 +562,8 @@ static void walk_backtrace(struct walk *w, uintptr_t *scratch, int cap)
 }
 
 void unwind_capture(uintptr_t *scratch, int max, uintptr_t stack_lo, uintptr_t stack_hi,
-		    const struct stack_rec *hint, struct capture *out)
+		    const struct stack_rec *hint, const struct unwind_start *start,
+		    struct capture *out)
 {
 	int steps = max + UNWIND_SLACK;
 	/* scratch: frames, then the shape being recorded, then its bp checks. */
@@ -530,7 +586,7 @@ void unwind_capture(uintptr_t *scratch, int max, uintptr_t stack_lo, uintptr_t s
 	} else {
 		if (hint && hint->extra_size >= sizeof(struct walk_shape))
 			hint_shape = hint->extra;
-		if (walk(&w, hint_shape)) {
+		if (walk(&w, hint_shape, start)) {
 			out->same = hint;
 			out->frames = hint->frames;
 			out->n = (int)hint->nframes;

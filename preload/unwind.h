@@ -11,6 +11,9 @@
 /* Frames a capture may need beyond the depth kept: costack's own frames. */
 #define UNWIND_SLACK 32
 
+/* In a child after fork(): the module lock is made anew. */
+void unwind_after_fork(void);
+
 /* Learn where costack's own code lies, so its frames can be left out. */
 void unwind_init(void);
 /* libunwind's first backtrace in a thread is slow (~150 us): pay it early. */
@@ -18,8 +21,34 @@ void unwind_warm_thread(void);
 /* True when pc lies in costack's own code. */
 bool unwind_is_own(uintptr_t pc);
 
+/* The start of the function (its CFI range) holding the return address
+ * ra, 0 if unknown. Slow (libdw, a lock): not for the switch path. */
+uintptr_t unwind_function_of(uintptr_t ra);
+
+/* Where a task's stack begins: costack's task-start trampolines live in
+ * this section, and a walk ends at them. */
+#define UNWIND_TRAMPOLINE __attribute__((section("costack_tramp"), noinline))
+
 /* Scratch a capture of at most max frames needs, in words. */
 #define UNWIND_SCRATCH_WORDS(max) (6 + 4 * ((max) + UNWIND_SLACK))
+
+/* Where a walk starts: a hook's caller, read from the hook's own frame
+ * pointer, so that costack's frames are not walked at all. */
+struct unwind_start {
+	uintptr_t sp, bp, ra;
+};
+
+/* In a function built with frame pointers: its caller's state. */
+#define UNWIND_CALLER(start)                                                    \
+	do {                                                                    \
+		uintptr_t *frame_ = __builtin_frame_address(0);                \
+		(start).sp = (uintptr_t)(frame_ + 2);                          \
+		(start).bp = frame_[0];                                        \
+		(start).ra = frame_[1];                                        \
+	} while (0)
+
+/* For the hooks that use UNWIND_CALLER. */
+#define UNWIND_FRAME_POINTER __attribute__((optimize("no-omit-frame-pointer")))
 
 struct capture {
 	const uintptr_t *frames; /* innermost first */
@@ -38,10 +67,12 @@ struct capture {
  * [stack_lo, stack_hi), the stack being walked (0, 0: unknown). hint, a
  * record made from an earlier capture (its extra is the walk's shape), is
  * checked first: when it still holds, out->same is hint and nothing is
- * walked. scratch holds UNWIND_SCRATCH_WORDS(max) words; out->frames may
- * point into it.
+ * walked. start, when not NULL, is where the task's frames begin (else the
+ * walk starts here and leaves costack's frames out). scratch holds
+ * UNWIND_SCRATCH_WORDS(max) words; out->frames may point into it.
  */
 void unwind_capture(uintptr_t *scratch, int max, uintptr_t stack_lo, uintptr_t stack_hi,
-		    const struct stack_rec *hint, struct capture *out);
+		    const struct stack_rec *hint, const struct unwind_start *start,
+		    struct capture *out);
 
 #endif

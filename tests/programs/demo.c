@@ -40,14 +40,14 @@ static struct task *running;
 static int now;
 static const char *const words[NTASKS] = { "hello", "world" };
 
-__attribute__((noinline)) void sleep_for(int seconds)
+__attribute__((noinline)) static void sleep_for(int seconds)
 {
 	running->wake_at = now + seconds;
 	swapcontext(&running->context, &scheduler);
 	__asm__ volatile(""); /* keep the frame: no tail call */
 }
 
-__attribute__((noinline)) void say_after(int delay, int what)
+__attribute__((noinline)) static void say_after(int delay, int what)
 {
 	sleep_for(delay);
 	printf("%d s: %s\n", now, words[what]);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test_config.c - unit test of the COSTACK_* variables: defaults, good values, and one warning line per bad one. */
+/* test_config.c - unit test of the COSTACK_* variables: defaults, good values, and one warning line
+ * per bad one. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stdlib.h>
@@ -10,17 +11,17 @@
 #include "config.h"
 #include "log.h"
 
-static const char *const variables[] = { "COSTACK_DEPTH",  "COSTACK_RING", "COSTACK_ENDED",
-					  "COSTACK_UNWIND", "COSTACK_LOG",  "COSTACK_DISABLE" };
+static const char *const variables[] = {"COSTACK_DEPTH",  "COSTACK_RING", "COSTACK_ENDED",
+                                        "COSTACK_UNWIND", "COSTACK_LOG",  "COSTACK_DISABLE"};
 #define NVARIABLES (sizeof(variables) / sizeof(*variables))
 
 /* The documented defaults (README "Configuration"). */
 static const struct config defaults = {
-	.depth = 64,
-	.ring = 8,
-	.ended = 1024,
-	.unwind = UNWIND_DEFAULT,
-	.enabled = true,
+        .depth = 64,
+        .ring = 8,
+        .ended = 1024,
+        .unwind = UNWIND_DEFAULT,
+        .enabled = true,
 };
 
 static char captured[4096];
@@ -80,21 +81,20 @@ static bool config_equal(const struct config *a, const struct config *b)
 static void show_config(const char *what, const struct config *c)
 {
 	fprintf(stderr, "  %s: depth=%d ring=%d ended=%d unwind=%d enabled=%d\n", what, c->depth,
-		c->ring, c->ended, c->unwind, (int)c->enabled);
+	        c->ring, c->ended, c->unwind, (int)c->enabled);
 }
 
-#define CHECK_CONFIG(expected)                                                             \
-	do {                                                                               \
-		const struct config check_want_ = (expected);                              \
-		CHECK(config_equal(&config, &check_want_), "config differs from %s",       \
-		      #expected);                                                          \
-		if (!config_equal(&config, &check_want_)) {                                \
-			show_config("got", &config);                                       \
-			show_config("expected", &check_want_);                             \
-		}                                                                          \
+#define CHECK_CONFIG(expected)                                                                     \
+	do {                                                                                       \
+		const struct config check_want_ = (expected);                                      \
+		CHECK(config_equal(&config, &check_want_), "config differs from %s", #expected);   \
+		if (!config_equal(&config, &check_want_)) {                                        \
+			show_config("got", &config);                                               \
+			show_config("expected", &check_want_);                                     \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_SILENT(what)                                                                 \
+#define CHECK_SILENT(what)                                                                         \
 	CHECK(captured[0] == '\0', "%s: unexpected output on stderr: \"%s\"", what, captured)
 
 static void test_defaults(void)
@@ -114,17 +114,17 @@ static void test_good_values(void)
 		int *field;
 		int expected;
 	} cases[] = {
-		{ "COSTACK_DEPTH", "1", &want.depth, 1 },
-		{ "COSTACK_DEPTH", "32", &want.depth, 32 },
-		{ "COSTACK_DEPTH", "512", &want.depth, CONFIG_DEPTH_MAX },
-		{ "COSTACK_RING", "1", &want.ring, 1 },
-		{ "COSTACK_RING", "100", &want.ring, 100 },
-		{ "COSTACK_RING", "1024", &want.ring, CONFIG_RING_MAX },
-		{ "COSTACK_ENDED", "0", &want.ended, 0 },
-		{ "COSTACK_ENDED", "5", &want.ended, 5 },
-		{ "COSTACK_ENDED", "16777216", &want.ended, 1 << 24 },
-		{ "COSTACK_UNWIND", "default", &want.unwind, UNWIND_DEFAULT },
-		{ "COSTACK_UNWIND", "libunwind", &want.unwind, UNWIND_LIBUNWIND },
+	        {"COSTACK_DEPTH", "1", &want.depth, 1},
+	        {"COSTACK_DEPTH", "32", &want.depth, 32},
+	        {"COSTACK_DEPTH", "512", &want.depth, CONFIG_DEPTH_MAX},
+	        {"COSTACK_RING", "1", &want.ring, 1},
+	        {"COSTACK_RING", "100", &want.ring, 100},
+	        {"COSTACK_RING", "1024", &want.ring, CONFIG_RING_MAX},
+	        {"COSTACK_ENDED", "0", &want.ended, 0},
+	        {"COSTACK_ENDED", "5", &want.ended, 5},
+	        {"COSTACK_ENDED", "16777216", &want.ended, 1 << 24},
+	        {"COSTACK_UNWIND", "default", &want.unwind, UNWIND_DEFAULT},
+	        {"COSTACK_UNWIND", "libunwind", &want.unwind, UNWIND_LIBUNWIND},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
@@ -146,7 +146,7 @@ static void test_good_values(void)
 	CHECK_CONFIG(defaults);
 	CHECK_SILENT("COSTACK_DISABLE=0");
 
-	static const char *const levels[] = { "error", "warn", "info", "debug" };
+	static const char *const levels[] = {"error", "warn", "info", "debug"};
 	for (int level = 0; level < 4; level++) {
 		load("COSTACK_LOG", levels[level], NULL);
 		CHECK(log_threshold == level, "COSTACK_LOG=%s: threshold %d", levels[level],
@@ -158,8 +158,8 @@ static void test_good_values(void)
 	/* All at once. */
 	load("COSTACK_DEPTH", "16", "COSTACK_RING", "2", "COSTACK_ENDED", "7", "COSTACK_UNWIND",
 	     "libunwind", "COSTACK_DISABLE", "1", "COSTACK_LOG", "info", NULL);
-	want = (struct config){ .depth = 16, .ring = 2, .ended = 7, .unwind = UNWIND_LIBUNWIND,
-				.enabled = false };
+	want = (struct config){
+	        .depth = 16, .ring = 2, .ended = 7, .unwind = UNWIND_LIBUNWIND, .enabled = false};
 	CHECK_CONFIG(want);
 	CHECK_EQ(log_threshold, LOG_INFO);
 	CHECK_SILENT("all variables set");
@@ -182,8 +182,8 @@ static void check_warning(const char *name, const char *value, const char *defau
 	const char *using = strstr(captured, "using ");
 	size_t dlen = strlen(default_text);
 	CHECK(using && !strncmp(using + 6, default_text, dlen) &&
-	      (using[6 + dlen] == '\n' || using[6 + dlen] == ' ' || using[6 + dlen] == ')' ||
-	       using[6 + dlen] == '.'),
+	              (using[6 + dlen] == '\n' || using[6 + dlen] == ' ' ||
+	               using[6 + dlen] == ')' || using[6 + dlen] == '.'),
 	      "%s=\"%s\": the warning does not give the default %s: \"%s\"", name, value,
 	      default_text, captured);
 	CHECK(!strncmp(captured, "costack: ", 9), "%s=\"%s\": no \"costack: \" prefix: \"%s\"",
@@ -195,42 +195,42 @@ static void test_bad_values(void)
 	static const struct {
 		const char *name, *value, *default_text;
 	} cases[] = {
-		/* not numbers */
-		{ "COSTACK_DEPTH", "abc", "64" },
-		{ "COSTACK_DEPTH", "-", "64" },
-		{ "COSTACK_RING", "eight", "8" },
-		{ "COSTACK_ENDED", "lots", "1024" },
-		/* empty */
-		{ "COSTACK_DEPTH", "", "64" },
-		{ "COSTACK_RING", "", "8" },
-		{ "COSTACK_ENDED", "", "1024" },
-		{ "COSTACK_UNWIND", "", "default" },
-		{ "COSTACK_LOG", "", "warn" },
-		{ "COSTACK_DISABLE", "", "0" },
-		/* junk suffix */
-		{ "COSTACK_DEPTH", "12x", "64" },
-		{ "COSTACK_DEPTH", "12 ", "64" },
-		{ "COSTACK_DEPTH", "0x10", "64" },
-		{ "COSTACK_DEPTH", "1.5", "64" },
-		{ "COSTACK_RING", "4k", "8" },
-		{ "COSTACK_ENDED", "10 tasks", "1024" },
-		/* out of range */
-		{ "COSTACK_DEPTH", "0", "64" },
-		{ "COSTACK_DEPTH", "-1", "64" },
-		{ "COSTACK_DEPTH", "513", "64" },
-		{ "COSTACK_DEPTH", "99999999999999999999", "64" },
-		{ "COSTACK_DEPTH", "4294967360", "64" }, /* 2^32 + 64: must not wrap to 64 */
-		{ "COSTACK_RING", "0", "8" },
-		{ "COSTACK_RING", "1025", "8" },
-		{ "COSTACK_ENDED", "-1", "1024" },
-		{ "COSTACK_ENDED", "16777217", "1024" },
-		/* not one of the choices */
-		{ "COSTACK_UNWIND", "gdb", "default" },
-		{ "COSTACK_UNWIND", "libunwind2", "default" },
-		{ "COSTACK_LOG", "loud", "warn" },
-		{ "COSTACK_DISABLE", "yes", "0" },
-		{ "COSTACK_DISABLE", "2", "0" },
-		{ "COSTACK_DISABLE", "10", "0" },
+	        /* not numbers */
+	        {"COSTACK_DEPTH", "abc", "64"},
+	        {"COSTACK_DEPTH", "-", "64"},
+	        {"COSTACK_RING", "eight", "8"},
+	        {"COSTACK_ENDED", "lots", "1024"},
+	        /* empty */
+	        {"COSTACK_DEPTH", "", "64"},
+	        {"COSTACK_RING", "", "8"},
+	        {"COSTACK_ENDED", "", "1024"},
+	        {"COSTACK_UNWIND", "", "default"},
+	        {"COSTACK_LOG", "", "warn"},
+	        {"COSTACK_DISABLE", "", "0"},
+	        /* junk suffix */
+	        {"COSTACK_DEPTH", "12x", "64"},
+	        {"COSTACK_DEPTH", "12 ", "64"},
+	        {"COSTACK_DEPTH", "0x10", "64"},
+	        {"COSTACK_DEPTH", "1.5", "64"},
+	        {"COSTACK_RING", "4k", "8"},
+	        {"COSTACK_ENDED", "10 tasks", "1024"},
+	        /* out of range */
+	        {"COSTACK_DEPTH", "0", "64"},
+	        {"COSTACK_DEPTH", "-1", "64"},
+	        {"COSTACK_DEPTH", "513", "64"},
+	        {"COSTACK_DEPTH", "99999999999999999999", "64"},
+	        {"COSTACK_DEPTH", "4294967360", "64"}, /* 2^32 + 64: must not wrap to 64 */
+	        {"COSTACK_RING", "0", "8"},
+	        {"COSTACK_RING", "1025", "8"},
+	        {"COSTACK_ENDED", "-1", "1024"},
+	        {"COSTACK_ENDED", "16777217", "1024"},
+	        /* not one of the choices */
+	        {"COSTACK_UNWIND", "gdb", "default"},
+	        {"COSTACK_UNWIND", "libunwind2", "default"},
+	        {"COSTACK_LOG", "loud", "warn"},
+	        {"COSTACK_DISABLE", "yes", "0"},
+	        {"COSTACK_DISABLE", "2", "0"},
+	        {"COSTACK_DISABLE", "10", "0"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
@@ -250,7 +250,7 @@ static void test_bad_values(void)
 	load("COSTACK_DEPTH", "zero", "COSTACK_RING", "16", "COSTACK_ENDED", "-5", NULL);
 	CHECK_EQ(count_lines(captured), 2);
 	CHECK(strstr(captured, "COSTACK_DEPTH") && strstr(captured, "COSTACK_ENDED") &&
-	      !strstr(captured, "COSTACK_RING"),
+	              !strstr(captured, "COSTACK_RING"),
 	      "two bad variables: \"%s\"", captured);
 	CHECK_EQ(config.depth, 64);
 	CHECK_EQ(config.ring, 16);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test_get_stack.c - unit test of costack_get_stack()/costack_print_stack(): asyncio's semantics on real captured stacks. */
+/* test_get_stack.c - unit test of costack_get_stack()/costack_print_stack(): asyncio's semantics on
+ * real captured stacks. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "reference.h"
 #include "config.h"
 #include "core.h"
 #include "costack.h"
@@ -25,36 +27,11 @@
 volatile int sink;
 int line_suspend_inner, line_raise_inner; /* lines of the core calls, for print_stack */
 
-/* A reference for the frames, from another unwinder: glibc's backtrace()
- * (libgcc's unwinder; libunwind, linked in, exports a backtrace() of its own,
- * hence the explicit lookup). Taken by suspend_inner just before it yields,
- * when asked. */
+/* A reference for the frames (reference.h), taken by suspend_inner just
+ * before it yields, when asked. */
 static bool want_reference;
 static void *reference[MAXF];
 static int reference_n;
-static int (*glibc_backtrace)(void **, int);
-
-/* The return addresses from the caller's frame outwards, newest first. */
-NOINLINE static int reference_backtrace(void **out, int cap)
-{
-	int n;
-
-	if (!glibc_backtrace) {
-		void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
-
-		glibc_backtrace = libc ? (int (*)(void **, int))dlvsym(libc, "backtrace", "GLIBC_2.2.5")
-				       : NULL;
-		if (!glibc_backtrace) {
-			CHECK(0, "glibc's backtrace() not found: %s", dlerror());
-			return 0;
-		}
-	}
-	n = glibc_backtrace(out, cap);
-	if (n > 0) /* leave out this function's own frame */
-		memmove(out, out + 1, (size_t)--n * sizeof(*out));
-	return n;
-}
-
 /* --- frames to names -------------------------------------------------------------- */
 
 /* The exported function holding pc; a return address is looked up at pc - 1
@@ -80,8 +57,7 @@ static void dump(const char *what, void **frames, int n)
  * first) taken in the same function just before: equal but for the newest
  * frame, where the pc differs (another call in that function).
  */
-static void check_same_as_reference(const char *what, void **frames, int n, void **ref,
-				    int ref_n)
+static void check_same_as_reference(const char *what, void **frames, int n, void **ref, int ref_n)
 {
 	bool same = n == ref_n && n > 0;
 
@@ -109,14 +85,14 @@ static bool ends_with(void **frames, int n, const char *const *names, int k)
 	return true;
 }
 
-#define CHECK_ENDS_WITH(what, frames, n, ...)                                              \
-	do {                                                                               \
-		static const char *const want_[] = { __VA_ARGS__ };                        \
-		int k_ = (int)(sizeof(want_) / sizeof(*want_));                            \
-		bool ok_ = ends_with(frames, n, want_, k_);                                \
-		CHECK(ok_, "%s: the newest frames are not %s", what, #__VA_ARGS__);        \
-		if (!ok_)                                                                  \
-			dump(what, frames, n);                                             \
+#define CHECK_ENDS_WITH(what, frames, n, ...)                                                      \
+	do {                                                                                       \
+		static const char *const want_[] = {__VA_ARGS__};                                  \
+		int k_ = (int)(sizeof(want_) / sizeof(*want_));                                    \
+		bool ok_ = ends_with(frames, n, want_, k_);                                        \
+		CHECK(ok_, "%s: the newest frames are not %s", what, #__VA_ARGS__);                \
+		if (!ok_)                                                                          \
+			dump(what, frames, n);                                                     \
 	} while (0)
 
 /* --- a task suspended in nested functions -------------------------------------------- */
@@ -133,7 +109,10 @@ NOINLINE void suspend_inner(struct utask *t)
 {
 	if (want_reference)
 		reference_n = reference_backtrace(reference, MAXF);
-	line_suspend_inner = __LINE__; UTASK_YIELD(t); /* one line: the line of the call */
+	/* One line, so that __LINE__ is the line of the call. */
+	/* clang-format off */
+	line_suspend_inner = __LINE__; UTASK_YIELD(t);
+	/* clang-format on */
 	sink++;
 }
 
@@ -189,14 +168,14 @@ static void test_suspended(void)
 	n = costack_get_stack(id, full, MAXF);
 	CHECK(n >= 4, "suspended: %d frames", n);
 	CHECK_ENDS_WITH("suspended in suspend_entry > outer > middle > inner", full, n,
-			"suspend_entry", "suspend_outer", "suspend_middle", "suspend_inner");
+	                "suspend_entry", "suspend_outer", "suspend_middle", "suspend_inner");
 	/* Every frame of the task, the outermost one once, as another unwinder sees them. */
 	check_same_as_reference("suspended", full, n, reference, reference_n);
 	/* Nothing of the core's between them either. */
 	for (int i = 0; i < n; i++) {
 		const char *name = name_at(full[i], true);
 		CHECK(strncmp(name, "core_", 5) && strncmp(name, "costack_", 8) &&
-		      strncmp(name, "unw", 3) && strncmp(name, "stackstore", 10),
+		              strncmp(name, "unw", 3) && strncmp(name, "stackstore", 10),
 		      "frame %d is costack's own %s", i, name);
 	}
 
@@ -220,7 +199,7 @@ static void test_suspended(void)
 	}
 	CHECK_ENDS_WITH("size 1", cut, costack_get_stack(id, cut, 1), "suspend_inner");
 	CHECK_ENDS_WITH("size 2", cut, costack_get_stack(id, cut, 2), "suspend_middle",
-			"suspend_inner");
+	                "suspend_inner");
 
 	/* Asking does not change it. */
 	CHECK_EQ(costack_get_stack(id, cut, MAXF), n);
@@ -259,7 +238,7 @@ static void test_changing_paths(void)
 	utask_resume(&t);
 	n = costack_get_stack(id, frames, MAXF);
 	CHECK_ENDS_WITH("path 1", frames, n, "path_entry", "suspend_outer", "suspend_middle",
-			"suspend_inner");
+	                "suspend_inner");
 	utask_resume(&t);
 	n = costack_get_stack(id, frames, MAXF);
 	CHECK_ENDS_WITH("path 2", frames, n, "path_entry", "suspend_middle", "suspend_inner");
@@ -269,21 +248,20 @@ static void test_changing_paths(void)
 	utask_resume(&t);
 	n = costack_get_stack(id, frames, MAXF);
 	CHECK_ENDS_WITH("path 4 (recursion 3)", frames, n, "path_entry", "suspend_recurse",
-			"suspend_recurse", "suspend_recurse", "suspend_recurse", "suspend_inner");
+	                "suspend_recurse", "suspend_recurse", "suspend_recurse", "suspend_inner");
 	utask_resume(&t);
 	n = costack_get_stack(id, frames, MAXF);
 	CHECK_ENDS_WITH("path 5 (recursion 5)", frames, n, "path_entry", "suspend_recurse",
-			"suspend_recurse", "suspend_recurse", "suspend_recurse", "suspend_recurse",
-			"suspend_recurse", "suspend_inner");
+	                "suspend_recurse", "suspend_recurse", "suspend_recurse", "suspend_recurse",
+	                "suspend_recurse", "suspend_inner");
 	utask_resume(&t);
 	n = costack_get_stack(id, frames, MAXF);
-	CHECK_ENDS_WITH("path 6 (recursion 3 again)", frames, n, "path_entry",
-			"suspend_recurse", "suspend_recurse", "suspend_recurse", "suspend_recurse",
-			"suspend_inner");
+	CHECK_ENDS_WITH("path 6 (recursion 3 again)", frames, n, "path_entry", "suspend_recurse",
+	                "suspend_recurse", "suspend_recurse", "suspend_recurse", "suspend_inner");
 	utask_resume(&t);
 	n = costack_get_stack(id, frames, MAXF);
 	CHECK_ENDS_WITH("path 7 (path 1 again)", frames, n, "path_entry", "suspend_outer",
-			"suspend_middle", "suspend_inner");
+	                "suspend_middle", "suspend_inner");
 	utask_resume(&t);
 	CHECK(t.ended, "path task did not end");
 	utask_free(&t);
@@ -400,7 +378,7 @@ NOINLINE void test_running_self(void)
 	n = running_probe(frames, MAXF);
 	CHECK(n >= 2, "running root: %d frames", n);
 	CHECK_ENDS_WITH("running root, asked by itself", frames, n, "test_running_self",
-			"running_probe");
+	                "running_probe");
 	check_same_as_reference("running root", frames, n, reference, reference_n);
 	n = running_probe(frames, 1);
 	CHECK_EQ(n, 1);
@@ -426,13 +404,13 @@ NOINLINE void running_entry(struct utask *t)
 
 static void test_running_task_self(void)
 {
-	struct running_seen seen = { .n = -2 };
+	struct running_seen seen = {.n = -2};
 	struct utask t;
 
 	utask_make(&t, running_entry, &seen, STACK_SIZE);
 	utask_resume(&t);
 	CHECK_ENDS_WITH("running task, asked by itself", seen.frames, seen.n, "running_entry",
-			"running_probe");
+	                "running_probe");
 	check_same_as_reference("running task", seen.frames, seen.n, reference, reference_n);
 	utask_free(&t);
 }
@@ -491,7 +469,7 @@ static void test_running_other(void)
 	CHECK_EQ(costack_task_state(utask_id(&t)), COSTACK_RUNNING);
 	n = costack_get_stack(utask_id(&t), frames, MAXF);
 	CHECK_ENDS_WITH("running on another thread", frames, n, "remote_entry", "remote_outer",
-			"suspend_inner");
+	                "suspend_inner");
 	n = costack_get_stack(utask_id(&t), frames, 1);
 	CHECK_ENDS_WITH("running on another thread, size 1", frames, n, "suspend_inner");
 	atomic_store(&remote_go, 1);
@@ -513,7 +491,15 @@ NOINLINE void raise_inner(struct utask *t)
 {
 	struct thread_state *ts = core_enter();
 
-	line_raise_inner = __LINE__; core_raise(ts); /* one line: the line of the call */
+	static int thrown; /* stands for the thrown object */
+	struct exception_info info = {.object = &thrown, .type = "test_error", .what = "boom"};
+
+	/* One line, so that __LINE__ is the line of the call. */
+	/* clang-format off */
+	line_raise_inner = __LINE__; core_raise(ts, &info);
+	/* clang-format on */
+	/* The runtime keeps it to rethrow elsewhere: it escaped the body. */
+	core_exception_kept(ts, &thrown);
 	core_leave(ts);
 	utask_exit(t, COSTACK_FAILED); /* the exception ends the task */
 }
@@ -550,11 +536,19 @@ static void test_failed(void)
 	CHECK_EQ(costack_task_state(id), COSTACK_FAILED);
 	CHECK_EQ(costack_current_task(), 1);
 
+	/* The exception it died of. */
+	struct costack_task_info info = {.size = sizeof(info)};
+	CHECK_EQ(costack_task_info(id, &info), 0);
+	CHECK_EQ(info.raises, 1);
+	CHECK_EQ(info.exception_origin, id);
+	CHECK_STR_EQ(info.exception_type, "test_error");
+	CHECK_STR_EQ(info.exception_what, "boom");
+
 	/* From the task's outermost frame to the raise site, oldest first. */
 	n = costack_get_stack(id, full, MAXF);
 	CHECK(n >= 4, "failed: %d frames", n);
 	CHECK_ENDS_WITH("traceback", full, n, "fail_entry", "raise_outer", "raise_middle",
-			"raise_inner");
+	                "raise_inner");
 	CHECK_EQ(costack_get_stack(id, cut, 0), n);
 
 	/* size keeps the oldest frames of a traceback. */
@@ -567,9 +561,67 @@ static void test_failed(void)
 		CHECK(got == want, "traceback, size %d of %d frames: got %d", k, n, got);
 		CHECK(got == want && !memcmp(cut, full, (size_t)want * sizeof(*cut)),
 		      "traceback, size %d: not the oldest %d frames", k, want);
-		CHECK(cut[want] == NULL, "traceback, size %d: a frame written past the %d kept",
-		      k, want);
+		CHECK(cut[want] == NULL, "traceback, size %d: a frame written past the %d kept", k,
+		      want);
 	}
+	utask_free(&t);
+}
+
+/*
+ * An adapter that knows only what DESIGN.md asks of every adapter ("raise in
+ * A", "task ended how"), with nothing like std::current_exception to tell
+ * which raise escaped (a Lua error, say): the raise, then the task ended
+ * failed. The traceback is that raise's stack.
+ */
+void plain_raise_inner(struct utask *t);
+void plain_raise_outer(struct utask *t);
+void plain_fail_entry(struct utask *t);
+
+NOINLINE void plain_raise_inner(struct utask *t)
+{
+	struct thread_state *ts = core_enter();
+	struct exception_info info = {.type = "lua_error", .what = "attempt to call a nil value"};
+
+	core_raise(ts, &info);
+	core_leave(ts);
+	utask_exit(t, COSTACK_FAILED);
+}
+
+NOINLINE void plain_raise_outer(struct utask *t)
+{
+	plain_raise_inner(t);
+	sink++;
+}
+
+NOINLINE void plain_fail_entry(struct utask *t)
+{
+	plain_raise_outer(t);
+	sink++;
+}
+
+static void test_failed_plain_adapter(void)
+{
+	void *frames[MAXF];
+	struct costack_task_info info;
+	struct utask t;
+	uint64_t id;
+	int n;
+
+	utask_make(&t, plain_fail_entry, NULL, STACK_SIZE);
+	id = utask_id(&t);
+	utask_resume(&t);
+	CHECK_EQ(costack_task_state(id), COSTACK_FAILED);
+	n = costack_get_stack(id, frames, MAXF);
+	CHECK(n >= 3, "failed after a raise, no exception kept: %d frames (the traceback expected)",
+	      n);
+	CHECK_ENDS_WITH("traceback of a plain adapter's task", frames, n, "plain_fail_entry",
+	                "plain_raise_outer", "plain_raise_inner");
+	memset(&info, 0, sizeof(info));
+	info.size = sizeof(info);
+	CHECK_EQ(costack_task_info(id, &info), 0);
+	CHECK_EQ(info.raises, 1);
+	CHECK_STR_EQ(info.exception_type, "lua_error");
+	CHECK_STR_EQ(info.exception_what, "attempt to call a nil value");
 	utask_free(&t);
 }
 
@@ -577,8 +629,9 @@ static void test_failed(void)
 NOINLINE void raise_and_catch(void)
 {
 	struct thread_state *ts = core_enter();
+	struct exception_info info = {.type = "test_error", .what = "caught"};
 
-	core_raise(ts);
+	core_raise(ts, &info);
 	core_leave(ts);
 	sink++;
 }
@@ -604,7 +657,7 @@ static void test_caught(void)
 	CHECK_EQ(costack_task_state(id), COSTACK_SUSPENDED);
 	n = costack_get_stack(id, frames, MAXF);
 	CHECK_ENDS_WITH("suspended after a caught raise", frames, n, "caught_entry",
-			"suspend_outer", "suspend_middle", "suspend_inner");
+	                "suspend_outer", "suspend_middle", "suspend_inner");
 	utask_resume(&t);
 	CHECK_EQ(costack_task_state(id), COSTACK_DONE);
 	CHECK_EQ(costack_get_stack(id, frames, MAXF), 0);
@@ -702,20 +755,20 @@ NOINLINE static void test_print_stack(void)
 	print_to(&p, utask_id(&s), 0);
 	CHECK_EQ(p.rc, 0);
 	snprintf(head, sizeof(head), "Stack for <Task suspended id=%llu name='sleeper'",
-		 (unsigned long long)utask_id(&s));
+	         (unsigned long long)utask_id(&s));
 	CHECK(starts_with(p.lines[0], head), "suspended: header \"%s\", expected \"%s...\"",
 	      p.lines[0] ? p.lines[0] : "", head);
-	CHECK(ends_with_text(p.lines[0], "> (most recent call last):"),
-	      "suspended: header \"%s\"", p.lines[0] ? p.lines[0] : "");
+	CHECK(ends_with_text(p.lines[0], "> (most recent call last):"), "suspended: header \"%s\"",
+	      p.lines[0] ? p.lines[0] : "");
 	snprintf(head, sizeof(head), " entry=suspend_entry() runtime=ucontext thread=%d>", tid);
 	CHECK(p.lines[0] && strstr(p.lines[0], head), "suspended: header \"%s\" lacks \"%s\"",
 	      p.lines[0] ? p.lines[0] : "", head);
-	CHECK(p.nlines >= 5 && is_frame_line(p.lines[p.nlines - 1], "suspend_inner",
-					       line_suspend_inner),
+	CHECK(p.nlines >= 5 &&
+	              is_frame_line(p.lines[p.nlines - 1], "suspend_inner", line_suspend_inner),
 	      "suspended: the last line is not suspend_inner's at line %d", line_suspend_inner);
 	CHECK(p.nlines >= 5 && is_frame_line(p.lines[p.nlines - 2], "suspend_middle", 0) &&
-		      is_frame_line(p.lines[p.nlines - 3], "suspend_outer", 0) &&
-		      is_frame_line(p.lines[p.nlines - 4], "suspend_entry", 0),
+	              is_frame_line(p.lines[p.nlines - 3], "suspend_outer", 0) &&
+	              is_frame_line(p.lines[p.nlines - 4], "suspend_entry", 0),
 	      "suspended: the frames before suspend_inner are not middle, outer, entry");
 	for (int i = 1; i < p.nlines; i++)
 		CHECK(starts_with(p.lines[i], "  File \""), "suspended: line %d \"%s\"", i,
@@ -736,12 +789,13 @@ NOINLINE static void test_print_stack(void)
 	/* created: its entry function */
 	utask_make(&c, created_entry, NULL, STACK_SIZE);
 	print_to(&p, utask_id(&c), 0);
-	snprintf(head, sizeof(head),
-		 "Stack for <Task created id=%llu entry=created_entry() runtime=ucontext thread=%d> "
-		 "(most recent call last):",
-		 (unsigned long long)utask_id(&c), tid);
+	snprintf(
+	        head, sizeof(head),
+	        "Stack for <Task created id=%llu entry=created_entry() runtime=ucontext thread=%d> "
+	        "(most recent call last):",
+	        (unsigned long long)utask_id(&c), tid);
 	CHECK(p.nlines == 2 && !strcmp(p.lines[0], head) &&
-		      is_frame_line(p.lines[1], "created_entry", 0),
+	              is_frame_line(p.lines[1], "created_entry", 0),
 	      "created: expected \"%s\" and created_entry's line", head);
 	if (p.nlines != 2)
 		show("created", &p);
@@ -751,11 +805,12 @@ NOINLINE static void test_print_stack(void)
 	utask_make(&d, created_entry, NULL, STACK_SIZE);
 	utask_resume(&d);
 	print_to(&p, utask_id(&d), 0);
-	snprintf(head, sizeof(head),
-		 "No stack for <Task done id=%llu entry=created_entry() runtime=ucontext thread=%d>",
-		 (unsigned long long)utask_id(&d), tid);
+	snprintf(
+	        head, sizeof(head),
+	        "No stack for <Task done id=%llu entry=created_entry() runtime=ucontext thread=%d>",
+	        (unsigned long long)utask_id(&d), tid);
 	CHECK(p.rc == 0 && p.nlines == 1 && !strcmp(p.lines[0], head) &&
-		      p.text[p.len - 1] == '\0' && p.len == strlen(head) + 1,
+	              p.text[p.len - 1] == '\0' && p.len == strlen(head) + 1,
 	      "done: expected exactly \"%s\\n\", got \"%s\"", head, p.text ? p.text : "");
 	printed_free(&p);
 
@@ -765,7 +820,7 @@ NOINLINE static void test_print_stack(void)
 	utask_report_made((uintptr_t)x.stack, (uintptr_t)x.stack + STACK_SIZE, 0);
 	print_to(&p, utask_id(&x), 0);
 	snprintf(head, sizeof(head), "No stack for <Task cancelled id=%llu entry=suspend_entry()",
-		 (unsigned long long)utask_id(&x));
+	         (unsigned long long)utask_id(&x));
 	CHECK(p.nlines == 1 && starts_with(p.lines[0], head), "cancelled: expected \"%s...\"",
 	      head);
 	if (p.nlines != 1)
@@ -777,26 +832,30 @@ NOINLINE static void test_print_stack(void)
 	utask_resume(&f);
 	print_to(&p, utask_id(&f), 0);
 	snprintf(head, sizeof(head), "Traceback for <Task failed id=%llu entry=fail_entry()",
-		 (unsigned long long)utask_id(&f));
+	         (unsigned long long)utask_id(&f));
 	CHECK(starts_with(p.lines[0], head) &&
-		      ends_with_text(p.lines[0], "> (most recent call last):"),
+	              ends_with_text(p.lines[0], "> (most recent call last):"),
 	      "failed: header \"%s\", expected \"%s ... (most recent call last):\"",
 	      p.lines[0] ? p.lines[0] : "", head);
-	CHECK(p.nlines >= 5 && is_frame_line(p.lines[p.nlines - 1], "raise_inner",
-					       line_raise_inner) &&
-		      is_frame_line(p.lines[p.nlines - 2], "raise_middle", 0) &&
-		      is_frame_line(p.lines[p.nlines - 3], "raise_outer", 0) &&
-		      is_frame_line(p.lines[p.nlines - 4], "fail_entry", 0),
+	/* Python's traceback ends with the exception: "type: what". */
+	CHECK(p.nlines >= 6 && !strcmp(p.lines[p.nlines - 1], "test_error: boom"),
+	      "failed: the last line is \"%s\", expected \"test_error: boom\"",
+	      p.nlines ? p.lines[p.nlines - 1] : "");
+	CHECK(p.nlines >= 6 &&
+	              is_frame_line(p.lines[p.nlines - 2], "raise_inner", line_raise_inner) &&
+	              is_frame_line(p.lines[p.nlines - 3], "raise_middle", 0) &&
+	              is_frame_line(p.lines[p.nlines - 4], "raise_outer", 0) &&
+	              is_frame_line(p.lines[p.nlines - 5], "fail_entry", 0),
 	      "failed: the last frames are not fail_entry, raise_outer, raise_middle, "
 	      "raise_inner (line %d)",
 	      line_raise_inner);
-	if (p.nlines < 5)
+	if (p.nlines < 6)
 		show("failed", &p);
 	int all_lines = p.nlines;
 	char *oldest = p.nlines > 1 ? strdup(p.lines[1]) : NULL;
 	printed_free(&p);
 	print_to(&p, utask_id(&f), 1);
-	CHECK(p.nlines == 2 && oldest && !strcmp(p.lines[1], oldest),
+	CHECK(p.nlines == 3 && oldest && !strcmp(p.lines[1], oldest),
 	      "failed, limit 1: \"%s\", expected the oldest frame \"%s\"",
 	      p.nlines > 1 ? p.lines[1] : "", oldest ? oldest : "");
 	CHECK(all_lines <= 2 || !is_frame_line(p.lines[1], "raise_inner", 0),
@@ -806,12 +865,11 @@ NOINLINE static void test_print_stack(void)
 
 	/* running, asked by itself */
 	print_to(&p, 1, 0);
-	snprintf(head, sizeof(head), "Stack for <Task running id=1 runtime=thread thread=%d>",
-		 tid);
+	snprintf(head, sizeof(head), "Stack for <Task running id=1 runtime=thread thread=%d>", tid);
 	CHECK(p.nlines >= 2 && starts_with(p.lines[0], head), "running root: \"%s\"",
 	      p.lines[0] ? p.lines[0] : "");
 	CHECK(p.nlines >= 3 && is_frame_line(p.lines[p.nlines - 1], "print_to", 0) &&
-		      is_frame_line(p.lines[p.nlines - 2], "test_print_stack", 0),
+	              is_frame_line(p.lines[p.nlines - 2], "test_print_stack", 0),
 	      "running root: the newest frames are not test_print_stack, print_to: \"%s\"",
 	      p.nlines ? p.lines[p.nlines - 1] : "");
 	printed_free(&p);
@@ -839,6 +897,7 @@ int main(void)
 	test_running_task_self();
 	test_running_other();
 	test_failed();
+	test_failed_plain_adapter();
 	test_caught();
 	test_print_stack();
 	return check_finish("test_get_stack");

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* test_registry.c - unit test of the task registry through the adapter interface and the costack.h API. */
+/* test_registry.c - unit test of the task registry through the adapter interface and the costack.h
+ * API. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -50,8 +52,8 @@ static int info_of(costack_task_t id, struct costack_task_info *info)
 /* A new id: unique and greater than every id before it. */
 static void check_new_id(uint64_t id, const char *what)
 {
-	CHECK(id > last_id, "%s: id %llu not above the last id %llu", what,
-	      (unsigned long long)id, (unsigned long long)last_id);
+	CHECK(id > last_id, "%s: id %llu not above the last id %llu", what, (unsigned long long)id,
+	      (unsigned long long)last_id);
 	if (id > last_id)
 		last_id = id;
 }
@@ -174,7 +176,7 @@ void lifecycle_entry(struct utask *t)
 
 static void test_lifecycle(void)
 {
-	struct lifecycle l = { .rounds = 5 };
+	struct lifecycle l = {.rounds = 5};
 	struct costack_task_info info, root_before, root_after;
 	struct utask t;
 	uint64_t before, after, id;
@@ -231,7 +233,7 @@ static void test_lifecycle(void)
 		CHECK_EQ(l.info_seen[r].switches, r + 1);
 		CHECK_EQ(l.info_seen[r].thread, gettid());
 		CHECK(l.info_seen[r].state_since_ns + SLACK_NS >= l.run_started[r] &&
-		      l.info_seen[r].state_since_ns <= l.yielded_at[r] + SLACK_NS,
+		              l.info_seen[r].state_since_ns <= l.yielded_at[r] + SLACK_NS,
 		      "round %d: running since %llu, not in [%llu, %llu]", r,
 		      (unsigned long long)l.info_seen[r].state_since_ns,
 		      (unsigned long long)l.run_started[r], (unsigned long long)l.yielded_at[r]);
@@ -248,12 +250,13 @@ static void test_lifecycle(void)
 		CHECK_EQ(info.switches, r + 1);
 		CHECK_EQ(info.thread, gettid());
 		CHECK(info.state_since_ns + SLACK_NS >= l.yielded_at[r] &&
-		      info.state_since_ns <= after + SLACK_NS,
+		              info.state_since_ns <= after + SLACK_NS,
 		      "round %d: suspended since %llu, not in [%llu, %llu]", r,
 		      (unsigned long long)info.state_since_ns, (unsigned long long)l.yielded_at[r],
 		      (unsigned long long)after);
-		CHECK(info.cpu_ns >= l.info_seen[r].cpu_ns, "round %d: cpu_ns went back %llu -> %llu",
-		      r, (unsigned long long)l.info_seen[r].cpu_ns, (unsigned long long)info.cpu_ns);
+		CHECK(info.cpu_ns >= l.info_seen[r].cpu_ns,
+		      "round %d: cpu_ns went back %llu -> %llu", r,
+		      (unsigned long long)l.info_seen[r].cpu_ns, (unsigned long long)info.cpu_ns);
 		CHECK(info.cpu_ns <= after - before,
 		      "round %d: cpu_ns %llu exceeds the task's lifetime %llu", r,
 		      (unsigned long long)info.cpu_ns, (unsigned long long)(after - before));
@@ -341,8 +344,8 @@ static void test_parents(void)
 
 static void test_state_names(void)
 {
-	static const char *const names[] = { "created", "running", "suspended",
-					     "done",    "failed",  "cancelled" };
+	static const char *const names[] = {"created", "running", "suspended",
+	                                    "done",    "failed",  "cancelled"};
 
 	CHECK_STR_EQ(costack_state_name(COSTACK_CREATED), "created");
 	CHECK_STR_EQ(costack_state_name(COSTACK_RUNNING), "running");
@@ -424,15 +427,27 @@ static void test_info_size(void)
 	unsigned char pristine[sizeof(info)];
 	int rc;
 
-	/* Too small: EINVAL, nothing written. */
+	/* Smaller than the first version of the struct: EINVAL, nothing written. */
 	memset(&info, 0xab, sizeof(info));
-	info.size = sizeof(info) - 1;
+	info.size = offsetof(struct costack_task_info, raises) - 1;
 	memcpy(pristine, &info, sizeof(info));
 	errno = 0;
 	rc = costack_task_info(1, &info);
-	CHECK(rc == -1 && errno == EINVAL, "size %zu: rc %d, errno %d", sizeof(info) - 1, rc,
+	CHECK(rc == -1 && errno == EINVAL, "size %zu: rc %d, errno %d", (size_t)info.size, rc,
 	      errno);
 	CHECK(!memcmp(pristine, &info, sizeof(info)), "a refused info was written to");
+
+	/* The first version's struct (before the exception fields): filled as
+	 * far as it goes, nothing beyond. */
+	memset(&info, 0xab, sizeof(info));
+	info.size = offsetof(struct costack_task_info, raises);
+	memcpy(pristine, &info, sizeof(info));
+	rc = costack_task_info(1, &info);
+	CHECK(rc == 0 && info.id == 1 && info.size == offsetof(struct costack_task_info, raises),
+	      "first-version size: rc %d, id %llu", rc, (unsigned long long)info.id);
+	CHECK(!memcmp((char *)pristine + info.size, (char *)&info + info.size,
+		      sizeof(info) - info.size),
+	      "a first-version info was written beyond its size");
 
 	info.size = 0;
 	errno = 0;
@@ -557,7 +572,7 @@ static void test_cancelled(void)
 	uint64_t before, after;
 	/* Stacks placed by hand in one mapping, so that overlaps touch nothing else. */
 	char *area = mmap(NULL, 16 * STACK_SIZE, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 
 	CHECK(area != MAP_FAILED, "mmap failed");
 	if (area == MAP_FAILED)
@@ -571,7 +586,8 @@ static void test_cancelled(void)
 	before = realtime_ns();
 	/* Overlapping only in part: [lo + 4096, hi + 4096). */
 	reuse = utask_report_made((uintptr_t)s.stack + 4096,
-				  (uintptr_t)s.stack + 4 * STACK_SIZE + 4096, (uintptr_t)short_entry);
+	                          (uintptr_t)s.stack + 4 * STACK_SIZE + 4096,
+	                          (uintptr_t)short_entry);
 	after = realtime_ns();
 	CHECK(reuse != NULL, "core_task_made on a reused stack failed");
 	if (reuse)
@@ -617,7 +633,7 @@ static void test_cancelled(void)
 		CHECK_EQ(costack_task_state(utask_id(&two[i])), COSTACK_SUSPENDED);
 	}
 	reuse = utask_report_made((uintptr_t)area + 10 * STACK_SIZE + STACK_SIZE / 2,
-				  (uintptr_t)area + 11 * STACK_SIZE + STACK_SIZE / 2, 0);
+	                          (uintptr_t)area + 11 * STACK_SIZE + STACK_SIZE / 2, 0);
 	if (reuse)
 		check_new_id(reuse->id, "task over two stacks");
 	for (int i = 0; i < 2; i++)
@@ -696,7 +712,7 @@ static void test_ended_kept(void)
 	CHECK_EQ(costack_current_task(), 1);
 	CHECK_EQ(costack_task_state(1), COSTACK_RUNNING);
 	struct task *reuse = utask_report_made((uintptr_t)more[0].stack,
-					       (uintptr_t)more[0].stack + STACK_SIZE, 0);
+	                                       (uintptr_t)more[0].stack + STACK_SIZE, 0);
 	if (reuse)
 		check_new_id(reuse->id, "task on a reused stack");
 	CHECK_EQ(costack_task_state(more_id[0]), COSTACK_CANCELLED);
@@ -753,7 +769,7 @@ static void test_unknown_stack(void)
 
 	/* A context on no known stack gets a task of its own, suspended. */
 	x = core_task_of_context(ts, COSTACK_RUNTIME_UCONTEXT, (uintptr_t)&key_a,
-				 (uintptr_t)elsewhere + 2048);
+	                         (uintptr_t)elsewhere + 2048);
 	CHECK(x != NULL, "no task for a context on no known stack");
 	if (x) {
 		check_new_id(x->id, "task of a context on no known stack");
@@ -766,18 +782,18 @@ static void test_unknown_stack(void)
 		CHECK_EQ(info.runtime, COSTACK_RUNTIME_UCONTEXT);
 		/* The same context again: the same task. */
 		y = core_task_of_context(ts, COSTACK_RUNTIME_UCONTEXT, (uintptr_t)&key_a,
-					 (uintptr_t)elsewhere + 2048);
+		                         (uintptr_t)elsewhere + 2048);
 		CHECK(y == x, "the same context gave tasks %llu and %llu",
 		      (unsigned long long)x->id, y ? (unsigned long long)y->id : 0ull);
 	}
 
 	/* A context whose sp is in a task's stack is that task, whatever its key. */
 	y = core_task_of_context(ts, COSTACK_RUNTIME_UCONTEXT, (uintptr_t)&key_b,
-				 (uintptr_t)u.stack + STACK_SIZE - 256);
+	                         (uintptr_t)u.stack + STACK_SIZE - 256);
 	CHECK(y == u.task, "sp in task %llu's stack gave task %llu",
 	      (unsigned long long)utask_id(&u), y ? (unsigned long long)y->id : 0ull);
 	y = core_task_of_context(ts, COSTACK_RUNTIME_UCONTEXT, (uintptr_t)&key_b,
-				 (uintptr_t)u.stack + STACK_SIZE - 256);
+	                         (uintptr_t)u.stack + STACK_SIZE - 256);
 	CHECK(y == u.task, "sp in task %llu's stack gave task %llu the second time",
 	      (unsigned long long)utask_id(&u), y ? (unsigned long long)y->id : 0ull);
 
@@ -785,7 +801,7 @@ static void test_unknown_stack(void)
 	 * ucontext_t made again with makecontext): found by its sp, not by the
 	 * handle cached for the old one. */
 	y = core_task_of_context(ts, COSTACK_RUNTIME_UCONTEXT, (uintptr_t)&key_a,
-				 (uintptr_t)u.stack + STACK_SIZE - 256);
+	                         (uintptr_t)u.stack + STACK_SIZE - 256);
 	CHECK(y == u.task,
 	      "handle once used on no known stack, now with sp in task %llu's stack: got task "
 	      "%llu (stack [%#lx, %#lx))",
@@ -798,18 +814,62 @@ static void test_unknown_stack(void)
 	free(elsewhere);
 }
 
+/* --- a task ended while not running; the task at a stack address ------------------- */
+
+static void test_end_and_running_at(void)
+{
+	struct costack_task_info info;
+	struct thread_state *ts;
+	struct utask t;
+	int local = 0;
+	uint64_t id;
+
+	utask_make(&t, short_entry, NULL, STACK_SIZE);
+	id = utask_id(&t);
+	check_new_id(id, "task to end from outside");
+	utask_resume(&t);
+	CHECK_EQ(costack_task_state(id), COSTACK_SUSPENDED);
+
+	ts = core_enter();
+	CHECK(ts != NULL, "core_enter() = NULL");
+	if (!ts)
+		return;
+	/* The current task for an sp on its stack; another's for an sp on that one's. */
+	CHECK(core_task_running_at(ts, (uintptr_t)&local) == ts->current,
+	      "an sp on the running root's stack is not the root");
+	CHECK(core_task_running_at(ts, (uintptr_t)t.stack + 128) == t.task,
+	      "an sp on a suspended task's stack is not that task");
+	CHECK(core_task_running_at(ts, (uintptr_t)&some_global) == NULL,
+	      "an sp on no stack gave a task");
+
+	/* Ended from outside (its runtime let go of it for the last time). */
+	core_end_task(t.task, COSTACK_CANCELLED);
+	CHECK_EQ(costack_task_state(id), COSTACK_CANCELLED);
+	core_end_task(t.task, COSTACK_DONE); /* once ended, it stays as it ended */
+	CHECK_EQ(costack_task_state(id), COSTACK_CANCELLED);
+	CHECK(core_task_running_at(ts, (uintptr_t)t.stack + 128) == NULL,
+	      "an ended task's stack still runs a task");
+	core_leave(ts);
+	CHECK_EQ(costack_task_at(t.stack + 128), 0);
+	CHECK(!is_unfinished(id), "an ended task is listed");
+	CHECK_EQ(info_of(id, &info), 0);
+	CHECK_EQ(info.state, COSTACK_CANCELLED);
+	CHECK_EQ(costack_current_task(), 1);
+	/* its stack stays mapped: its context is abandoned, not reused */
+}
+
 /* --- errno -------------------------------------------------------------------------- */
 
-#define CHECK_ERRNO_KEPT(call)                                                             \
-	do {                                                                               \
-		errno = 4242;                                                              \
-		call;                                                                      \
-		CHECK(errno == 4242, "%s changed errno to %d", #call, errno);              \
+#define CHECK_ERRNO_KEPT(call)                                                                     \
+	do {                                                                                       \
+		errno = 4242;                                                                      \
+		call;                                                                              \
+		CHECK(errno == 4242, "%s changed errno to %d", #call, errno);                      \
 	} while (0)
 
 static void test_errno(void)
 {
-	struct costack_task_info info = { .size = sizeof(info) };
+	struct costack_task_info info = {.size = sizeof(info)};
 	costack_task_t ids[16];
 	void *frames[64];
 	char *text = NULL;
@@ -859,6 +919,7 @@ int main(void)
 	test_cancelled();
 	test_ended_kept();
 	test_unknown_stack();
+	test_end_and_running_at();
 	test_errno();
 	return check_finish("test_registry");
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test_stackstore.c - unit test of stack interning: sharing, exact copies, volume, and concurrent interning. */
+/* test_stackstore.c - unit test of stack interning: sharing, exact copies, volume, and concurrent
+ * interning. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdbool.h>
@@ -11,8 +12,10 @@
 
 #define MANY 200000u
 #define THREADS 4
-#define PER_THREAD 60000u /* thread i interns [i * PER_THREAD / 2, + PER_THREAD): halves overlap */
-#define HOT 2000u         /* stacks every thread interns at once, after a barrier */
+#define PER_THREAD                                                                                 \
+	60000u    /* thread i interns [i * PER_THREAD / 2, + PER_THREAD): halves overlap           \
+	           */
+#define HOT 2000u /* stacks every thread interns at once, after a barrier */
 
 /* splitmix64: distinct, well spread values from a counter. */
 static uint64_t mix(uint64_t x)
@@ -29,14 +32,15 @@ static uint32_t make_stack(uint64_t family, uint64_t k, uintptr_t *frames)
 	uint32_t n = 1 + (uint32_t)(mix(family * 0x100000000ull + k) % 24);
 
 	for (uint32_t i = 0; i < n; i++)
-		frames[i] = 0x400000 + (uintptr_t)(mix((family << 40) ^ (k << 8) ^ i) & 0xffffffffu);
+		frames[i] =
+		        0x400000 + (uintptr_t)(mix((family << 40) ^ (k << 8) ^ i) & 0xffffffffu);
 	frames[0] = 0x7f0000000000 + (uintptr_t)k; /* makes stack k of a family unique */
 	return n;
 }
 
 /* Most stacks carry no extra data. */
 static const struct stack_rec *intern(struct stack_arena *arena, const uintptr_t *frames,
-				      uint32_t n)
+                                      uint32_t n)
 {
 	return stackstore_intern(arena, frames, n, NULL, 0);
 }
@@ -48,8 +52,8 @@ static bool rec_equals(const struct stack_rec *rec, const uintptr_t *frames, uin
 
 static void test_equal_and_different(void)
 {
-	struct stack_arena arena = { 0 }, other = { 0 };
-	uintptr_t a[] = { 0x401010, 0x402020, 0x403030, 0x404040 };
+	struct stack_arena arena = {0}, other = {0};
+	uintptr_t a[] = {0x401010, 0x402020, 0x403030, 0x404040};
 	uintptr_t copy[4], longer[5], shorter[3], swapped[4], changed[4];
 	const struct stack_rec *ra, *rb, *rc;
 	uint64_t bytes;
@@ -88,8 +92,8 @@ static void test_equal_and_different(void)
 	swapped[2] = a[1];
 	memcpy(changed, a, sizeof(a));
 	changed[3] ^= 1;
-	const uintptr_t *variants[] = { longer, shorter, swapped, changed };
-	uint32_t lengths[] = { 5, 3, 4, 4 };
+	const uintptr_t *variants[] = {longer, shorter, swapped, changed};
+	uint32_t lengths[] = {5, 3, 4, 4};
 	const struct stack_rec *recs[4];
 	for (int v = 0; v < 4; v++) {
 		recs[v] = intern(&arena, variants[v], lengths[v]);
@@ -114,9 +118,9 @@ static void test_equal_and_different(void)
 
 static void test_deep(void)
 {
-	struct stack_arena arena = { 0 };
+	struct stack_arena arena = {0};
 	/* Deeper than COSTACK_DEPTH can be, and a record larger than an arena chunk. */
-	static const uint32_t depths[] = { 512 + 32, 200000 };
+	static const uint32_t depths[] = {512 + 32, 200000};
 
 	for (int d = 0; d < 2; d++) {
 		uint32_t n = depths[d];
@@ -130,7 +134,7 @@ static void test_deep(void)
 		      (const void *)rec);
 		CHECK(intern(&arena, frames, n) == rec, "deep stack of %u not shared", n);
 		/* A small stack still fits after the big record. */
-		uintptr_t small[2] = { 0x600000 + d, 0x600010 };
+		uintptr_t small[2] = {0x600000 + d, 0x600010};
 		CHECK(rec_equals(intern(&arena, small, 2), small, 2),
 		      "small stack after a %u-frame one", n);
 		free(frames);
@@ -139,8 +143,8 @@ static void test_deep(void)
 
 static void test_extra(void)
 {
-	struct stack_arena arena = { 0 };
-	uintptr_t frames[3] = { 0x410000, 0x420000, 0x430000 };
+	struct stack_arena arena = {0};
+	uintptr_t frames[3] = {0x410000, 0x420000, 0x430000};
 	char extra[40], other[40];
 	const struct stack_rec *rec, *again;
 
@@ -188,7 +192,7 @@ static int compare_ptr(const void *a, const void *b)
 
 static void test_many(void)
 {
-	struct stack_arena arena = { 0 }, again = { 0 };
+	struct stack_arena arena = {0}, again = {0};
 	const struct stack_rec **recs = calloc(MANY, sizeof(*recs));
 	uintptr_t *sorted = calloc(MANY, sizeof(*sorted));
 	uintptr_t frames[32];
@@ -242,7 +246,7 @@ struct worker {
 static void *intern_worker(void *arg)
 {
 	struct worker *w = arg;
-	struct stack_arena arena = { 0 };
+	struct stack_arena arena = {0};
 	uint64_t first = (uint64_t)w->index * PER_THREAD / 2;
 	const struct stack_rec **mine = calloc(PER_THREAD, sizeof(*mine));
 	uintptr_t frames[32];
@@ -290,7 +294,7 @@ static void test_concurrent(void)
 
 	pthread_barrier_init(&barrier, NULL, THREADS);
 	for (int i = 0; i < THREADS; i++) {
-		w[i] = (struct worker){ .index = i, .barrier = &barrier };
+		w[i] = (struct worker){.index = i, .barrier = &barrier};
 		if (pthread_create(&w[i].thread, NULL, intern_worker, &w[i]) != 0) {
 			CHECK(0, "pthread_create %d failed", i);
 			return;
@@ -308,7 +312,7 @@ static void test_concurrent(void)
 	pthread_barrier_destroy(&barrier);
 
 	/* Afterwards, every stack of the union is there, intact. */
-	struct stack_arena arena = { 0 };
+	struct stack_arena arena = {0};
 	uint64_t total = (uint64_t)(THREADS + 1) * PER_THREAD / 2;
 	for (uint64_t k = 0; k < total; k++) {
 		uint32_t n = make_stack(2, k, frames);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test_threads.c - unit test of the core under threads: tasks on many threads at once, readers meanwhile, and tasks that migrate. */
+/* test_threads.c - unit test of the core under threads: tasks on many threads at once, readers
+ * meanwhile, and tasks that migrate. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -39,12 +40,12 @@ struct worker {
 	struct utask tasks[TASKS];
 	uint64_t ids[TASKS];
 	/* counted by the tasks and the worker; checked by main after the join */
-	unsigned wrong_current;    /* costack_current_task() inside a task */
-	unsigned wrong_thread_ts;  /* core_thread_state() not this thread's */
-	unsigned wrong_state;      /* a task not suspended between its runs */
-	unsigned wrong_attrib;     /* task_info.thread not this thread */
-	unsigned wrong_switches;   /* task_info.switches not the runs so far */
-	unsigned wrong_root;       /* the root not running when back in it */
+	unsigned wrong_current;   /* costack_current_task() inside a task */
+	unsigned wrong_thread_ts; /* core_thread_state() not this thread's */
+	unsigned wrong_state;     /* a task not suspended between its runs */
+	unsigned wrong_attrib;    /* task_info.thread not this thread */
+	unsigned wrong_switches;  /* task_info.switches not the runs so far */
+	unsigned wrong_root;      /* the root not running when back in it */
 	unsigned not_done;
 	bool make_failed;
 };
@@ -89,7 +90,7 @@ static void *worker_main(void *arg)
 	w->tid = gettid();
 	w->root = costack_current_task(); /* this thread's root task, registered now */
 	for (int i = 0; i < TASKS; i++) {
-		task_args[w->index][i] = (struct task_arg){ w, i };
+		task_args[w->index][i] = (struct task_arg){w, i};
 		if (!utask_make(&w->tasks[i], worker_task, &task_args[w->index][i], STACK_SIZE)) {
 			w->make_failed = true;
 			return NULL;
@@ -175,7 +176,7 @@ static void *reader_main(void *arg)
 static void test_many_threads(void)
 {
 	struct worker *w = calloc(WORKERS, sizeof(*w));
-	struct reader r = { .main_tid = gettid() };
+	struct reader r = {.main_tid = gettid()};
 	pthread_t reader;
 	uint64_t all[WORKERS * (TASKS + 1)];
 	size_t nall = 0;
@@ -211,8 +212,9 @@ static void test_many_threads(void)
 		      w[i].wrong_root);
 		CHECK(w[i].wrong_state == 0, "worker %d: %u tasks not suspended between runs", i,
 		      w[i].wrong_state);
-		CHECK(w[i].wrong_attrib == 0, "worker %d (tid %d): %u tasks shown on another thread",
-		      i, w[i].tid, w[i].wrong_attrib);
+		CHECK(w[i].wrong_attrib == 0,
+		      "worker %d (tid %d): %u tasks shown on another thread", i, w[i].tid,
+		      w[i].wrong_attrib);
 		CHECK(w[i].wrong_switches == 0, "worker %d: switch count wrong %u times", i,
 		      w[i].wrong_switches);
 		CHECK(w[i].not_done == 0, "worker %d: %u tasks not done at the end", i,
@@ -237,8 +239,9 @@ static void test_many_threads(void)
 			dup += all[i] == all[k];
 	CHECK(dup == 0, "%u ids given twice across threads", dup);
 	CHECK_EQ(costack_all_tasks(NULL, 0), before);
-	fprintf(stderr, "test_threads: %d threads x %d tasks x %d switches; the reader made %u reads\n",
-		WORKERS, TASKS, switches, r.reads);
+	fprintf(stderr,
+	        "test_threads: %d threads x %d tasks x %d switches; the reader made %u reads\n",
+	        WORKERS, TASKS, switches, r.reads);
 	free(w);
 }
 
@@ -247,10 +250,10 @@ static void test_many_threads(void)
 struct migrant {
 	struct utask t;
 	int runs;
-	pid_t ran_on[4096];       /* gettid() inside the task, per run */
-	pid_t ts_tid[4096];       /* core_thread_state()->tid inside the task, per run */
-	pid_t info_thread[4096];  /* task_info(self).thread inside the task, per run */
-	uint64_t current[4096];   /* costack_current_task() inside the task, per run */
+	pid_t ran_on[4096];      /* gettid() inside the task, per run */
+	pid_t ts_tid[4096];      /* core_thread_state()->tid inside the task, per run */
+	pid_t info_thread[4096]; /* task_info(self).thread inside the task, per run */
+	uint64_t current[4096];  /* costack_current_task() inside the task, per run */
 	int max_runs;
 };
 
@@ -276,10 +279,10 @@ static void check_run(struct migrant *m, int r, pid_t expected, const char *wher
 {
 	struct costack_task_info info;
 
-	CHECK(m->ran_on[r] == expected, "%s: run %d on tid %d, expected %d", where, r,
-	      m->ran_on[r], expected);
-	CHECK(m->ts_tid[r] == expected, "%s: run %d: the thread state's tid %d, expected %d",
-	      where, r, m->ts_tid[r], expected);
+	CHECK(m->ran_on[r] == expected, "%s: run %d on tid %d, expected %d", where, r, m->ran_on[r],
+	      expected);
+	CHECK(m->ts_tid[r] == expected, "%s: run %d: the thread state's tid %d, expected %d", where,
+	      r, m->ts_tid[r], expected);
 	CHECK(m->current[r] == utask_id(&m->t), "%s: run %d: current task %llu, expected %llu",
 	      where, r, (unsigned long long)m->current[r], (unsigned long long)utask_id(&m->t));
 	CHECK(m->info_thread[r] == expected,
@@ -390,8 +393,8 @@ static void test_migration(void)
 	      (unsigned long long)b.root, (unsigned long long)c.root);
 
 	/* Two threads taking turns, many times. */
-	struct pingpong pp = { .m = m, .rounds = RUNNING_ON_VALGRIND ? 100 : 2000 };
-	struct player players[2] = { { &pp, 0 }, { &pp, 1 } };
+	struct pingpong pp = {.m = m, .rounds = RUNNING_ON_VALGRIND ? 100 : 2000};
+	struct player players[2] = {{&pp, 0}, {&pp, 1}};
 	pthread_t threads[2];
 	int first = m->runs;
 
@@ -406,7 +409,7 @@ static void test_migration(void)
 		pid_t expected = pp.tids[(r - first) % 2];
 
 		wrong += m->ran_on[r] != expected || m->ts_tid[r] != expected ||
-			 m->info_thread[r] != expected || m->current[r] != utask_id(&m->t);
+		         m->info_thread[r] != expected || m->current[r] != utask_id(&m->t);
 	}
 	CHECK_EQ(m->runs - first, pp.rounds);
 	CHECK(wrong == 0, "ping-pong: %u of %d runs attributed wrong", wrong, m->runs - first);
@@ -454,8 +457,8 @@ void child_task(struct utask *t)
 	UTASK_YIELD(t);
 }
 
-/* In the child: 0, or the number of the first check that failed (its exit
- * status), plus 16 times the state seen where a state was wrong. */
+/* In the child: 0, or the number of the first check that failed plus 16
+ * times the state seen where a state was wrong. */
 static int child_checks(uint64_t spinner, uint64_t other_root, uint64_t suspended)
 {
 	struct costack_task_info info;
@@ -508,17 +511,28 @@ static void test_fork(void)
 	other_root = spinner.resumer ? spinner.resumer->id : 0;
 	CHECK_EQ(costack_task_state(utask_id(&spinner)), COSTACK_RUNNING);
 
+	/* The child's verdict comes through a pipe: under valgrind --error-exitcode,
+	 * its exit status is valgrind's. */
+	int verdict = -1, fds[2];
+	CHECK(pipe(fds) == 0, "pipe failed");
 	child = fork();
-	if (child == 0)
-		_exit(child_checks(utask_id(&spinner), other_root, utask_id(&suspended)));
+	if (child == 0) {
+		verdict = child_checks(utask_id(&spinner), other_root, utask_id(&suspended));
+		if (write(fds[1], &verdict, sizeof(verdict)) != sizeof(verdict))
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
 	CHECK(child > 0, "fork failed");
 	if (child > 0) {
+		if (read(fds[0], &verdict, sizeof(verdict)) != sizeof(verdict))
+			verdict = -1;
 		waitpid(child, &status, 0);
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		CHECK(verdict == 0,
 		      "in the child, check %d of child_checks failed (state seen: %d)",
-		      WIFEXITED(status) ? WEXITSTATUS(status) % 16 : -1,
-		      WIFEXITED(status) ? WEXITSTATUS(status) / 16 - 1 : -1);
+		      verdict < 0 ? -1 : verdict % 16, verdict < 0 ? -1 : verdict / 16 - 1);
 	}
+	close(fds[0]);
 	/* The parent is untouched. */
 	CHECK_EQ(costack_task_state(utask_id(&spinner)), COSTACK_RUNNING);
 	atomic_store(&spinner_stop, 1);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test_unwind.c - unit test of stack capture: frames as another unwinder sees them, depth, stack bounds, and the shape fast path. */
+/* test_unwind.c - unit test of stack capture: frames as another unwinder sees them, depth, stack
+ * bounds, and the shape fast path. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "reference.h"
 #include "config.h"
 #include "costack.h"
 #include "stackstore.h"
@@ -35,28 +37,6 @@ struct seen {
 	int reference_n;
 };
 
-static int (*glibc_backtrace)(void **, int);
-
-/* glibc's backtrace() (libgcc's unwinder; libunwind exports a backtrace() of
- * its own): the return addresses from the caller's frame outwards. */
-NOINLINE static int reference_backtrace(void **out, int cap)
-{
-	int n;
-
-	if (!glibc_backtrace) {
-		void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
-
-		glibc_backtrace = libc ? (int (*)(void **, int))dlvsym(libc, "backtrace", "GLIBC_2.2.5")
-				       : NULL;
-		if (!glibc_backtrace)
-			return 0;
-	}
-	n = glibc_backtrace(out, cap);
-	if (n > 0)
-		memmove(out, out + 1, (size_t)--n * sizeof(*out));
-	return n;
-}
-
 static const char *name_at(uintptr_t pc)
 {
 	Dl_info info;
@@ -70,7 +50,8 @@ static void dump(const char *what, const uintptr_t *frames, int n)
 {
 	fprintf(stderr, "  %s: %d frame(s), innermost first:\n", what, n);
 	for (int i = 0; i < n; i++)
-		fprintf(stderr, "    [%d] %#lx %s\n", i, (unsigned long)frames[i], name_at(frames[i]));
+		fprintf(stderr, "    [%d] %#lx %s\n", i, (unsigned long)frames[i],
+		        name_at(frames[i]));
 }
 
 /* The capture is the reference but for the innermost frame (another call in
@@ -91,20 +72,40 @@ static void check_reference(const char *what, const struct seen *s)
 }
 
 /* Capture from here (this function is the innermost frame). */
+static void copy_capture(struct seen *s, const struct capture *c)
+{
+	s->n = c->n;
+	s->truncated = c->truncated;
+	s->same = c->same;
+	s->shape = c->shape;
+	s->shape_size = c->shape_size;
+	if (c->n > 0 && c->n <= MAXF)
+		memcpy(s->frames, c->frames, (size_t)c->n * sizeof(*c->frames));
+}
+
+/* Capture from here (this function is the innermost frame). */
 void capture_here(struct seen *s, int max, const struct stack_rec *hint);
 NOINLINE void capture_here(struct seen *s, int max, const struct stack_rec *hint)
 {
 	struct capture c;
 
 	s->reference_n = reference_backtrace(s->reference, MAXF);
-	unwind_capture(scratch, max, stack_lo, stack_hi, hint, &c);
-	s->n = c.n;
-	s->truncated = c.truncated;
-	s->same = c.same;
-	s->shape = c.shape;
-	s->shape_size = c.shape_size;
-	if (c.n > 0 && c.n <= MAXF)
-		memcpy(s->frames, c.frames, (size_t)c.n * sizeof(*c.frames));
+	unwind_capture(scratch, max, stack_lo, stack_hi, hint, NULL, &c);
+	copy_capture(s, &c);
+	sink++;
+}
+
+/* Capture from this function's caller on, as a hook does (UNWIND_CALLER):
+ * this function's own frame is not one of the frames. */
+void capture_from_caller(struct seen *s);
+NOINLINE UNWIND_FRAME_POINTER void capture_from_caller(struct seen *s)
+{
+	struct unwind_start start;
+	struct capture c;
+
+	UNWIND_CALLER(start);
+	unwind_capture(scratch, MAXF, stack_lo, stack_hi, NULL, &start, &c);
+	copy_capture(s, &c);
 	sink++;
 }
 
@@ -113,6 +114,20 @@ void nest_middle(struct seen *s, int max, const struct stack_rec *hint);
 void nest_outer(struct seen *s, int max, const struct stack_rec *hint);
 void nest_other(struct seen *s, int max, const struct stack_rec *hint);
 void nest_recurse(struct seen *s, int depth);
+void nest_start_inner(struct seen *s);
+void nest_start_outer(struct seen *s);
+
+NOINLINE void nest_start_inner(struct seen *s)
+{
+	capture_from_caller(s);
+	sink++;
+}
+
+NOINLINE void nest_start_outer(struct seen *s)
+{
+	nest_start_inner(s);
+	sink++;
+}
 
 NOINLINE void nest_inner(struct seen *s, int max, const struct stack_rec *hint)
 {
@@ -157,13 +172,13 @@ static bool names_are(const struct seen *s, const char *const *names, int k)
 	return true;
 }
 
-#define CHECK_INNERMOST(what, s, ...)                                                      \
-	do {                                                                               \
-		static const char *const want_[] = { __VA_ARGS__ };                        \
-		bool ok_ = names_are(s, want_, (int)(sizeof(want_) / sizeof(*want_)));     \
-		CHECK(ok_, "%s: the innermost frames are not %s", what, #__VA_ARGS__);     \
-		if (!ok_)                                                                  \
-			dump(what, (s)->frames, (s)->n);                                   \
+#define CHECK_INNERMOST(what, s, ...)                                                              \
+	do {                                                                                       \
+		static const char *const want_[] = {__VA_ARGS__};                                  \
+		bool ok_ = names_are(s, want_, (int)(sizeof(want_) / sizeof(*want_)));             \
+		CHECK(ok_, "%s: the innermost frames are not %s", what, #__VA_ARGS__);             \
+		if (!ok_)                                                                          \
+			dump(what, (s)->frames, (s)->n);                                           \
 	} while (0)
 
 static struct stack_arena arena;
@@ -190,6 +205,15 @@ static void test_frames(const char *where, bool check_shape)
 	CHECK(!s->truncated, "%s: truncated, %d frames", what, s->n);
 	CHECK(s->same == NULL, "%s: same without a hint", what);
 
+	/* Started from a hook's caller: the same frames but the hook's. */
+	nest_start_outer(again);
+	snprintf(what, sizeof(what), "%s: from the caller", where);
+	CHECK_INNERMOST(what, again, "nest_start_inner", "nest_start_outer");
+	CHECK(again->n == s->n - 2,
+	      "%s: %d frames, expected %d: the nested capture's 4 innermost frames "
+	      "replaced by these 2",
+	      what, again->n, s->n - 2);
+
 	/* Deeper than max: the innermost max frames, and truncated says so. */
 	nest_outer(again, 3, NULL);
 	snprintf(what, sizeof(what), "%s: max 3", where);
@@ -209,10 +233,9 @@ static void test_frames(const char *where, bool check_shape)
 	nest_recurse(again, 10);
 	snprintf(what, sizeof(what), "%s: recursion", where);
 	check_reference(what, again);
-	CHECK_INNERMOST(what, again, "capture_here", "nest_recurse", "nest_recurse",
-			"nest_recurse", "nest_recurse", "nest_recurse", "nest_recurse",
-			"nest_recurse", "nest_recurse", "nest_recurse", "nest_recurse",
-			"nest_recurse");
+	CHECK_INNERMOST(what, again, "capture_here", "nest_recurse", "nest_recurse", "nest_recurse",
+	                "nest_recurse", "nest_recurse", "nest_recurse", "nest_recurse",
+	                "nest_recurse", "nest_recurse", "nest_recurse", "nest_recurse");
 
 	/* The shape fast path: the same place again, with the first capture's
 	 * record as the hint, is recognised without a walk. (Only where the
@@ -226,7 +249,7 @@ static void test_frames(const char *where, bool check_shape)
 		/* One call site for every round: volatile keeps the loop as it is. */
 		const struct stack_rec *volatile hint = NULL;
 		volatile int rounds = 3;
-		struct seen *results[3] = { s, again, again };
+		struct seen *results[3] = {s, again, again};
 		for (int round = 0; round < rounds; round++) {
 			nest_outer(results[round], MAXF, hint);
 			if (round == 0)
@@ -235,7 +258,7 @@ static void test_frames(const char *where, bool check_shape)
 		CHECK(rec && again->same == rec, "%s: the same place again: same %p, hint %p", what,
 		      (const void *)again->same, (const void *)rec);
 		CHECK(rec && again->n == (int)rec->nframes &&
-			      !memcmp(again->frames, rec->frames, rec->nframes * sizeof(uintptr_t)),
+		              !memcmp(again->frames, rec->frames, rec->nframes * sizeof(uintptr_t)),
 		      "%s: the frames given for the hint are not the hint's", what);
 	}
 	/* ... and another path to the same place is not mistaken for it. */
@@ -265,7 +288,7 @@ NOINLINE void task_entry(struct utask *t)
 
 static void test_on_task_stack(void)
 {
-	struct task_arg a = { "ucontext task" };
+	struct task_arg a = {"ucontext task"};
 	uintptr_t saved_lo = stack_lo, saved_hi = stack_hi;
 	struct utask t;
 
@@ -283,7 +306,7 @@ static void test_on_task_stack(void)
 
 static void *thread_main(void *arg)
 {
-	struct costack_task_info info = { .size = sizeof(info) };
+	struct costack_task_info info = {.size = sizeof(info)};
 
 	/* This thread's root task has the thread's stack. */
 	if (costack_task_info(costack_current_task(), &info) == 0) {
@@ -330,7 +353,7 @@ static void test_bounds(void)
 	CHECK_INNERMOST("bounded", s, "capture_here", "nest_inner", "nest_middle", "nest_outer");
 	for (int i = 0; i < s->n; i++)
 		CHECK(strcmp(name_at(s->frames[i]), "test_bounds") &&
-			      strcmp(name_at(s->frames[i]), "main"),
+		              strcmp(name_at(s->frames[i]), "main"),
 		      "bounded: frame %d (%s) lies beyond the range", i, name_at(s->frames[i]));
 	free(s);
 }
@@ -347,8 +370,8 @@ static void test_libunwind_mode(void)
 	nest_outer(b, MAXF, NULL);
 	config.unwind = saved;
 	check_reference("COSTACK_UNWIND=libunwind", b);
-	CHECK_INNERMOST("COSTACK_UNWIND=libunwind", b, "capture_here", "nest_inner",
-			"nest_middle", "nest_outer");
+	CHECK_INNERMOST("COSTACK_UNWIND=libunwind", b, "capture_here", "nest_inner", "nest_middle",
+	                "nest_outer");
 	CHECK(a->n == b->n, "default walk %d frames, libunwind %d", a->n, b->n);
 	free(a);
 	free(b);
@@ -356,7 +379,7 @@ static void test_libunwind_mode(void)
 
 int main(void)
 {
-	struct costack_task_info info = { .size = sizeof(info) };
+	struct costack_task_info info = {.size = sizeof(info)};
 
 	/* The main thread's stack, as the core knows it (its root task). */
 	if (costack_task_info(1, &info) == 0) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* utask.h - real ucontext tasks (glibc makecontext/swapcontext) reported to the core as a runtime adapter would. */
+/* utask.h - real ucontext tasks (glibc makecontext/swapcontext) reported to the core as a runtime
+ * adapter would. */
 #ifndef COSTACK_TEST_UTASK_H
 #define COSTACK_TEST_UTASK_H
 
@@ -36,16 +37,16 @@
 #endif
 
 struct utask {
-	ucontext_t uc;           /* the task's context while it does not run */
-	ucontext_t caller;       /* the context of whoever resumed it last */
-	struct task *task;       /* the core's record */
-	struct task *resumer;    /* the core's record of whoever resumed it last */
-	char *stack;             /* [stack, stack + stack_size) */
+	ucontext_t uc;        /* the task's context while it does not run */
+	ucontext_t caller;    /* the context of whoever resumed it last */
+	struct task *task;    /* the core's record */
+	struct task *resumer; /* the core's record of whoever resumed it last */
+	char *stack;          /* [stack, stack + stack_size) */
 	size_t stack_size;
 	bool owns_stack;         /* mapped by utask_make, unmapped by utask_free */
 	unsigned valgrind_stack; /* so that valgrind tells a switch from a stack growing */
 	void (*fn)(struct utask *);
-	void *arg;               /* the test's own */
+	void *arg; /* the test's own */
 	volatile bool ended;
 };
 
@@ -65,7 +66,7 @@ static inline struct task *utask_report_made(uintptr_t lo, uintptr_t hi, uintptr
 
 /* Make a task that will run fn(t) on [stack, stack + stack_size), made by the calling task. */
 static inline bool utask_make_on(struct utask *t, void (*fn)(struct utask *), void *arg,
-				 char *stack, size_t stack_size)
+                                 char *stack, size_t stack_size)
 {
 	uintptr_t self = (uintptr_t)t;
 
@@ -86,10 +87,10 @@ static inline bool utask_make_on(struct utask *t, void (*fn)(struct utask *), vo
 
 /* The same on a stack of its own, freed by utask_free. */
 static inline bool utask_make(struct utask *t, void (*fn)(struct utask *), void *arg,
-			      size_t stack_size)
+                              size_t stack_size)
 {
 	char *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 
 	if (stack == MAP_FAILED) {
 		memset(t, 0, sizeof(*t));
@@ -133,14 +134,14 @@ static inline void utask_resume(struct utask *t)
 
 /* From inside task t: back to whoever resumed it; returns when resumed again,
  * maybe on another thread. */
-#define UTASK_YIELD(t)                                                                     \
-	do {                                                                               \
-		struct utask *utask_ = (t);                                                \
-		struct thread_state *uts_ = core_enter();                                  \
-		core_switch(uts_, utask_->resumer);                                        \
-		core_leave(uts_);                                                          \
-		swapcontext(&utask_->uc, &utask_->caller);                                 \
-		core_resumed(core_thread_state(), utask_->task);                           \
+#define UTASK_YIELD(t)                                                                             \
+	do {                                                                                       \
+		struct utask *utask_ = (t);                                                        \
+		struct thread_state *uts_ = core_enter();                                          \
+		core_switch(uts_, utask_->resumer);                                                \
+		core_leave(uts_);                                                                  \
+		swapcontext(&utask_->uc, &utask_->caller);                                         \
+		core_resumed(core_thread_state(), utask_->task);                                   \
 	} while (0)
 
 /* From inside task t: end it with outcome (COSTACK_DONE, _FAILED, _CANCELLED);

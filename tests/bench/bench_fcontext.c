@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/* bench_fcontext.c - hooked vs bare Boost.Context jump_fcontext per switch, both sides N frames deep, in one run. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ROUNDS 9
+#define STACK_SIZE (256 * 1024)
+#define BOOST_CONTEXT_SONAME "libboost_context.so.1.74.0"
+
+/* Boost.Context's raw C API, as boost/context/detail/fcontext.hpp declares it (extern "C"). */
+typedef void *fcontext_t;
+typedef struct {
+	fcontext_t fctx;
+	void *data;
+} transfer_t;
+
+transfer_t jump_fcontext(fcontext_t const to, void *vp);
+fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t));
+transfer_t ontop_fcontext(fcontext_t const to, void *vp, transfer_t (*fn)(transfer_t));
+
+typedef transfer_t (*jump_fn)(fcontext_t, void *);
+typedef fcontext_t (*make_fn)(void *, size_t, void (*)(transfer_t));
+
+/*
+ * One ping-pong: the main stack and one coroutine, switching with one jump function only.
+ * Bare and hooked rounds each have their own coroutine, so that the preload sees every
+ * switch of the contexts it knows of (and none of the others'), however rounds interleave.
+ */
+struct pingpong {
+	jump_fn jump;
+	fcontext_t coro; /* where the main side jumps to */
+	fcontext_t main; /* where the coroutine jumps back to */
+	int depth;
+};
+
+static long round_trips;
+static volatile int sink;
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* Both sides call through here `depth` frames deep, then switch in a loop. */
+__attribute__((noinline)) static void descend(int depth, struct pingpong *pp, fcontext_t *peer)
+{
+	if (depth > 0) {
+		descend(depth - 1, pp, peer);
+		sink++; /* not a tail call: the frame stays */
+		return;
+	}
+	for (long i = 0; i < round_trips; i++)
+		*peer = pp->jump(*peer, pp).fctx;
+}
+
+/* The coroutine: the first jump into it brings its ping-pong; it never returns. */
+static void coro_entry(transfer_t t)
+{
+	struct pingpong *pp = t.data;
+
+	pp->main = t.fctx;
+	for (;;)
+		descend(pp->depth, pp, &pp->main);
+}
+
+static int compare_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* ns per switch: `round_trips` round trips make 2 * round_trips switches. */
+static double measure(struct pingpong *pp)
+{
+	double t0, t1;
+
+	t0 = now_ns();
+	descend(pp->depth, pp, &pp->coro);
+	t1 = now_ns();
+	return (t1 - t0) / (2.0 * round_trips);
+}
+
+/* The timer's own cost per reading, to show that it is no part of the figures. */
+static double timer_ns(void)
+{
+	double t0 = now_ns(), t1;
+
+	for (int i = 0; i < 999; i++)
+		now_ns();
+	t1 = now_ns();
+	return (t1 - t0) / 1000.0;
+}
+
+int main(int argc, char **argv)
+{
+	static const int depths[] = { 8, 32, 64 };
+	void *lib = dlopen(BOOST_CONTEXT_SONAME, RTLD_NOLOAD | RTLD_NOW);
+	jump_fn bare_jump = lib ? (jump_fn)dlsym(lib, "jump_fcontext") : NULL;
+	make_fn bare_make = lib ? (make_fn)dlsym(lib, "make_fcontext") : NULL;
+	jump_fn hooked_jump = jump_fcontext; /* the preload's, when it is loaded */
+	make_fn hooked_make = make_fcontext;
+	const char *unwind = getenv("COSTACK_UNWIND");
+
+	round_trips = argc > 1 ? atol(argv[1]) : 2000000;
+	if (!bare_jump || !bare_make || round_trips <= 0) {
+		fprintf(stderr, "bench_fcontext: cannot find %s's jump_fcontext and make_fcontext\n",
+			BOOST_CONTEXT_SONAME);
+		return 2;
+	}
+	if (bare_jump == hooked_jump)
+		printf("warning: jump_fcontext is not hooked (run under libcostack.so)\n");
+	printf("%-6s %12s %12s %8s   (median of %d interleaved rounds, %ld round trips each)\n",
+	       "depth", "bare ns", "hooked ns", "ratio", ROUNDS, round_trips);
+	for (size_t d = 0; d < sizeof(depths) / sizeof(*depths); d++) {
+		double bare_ns[ROUNDS], hooked_ns[ROUNDS], ratio[ROUNDS];
+		/* Fresh coroutines per depth, so that their stacks are depth frames deep too. */
+		char *bare_stack = malloc(STACK_SIZE), *hooked_stack = malloc(STACK_SIZE);
+		struct pingpong bare = { .jump = bare_jump, .depth = depths[d] };
+		struct pingpong hooked = { .jump = hooked_jump, .depth = depths[d] };
+
+		if (!bare_stack || !hooked_stack)
+			return 2;
+		/* The stacks grow down: make_fcontext takes their top. */
+		bare.coro = bare_make(bare_stack + STACK_SIZE, STACK_SIZE, coro_entry);
+		hooked.coro = hooked_make(hooked_stack + STACK_SIZE, STACK_SIZE, coro_entry);
+		measure(&bare); /* warm: first switches, caches */
+		measure(&hooked);
+		for (int r = 0; r < ROUNDS; r++) {
+			bare_ns[r] = measure(&bare);
+			hooked_ns[r] = measure(&hooked);
+			ratio[r] = hooked_ns[r] / bare_ns[r];
+		}
+		qsort(bare_ns, ROUNDS, sizeof(double), compare_double);
+		qsort(hooked_ns, ROUNDS, sizeof(double), compare_double);
+		qsort(ratio, ROUNDS, sizeof(double), compare_double);
+		printf("%-6d %12.1f %12.1f %7.2fx\n", depths[d], bare_ns[ROUNDS / 2],
+		       hooked_ns[ROUNDS / 2], ratio[ROUNDS / 2]);
+		/* The coroutines stay suspended, never finished: their stacks stay too. */
+	}
+	printf("timer: %.1f ns per reading, 2 readings per round\n", timer_ns());
+	printf("target: <= 50x at depth 32 with the default unwinder; <= 10x with COSTACK_UNWIND=fp (built with frame pointers)\n");
+	printf("this run: COSTACK_UNWIND=%s, %s\n", unwind ? unwind : "default",
+#ifdef BENCH_FRAME_POINTERS
+	       "built with frame pointers"
+#else
+	       "built with the default flags"
+#endif
+	);
+	return 0;
+}
