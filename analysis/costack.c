@@ -65,7 +65,7 @@ static void print_help(FILE *out)
 	      "    COSTACK_RING     snapshots kept per task (1-1024, default 8)\n"
 	      "    COSTACK_ENDED    ended tasks kept queryable (default 1024)\n"
 	      "    COSTACK_LOG      error, warn, info or debug (default warn)\n"
-	      "    COSTACK_UNWIND   default or libunwind (default default)\n"
+	      "    COSTACK_UNWIND   default, libunwind or fp (default default)\n"
 	      "    COSTACK_DISABLE  1 turns every hook into a plain call (default 0)\n"
 	      "    A bad value is reported on one line of stderr and its default is used.\n"
 	      "\n"
