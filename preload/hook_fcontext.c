@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <stddef.h>
 
 #include "core.h"
@@ -32,10 +33,19 @@ static transfer_t (*real_ontop_fcontext)(fcontext_t, void *, transfer_t (*)(tran
 static void resolve(void)
 {
 	int saved_errno = errno;
+	const ElfW(Sym) *symbol = NULL;
+	Dl_info info;
 
 	real_make_fcontext = dlsym(RTLD_NEXT, "make_fcontext");
 	real_jump_fcontext = dlsym(RTLD_NEXT, "jump_fcontext");
 	real_ontop_fcontext = dlsym(RTLD_NEXT, "ontop_fcontext");
+	/* A context's entry returns into Boost's start code, inside
+	 * make_fcontext's symbol: every fcontext task's stack begins there. */
+	if (real_make_fcontext &&
+	    dladdr1((void *)real_make_fcontext, &info, (void **)&symbol, RTLD_DL_SYMENT) &&
+	    symbol && symbol->st_size)
+		unwind_add_bottom((uintptr_t)real_make_fcontext,
+				  (uintptr_t)real_make_fcontext + symbol->st_size);
 	errno = saved_errno;
 }
 
@@ -46,41 +56,20 @@ static struct task *task_of(struct thread_state *ts, fcontext_t to)
 				    (uintptr_t)to);
 }
 
-/*
- * Every context starts here, so that its stack ends at costack's own frame
- * (the walk stops there, not in Boost's start code, which has no CFI).
- * Boost's context functions never return; one that did would return into
- * Boost's start code, which ends the process, as without costack.
- */
-UNWIND_TRAMPOLINE static void fcontext_trampoline(transfer_t t)
-{
-	struct thread_state *ts = core_thread_state();
-	struct task *self = ts ? core_task_running_at(ts, (uintptr_t)__builtin_frame_address(0))
-			       : NULL;
-
-	if (self) {
-		core_resumed(ts, self);
-		((void (*)(transfer_t))self->entry)(t);
-		/* Not a tail call: this frame must stay under the entry's. */
-		__asm__ volatile("");
-	}
-}
-
 EXPORT fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t))
 {
 	struct thread_state *ts;
-	struct task *task = NULL;
 
 	if (!real_make_fcontext)
 		resolve();
 	ts = core_enter();
 	if (ts) {
 		/* sp is the top: Boost's stacks grow down from it. */
-		task = core_task_made(ts, COSTACK_RUNTIME_FCONTEXT, (uintptr_t)sp - size,
-				      (uintptr_t)sp, (uintptr_t)fn, 0);
+		core_task_made(ts, COSTACK_RUNTIME_FCONTEXT, (uintptr_t)sp - size, (uintptr_t)sp,
+			       (uintptr_t)fn, 0);
 		core_leave(ts);
 	}
-	return real_make_fcontext(sp, size, task ? fcontext_trampoline : fn);
+	return real_make_fcontext(sp, size, fn);
 }
 
 /* Bookkeeping before a switch: returns the task switching out, or NULL.

@@ -60,6 +60,12 @@ struct module {
 };
 
 static uintptr_t own_lo, own_hi;
+#define BOTTOMS_MAX 8
+static struct {
+	uintptr_t lo, hi;
+} bottoms[BOTTOMS_MAX];
+static atomic_int nbottoms;
+static pthread_mutex_t bottoms_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The linker's bounds of the trampolines' section. */
 /* Weak: a core without hooks (the unit tests') has no trampolines. */
 extern const char __start_costack_tramp[] __attribute__((weak));
@@ -100,9 +106,38 @@ void unwind_init(void)
 	rules = p == MAP_FAILED ? NULL : p;
 }
 
+void unwind_add_bottom(uintptr_t lo, uintptr_t hi)
+{
+	int n;
+
+	pthread_mutex_lock(&bottoms_lock);
+	n = atomic_load_explicit(&nbottoms, memory_order_relaxed);
+	for (int i = 0; i < n; i++)
+		if (bottoms[i].lo == lo)
+			goto end;
+	if (n < BOTTOMS_MAX) {
+		bottoms[n].lo = lo;
+		bottoms[n].hi = hi;
+		atomic_store_explicit(&nbottoms, n + 1, memory_order_release);
+	}
+end:
+	pthread_mutex_unlock(&bottoms_lock);
+}
+
+static inline bool is_bottom(uintptr_t ra)
+{
+	int n = atomic_load_explicit(&nbottoms, memory_order_acquire);
+
+	for (int i = 0; i < n; i++)
+		if (ra >= bottoms[i].lo && ra < bottoms[i].hi)
+			return true;
+	return false;
+}
+
 void unwind_after_fork(void)
 {
 	pthread_mutex_init(&module_lock, NULL);
+	pthread_mutex_init(&bottoms_lock, NULL);
 }
 
 bool unwind_is_own(uintptr_t pc)
@@ -354,6 +389,8 @@ static inline bool readable(const struct walk *w, uintptr_t addr)
  * task's stack, under what a runtime runs on top of it (ontop_fcontext). */
 static inline bool keep(struct walk *w, uintptr_t ra)
 {
+	if (is_bottom(ra))
+		return false;
 	if (unwind_is_own(ra))
 		return !(ra >= (uintptr_t)__start_costack_tramp && ra < (uintptr_t)__stop_costack_tramp);
 	w->seen_task_frame = true;

@@ -25,6 +25,11 @@ bool unwind_is_own(uintptr_t pc);
  * ra, 0 if unknown. Slow (libdw, a lock): not for the switch path. */
 uintptr_t unwind_function_of(uintptr_t ra);
 
+/* A runtime's start code, [lo, hi): where its tasks' stacks begin, so a
+ * walk ends at a return address in it (Boost.Context's make_fcontext).
+ * Costs a task no frame of ours, which its own unwinders would see. */
+void unwind_add_bottom(uintptr_t lo, uintptr_t hi);
+
 /* Where a task's stack begins: costack's task-start trampolines live in
  * this section, and a walk ends at them. */
 #define UNWIND_TRAMPOLINE __attribute__((section("costack_tramp"), noinline))
