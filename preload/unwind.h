@@ -30,9 +30,8 @@ uintptr_t unwind_function_of(uintptr_t ra);
  * Costs a task no frame of ours, which its own unwinders would see. */
 void unwind_add_bottom(uintptr_t lo, uintptr_t hi);
 
-/* Where a task's stack begins: costack's task-start trampolines live in
- * this section, and a walk ends at them. */
-#define UNWIND_TRAMPOLINE __attribute__((section("costack_tramp"), noinline))
+/* costack's task-start trampolines (ucontext_stubs.S) live in the section
+ * costack_tramp: a walk ends at them. */
 
 /* Scratch a capture of at most max frames needs, in words. */
 #define UNWIND_SCRATCH_WORDS(max) (6 + 4 * ((max) + UNWIND_SLACK))
