@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* api.c - the public costack.h API: asyncio's get_stack()/print_stack() over the task registry. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define HAVE_VALGRIND_H 1
+#endif
 
 #include "clock.h"
 #include "config.h"
@@ -207,39 +215,107 @@ static void print_frame(struct symbolizer *s, uintptr_t pc, bool is_return, FILE
 	}
 }
 
-EXPORT int costack_print_stack(costack_task_t task, int limit, FILE *out)
-{
-	void *frames[CONFIG_DEPTH_MAX];
-	struct symbolizer *s;
-	struct task_copy c;
-	bool is_entry, failed;
-	int saved_errno = errno;
-	int n;
+/* --- a stack for the symbolizer ----------------------------------------------- */
 
-	if (!registry_copy_task(task, &c))
-		return -1;
-	n = task_frames(&c, frames, CONFIG_DEPTH_MAX, limit, &is_entry);
-	failed = c.task.state == COSTACK_FAILED;
-	s = get_symbolizer();
+/* libdw's line-table reader alone has a 150 KB frame: more than many
+ * coroutines' whole stack (Boost's default is 128 KB). Printing runs on a
+ * stack of its own, entered with glibc's own context switch, which
+ * costack's hooks do not see. */
+#define PRINT_STACK_SIZE ((size_t)4 << 20)
+
+struct print_job {
+	const struct task_copy *c;
+	void **frames;
+	int n;
+	bool is_entry;
+	FILE *out;
+};
+
+static __thread struct print_job *current_job __attribute__((tls_model("initial-exec")));
+static __thread void *print_stack_base __attribute__((tls_model("initial-exec")));
+static __thread ucontext_t print_caller __attribute__((tls_model("initial-exec")));
+
+static void print_job_run(struct print_job *job)
+{
+	const struct task_copy *c = job->c;
+	struct symbolizer *s = get_symbolizer();
+	bool failed = c->task.state == COSTACK_FAILED;
+	FILE *out = job->out;
+
 	flockfile(out);
-	if (!n)
+	if (!job->n)
 		fputs("No stack for ", out);
 	else if (failed)
 		fputs("Traceback for ", out);
 	else
 		fputs("Stack for ", out);
-	print_task_repr(&c, s, out);
-	fputs(n ? " (most recent call last):\n" : "\n", out);
-	for (int i = 0; i < n; i++)
-		print_frame(s, (uintptr_t)frames[i], !is_entry, out);
+	print_task_repr(c, s, out);
+	fputs(job->n ? " (most recent call last):\n" : "\n", out);
+	for (int i = 0; i < job->n; i++)
+		print_frame(s, (uintptr_t)job->frames[i], !job->is_entry, out);
 	/* Python's traceback ends with the exception: "ValueError: boom". */
-	if (failed && fatal_raise(&c) && fatal_raise(&c)->exception) {
-		const struct exception_rec *e = fatal_raise(&c)->exception;
+	if (failed && fatal_raise(c) && fatal_raise(c)->exception) {
+		const struct exception_rec *e = fatal_raise(c)->exception;
 
 		fprintf(out, "%s%s%s\n", e->type[0] ? e->type : "exception", e->what[0] ? ": " : "",
 			e->what);
 	}
 	funlockfile(out);
+}
+
+static void print_job_entry(void)
+{
+	print_job_run(current_job);
+}
+
+/* Run job on this thread's print stack; where that cannot be had, here. */
+static void run_print_job(struct print_job *job)
+{
+	static int (*real_getcontext)(ucontext_t *);
+	static void (*real_makecontext)(ucontext_t *, void (*)(void), int, ...);
+	static int (*real_swapcontext)(ucontext_t *, const ucontext_t *);
+	ucontext_t context;
+
+	if (!real_swapcontext) {
+		real_getcontext = dlsym(RTLD_NEXT, "getcontext");
+		real_makecontext = dlsym(RTLD_NEXT, "makecontext");
+		real_swapcontext = dlsym(RTLD_NEXT, "swapcontext");
+	}
+	if (!print_stack_base) {
+		void *p = mmap(NULL, PRINT_STACK_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+
+		if (p != MAP_FAILED) {
+			print_stack_base = p;
+#ifdef HAVE_VALGRIND_H
+			VALGRIND_STACK_REGISTER(p, (char *)p + PRINT_STACK_SIZE);
+#endif
+		}
+	}
+	if (!print_stack_base || !real_getcontext || !real_makecontext || !real_swapcontext ||
+	    real_getcontext(&context) != 0) {
+		print_job_run(job);
+		return;
+	}
+	context.uc_stack.ss_sp = print_stack_base;
+	context.uc_stack.ss_size = PRINT_STACK_SIZE;
+	context.uc_link = &print_caller;
+	real_makecontext(&context, print_job_entry, 0);
+	current_job = job;
+	real_swapcontext(&print_caller, &context);
+}
+
+EXPORT int costack_print_stack(costack_task_t task, int limit, FILE *out)
+{
+	void *frames[CONFIG_DEPTH_MAX];
+	struct task_copy c;
+	struct print_job job = { .c = &c, .frames = frames, .out = out };
+	int saved_errno = errno;
+
+	if (!registry_copy_task(task, &c))
+		return -1;
+	job.n = task_frames(&c, frames, CONFIG_DEPTH_MAX, limit, &job.is_entry);
+	run_print_job(&job);
 	errno = saved_errno;
 	return 0;
 }

@@ -507,8 +507,6 @@ int core_switch(struct thread_state *ts, struct task *next)
 	}
 	snapshot_capture(ts, prev, SNAP_SUSPEND, NULL, NULL, now, &pending);
 	write_begin(prev);
-	if (!prev->ring_count && pending.snapshot.stack && pending.snapshot.stack->nframes)
-		prev->first_ra = pending.snapshot.stack->frames[0];
 	snapshot_push(prev, &pending);
 	prev->state = COSTACK_SUSPENDED;
 	prev->since = now;
@@ -595,30 +593,25 @@ static const struct snapshot *newest_of(const struct task *t, int kind)
 int core_task_fate(const struct task *t)
 {
 	const struct snapshot *last;
-	uintptr_t last_ra;
 
 	if (t->has_kept)
 		return COSTACK_FAILED;
 	if (!t->exception || !t->exception->forced)
 		return COSTACK_DONE;
 	/*
-	 * A forced unwind: the task was destroyed while suspended. Boost.
-	 * Coroutine2 also frees a coroutine whose body returned that way; it
-	 * then waits at the end of its runtime frame: in the function of its
-	 * first suspension, at another call. A forced unwind that went through
-	 * the body's handler (rethrown), or that found the task where it
-	 * first waited or in another function, interrupted the body.
+	 * A forced unwind: the task was destroyed while suspended, so its body
+	 * was cut short; one that went through the body's handler (rethrown)
+	 * surely was. The exception: Boost.Coroutine2 frees a coroutine whose
+	 * body returned with a forced unwind too, found waiting in Coroutine2's
+	 * own frame (its control block), not in the body.
 	 */
 	last = newest_of(t, SNAP_SUSPEND);
-	if (t->forced_raises > 1 || !last || !last->stack || !last->stack->nframes || !t->first_ra)
+	if (t->forced_raises > 1 || !last || !last->stack)
 		return COSTACK_CANCELLED;
-	last_ra = last->stack->frames[0];
-	if (last_ra == t->first_ra)
-		return COSTACK_CANCELLED;
-	if (unwind_function_of(last_ra) != unwind_function_of(t->first_ra) ||
-	    !unwind_function_of(last_ra))
-		return COSTACK_CANCELLED;
-	return COSTACK_DONE;
+	for (uint32_t i = 0; i < last->stack->nframes && i < 2; i++)
+		if (unwind_symbol_contains(last->stack->frames[i], "11coroutines26detail"))
+			return COSTACK_DONE;
+	return COSTACK_CANCELLED;
 }
 
 void core_end_task(struct task *t, int outcome)

@@ -57,7 +57,6 @@ struct task {
 	char name[COSTACK_NAME_MAX];
 	uint64_t raises;
 	uint16_t forced_raises; /* forced unwinds raised or rethrown in it */
-	uintptr_t first_ra;     /* innermost frame of its first suspension */
 	const struct exception_rec *exception; /* the latest raise's */
 	/* The raise of an exception that escaped the body and was kept by the
 	 * runtime (std::current_exception): the traceback, should the task end. */

@@ -8,6 +8,7 @@
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
+#include <gelf.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <link.h>
@@ -266,23 +267,49 @@ end:
 	return r;
 }
 
-uintptr_t unwind_function_of(uintptr_t ra)
+/* Called with module_lock held. */
+static bool symtab_contains(Elf *elf, uint64_t offset, const char *needle)
 {
-	Dwarf_Frame *frame = NULL;
-	Dwarf_Addr start = 0, end = 0;
+	Elf_Scn *scn = NULL;
+
+	for (int pass = 0; pass < 2; pass++) {
+		Elf64_Word wanted = pass ? SHT_DYNSYM : SHT_SYMTAB;
+
+		while ((scn = elf_nextscn(elf, scn))) {
+			GElf_Shdr shdr;
+			Elf_Data *data;
+
+			if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != wanted || !shdr.sh_entsize ||
+			    !(data = elf_getdata(scn, NULL)))
+				continue;
+			for (size_t i = 0; i < shdr.sh_size / shdr.sh_entsize; i++) {
+				GElf_Sym sym;
+				const char *name;
+
+				if (!gelf_getsym(data, (int)i, &sym) ||
+				    GELF_ST_TYPE(sym.st_info) != STT_FUNC || offset < sym.st_value ||
+				    offset >= sym.st_value + sym.st_size)
+					continue;
+				name = elf_strptr(elf, shdr.sh_link, sym.st_name);
+				return name && strstr(name, needle);
+			}
+			return false; /* a symbol table that does not cover it */
+		}
+	}
+	return false;
+}
+
+bool unwind_symbol_contains(uintptr_t ra, const char *needle)
+{
 	struct module *m;
-	bool signalp;
+	bool found = false;
 
 	pthread_mutex_lock(&module_lock);
 	m = module_of(ra - 1);
-	if (m && m->cfi && dwarf_cfi_addrframe(m->cfi, ra - 1 - m->bias, &frame) == 0 &&
-	    dwarf_frame_info(frame, &start, &end, &signalp) >= 0)
-		start += m->bias;
-	else
-		start = 0;
+	if (m && m->elf)
+		found = symtab_contains(m->elf, ra - 1 - m->bias, needle);
 	pthread_mutex_unlock(&module_lock);
-	free(frame);
-	return (uintptr_t)start;
+	return found;
 }
 
 static uint64_t pack(struct rule r)

@@ -21,9 +21,10 @@ void unwind_warm_thread(void);
 /* True when pc lies in costack's own code. */
 bool unwind_is_own(uintptr_t pc);
 
-/* The start of the function (its CFI range) holding the return address
- * ra, 0 if unknown. Slow (libdw, a lock): not for the switch path. */
-uintptr_t unwind_function_of(uintptr_t ra);
+/* Whether the symbol (ELF .symtab, else .dynsym) of the function holding
+ * the return address ra has needle in its mangled name. Slow (a lock, a
+ * symbol table scan): for rare decisions only, never per switch. */
+bool unwind_symbol_contains(uintptr_t ra, const char *needle);
 
 /* A runtime's start code, [lo, hi): where its tasks' stacks begin, so a
  * walk ends at a return address in it (Boost.Context's make_fcontext).
