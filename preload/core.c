@@ -266,7 +266,10 @@ static struct thread_state *thread_state_new(void)
 	ts->current = ts->root;
 	pthread_setspecific(thread_key, ts);
 	thread_state = ts;
-	unwind_warm_thread();
+	/* libunwind's first backtrace in a thread costs ~150 us: paid now,
+	 * where libunwind is the unwinder, rather than at a first switch. */
+	if (config.unwind == UNWIND_LIBUNWIND)
+		unwind_warm_thread();
 	return ts;
 }
 
@@ -620,18 +623,6 @@ void core_end_task(struct task *t, int outcome)
 	if (!task_state_ended(t->state))
 		task_end_locked(t, outcome, clock_now());
 	pthread_mutex_unlock(&registry_lock);
-}
-
-struct task *core_task_running_at(struct thread_state *ts, uintptr_t sp)
-{
-	struct task *t = ts->current;
-
-	if (sp >= t->stack_lo && sp < t->stack_hi)
-		return t;
-	pthread_mutex_lock(&registry_lock);
-	t = range_find(sp, sp + 1);
-	pthread_mutex_unlock(&registry_lock);
-	return t;
 }
 
 void core_resumed(struct thread_state *ts, struct task *self)

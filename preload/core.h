@@ -60,10 +60,6 @@ struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_
  * Returns the number of frames captured. */
 int core_switch(struct thread_state *ts, struct task *next);
 
-/* The task that runs on this thread at stack address sp: the current one
- * if sp is on its stack, else the one whose stack holds sp (NULL if none). */
-struct task *core_task_running_at(struct thread_state *ts, uintptr_t sp);
-
 /* Called in a task's own frame when a switch into it returned: it runs on
  * this thread, whoever switched to it. */
 void core_resumed(struct thread_state *ts, struct task *self);

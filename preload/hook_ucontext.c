@@ -89,53 +89,56 @@ void costack_ucontext_returned(struct task *self)
 	errno = saved_errno;
 }
 
-EXPORT UNWIND_FRAME_POINTER int swapcontext(ucontext_t *oucp, const ucontext_t *ucp)
+/* Bookkeeping before a switch to ucp: returns the task switching out, or
+ * NULL when costack is not to be involved. caller: the hook's caller,
+ * where the outgoing task's frames begin. errno is preserved. */
+static struct task *switch_out(const ucontext_t *ucp, const struct unwind_start *caller)
 {
-	struct thread_state *ts;
+	struct thread_state *ts = core_enter();
 	struct task *self, *next;
-	int saved_errno, ret;
+	int saved_errno;
 
-	if (!real_swapcontext)
-		resolve();
-	ts = core_enter();
 	if (!ts)
-		return real_swapcontext(oucp, ucp);
+		return NULL;
 	saved_errno = errno;
 	self = ts->current;
 	next = task_of(ts, ucp);
-	UNWIND_CALLER(ts->caller);
+	ts->caller = *caller;
 	if (next)
 		core_switch(ts, next);
 	core_leave(ts);
 	errno = saved_errno;
+	return self;
+}
 
+EXPORT UNWIND_FRAME_POINTER int swapcontext(ucontext_t *oucp, const ucontext_t *ucp)
+{
+	struct unwind_start caller;
+	struct task *self;
+	int saved_errno, ret;
+
+	if (!real_swapcontext)
+		resolve();
+	UNWIND_CALLER(caller);
+	self = switch_out(ucp, &caller);
 	ret = real_swapcontext(oucp, ucp);
-
 	/* Back in self's frame: self runs now, on whichever thread this is. */
-	saved_errno = errno;
-	core_resumed(core_thread_state(), self);
-	errno = saved_errno;
+	if (self) {
+		saved_errno = errno;
+		core_resumed(core_thread_state(), self);
+		errno = saved_errno;
+	}
 	return ret;
 }
 
 EXPORT UNWIND_FRAME_POINTER int setcontext(const ucontext_t *ucp)
 {
-	struct thread_state *ts;
-	struct task *next;
-	int saved_errno;
+	struct unwind_start caller;
 
 	if (!real_setcontext)
 		resolve();
-	ts = core_enter();
-	if (ts) {
-		saved_errno = errno;
-		next = task_of(ts, ucp);
-		UNWIND_CALLER(ts->caller);
-		if (next)
-			core_switch(ts, next);
-		core_leave(ts);
-		errno = saved_errno;
-	}
+	UNWIND_CALLER(caller);
+	switch_out(ucp, &caller);
 	return real_setcontext(ucp);
 }
 

@@ -141,7 +141,8 @@ void unwind_after_fork(void)
 	pthread_mutex_init(&bottoms_lock, NULL);
 }
 
-bool unwind_is_own(uintptr_t pc)
+/* True when pc lies in costack's own code. */
+static bool unwind_is_own(uintptr_t pc)
 {
 	return pc >= own_lo && pc < own_hi;
 }

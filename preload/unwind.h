@@ -18,8 +18,6 @@ void unwind_after_fork(void);
 void unwind_init(void);
 /* libunwind's first backtrace in a thread is slow (~150 us): pay it early. */
 void unwind_warm_thread(void);
-/* True when pc lies in costack's own code. */
-bool unwind_is_own(uintptr_t pc);
 
 /* Whether the symbol (ELF .symtab, else .dynsym) of the function holding
  * the return address ra has needle in its mangled name. Slow (a lock, a

@@ -15,7 +15,7 @@ error.
                        [EXPECTATION]... -- COMMAND [ARG]...
 
 --max N, --stdout-limit, --normalise: see boost_probe.c (COSTACK_PROBE_MAX) and
-                boost_same_output.py
+                same_output.py
 
 --print-always  the probe calls print_stack() wherever the program prints, in a
                 coroutine too (COSTACK_PROBE_PRINT=always), and the expectations
@@ -48,7 +48,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from boost_same_output import STOPPED, describe_status, normalise, run  # noqa: E402
+from same_output import STOPPED, describe_status, normalise, run  # noqa: E402
 from same_output import diff  # noqa: E402
 
 RAW_FRAME = re.compile(r"^frame (?P<pc>0x[0-9a-f]+|\(nil\)) (?P<object>.*) (?P<address>0x[0-9a-f]+) "
