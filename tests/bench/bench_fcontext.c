@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
+
 #define ROUNDS 9
 #define STACK_SIZE (256 * 1024)
 #define BOOST_CONTEXT_SONAME "libboost_context.so.1.74.0"
@@ -41,14 +43,6 @@ struct pingpong {
 static long round_trips;
 static volatile int sink;
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
 /* Both sides call through here `depth` frames deep, then switch in a loop. */
 __attribute__((noinline)) static void descend(int depth, struct pingpong *pp, fcontext_t *peer)
 {
@@ -71,32 +65,25 @@ static void coro_entry(transfer_t t)
 		descend(pp->depth, pp, &pp->main);
 }
 
-static int compare_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* ns per switch: `round_trips` round trips make 2 * round_trips switches. */
 static double measure(struct pingpong *pp)
 {
 	double t0, t1;
 
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	descend(pp->depth, pp, &pp->coro);
-	t1 = now_ns();
+	t1 = bench_now_ns();
 	return (t1 - t0) / (2.0 * round_trips);
 }
 
 /* The timer's own cost per reading, to show that it is no part of the figures. */
 static double timer_ns(void)
 {
-	double t0 = now_ns(), t1;
+	double t0 = bench_now_ns(), t1;
 
 	for (int i = 0; i < 999; i++)
-		now_ns();
-	t1 = now_ns();
+		bench_now_ns();
+	t1 = bench_now_ns();
 	return (t1 - t0) / 1000.0;
 }
 
@@ -139,11 +126,8 @@ int main(int argc, char **argv)
 			hooked_ns[r] = measure(&hooked);
 			ratio[r] = hooked_ns[r] / bare_ns[r];
 		}
-		qsort(bare_ns, ROUNDS, sizeof(double), compare_double);
-		qsort(hooked_ns, ROUNDS, sizeof(double), compare_double);
-		qsort(ratio, ROUNDS, sizeof(double), compare_double);
-		printf("%-6d %12.1f %12.1f %7.2fx\n", depths[d], bare_ns[ROUNDS / 2],
-		       hooked_ns[ROUNDS / 2], ratio[ROUNDS / 2]);
+		printf("%-6d %12.1f %12.1f %7.2fx\n", depths[d], bench_median(bare_ns, ROUNDS),
+		       bench_median(hooked_ns, ROUNDS), bench_median(ratio, ROUNDS));
 		/* The coroutines stay suspended, never finished: their stacks stay too. */
 	}
 	printf("timer: %.1f ns per reading, 2 readings per round\n", timer_ns());

@@ -8,6 +8,8 @@
 #include <time.h>
 #include <ucontext.h>
 
+#include "bench.h"
+
 #define ROUNDS 9
 #define STACK_SIZE (256 * 1024)
 
@@ -17,14 +19,6 @@ static ucontext_t main_ctx, coro_ctx;
 static swap_fn swap;
 static long switches;
 static volatile int sink;
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 /* Both sides call through here `depth` frames deep, then switch in a loop. */
 __attribute__((noinline)) static void descend(int depth, ucontext_t *from, ucontext_t *to)
@@ -46,22 +40,15 @@ static void coro_entry(void)
 		descend(coro_depth, &coro_ctx, &main_ctx);
 }
 
-static int compare_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* ns per switch: `switches` round trips make 2 * switches switches. */
 static double measure(swap_fn fn, int depth)
 {
 	double t0, t1;
 
 	swap = fn;
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	descend(depth, &main_ctx, &coro_ctx);
-	t1 = now_ns();
+	t1 = bench_now_ns();
 	return (t1 - t0) / (2.0 * switches);
 }
 
@@ -98,11 +85,8 @@ int main(int argc, char **argv)
 			hooked_ns[r] = measure(hooked, depths[d]);
 			ratio[r] = hooked_ns[r] / bare_ns[r];
 		}
-		qsort(bare_ns, ROUNDS, sizeof(double), compare_double);
-		qsort(hooked_ns, ROUNDS, sizeof(double), compare_double);
-		qsort(ratio, ROUNDS, sizeof(double), compare_double);
-		printf("%-6d %12.1f %12.1f %7.2fx\n", depths[d], bare_ns[ROUNDS / 2],
-		       hooked_ns[ROUNDS / 2], ratio[ROUNDS / 2]);
+		printf("%-6d %12.1f %12.1f %7.2fx\n", depths[d], bench_median(bare_ns, ROUNDS),
+		       bench_median(hooked_ns, ROUNDS), bench_median(ratio, ROUNDS));
 	}
 	printf("target: <= 1.5x at depth 32 (COSTACK_UNWIND=%s)\n",
 	       getenv("COSTACK_UNWIND") ? getenv("COSTACK_UNWIND") : "default");

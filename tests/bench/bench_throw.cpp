@@ -4,12 +4,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <stdexcept>
+
+#include "bench.h"
 
 namespace {
 
@@ -19,14 +20,6 @@ constexpr int kDepths[] = { 2, 8, 32 };
 constexpr int kNumDepths = sizeof(kDepths) / sizeof(*kDepths);
 
 volatile int sink;
-
-double now_ns()
-{
-	timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 // `depth` frames below the catch: the throwing frame is the last of them.
 __attribute__((noinline)) void descend(int depth)
@@ -43,7 +36,7 @@ __attribute__((noinline)) void descend(int depth)
 __attribute__((noinline)) double measure(int depth, long throws)
 {
 	long caught = 0;
-	double t0 = now_ns();
+	double t0 = bench_now_ns();
 
 	for (long i = 0; i < throws; i++) {
 		try {
@@ -52,7 +45,7 @@ __attribute__((noinline)) double measure(int depth, long throws)
 			caught++;
 		}
 	}
-	double t1 = now_ns();
+	double t1 = bench_now_ns();
 	if (caught != throws)
 		std::abort();
 	return (t1 - t0) / throws;
@@ -166,11 +159,9 @@ int main(int argc, char **argv)
 	std::printf("%-6s %12s %12s %8s   (median of %d interleaved rounds, %ld throws each)\n",
 		    "depth", "without ns", "with ns", "ratio", kRounds, throws);
 	for (int d = 0; d < kNumDepths; d++) {
-		std::sort(with_ns[d], with_ns[d] + kRounds);
-		std::sort(without_ns[d], without_ns[d] + kRounds);
-		std::sort(ratio[d], ratio[d] + kRounds);
-		std::printf("%-6d %12.1f %12.1f %7.2fx\n", kDepths[d], without_ns[d][kRounds / 2],
-			    with_ns[d][kRounds / 2], ratio[d][kRounds / 2]);
+		std::printf("%-6d %12.1f %12.1f %7.2fx\n", kDepths[d],
+			    bench_median(without_ns[d], kRounds), bench_median(with_ns[d], kRounds),
+			    bench_median(ratio[d], kRounds));
 	}
 	std::printf("per throw of std::runtime_error caught <depth> frames up, with LD_PRELOAD=%s and without\n",
 		    preload);
