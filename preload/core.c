@@ -627,8 +627,13 @@ void core_end_task(struct task *t, int outcome)
 
 void core_resumed(struct thread_state *ts, struct task *self)
 {
-	if (ts && ts->current != self)
-		start_running(ts, self, clock_now());
+	int saved_errno;
+
+	if (!ts || ts->current == self)
+		return;
+	saved_errno = errno;
+	start_running(ts, self, clock_now());
+	errno = saved_errno;
 }
 
 void core_task_ended(struct thread_state *ts, int outcome, struct task *next)

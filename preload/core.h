@@ -61,7 +61,7 @@ struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_
 int core_switch(struct thread_state *ts, struct task *next);
 
 /* Called in a task's own frame when a switch into it returned: it runs on
- * this thread, whoever switched to it. */
+ * this thread, whoever switched to it. errno is preserved. */
 void core_resumed(struct thread_state *ts, struct task *self);
 
 /* What a raise adapter knows of an exception. */

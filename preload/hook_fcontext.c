@@ -105,7 +105,6 @@ EXPORT UNWIND_FRAME_POINTER transfer_t jump_fcontext(fcontext_t to, void *vp)
 	struct unwind_start caller;
 	struct task *self;
 	transfer_t t;
-	int saved_errno;
 
 	if (!real_jump_fcontext)
 		resolve();
@@ -113,11 +112,8 @@ EXPORT UNWIND_FRAME_POINTER transfer_t jump_fcontext(fcontext_t to, void *vp)
 	self = switch_out(to, false, &caller);
 	t = real_jump_fcontext(to, vp);
 	/* Back in self's frame: self runs now, on whichever thread this is. */
-	if (self) {
-		saved_errno = errno;
+	if (self)
 		core_resumed(core_thread_state(), self);
-		errno = saved_errno;
-	}
 	return t;
 }
 
@@ -127,17 +123,13 @@ EXPORT UNWIND_FRAME_POINTER transfer_t ontop_fcontext(fcontext_t to, void *vp,
 	struct unwind_start caller;
 	struct task *self;
 	transfer_t t;
-	int saved_errno;
 
 	if (!real_ontop_fcontext)
 		resolve();
 	UNWIND_CALLER(caller);
 	self = switch_out(to, true, &caller);
 	t = real_ontop_fcontext(to, vp, fn);
-	if (self) {
-		saved_errno = errno;
+	if (self)
 		core_resumed(core_thread_state(), self);
-		errno = saved_errno;
-	}
 	return t;
 }

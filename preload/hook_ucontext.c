@@ -115,7 +115,7 @@ EXPORT UNWIND_FRAME_POINTER int swapcontext(ucontext_t *oucp, const ucontext_t *
 {
 	struct unwind_start caller;
 	struct task *self;
-	int saved_errno, ret;
+	int ret;
 
 	if (!real_swapcontext)
 		resolve();
@@ -123,11 +123,8 @@ EXPORT UNWIND_FRAME_POINTER int swapcontext(ucontext_t *oucp, const ucontext_t *
 	self = switch_out(ucp, &caller);
 	ret = real_swapcontext(oucp, ucp);
 	/* Back in self's frame: self runs now, on whichever thread this is. */
-	if (self) {
-		saved_errno = errno;
+	if (self)
 		core_resumed(core_thread_state(), self);
-		errno = saved_errno;
-	}
 	return ret;
 }
 
