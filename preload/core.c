@@ -144,7 +144,8 @@ static void range_remove(struct task *t)
 /* Called with the lock held: the task has ended; keep the newest ones. */
 static void ended_push(struct task *t)
 {
-	range_remove(t);
+	if (!t->lingering)
+		range_remove(t);
 	t->ended_next = NULL;
 	if (ended_tail)
 		ended_tail->ended_next = t;
@@ -159,6 +160,8 @@ static void ended_push(struct task *t)
 		if (!ended_head)
 			ended_tail = NULL;
 		ended_count--;
+		range_remove(old);
+		old->lingering = false;
 		tdelete(old, &id_index, compare_id);
 		old->id = 0; /* stale cache entries no longer match */
 		old->ended_next = free_tasks;
@@ -434,7 +437,7 @@ struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_
 
 static const struct snapshot *newest_snapshot(const struct task *t)
 {
-	return t->ring_count ? &t->ring[(t->ring_count - 1) % (uint32_t)config.ring] : NULL;
+	return t->ring_used ? &t->ring[t->ring_newest] : NULL;
 }
 
 /* A snapshot ready to be written into a task's ring. */
@@ -482,12 +485,28 @@ static void snapshot_capture(struct thread_state *ts, const struct task *t, int 
 /* Called inside t's write section. */
 static void snapshot_push(struct task *t, const struct pending_snapshot *p)
 {
-	t->ring[t->ring_count % (uint32_t)config.ring] = p->snapshot;
-	t->ring_count++;
+	uint32_t slot = t->ring_newest + 1 < (uint32_t)config.ring ? t->ring_newest + 1 : 0;
+	struct snapshot *s = &t->ring[slot];
+
+	/* Field by field, as snapshot_capture stored them: a copy of the whole
+	 * would load it in wider pieces than it was stored, and stall. */
+	s->at = p->snapshot.at;
+	s->stack = p->snapshot.stack;
+	s->exception = p->snapshot.exception;
+	s->object = p->snapshot.object;
+	s->tid = p->snapshot.tid;
+	s->kind = p->snapshot.kind;
+	s->truncated = p->snapshot.truncated;
+	t->ring_newest = slot;
+	if (t->ring_used < (uint32_t)config.ring)
+		t->ring_used++;
 }
 
 static void start_running(struct thread_state *ts, struct task *t, uint64_t now)
 {
+	ts->current = t;
+	if (task_state_ended(t->state))
+		return; /* a lingering task: its runtime cleans up, it stays ended */
 	write_begin(t);
 	t->state = COSTACK_RUNNING;
 	t->since = now;
@@ -495,7 +514,6 @@ static void start_running(struct thread_state *ts, struct task *t, uint64_t now)
 	t->tid = ts->tid;
 	t->switches++;
 	write_end(t);
-	ts->current = t;
 }
 
 int core_switch(struct thread_state *ts, struct task *next)
@@ -509,6 +527,11 @@ int core_switch(struct thread_state *ts, struct task *next)
 		return -1;
 	}
 	snapshot_capture(ts, prev, SNAP_SUSPEND, NULL, NULL, now, &pending);
+	if (task_state_ended(prev->state)) {
+		/* Lingering: the capture only counts its frames for the adapter. */
+		start_running(ts, next, now);
+		return pending.frames;
+	}
 	write_begin(prev);
 	snapshot_push(prev, &pending);
 	prev->state = COSTACK_SUSPENDED;
@@ -567,10 +590,8 @@ void core_raise(struct thread_state *ts, const struct exception_info *info)
 void core_exception_kept(struct thread_state *ts, const void *object)
 {
 	struct task *t = ts->current;
-	uint32_t count = t->ring_count, ring = (uint32_t)config.ring;
-
-	for (uint32_t i = 0; object && i < count && i < ring; i++) {
-		const struct snapshot *s = &t->ring[(count - 1 - i) % ring];
+	for (uint32_t i = 0; object && i < t->ring_used; i++) {
+		const struct snapshot *s = task_snapshot(t, i, (uint32_t)config.ring);
 
 		if (s->kind == SNAP_RAISE && s->object == object && !s->exception->forced) {
 			write_begin(t);
@@ -582,47 +603,40 @@ void core_exception_kept(struct thread_state *ts, const void *object)
 	}
 }
 
-/* The newest snapshot of a kind, or NULL. */
-static const struct snapshot *newest_of(const struct task *t, int kind)
-{
-	uint32_t count = t->ring_count, ring = (uint32_t)config.ring;
-
-	for (uint32_t i = 0; i < count && i < ring; i++)
-		if (t->ring[(count - 1 - i) % ring].kind == kind)
-			return &t->ring[(count - 1 - i) % ring];
-	return NULL;
-}
-
 int core_task_fate(const struct task *t)
 {
-	const struct snapshot *last;
-
 	if (t->has_kept)
 		return COSTACK_FAILED;
-	if (!t->exception || !t->exception->forced)
-		return COSTACK_DONE;
-	/*
-	 * A forced unwind: the task was destroyed while suspended, so its body
-	 * was cut short; one that went through the body's handler (rethrown)
-	 * surely was. The exception: Boost.Coroutine2 frees a coroutine whose
-	 * body returned with a forced unwind too, found waiting in Coroutine2's
-	 * own frame (its control block), not in the body.
-	 */
-	last = newest_of(t, SNAP_SUSPEND);
-	if (t->forced_raises > 1 || !last || !last->stack)
-		return COSTACK_CANCELLED;
-	for (uint32_t i = 0; i < last->stack->nframes && i < 2; i++)
-		if (unwind_symbol_contains(last->stack->frames[i], "11coroutines26detail"))
-			return COSTACK_DONE;
-	return COSTACK_CANCELLED;
+	return t->forced_raises ? COSTACK_CANCELLED : COSTACK_DONE;
 }
 
 void core_end_task(struct task *t, int outcome)
 {
 	pthread_mutex_lock(&registry_lock);
-	if (!task_state_ended(t->state))
+	if (!task_state_ended(t->state)) {
 		task_end_locked(t, outcome, clock_now());
+	} else if (t->lingering) {
+		t->lingering = false;
+		range_remove(t);
+	}
 	pthread_mutex_unlock(&registry_lock);
+}
+
+void core_body_ended(struct task *t, int outcome)
+{
+	pthread_mutex_lock(&registry_lock);
+	if (!task_state_ended(t->state)) {
+		t->lingering = true;
+		task_end_locked(t, outcome, clock_now());
+	}
+	pthread_mutex_unlock(&registry_lock);
+}
+
+const struct stack_rec *core_suspended_stack(const struct task *t)
+{
+	const struct snapshot *last = newest_snapshot(t);
+
+	return last && last->kind == SNAP_SUSPEND ? last->stack : NULL;
 }
 
 void core_resumed(struct thread_state *ts, struct task *self)
@@ -661,9 +675,13 @@ static void copy_consistent(const struct task *t, struct task_copy *out)
 		before = atomic_load_explicit(&t->seq, memory_order_acquire);
 		memcpy(&out->task, t, sizeof(*t));
 		out->has_suspend = out->has_raise = false;
-		uint32_t count = t->ring_count, ring = (uint32_t)config.ring;
-		for (uint32_t i = 0; i < count && i < ring; i++) {
-			const struct snapshot *s = &t->ring[(count - 1 - i) % ring];
+		/* From the copy, and bounded: a torn one is retried, never followed out of the ring. */
+		uint32_t ring = (uint32_t)config.ring;
+		uint32_t used = out->task.ring_newest < ring && out->task.ring_used <= ring
+					? out->task.ring_used : 0;
+		for (uint32_t i = 0; i < used; i++) {
+			const struct snapshot *s =
+				&t->ring[task_ring_slot(out->task.ring_newest, i, ring)];
 
 			if (s->kind == SNAP_SUSPEND && !out->has_suspend) {
 				out->last_suspend = *s;

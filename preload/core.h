@@ -82,13 +82,23 @@ void core_raise(struct thread_state *ts, const struct exception_info *info);
  * body, and the task fails should it end now. */
 void core_exception_kept(struct thread_state *ts, const void *object);
 
-/* How the task's entry ended, from what was raised in it: cancelled after
- * a forced unwind, failed if an exception it threw was kept, else done. */
+/* How the task's body ended, from what was raised in it: failed if an
+ * exception it threw was kept, cancelled after a forced unwind, else done. */
 int core_task_fate(const struct task *t);
 
 /* A task that is no longer running ended (its runtime switched away from
  * it for the last time). */
 void core_end_task(struct task *t, int outcome);
+
+/* A task not running now whose body ended (outcome as below), while its
+ * runtime keeps the stack and may still switch into it to clean up
+ * (Boost.Coroutine2 keeps a finished coroutine's context until the
+ * coroutine object dies): it reads ended from now on, switches into and
+ * out of it change nothing, and core_end_task releases its stack. */
+void core_body_ended(struct task *t, int outcome);
+
+/* The stack t was suspended with last, if its newest snapshot is one. */
+const struct stack_rec *core_suspended_stack(const struct task *t);
 
 /* The current task ended (outcome: COSTACK_DONE, _FAILED, _CANCELLED); next
  * (may be NULL) runs on this thread after it. */

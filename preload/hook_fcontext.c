@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <link.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "core.h"
 #include "unwind.h"
@@ -72,6 +73,90 @@ EXPORT fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t))
 	return real_make_fcontext(sp, size, fn);
 }
 
+/*
+ * Boost.Coroutine2 keeps a coroutine whose body threw suspended in its own
+ * frames until the coroutine object dies, and then frees it with a forced
+ * unwind. A task that keeps an exception it raised (core_exception_kept)
+ * and suspends in Boost's frames only, none of them a yield, has no body
+ * left to run: it failed. (Not at its first switch: Boost's entry code
+ * bounces back to the maker before the body starts.) A body that returned
+ * looks the same, but so does one whose yield the compiler inlined into
+ * Boost's frames: without an exception kept, costack does not guess.
+ */
+/* boost::context, boost::coroutines2, and std (std::invoke between them at -O0) */
+static const char *const runtime_scopes[] = { "5boost7context", "5boost11coroutines2", "St", NULL };
+
+/* Whether a mangled name is a member of one of the scopes, encoded nested
+ * names: _Z, Z for an entity local to a function, N, qualifiers, a scope. */
+static bool in_runtime(const char *name)
+{
+	const char *p = name;
+
+	if (strncmp(p, "_Z", 2))
+		return false;
+	p += 2;
+	if (*p == 'Z')
+		p++;
+	if (!strncmp(p, "St", 2))
+		return true; /* ::std, as std::invoke between Boost's frames at -O0 */
+	if (*p++ != 'N')
+		return false;
+	while (*p && strchr("rVKRO", *p))
+		p++;
+	for (const char *const *scope = runtime_scopes; *scope; scope++)
+		if (!strncmp(p, *scope, strlen(*scope)))
+			return !strstr(p, "13control_block6resume"); /* a yield */
+	return false;
+}
+
+/* The verdict for each stack, cached per thread: stacks are interned and
+ * never freed, so a record's address is its identity. */
+#define VERDICTS 64
+static __thread struct {
+	const struct stack_rec *stack;
+	bool over;
+} verdicts[VERDICTS];
+
+static bool body_over(const struct task *t)
+{
+	const struct stack_rec *stack = core_suspended_stack(t);
+	unsigned slot = (unsigned)((uintptr_t)stack >> 4) % VERDICTS;
+	char name[1024];
+	bool over;
+
+	if (!stack || !stack->nframes)
+		return false;
+	if (verdicts[slot].stack == stack)
+		return verdicts[slot].over;
+	over = true;
+	for (uint32_t i = 0; i < stack->nframes && over; i++)
+		over = unwind_symbol_name(stack->frames[i], name, sizeof(name)) && in_runtime(name);
+	verdicts[slot].stack = stack;
+	verdicts[slot].over = over;
+	return over;
+}
+
+/*
+ * The fate of a task at its end. A forced unwind cancels a task, but
+ * Boost.Coroutine2 frees even a coroutine whose body returned with one.
+ * Coroutine2 runs each body inside a handler that rethrows a forced
+ * unwind: one raised once only never went through the body, which had
+ * returned. A Coroutine2 task is told by its entry, instantiated for
+ * Coroutine2's control block: its outermost frame.
+ */
+static int fate_at_end(const struct task *t)
+{
+	const struct stack_rec *stack = core_suspended_stack(t);
+	int fate = core_task_fate(t);
+	char name[1024];
+
+	if (fate == COSTACK_CANCELLED && t->forced_raises == 1 && stack && stack->nframes &&
+	    unwind_symbol_name(stack->frames[stack->nframes - 1], name, sizeof(name)) &&
+	    strstr(name, "11coroutines26detail"))
+		return COSTACK_DONE;
+	return fate;
+}
+
 /* Bookkeeping before a switch: returns the task switching out, or NULL.
  * caller: the hook's caller, where the outgoing task's frames begin. */
 static struct task *switch_out(fcontext_t to, bool last_if_entry_only,
@@ -93,8 +178,12 @@ static struct task *switch_out(fcontext_t to, bool last_if_entry_only,
 	 * entry function itself (fiber_entry: "destroy context-stack of
 	 * `this` context on next context"): the task's last switch.
 	 */
-	if (last_if_entry_only && frames == 1 && self->runtime == COSTACK_RUNTIME_FCONTEXT)
-		core_end_task(self, core_task_fate(self));
+	if (self->runtime == COSTACK_RUNTIME_FCONTEXT && frames > 0) {
+		if (last_if_entry_only && frames == 1)
+			core_end_task(self, fate_at_end(self));
+		else if (self->has_kept && self->switches > 1 && body_over(self))
+			core_body_ended(self, COSTACK_FAILED);
+	}
 	core_leave(ts);
 	errno = saved_errno;
 	return self;

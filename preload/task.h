@@ -53,7 +53,8 @@ struct task {
 	uint64_t created;
 	uint64_t since;     /* entry into the current state */
 	uint64_t run_start; /* last switch in */
-	uint32_t ring_count;   /* snapshots ever written; the newest is ring[(count-1) % ring] */
+	uint32_t ring_used;   /* snapshots in the ring, at most config.ring */
+	uint32_t ring_newest; /* the newest one's slot (task_snapshot) */
 	char name[COSTACK_NAME_MAX];
 	uint64_t raises;
 	uint16_t forced_raises; /* forced unwinds raised or rethrown in it */
@@ -62,9 +63,26 @@ struct task {
 	 * runtime (std::current_exception): the traceback, should the task end. */
 	struct snapshot kept;
 	bool has_kept;
+	/* Ended, but its runtime still holds the stack and may switch into it
+	 * to clean up: kept in the range index until core_end_task. */
+	bool lingering;
 	struct task *ended_next; /* FIFO of ended tasks, oldest evicted first */
 	struct snapshot ring[];  /* config.ring entries */
 };
+
+/* The slot of the snapshot `back` places before the newest one, in slot
+ * `newest` (0: the newest), of a ring of `ring` slots; back < ring_used.
+ * No division on the switch path. */
+static inline uint32_t task_ring_slot(uint32_t newest, uint32_t back, uint32_t ring)
+{
+	return newest >= back ? newest - back : newest + ring - back;
+}
+
+static inline const struct snapshot *task_snapshot(const struct task *t, uint32_t back,
+						   uint32_t ring)
+{
+	return &t->ring[task_ring_slot(t->ring_newest, back, ring)];
+}
 
 static inline bool task_state_ended(int state)
 {

@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
@@ -269,7 +270,7 @@ end:
 }
 
 /* Called with module_lock held. */
-static bool symtab_contains(Elf *elf, uint64_t offset, const char *needle)
+static const char *symtab_name(Elf *elf, uint64_t offset)
 {
 	Elf_Scn *scn = NULL;
 
@@ -285,32 +286,32 @@ static bool symtab_contains(Elf *elf, uint64_t offset, const char *needle)
 				continue;
 			for (size_t i = 0; i < shdr.sh_size / shdr.sh_entsize; i++) {
 				GElf_Sym sym;
-				const char *name;
 
 				if (!gelf_getsym(data, (int)i, &sym) ||
 				    GELF_ST_TYPE(sym.st_info) != STT_FUNC || offset < sym.st_value ||
 				    offset >= sym.st_value + sym.st_size)
 					continue;
-				name = elf_strptr(elf, shdr.sh_link, sym.st_name);
-				return name && strstr(name, needle);
+				return elf_strptr(elf, shdr.sh_link, sym.st_name);
 			}
-			return false; /* a symbol table that does not cover it */
+			return NULL; /* a symbol table that does not cover it */
 		}
 	}
-	return false;
+	return NULL;
 }
 
-bool unwind_symbol_contains(uintptr_t ra, const char *needle)
+bool unwind_symbol_name(uintptr_t ra, char *name, size_t size)
 {
 	struct module *m;
-	bool found = false;
+	const char *found = NULL;
 
 	pthread_mutex_lock(&module_lock);
 	m = module_of(ra - 1);
 	if (m && m->elf)
-		found = symtab_contains(m->elf, ra - 1 - m->bias, needle);
+		found = symtab_name(m->elf, ra - 1 - m->bias);
+	if (found && size)
+		snprintf(name, size, "%s", found);
 	pthread_mutex_unlock(&module_lock);
-	return found;
+	return found && size && strlen(found) < size;
 }
 
 static uint64_t pack(struct rule r)

@@ -4,6 +4,7 @@
 #define COSTACK_UNWIND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "stackstore.h"
@@ -19,10 +20,11 @@ void unwind_init(void);
 /* libunwind's first backtrace in a thread is slow (~150 us): pay it early. */
 void unwind_warm_thread(void);
 
-/* Whether the symbol (ELF .symtab, else .dynsym) of the function holding
- * the return address ra has needle in its mangled name. Slow (a lock, a
- * symbol table scan): for rare decisions only, never per switch. */
-bool unwind_symbol_contains(uintptr_t ra, const char *needle);
+/* The mangled name of the function holding the return address ra (its
+ * ELF .symtab, else .dynsym, symbol) into name; false if there is none or
+ * it is longer than size. Slow (a lock, a symbol table scan): callers
+ * cache the answer. */
+bool unwind_symbol_name(uintptr_t ra, char *name, size_t size);
 
 /* A runtime's start code, [lo, hi): where its tasks' stacks begin, so a
  * walk ends at a return address in it (Boost.Context's make_fcontext).

@@ -388,9 +388,11 @@ static void failed(void)
 		}
 		caught = resume_and_catch(gen);
 		if (id) {
-			/* While the pull_type lives, Coroutine2 keeps the coroutine
-			 * suspended in its control block: costack says failed once it
-			 * is freed (checked below), not yet here. */
+			/* Coroutine2 keeps the coroutine in its control block while
+			 * the pull_type lives: it is failed already. */
+			check_state(id, COSTACK_FAILED, "failed as soon as its body threw, the pull_type alive");
+			check_user_frames(task_frames(id, 0), "failed, the pull_type alive: the traceback",
+					  "fates::", { "fates::gen_failing", "fates::fail_a", "fates::fail_b" }, 0);
 			struct costack_task_info info = {};
 			info.size = sizeof(info);
 			int info_status = costack_task_info(root_id, &info);
