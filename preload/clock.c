@@ -65,6 +65,14 @@ static double ns_per_tick(void)
 	return rate;
 }
 
+void clock_origin(uint32_t *is_tsc, uint64_t *tsc, uint64_t *monotonic, int64_t *realtime_minus)
+{
+	*is_tsc = clock_use_tsc;
+	*tsc = tsc_at_load;
+	*monotonic = monotonic_at_load;
+	*realtime_minus = realtime_minus_monotonic;
+}
+
 uint64_t clock_ticks_to_ns(uint64_t ticks)
 {
 	return clock_use_tsc ? (uint64_t)((double)ticks * ns_per_tick()) : ticks;

@@ -29,6 +29,8 @@ static inline uint64_t clock_now(void)
 void clock_init(void);
 /* A duration in ticks, in nanoseconds. */
 uint64_t clock_ticks_to_ns(uint64_t ticks);
+/* What an outside reader needs to turn ticks into time (costack-live.h). */
+void clock_origin(uint32_t *is_tsc, uint64_t *tsc, uint64_t *monotonic, int64_t *realtime_minus);
 /* A moment in ticks, in nanoseconds since the epoch (0 stays 0). */
 uint64_t clock_to_realtime_ns(uint64_t ticks);
 

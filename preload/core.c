@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "live.h"
 #include "log.h"
 #include "unwind.h"
 
@@ -68,7 +69,62 @@ static void write_end(struct task *t)
 	atomic_store_explicit(&t->seq, seq + 1, memory_order_release);
 }
 
-/* Records are carved from mmap'ed slabs and recycled, never unmapped, so a
+/* The live registry's layout (costack-live.h) is this record's: outside
+ * readers copy it as it is, so every field they read must sit where the
+ * layout says. */
+#define SAME_PLACE(field, live_field)                                                          \
+	_Static_assert(offsetof(struct task, field) == offsetof(struct costack_live_task, live_field) && \
+			       sizeof(((struct task *)0)->field) ==                                \
+				       sizeof(((struct costack_live_task *)0)->live_field),        \
+		       "struct task." #field " is not where costack-live.h says")
+SAME_PLACE(seq, seq);
+SAME_PLACE(state, state);
+SAME_PLACE(runtime, runtime);
+SAME_PLACE(id, id);
+SAME_PLACE(parent, parent);
+SAME_PLACE(entry, entry);
+SAME_PLACE(stack_lo, stack_lo);
+SAME_PLACE(stack_hi, stack_hi);
+SAME_PLACE(tid, tid);
+SAME_PLACE(switches, switches);
+SAME_PLACE(cpu_ticks, cpu_ticks);
+SAME_PLACE(created, created);
+SAME_PLACE(since, since);
+SAME_PLACE(run_start, run_start);
+SAME_PLACE(ring_used, ring_used);
+SAME_PLACE(ring_newest, ring_newest);
+SAME_PLACE(name, name);
+SAME_PLACE(raises, raises);
+SAME_PLACE(forced_raises, forced_raises);
+SAME_PLACE(exception, exception);
+SAME_PLACE(kept, kept);
+SAME_PLACE(has_kept, has_kept);
+_Static_assert(offsetof(struct task, ring) == sizeof(struct costack_live_task),
+	       "the ring follows the record, as costack-live.h says");
+_Static_assert(sizeof(struct snapshot) == sizeof(struct costack_live_snapshot) &&
+		       offsetof(struct snapshot, stack) == offsetof(struct costack_live_snapshot, stack) &&
+		       offsetof(struct snapshot, exception) ==
+			       offsetof(struct costack_live_snapshot, exception) &&
+		       offsetof(struct snapshot, tid) == offsetof(struct costack_live_snapshot, tid) &&
+		       offsetof(struct snapshot, kind) == offsetof(struct costack_live_snapshot, kind) &&
+		       offsetof(struct snapshot, truncated) ==
+			       offsetof(struct costack_live_snapshot, truncated),
+	       "struct snapshot is not laid out as costack-live.h says");
+_Static_assert(sizeof(struct exception_rec) == sizeof(struct costack_live_exception) &&
+		       offsetof(struct exception_rec, type) ==
+			       offsetof(struct costack_live_exception, type) &&
+		       offsetof(struct exception_rec, what) ==
+			       offsetof(struct costack_live_exception, what) &&
+		       sizeof(((struct exception_rec *)0)->what) == COSTACK_LIVE_WHAT_MAX,
+	       "struct exception_rec is not laid out as costack-live.h says");
+_Static_assert(offsetof(struct stack_rec, nframes) == offsetof(struct costack_live_stack, nframes) &&
+		       offsetof(struct stack_rec, frames) ==
+			       offsetof(struct costack_live_stack, frames),
+	       "struct stack_rec is not laid out as costack-live.h says");
+
+#define SLAB_TASKS 1024
+
+/* Records are carved from slabs of the live region and recycled, never unmapped, so a
  * stale pointer in a thread's cache can always be read (and rejected by id). */
 static struct task *task_alloc(void)
 {
@@ -78,11 +134,12 @@ static struct task *task_alloc(void)
 		free_tasks = t->ended_next;
 	} else {
 		if ((size_t)(slab_end - slab_next) < task_size) {
-			size_t size = 256 * task_size;
-			void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-			if (p == MAP_FAILED)
+			size_t size = SLAB_TASKS * task_size;
+			void *p = live_alloc(size);
+
+			if (!p)
 				return NULL;
+			live_add_slab(p, SLAB_TASKS);
 			slab_next = p;
 			slab_end = slab_next + size;
 		}
@@ -306,6 +363,7 @@ static void atfork_child(void)
 {
 	struct thread_state *ts = thread_state;
 
+	live_after_fork();
 	pthread_mutex_init(&registry_lock, NULL);
 	pthread_mutex_init(&origin_lock, NULL);
 	unwind_after_fork();
@@ -323,6 +381,7 @@ static void init(void)
 	clock_init();
 	task_size = (sizeof(struct task) + (size_t)config.ring * sizeof(struct snapshot) + 15) &
 		    ~(size_t)15;
+	live_init((uint32_t)task_size, (uint32_t)offsetof(struct task, ring));
 	unwind_init();
 	if (pthread_key_create(&thread_key, thread_exit) != 0) {
 		log_error("cannot create a thread key; costack is off in this process");

@@ -2,6 +2,8 @@
 /* stackstore.c - lock-free interning of stacks: per-thread arenas, one global open-addressed index. */
 #include "stackstore.h"
 
+#include "live.h"
+
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
@@ -70,9 +72,10 @@ static struct stack_rec *arena_alloc(struct stack_arena *arena, size_t size)
 
 		if (atomic_load(&bytes_mapped) + chunk > STORE_CAP)
 			return NULL;
-		p = map_anonymous(chunk);
+		p = live_alloc(chunk); /* outside readers follow snapshots to stacks */
 		if (!p)
 			return NULL;
+		atomic_fetch_add(&bytes_mapped, chunk);
 		arena->next = p;
 		arena->end = p + chunk;
 	}
