@@ -146,9 +146,11 @@ static struct task *task_alloc(void)
 		t = (struct task *)slab_next;
 		slab_next += task_size;
 	}
-	unsigned seq = atomic_load(&t->seq);
+	/* A write section like any other: a reader copying the record while
+	 * it is wiped retries, in process or outside. */
+	write_begin(t);
 	memset((char *)t + sizeof(t->seq), 0, task_size - sizeof(t->seq));
-	atomic_store(&t->seq, seq + 2); /* readers holding an old copy retry */
+	write_end(t);
 	return t;
 }
 
