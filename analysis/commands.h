@@ -20,4 +20,12 @@ enum costack_exit {
  * preloaded; returns only when COMMAND cannot be run. */
 int command_run(int argc, char **argv);
 
+/* costack ps PID [--format text|json]: the tasks of a running process, one
+ * line each, read from its live registry. */
+int command_ps(int argc, char **argv);
+
+/* costack stacks PID [--task ID]... [--limit N] [--group] [--format text|json]:
+ * every task's get_stack() of a running process, read from outside. */
+int command_stacks(int argc, char **argv);
+
 #endif /* COSTACK_COMMANDS_H */

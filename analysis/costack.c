@@ -14,6 +14,8 @@ struct verb {
 /* Only implemented verbs: the help and the dispatch both read this table. */
 static const struct verb verbs[] = {
         {"run", command_run},
+        {"ps", command_ps},
+        {"stacks", command_stacks},
 };
 
 static const struct verb *find_verb(const char *name)
@@ -32,6 +34,8 @@ static void print_help(FILE *out)
 	      "\n"
 	      "SYNOPSIS\n"
 	      "    costack run [--] COMMAND [ARG...]\n"
+	      "    costack ps PID [--format text|json]\n"
+	      "    costack stacks PID [--task ID]... [--limit N] [--group] [--format text|json]\n"
 	      "    costack help [VERB]\n"
 	      "    costack --help | --version\n"
 	      "\n"
@@ -41,12 +45,20 @@ static void print_help(FILE *out)
 	      "    a Python asyncio task: where it is suspended now, the traceback of one that\n"
 	      "    died by an exception, nothing for one that finished. The tracking is done\n"
 	      "    by the preload library libcostack.so inside the program, which answers\n"
-	      "    through the C API of <costack.h> (costack_get_stack, costack_print_stack).\n"
+	      "    through the C API of <costack.h> (costack_get_stack, costack_print_stack),\n"
+	      "    and to costack ps and costack stacks from outside, through a live registry\n"
+	      "    in shared memory: the program is neither stopped nor signalled.\n"
 	      "\n"
 	      "VERBS\n"
 	      "    run     Run COMMAND with libcostack.so preloaded. costack executes\n"
 	      "            COMMAND in its own process, so the exit status, signals, standard\n"
 	      "            input and output, and other file descriptors are COMMAND's own.\n"
+	      "    ps      List the tasks of the running process PID (started with run):\n"
+	      "            state, thread, time in state, switches, and where each one is.\n"
+	      "    stacks  Print every task's stack of the running process PID, as asyncio's\n"
+	      "            print_stack() (text) or in the costack.stacks/1 JSON schema.\n"
+	      "            Reading PID needs the right to debug it (same user and\n"
+	      "            /proc/sys/kernel/yama/ptrace_scope, or root).\n"
 	      "    help    Show this help, or the help of VERB.\n"
 	      "\n"
 	      "OPTIONS\n"
@@ -72,7 +84,9 @@ static void print_help(FILE *out)
 	      "EXIT STATUS\n"
 	      "    0    Success.\n"
 	      "    2    Usage error.\n"
-	      "    3    An input cannot be used: the preload library is missing or unreadable.\n"
+	      "    3    An input cannot be used: the preload library is missing or unreadable;\n"
+	      "         for ps and stacks, no such process, permission denied, or a process\n"
+	      "         not running under libcostack.so.\n"
 	      "    For run, COMMAND's own status (a signal N that ends it, a shell shows as\n"
 	      "    128+N), or 126 when COMMAND cannot be executed, 127 when it is not found.\n"
 	      "\n"
@@ -83,7 +97,9 @@ static void print_help(FILE *out)
 	      "        costack_task_t ids[256];\n"
 	      "        size_t n = costack_all_tasks(ids, 256);\n"
 	      "        for (size_t i = 0; i < n && i < 256; i++)\n"
-	      "                costack_print_stack(ids[i], 0, stderr);\n",
+	      "                costack_print_stack(ids[i], 0, stderr);\n"
+	      "    or, from outside, while it runs:\n"
+	      "        costack stacks $(pidof server)\n",
 	      out);
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* symbolize.c - code addresses of this process to function, file:line and inlined frames (libdwfl). */
+/* symbolize.c - code addresses of a process to function, file:line and inlined frames (libdwfl). */
 #define _GNU_SOURCE
 #include "symbolize.h"
 
@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <dwarf.h>
@@ -25,6 +26,8 @@
  * because callers may still hold pointers to them.
  */
 #define CACHE_MAX	(1u << 16)
+/* Another process' maps are read again for an unknown address at most this often. */
+#define REREPORT_NS	50000000u
 
 typedef char *(*demangle_fn)(const char *mangled, char *buf, size_t *len,
 			     int *status);
@@ -47,6 +50,8 @@ struct symbolizer {
 	Dwfl *dwfl;
 	bool reported;
 	struct dl_counts dl;		/* loader counters at the last report */
+	pid_t pid;			/* another process (symbolizer_new_pid); 0: this one */
+	uint64_t reported_ns;		/* CLOCK_MONOTONIC of the last report */
 
 	/* Interned strings: every string handed out, freed only at destroy. */
 	char **strs;
@@ -423,8 +428,16 @@ static const char *intern_name(struct symbolizer *s, const char *name)
 	return ret;
 }
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /*
- * (Re-)read the module list from /proc/self/maps. dwfl_report_begin keeps
+ * (Re-)read the module list from /proc/PID/maps. dwfl_report_begin keeps
  * modules that are reported again unchanged, so their parsed DWARF is kept;
  * modules no longer mapped are dropped.
  */
@@ -432,9 +445,10 @@ static void report(struct symbolizer *s, bool flush)
 {
 	dwfl_report_begin(s->dwfl);
 	/* On failure keep whatever part of the list got reported. */
-	dwfl_linux_proc_report(s->dwfl, getpid());
+	dwfl_linux_proc_report(s->dwfl, s->pid ? s->pid : getpid());
 	dwfl_report_end(s->dwfl, NULL, NULL);
 	s->reported = true;
+	s->reported_ns = monotonic_ns();
 	if (flush)
 		cache_flush(s);
 }
@@ -688,16 +702,23 @@ static struct cache_entry *resolve(struct symbolizer *s, uint64_t pc, bool ret,
 
 	/*
 	 * Something was dlopen()ed or dlclose()d: the module list and any
-	 * cached result may be stale.
+	 * cached result may be stale. (Our loader's counters say nothing of
+	 * another process.)
 	 */
-	if (!s->reported || dl->adds != s->dl.adds || dl->subs != s->dl.subs) {
+	if (!s->reported ||
+	    (!s->pid && (dl->adds != s->dl.adds || dl->subs != s->dl.subs))) {
 		report(s, s->reported);
 		s->dl = *dl;
 		reported_now = true;
 	}
 	mod = find_module(s, addr);
-	if (!mod && !reported_now) {
-		/* Mapped behind the loader's back; the cache stays valid. */
+	/*
+	 * Mapped behind the loader's back, or (another process) loaded since
+	 * the last report; the cache stays valid. Another process' junk
+	 * addresses re-read its maps at most every REREPORT_NS.
+	 */
+	if (!mod && !reported_now &&
+	    (!s->pid || monotonic_ns() - s->reported_ns >= REREPORT_NS)) {
 		report(s, false);
 		mod = find_module(s, addr);
 	}
@@ -749,6 +770,43 @@ fail_dwfl:
 fail:
 	free(s);
 	return NULL;
+}
+
+/*
+ * A reader of another process is a program of our own (the costack
+ * command), free to load the C++ runtime for its demangler: the target's
+ * C++ names are demangled even where the reader is plain C.
+ */
+static void load_demangler(struct symbolizer *s)
+{
+	static const char *const runtimes[] = { "libstdc++.so.6", "libc++abi.so.1" };
+	demangle_fn fn = (demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
+	void *h = NULL;
+
+	for (size_t i = 0; !fn && i < sizeof(runtimes) / sizeof(runtimes[0]); i++) {
+		h = dlopen(runtimes[i], RTLD_LAZY | RTLD_LOCAL);
+		fn = h ? (demangle_fn)dlsym(h, "__cxa_demangle") : NULL;
+		if (h && !fn) {
+			dlclose(h);
+			h = NULL;
+		}
+	}
+	s->demangle = fn;
+	s->demangle_handle = h;
+}
+
+struct symbolizer *symbolizer_new_pid(pid_t pid)
+{
+	struct symbolizer *s;
+
+	if (pid <= 0)
+		return NULL;
+	s = symbolizer_new_self();
+	if (!s)
+		return NULL;
+	s->pid = pid;
+	load_demangler(s);
+	return s;
 }
 
 void symbolizer_destroy(struct symbolizer *s)

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* symbolize.h - addresses of this process to function, file:line and inlined frames (elfutils libdw). */
+/* symbolize.h - code addresses of a process to function, file:line and inlined frames (libdw). */
 #ifndef COSTACK_SYMBOLIZE_H
 #define COSTACK_SYMBOLIZE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* One source-level frame. Strings point into the symbolizer's cache and stay
  * valid until symbolizer_destroy(); any of them may be NULL when unknown. */
@@ -29,6 +30,15 @@ struct symbolizer;
 
 /* A symbolizer for the calling process (reads /proc/self/maps lazily). NULL on failure. */
 struct symbolizer *symbolizer_new_self(void);
+/*
+ * A symbolizer for process pid, read from outside (/proc/PID/maps, lazily;
+ * the caller must be allowed to ptrace it for that). Its module list is
+ * read again when an address is in no known module (at most every 50 ms).
+ * It loads the C++ runtime into the calling process for __cxa_demangle,
+ * which a preload must not do: for readers such as the costack command.
+ * NULL on failure.
+ */
+struct symbolizer *symbolizer_new_pid(pid_t pid);
 void symbolizer_destroy(struct symbolizer *s);
 /* Forget the module list, so objects dlopen()ed since are seen. */
 void symbolizer_refresh(struct symbolizer *s);
@@ -44,8 +54,9 @@ void symbolizer_refresh(struct symbolizer *s);
  *
  * Modules are read from /proc/self/maps on first use and again when the
  * dynamic loader's dlopen/dlclose counters have moved or pc is in no known
- * module. Results are cached; call symbolizer_refresh() after objects were
- * unmapped and others mapped at the same addresses behind the loader's back.
+ * module (another process': from /proc/PID/maps, again only for such a pc).
+ * Results are cached; call symbolizer_refresh() after objects were unmapped
+ * and others mapped at the same addresses behind the loader's back.
  * Thread-safe.
  */
 int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool is_return_address,

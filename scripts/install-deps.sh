@@ -20,6 +20,9 @@ PACKAGES=(
 	libboost1.74-doc
 	# tests: the valgrind test setup, stacks checked against gdb, file(1) on built objects
 	valgrind gdb file
+	# tests/fuzz: the live registry's reader fuzzed with libFuzzer, which clang builds and
+	# libclang-rt-14-dev holds (clang only recommends it)
+	clang libclang-rt-14-dev
 )
 
 if [[ $# -gt 0 ]]; then

@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd_ps.c - costack ps PID: a running process's tasks, one line each, with where each one is. */
+#define _GNU_SOURCE
+#include "commands.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "costack.h"
+#include "live_cli.h"
+#include "live_read.h"
+#include "output.h"
+#include "symbolize.h"
+
+#define MAX_INLINE 16
+#define NAME_WIDTH_MAX 24
+
+static void print_ps_help(FILE *out)
+{
+	fputs("Usage: costack ps PID [--format text|json]\n"
+	      "\n"
+	      "List the tasks (coroutines) of the running process PID, one line each, read\n"
+	      "from outside: PID must run under libcostack.so (costack run), and is\n"
+	      "neither stopped nor signalled; nothing runs in it.\n"
+	      "\n"
+	      "Columns:\n"
+	      "  ID        the task's id (never reused in PID)\n"
+	      "  NAME      its name (costack_set_task_name), '-' if none\n"
+	      "  STATE     created, running, suspended, done, failed or cancelled\n"
+	      "  RUNTIME   thread (a thread's own stack), ucontext or fcontext\n"
+	      "  THREAD    the thread (tid) that ran it last\n"
+	      "  IN STATE  how long it has been in its state: 12us, 350ms, 1.2s, 3m12s,\n"
+	      "            2h05m, 3d04h\n"
+	      "  CPU       its time switched in, the current run included\n"
+	      "  SWITCHES  how many times it was switched in\n"
+	      "  WHERE     where it is: the innermost source-level frame (inlined functions\n"
+	      "            included) of its get_stack() that is the program's own (see\n"
+	      "            below), as function (file:line), else function (module+offset);\n"
+	      "            a created task's entry function; a failed task's raise site,\n"
+	      "            then \"raised TYPE\"; '-' for none (done, cancelled, a thread\n"
+	      "            never switched out)\n"
+	      "\n"
+	      "The program's own frame: frames are looked at from the innermost out, and the\n"
+	      "first one shown is the first that is neither in a runtime's library (libc,\n"
+	      "ld.so, libstdc++, libgcc_s, libcostack, libboost_*) nor a runtime's internal\n"
+	      "function (boost::context::*, boost::coroutines2::detail::*,\n"
+	      "boost::fibers::detail::*, std::*); when every frame is such, the innermost.\n"
+	      "\n"
+	      "Order: running tasks, then suspended, then created ones, each the longest in\n"
+	      "its state first; then ended ones (failed, cancelled, done), the most recently\n"
+	      "ended first; ties by id.\n"
+	      "\n"
+	      "Options:\n"
+	      "  --format FMT  text (the default) or json: an array of objects, one per\n"
+	      "                task in the same order, with \"id\", \"name\" (null if none),\n"
+	      "                \"state\", \"runtime\", \"thread\", \"parent\" (0: none), "
+	      "\"since\"\n"
+	      "                (\"<seconds>.<9 digits>\", CLOCK_REALTIME), \"in_state_ns\",\n"
+	      "                \"cpu_ns\", \"switches\", \"where\" (null, or a frame as in\n"
+	      "                costack stacks' JSON) and \"exception\" ({\"type\", \"what\"} of a\n"
+	      "                failed task, else null).\n"
+	      "  -h, --help    Show this help and exit.\n"
+	      "\n"
+	      "Permissions: reading PID needs the right to debug it (ptrace access mode\n"
+	      "read): the same user with /proc/sys/kernel/yama/ptrace_scope at 0 (1: only\n"
+	      "its ancestors), or root.\n"
+	      "\n"
+	      "Exit status:\n"
+	      "  0  Success (tasks changing too fast to read, or failing validation, are\n"
+	      "     left out with a warning on stderr).\n"
+	      "  2  Usage error.\n"
+	      "  3  No such process, permission denied, PID not running under\n"
+	      "     libcostack.so, or an unreadable registry.\n"
+	      "\n"
+	      "Example:\n"
+	      "  $ costack ps 4242\n"
+	      "  ID  NAME    STATE      RUNTIME   THREAD  IN STATE  CPU    SWITCHES  WHERE\n"
+	      "  1   -       running    thread    4242    2.1s      2.1s   1         -\n"
+	      "  4   reader  suspended  ucontext  4242    1.9s      12us   3         read_line "
+	      "(server.c:88)\n"
+	      "  5   -       created    ucontext  4242    1.9s      0us    0         worker "
+	      "(server.c:20)\n",
+	      out);
+}
+
+/* "costack ps: BEFORE'ARG'AFTER" (no quotes without ARG), and where help is. */
+static int usage(const char *before, const char *arg, const char *after)
+{
+	fprintf(stderr, "costack ps: %s%s%s%s%s\nTry 'costack ps --help'.\n", before,
+	        arg ? "'" : "", arg ? arg : "", arg ? "'" : "", after);
+	return COSTACK_EXIT_USAGE;
+}
+
+/* --- where ------------------------------------------------------------------- */
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return s && !strncmp(s, prefix, strlen(prefix));
+}
+
+/* A frame in a runtime's library (the rule in the help). */
+static bool runtime_module(const char *module)
+{
+	static const char *const libraries[] = {"libc.so",   "libc-",     "ld-linux",
+	                                        "libstdc++", "libgcc_s",  "libcostack",
+	                                        "libboost_", "libpthread"};
+	const char *base = module ? strrchr(module, '/') : NULL;
+
+	base = base ? base + 1 : module;
+	for (size_t i = 0; base && i < sizeof(libraries) / sizeof(*libraries); i++)
+		if (starts_with(base, libraries[i]))
+			return true;
+	return false;
+}
+
+/* A runtime's internal function, inlined into the program or not. */
+static bool runtime_function(const char *function)
+{
+	static const char *const functions[] = {"boost::context::", "boost::coroutines2::detail::",
+	                                        "boost::fibers::detail::", "std::"};
+
+	for (size_t i = 0; i < sizeof(functions) / sizeof(*functions); i++)
+		if (starts_with(function, functions[i]))
+			return true;
+	return false;
+}
+
+/* Where t is (the rule in the help) into *where; false when t has no
+ * frames. */
+static bool task_where(struct symbolizer *sym, const struct live_task *t, struct sym_frame *where,
+                       uint64_t *address)
+{
+	struct sym_frame f[MAX_INLINE];
+	bool have_innermost = false;
+
+	/* Innermost first: frames are oldest first, and so are the
+	 * source-level frames at one address (inlined ones after). */
+	for (uint32_t i = t->nframes; i-- > 0;) {
+		int n = sym ? symbolizer_lookup(sym, t->frames[i], !t->frames_are_entry, f,
+		                                MAX_INLINE)
+		            : 0;
+
+		if (n <= 0) {
+			memset(f, 0, sizeof(*f));
+			f->offset = t->frames[i];
+			n = 1;
+		}
+		if (!have_innermost) {
+			*where = f[n - 1];
+			*address = t->frames[i];
+			have_innermost = true;
+		}
+		if (runtime_module(f[0].module))
+			continue;
+		for (int j = n; j-- > 0;) {
+			if (!runtime_function(f[j].function)) {
+				*where = f[j];
+				*address = t->frames[i];
+				return true;
+			}
+		}
+	}
+	return have_innermost;
+}
+
+static void text_where(FILE *out, const struct sym_frame *f, uint64_t address)
+{
+	if (f->function)
+		text_string(out, f->function);
+	else
+		fprintf(out, "%#" PRIx64, address);
+	if (f->file && f->line > 0) {
+		const char *base = strrchr(f->file, '/');
+
+		fputs(" (", out);
+		text_string(out, base ? base + 1 : f->file);
+		fprintf(out, ":%d)", f->line);
+	} else if (f->module) {
+		const char *base = strrchr(f->module, '/');
+
+		fputs(" (", out);
+		text_string(out, base ? base + 1 : f->module);
+		fprintf(out, "+%#" PRIx64 ")", f->offset);
+	}
+}
+
+/* --- order ------------------------------------------------------------------- */
+
+static int state_rank(int state)
+{
+	static const int rank[] = {
+	        [COSTACK_RUNNING] = 0, [COSTACK_SUSPENDED] = 1, [COSTACK_CREATED] = 2,
+	        [COSTACK_FAILED] = 3,  [COSTACK_CANCELLED] = 4, [COSTACK_DONE] = 5,
+	};
+
+	return state >= 0 && state < (int)(sizeof(rank) / sizeof(*rank)) ? rank[state] : 6;
+}
+
+static int compare_ps(const void *a, const void *b)
+{
+	const struct live_task *x = *(const struct live_task *const *)a;
+	const struct live_task *y = *(const struct live_task *const *)b;
+	int rx = state_rank(x->state), ry = state_rank(y->state);
+
+	if (rx != ry)
+		return rx < ry ? -1 : 1;
+	if (x->in_state_ns != y->in_state_ns) {
+		/* Unfinished: the longest waiting first. Ended: the latest first. */
+		bool longest_first = rx <= state_rank(COSTACK_CREATED);
+
+		return (x->in_state_ns > y->in_state_ns) == longest_first ? -1 : 1;
+	}
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* --- writers ----------------------------------------------------------------- */
+
+struct row {
+	const struct live_task *t;
+	bool has_where;
+	struct sym_frame where;
+	uint64_t address;
+};
+
+static void write_text(FILE *out, const struct row *rows, size_t n)
+{
+	char buf[32], dur[16], cpu[16];
+	int w_id = 2, w_name = 4, w_state = 5, w_runtime = 7, w_thread = 6, w_in = 8, w_cpu = 3,
+	    w_switches = 8;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct live_task *t = rows[i].t;
+		int len;
+
+#define WIDEN(w, len) ((w) = (len) > (w) ? (len) : (w))
+		WIDEN(w_id, snprintf(buf, sizeof(buf), "%" PRIu64, t->id));
+		len = t->name[0] ? text_width(t->name) : 1;
+		WIDEN(w_name, len > NAME_WIDTH_MAX ? NAME_WIDTH_MAX : len);
+		WIDEN(w_state, (int)strlen(live_state_name(t->state)));
+		WIDEN(w_runtime, (int)strlen(live_runtime_name(t->runtime)));
+		WIDEN(w_thread, snprintf(buf, sizeof(buf), "%" PRId32, t->tid));
+		WIDEN(w_in, (int)strlen(format_duration(t->in_state_ns, dur, sizeof(dur))));
+		WIDEN(w_cpu, (int)strlen(format_duration(t->cpu_ns, cpu, sizeof(cpu))));
+		WIDEN(w_switches, snprintf(buf, sizeof(buf), "%" PRIu64, t->switches));
+#undef WIDEN
+	}
+	fprintf(out, "%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  WHERE\n", w_id, "ID", w_name,
+	        "NAME", w_state, "STATE", w_runtime, "RUNTIME", w_thread, "THREAD", w_in,
+	        "IN STATE", w_cpu, "CPU", w_switches, "SWITCHES");
+	for (size_t i = 0; i < n; i++) {
+		const struct live_task *t = rows[i].t;
+		int pad;
+
+		fprintf(out, "%-*" PRIu64 "  ", w_id, t->id);
+		if (!t->name[0]) {
+			pad = w_name - 1;
+			putc('-', out);
+		} else {
+			pad = w_name - text_string_cut(out, t->name, NAME_WIDTH_MAX);
+		}
+		fprintf(out, "%*s  %-*s  %-*s  %-*" PRId32 "  %-*s  %-*s  %-*" PRIu64 "  ",
+		        pad > 0 ? pad : 0, "", w_state, live_state_name(t->state), w_runtime,
+		        live_runtime_name(t->runtime), w_thread, t->tid, w_in,
+		        format_duration(t->in_state_ns, dur, sizeof(dur)), w_cpu,
+		        format_duration(t->cpu_ns, cpu, sizeof(cpu)), w_switches, t->switches);
+		if (rows[i].has_where)
+			text_where(out, &rows[i].where, rows[i].address);
+		else
+			putc('-', out);
+		if (t->died_of_exception) {
+			fputs(" raised ", out);
+			text_string(out, t->exception_type[0] ? t->exception_type : "exception");
+		}
+		putc('\n', out);
+	}
+}
+
+static void json_frame(FILE *out, const struct sym_frame *f, uint64_t address)
+{
+	fprintf(out, "{\"address\":\"%#" PRIx64 "\",\"function\":", address);
+	json_string(out, f->function);
+	fputs(",\"module\":", out);
+	json_string(out, f->module);
+	fprintf(out, ",\"offset\":\"%#" PRIx64 "\",\"file\":", f->offset);
+	json_string(out, f->file);
+	if (f->line > 0)
+		fprintf(out, ",\"line\":%d", f->line);
+	else
+		fputs(",\"line\":null", out);
+	fprintf(out, ",\"inlined\":%s}", f->inlined ? "true" : "false");
+}
+
+static void write_json(FILE *out, const struct row *rows, size_t n)
+{
+	char since[32];
+
+	putc('[', out);
+	for (size_t i = 0; i < n; i++) {
+		const struct live_task *t = rows[i].t;
+
+		fprintf(out, "%s{\"id\":%" PRIu64 ",\"name\":", i ? ",\n" : "\n", t->id);
+		json_string(out, t->name[0] ? t->name : NULL);
+		fputs(",\"state\":", out);
+		json_string(out, live_state_name(t->state));
+		fputs(",\"runtime\":", out);
+		json_string(out, live_runtime_name(t->runtime));
+		fprintf(out,
+		        ",\"thread\":%" PRId32 ",\"parent\":%" PRIu64 ",\"since\":\"%s\""
+		        ",\"in_state_ns\":%" PRIu64 ",\"cpu_ns\":%" PRIu64 ",\"switches\":%" PRIu64
+		        ",\"where\":",
+		        t->tid, t->parent, format_timestamp(t->since_ns, since, sizeof(since)),
+		        t->in_state_ns, t->cpu_ns, t->switches);
+		if (rows[i].has_where)
+			json_frame(out, &rows[i].where, rows[i].address);
+		else
+			fputs("null", out);
+		fputs(",\"exception\":", out);
+		if (t->died_of_exception) {
+			fputs("{\"type\":", out);
+			json_string(out, t->exception_type);
+			fputs(",\"what\":", out);
+			json_string(out, t->exception_what);
+			putc('}', out);
+		} else {
+			fputs("null", out);
+		}
+		putc('}', out);
+	}
+	fputs(n ? "\n]\n" : "]\n", out);
+}
+
+int command_ps(int argc, char **argv)
+{
+	static const struct option options[] = {
+	        {"format", required_argument, NULL, 'f'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	struct live_snapshot snap = {0};
+	struct symbolizer *sym = NULL;
+	const struct live_task **order = NULL;
+	struct row *rows = NULL;
+	bool json = false;
+	pid_t pid;
+	int c, status;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (strcmp(optarg, "text") && strcmp(optarg, "json"))
+				return usage("unknown format ", optarg, " (text or json)");
+			json = !strcmp(optarg, "json");
+			break;
+		case 'h':
+			print_ps_help(stdout);
+			return COSTACK_EXIT_OK;
+		case ':':
+			return usage("option ", argv[optind - 1], " needs a value");
+		default:
+			return usage("unknown option ", argv[optind - 1], "");
+		}
+	}
+	if (optind >= argc)
+		return usage("no PID given", NULL, "");
+	if (optind + 1 < argc)
+		return usage("unexpected argument ", argv[optind + 1], "");
+	if (!live_cli_parse_pid(argv[optind], &pid))
+		return usage("", argv[optind], " is not a PID");
+
+	status = live_cli_read("ps", pid, &snap);
+	if (status != COSTACK_EXIT_OK)
+		goto end;
+	order = calloc(snap.ntasks ? snap.ntasks : 1, sizeof(*order));
+	rows = calloc(snap.ntasks ? snap.ntasks : 1, sizeof(*rows));
+	if (!order || !rows) {
+		fputs("costack ps: out of memory\n", stderr);
+		status = COSTACK_EXIT_INPUT;
+		goto end;
+	}
+	for (size_t i = 0; i < snap.ntasks; i++)
+		order[i] = &snap.tasks[i];
+	qsort(order, snap.ntasks, sizeof(*order), compare_ps);
+	sym = symbolizer_new_pid(pid);
+	for (size_t i = 0; i < snap.ntasks; i++) {
+		rows[i].t = order[i];
+		rows[i].has_where = task_where(sym, order[i], &rows[i].where, &rows[i].address);
+	}
+	(json ? write_json : write_text)(stdout, rows, snap.ntasks);
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "costack ps: cannot write the output: %s\n", strerror(errno));
+		status = COSTACK_EXIT_INPUT;
+	}
+end:
+	symbolizer_destroy(sym);
+	free(rows);
+	free(order);
+	live_snapshot_free(&snap);
+	return status;
+}

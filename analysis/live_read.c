@@ -1,0 +1,1056 @@
+/* SPDX-License-Identifier: MIT */
+/* live_read.c - a live registry read from outside: found in /proc, mapped, copied, distrusted. */
+#define _GNU_SOURCE
+#include "live_read.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include "costack.h"
+
+/*
+ * How the reader trusts nothing. The target may be hostile (a root reader
+ * may be pointed at anyone's process) and changes the region while it is
+ * read. So:
+ * - every value is read once, into the reader's own memory, and only that
+ *   copy is checked and used: nothing is validated and then read again;
+ * - every offset is a target pointer minus header.base, checked for
+ *   alignment and, without overflow, against the region's used size and
+ *   the mapping's length before anything is copied from it;
+ * - every count is bounded by the layout's maxima before it sizes a copy,
+ *   and the work of a read by the region's size (slabs may not add up to
+ *   more than it);
+ * - a record is copied between two reads of its seqlock and used only when
+ *   both saw the same even value; a torn record is retried, a stack it
+ *   points to is then copied from the copy's pointer (stacks are immutable
+ *   in an honest target; a dishonest one can only make us show its lies).
+ */
+
+#define HEADER_FIXED offsetof(struct costack_live_header, slabs)
+#define RING_MAX 1024u /* COSTACK_RING's maximum */
+#define STACK_HEAD sizeof(struct costack_live_stack)
+/* A TSC rate is measured over at least this much time, as the target's is. */
+#define RATE_MEASURED_OVER_NS 10000000u
+#define SPIN_TRIES 64u /* tries before yielding the CPU to a preempted writer */
+
+static const char *const state_names[] = {"created", "running", "suspended",
+                                          "done",    "failed",  "cancelled"};
+static const char *const runtime_names[] = {"thread", "ucontext", "fcontext"};
+
+const char *live_state_name(int state)
+{
+	return state >= 0 && state < (int)(sizeof(state_names) / sizeof(*state_names))
+	               ? state_names[state]
+	               : "?";
+}
+
+const char *live_runtime_name(int runtime)
+{
+	return runtime >= 0 && runtime < (int)(sizeof(runtime_names) / sizeof(*runtime_names))
+	               ? runtime_names[runtime]
+	               : "?";
+}
+
+static int fail(struct live_error *err, enum live_status status, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static int fail(struct live_error *err, enum live_status status, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->status = status;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* --- copied stacks --------------------------------------------------------- */
+
+/*
+ * Each distinct stack pointer is followed and copied once per read, and its
+ * frames shared by every task that points to it: the copies' total is then
+ * bounded by the region's size, however many tasks point to one stack.
+ */
+struct stack_copy {
+	uint64_t pointer; /* 0: an empty slot */
+	bool valid;
+	uint32_t nframes;
+	uint64_t *frames; /* oldest first */
+};
+
+struct stack_store {
+	struct stack_copy *slots;
+	size_t n, cap;
+};
+
+static void store_free(struct stack_store *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->cap; i++)
+		free(s->slots[i].frames);
+	free(s->slots);
+	free(s);
+}
+
+static size_t store_hash(uint64_t pointer, size_t cap)
+{
+	pointer ^= pointer >> 29;
+	pointer *= 0xbf58476d1ce4e5b9ull;
+	pointer ^= pointer >> 32;
+	return (size_t)pointer & (cap - 1);
+}
+
+static struct stack_copy *store_find(struct stack_store *s, uint64_t pointer)
+{
+	size_t i;
+
+	if (!s->cap)
+		return NULL;
+	for (i = store_hash(pointer, s->cap); s->slots[i].pointer; i = (i + 1) & (s->cap - 1))
+		if (s->slots[i].pointer == pointer)
+			return &s->slots[i];
+	return NULL;
+}
+
+/* A new slot for pointer; NULL when out of memory. */
+static struct stack_copy *store_add(struct stack_store *s, uint64_t pointer)
+{
+	size_t i;
+
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct stack_copy *slots = calloc(cap, sizeof(*slots));
+
+		if (!slots)
+			return NULL;
+		for (size_t j = 0; j < s->cap; j++) {
+			if (!s->slots[j].pointer)
+				continue;
+			for (i = store_hash(s->slots[j].pointer, cap); slots[i].pointer;
+			     i = (i + 1) & (cap - 1))
+				;
+			slots[i] = s->slots[j];
+		}
+		free(s->slots);
+		s->slots = slots;
+		s->cap = cap;
+	}
+	for (i = store_hash(pointer, s->cap); s->slots[i].pointer; i = (i + 1) & (s->cap - 1))
+		;
+	s->slots[i].pointer = pointer;
+	s->n++;
+	return &s->slots[i];
+}
+
+/* --- the parse ------------------------------------------------------------- */
+
+struct parser {
+	const unsigned char *image;
+	size_t len;
+	const struct live_parse_options *opt;
+	struct costack_live_header h; /* the fixed part, copied once */
+	uint64_t used;                /* h.used, re-read when it grew */
+	uint32_t max_frames;          /* min(depth, COSTACK_LIVE_MAX_FRAMES) */
+	struct stack_store *store;
+	bool out_of_memory;
+	uint64_t busy_deadline; /* CLOCK_MONOTONIC; 0: no budget */
+	bool budget_spent;
+};
+
+/* Whether [off, off + size) lies in what the target handed out, within the
+ * mapping, and (for a memfd) over data rather than holes. */
+static bool in_region(struct parser *p, uint64_t off, uint64_t size)
+{
+	uint64_t limit = p->used < p->len ? p->used : p->len;
+
+	if (off > limit || size > limit - off) {
+		/* Stacks are allocated as the target runs: it may have grown. */
+		uint64_t used = __atomic_load_n(
+		        (const uint64_t *)(p->image + offsetof(struct costack_live_header, used)),
+		        __ATOMIC_ACQUIRE);
+
+		if (used > p->used && used <= p->h.size)
+			p->used = used;
+		limit = p->used < p->len ? p->used : p->len;
+		if (off > limit || size > limit - off)
+			return false;
+	}
+	return !p->opt->has_data || p->opt->has_data(p->opt->ctx, off, size);
+}
+
+/* The offset in the image of a target pointer to an object of size bytes
+ * aligned to align; false if it is not a pointer into the region. */
+static bool pointer_offset(struct parser *p, uint64_t pointer, uint64_t size, uint64_t align,
+                           uint64_t *off)
+{
+	if (pointer < p->h.base)
+		return false;
+	*off = pointer - p->h.base;
+	return *off % align == 0 && in_region(p, *off, size);
+}
+
+/* The stack at pointer, copied (once per read); NULL when it is no valid
+ * stack. pointer is not 0. */
+static const struct stack_copy *follow_stack(struct parser *p, uint64_t pointer)
+{
+	struct stack_copy *c = store_find(p->store, pointer);
+	struct costack_live_stack head;
+	uint64_t off, *innermost_first;
+
+	if (c)
+		return c->valid ? c : NULL;
+	c = store_add(p->store, pointer);
+	if (!c) {
+		p->out_of_memory = true;
+		return NULL;
+	}
+	if (!pointer_offset(p, pointer, STACK_HEAD, 8, &off))
+		return NULL;
+	memcpy(&head, p->image + off, STACK_HEAD);
+	if (head.nframes > p->max_frames ||
+	    !in_region(p, off + STACK_HEAD, (uint64_t)head.nframes * sizeof(uint64_t)))
+		return NULL;
+	innermost_first = malloc((head.nframes ? head.nframes : 1) * sizeof(uint64_t));
+	c->frames = malloc((head.nframes ? head.nframes : 1) * sizeof(uint64_t));
+	if (!innermost_first || !c->frames) {
+		free(innermost_first);
+		p->out_of_memory = true;
+		return NULL;
+	}
+	/* One copy of the target's bytes; the reversal reads only ours. */
+	memcpy(innermost_first, p->image + off + STACK_HEAD, head.nframes * sizeof(uint64_t));
+	for (uint32_t i = 0; i < head.nframes; i++)
+		c->frames[i] = innermost_first[head.nframes - 1 - i];
+	free(innermost_first);
+	c->nframes = head.nframes;
+	c->valid = true;
+	return c;
+}
+
+/* Copy the exception at pointer into t; false when it is no valid one. */
+static bool follow_exception(struct parser *p, uint64_t pointer, struct live_task *t)
+{
+	struct costack_live_exception e;
+	uint64_t off;
+
+	if (!pointer_offset(p, pointer, sizeof(e), 8, &off))
+		return false;
+	memcpy(&e, p->image + off, sizeof(e));
+	if (!memchr(e.type, '\0', sizeof(e.type)) || !memchr(e.what, '\0', sizeof(e.what)))
+		return false;
+	t->has_exception = true;
+	t->exception_origin = e.origin;
+	memcpy(t->exception_type, e.type, sizeof(t->exception_type));
+	memcpy(t->exception_what, e.what, sizeof(t->exception_what));
+	return true;
+}
+
+/*
+ * Copy the record at off (task_size bytes) into buf under its seqlock.
+ * Returns true when the copy is consistent.
+ */
+static bool copy_record(struct parser *p, uint64_t off, unsigned char *buf)
+{
+	const unsigned char *src = p->image + off;
+	const uint32_t *seq = (const uint32_t *)src;
+	unsigned tries = p->opt->tries ? p->opt->tries : 1;
+
+	for (unsigned i = 0; i < tries; i++) {
+		uint32_t before = __atomic_load_n(seq, __ATOMIC_ACQUIRE), after;
+
+		if (!(before & 1)) {
+			memcpy(buf, src, p->h.task_size);
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			after = __atomic_load_n(seq, __ATOMIC_RELAXED);
+			if (before == after)
+				return true;
+		}
+		if (p->budget_spent)
+			return false;
+		if (p->busy_deadline && i % SPIN_TRIES == SPIN_TRIES - 1) {
+			if (monotonic_ns() > p->busy_deadline) {
+				p->budget_spent = true;
+				return false;
+			}
+			/* A writer preempted inside its few stores runs again
+			 * sooner if we give our CPU up. */
+			sched_yield();
+		}
+	}
+	return false;
+}
+
+/* The ring's newest snapshot of kind, from the copy; in-process
+ * copy_consistent()'s walk, with its bounds. */
+static bool newest_of_kind(const struct parser *p, const unsigned char *rec,
+                           const struct costack_live_task *task, int kind,
+                           struct costack_live_snapshot *out)
+{
+	uint32_t ring = p->h.ring;
+	uint32_t used = task->ring_newest < ring && task->ring_used <= ring ? task->ring_used : 0;
+
+	for (uint32_t back = 0; back < used; back++) {
+		uint32_t slot = task->ring_newest >= back ? task->ring_newest - back
+		                                          : task->ring_newest + ring - back;
+
+		memcpy(out, rec + p->h.ring_offset + (size_t)slot * p->h.snapshot_size,
+		       sizeof(*out));
+		if (out->kind == kind)
+			return true;
+	}
+	return false;
+}
+
+/* Set t's frames to those of a snapshot's stack; false if it is invalid. */
+static bool frames_of(struct parser *p, const struct costack_live_snapshot *s, struct live_task *t)
+{
+	const struct stack_copy *c;
+
+	t->truncated = s->truncated != 0;
+	if (!s->stack)
+		return true; /* lost: no frames, as in the process */
+	c = follow_stack(p, s->stack);
+	if (!c)
+		return false;
+	t->frames = c->frames;
+	t->nframes = c->nframes;
+	return true;
+}
+
+/* Ticks kept until the clock is read, after every record was copied. */
+struct raw_times {
+	uint64_t cpu_ticks, run_start, created, since;
+};
+
+/*
+ * Fill t from the record copied in rec: its fields, and get_stack()'s
+ * frames with api.c's rules (task_frames, costack_task_info). False when
+ * something it points to is invalid.
+ */
+static bool task_from_record(struct parser *p, const unsigned char *rec, struct live_task *t,
+                             struct raw_times *raw)
+{
+	struct costack_live_task task;
+	struct costack_live_snapshot suspend, raise, fatal;
+	bool has_suspend, has_raise, has_fatal;
+
+	memcpy(&task, rec, sizeof(task));
+	if (task.state > COSTACK_CANCELLED)
+		return false;
+	memset(t, 0, sizeof(*t));
+	t->id = task.id;
+	t->parent = task.parent;
+	t->entry = task.entry;
+	t->state = task.state;
+	t->runtime = task.runtime;
+	t->tid = task.tid;
+	t->switches = task.switches;
+	t->raises = task.raises;
+	memcpy(t->name, task.name, sizeof(t->name));
+	t->name[sizeof(t->name) - 1] = '\0';
+	raw->cpu_ticks = task.cpu_ticks;
+	raw->run_start = task.run_start;
+	raw->created = task.created;
+	raw->since = task.since;
+
+	has_suspend = newest_of_kind(p, rec, &task, COSTACK_LIVE_SUSPEND, &suspend);
+	has_raise = newest_of_kind(p, rec, &task, COSTACK_LIVE_RAISE, &raise);
+	/* The raise a failed task died of: the one the runtime kept, else the newest. */
+	has_fatal = task.has_kept || has_raise;
+	fatal = task.has_kept ? task.kept : raise;
+
+	/* costack_task_info(): a failed task is described by what killed it. */
+	if (task.state == COSTACK_FAILED && has_fatal) {
+		if (fatal.exception && !follow_exception(p, fatal.exception, t))
+			return false;
+		t->died_of_exception = t->has_exception;
+	} else if (task.exception && !follow_exception(p, task.exception, t)) {
+		return false;
+	}
+
+	switch (task.state) {
+	case COSTACK_CREATED:
+		if (task.entry) {
+			t->nframes = 1; /* frames point at t->entry once the array stops moving */
+			t->frames_are_entry = true;
+		}
+		return true;
+	case COSTACK_RUNNING:
+		/* From outside a task never asks about itself: the stack at
+		 * which it was last resumed. */
+	case COSTACK_SUSPENDED:
+		return !has_suspend || frames_of(p, &suspend, t);
+	case COSTACK_FAILED:
+		t->traceback = true;
+		return !has_fatal || frames_of(p, &fatal, t);
+	default:
+		return true; /* done, cancelled: no frames */
+	}
+}
+
+static int compare_task_id(const void *a, const void *b)
+{
+	uint64_t x = ((const struct live_task *)a)->id, y = ((const struct live_task *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The clock that turns the target's ticks into nanoseconds (clock.c's). */
+struct tick_clock {
+	const struct costack_live_header *h;
+	double ns_per_tick;
+	uint64_t now; /* ticks */
+};
+
+static void clock_measure(struct tick_clock *c, const struct costack_live_header *h, bool live,
+                          uint64_t newest_seen)
+{
+	c->h = h;
+	c->ns_per_tick = 1.0;
+	if (!live) {
+		c->now = newest_seen;
+		return;
+	}
+	if (!h->clock_is_tsc) {
+		c->now = monotonic_ns();
+		return;
+	}
+	/* ns = (ticks - tsc_at_load) * rate + monotonic_at_load: the rate
+	 * over the target's life, as long as 10 ms (a fresh target is waited
+	 * for); nonsense values leave 1 ns per tick. */
+	for (;;) {
+		uint64_t mono = monotonic_ns();
+		uint64_t tsc = __rdtsc();
+
+		c->now = tsc;
+		if (mono < h->monotonic_at_load || tsc <= h->tsc_at_load)
+			return;
+		if (mono - h->monotonic_at_load >= RATE_MEASURED_OVER_NS) {
+			c->ns_per_tick = (double)(mono - h->monotonic_at_load) /
+			                 (double)(tsc - h->tsc_at_load);
+			return;
+		}
+	}
+}
+
+/* Conversions of doubles that stay defined for whatever the target wrote. */
+static uint64_t double_to_u64(double x)
+{
+	if (!(x > 0))
+		return 0;
+	return x >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)x;
+}
+
+static int64_t double_to_i64(double x)
+{
+	if (x != x)
+		return 0;
+	if (x >= 9223372036854775807.0)
+		return INT64_MAX;
+	return x <= -9223372036854775808.0 ? INT64_MIN : (int64_t)x;
+}
+
+static uint64_t ticks_to_ns(const struct tick_clock *c, uint64_t ticks)
+{
+	return c->h->clock_is_tsc ? double_to_u64((double)ticks * c->ns_per_tick) : ticks;
+}
+
+/* clock_to_realtime_ns(), to the operation; sums wrap rather than overflow. */
+static uint64_t ticks_to_realtime(const struct tick_clock *c, uint64_t ticks)
+{
+	uint64_t monotonic;
+
+	if (!ticks)
+		return 0;
+	monotonic = c->h->clock_is_tsc
+	                    ? c->h->monotonic_at_load +
+	                              (uint64_t)double_to_i64(
+	                                      (double)(int64_t)(ticks - c->h->tsc_at_load) *
+	                                      c->ns_per_tick)
+	                    : ticks;
+	return monotonic + (uint64_t)c->h->realtime_minus_monotonic;
+}
+
+static int check_header(const struct costack_live_header *h, size_t len, int32_t pid,
+                        struct live_error *err)
+{
+	if (memcmp(h->magic, COSTACK_LIVE_MAGIC, sizeof(h->magic)))
+		return fail(err, LIVE_BAD_MAGIC,
+		            "its costack-live memfd holds no costack live registry (bad magic)");
+	if (h->version != COSTACK_LIVE_VERSION)
+		return fail(err, LIVE_BAD_VERSION,
+		            "its live registry has layout version %" PRIu32
+		            ", this costack reads version %d: use the costack of the same "
+		            "release as its libcostack.so",
+		            h->version, COSTACK_LIVE_VERSION);
+	if (h->header_size != sizeof(struct costack_live_header) ||
+	    h->snapshot_size != sizeof(struct costack_live_snapshot))
+		return fail(err, LIVE_BAD_LAYOUT,
+		            "bad live registry: header_size %" PRIu32 " and snapshot_size %" PRIu32
+		            " are not %zu and %zu",
+		            h->header_size, h->snapshot_size, sizeof(struct costack_live_header),
+		            sizeof(struct costack_live_snapshot));
+	if (pid && h->pid != pid)
+		return fail(err, LIVE_BAD_LAYOUT,
+		            "bad live registry: it belongs to process %" PRId32 ", not %" PRId32,
+		            h->pid, pid);
+	if (h->size > len || h->used > h->size)
+		return fail(err, LIVE_BAD_LAYOUT,
+		            "bad live registry: used %" PRIu64 " and size %" PRIu64
+		            " do not fit the %zu bytes mapped",
+		            h->used, h->size, len);
+	if (h->ring < 1 || h->ring > RING_MAX || h->depth < 1 ||
+	    h->depth > COSTACK_LIVE_MAX_FRAMES ||
+	    h->ring_offset < sizeof(struct costack_live_task) || h->ring_offset % 8 ||
+	    h->task_size % 8 ||
+	    (uint64_t)h->ring_offset + (uint64_t)h->ring * h->snapshot_size > h->task_size ||
+	    h->task_size > sizeof(struct costack_live_task) + 16 + RING_MAX * h->snapshot_size)
+		return fail(err, LIVE_BAD_LAYOUT,
+		            "bad live registry: ring %" PRIu32 ", depth %" PRIu32
+		            ", task_size %" PRIu32 " and ring_offset %" PRIu32 " do not agree",
+		            h->ring, h->depth, h->task_size, h->ring_offset);
+	if (h->nslabs > COSTACK_LIVE_MAX_SLABS ||
+	    HEADER_FIXED + (uint64_t)h->nslabs * sizeof(struct costack_live_slab) > len)
+		return fail(err, LIVE_BAD_LAYOUT, "bad live registry: %" PRIu32 " slabs",
+		            h->nslabs);
+	return 0;
+}
+
+/* Add a task; false when out of memory. */
+static bool push_task(struct live_snapshot *out, size_t *cap, const struct live_task *t,
+                      struct raw_times **raw, const struct raw_times *r)
+{
+	if (out->ntasks == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct live_task *tasks = realloc(out->tasks, ncap * sizeof(*tasks));
+		struct raw_times *times;
+
+		if (!tasks)
+			return false;
+		out->tasks = tasks;
+		times = realloc(*raw, ncap * sizeof(**raw));
+		if (!times)
+			return false;
+		*raw = times;
+		*cap = ncap;
+	}
+	(*raw)[out->ntasks] = *r;
+	out->tasks[out->ntasks++] = *t;
+	return true;
+}
+
+int live_parse(const void *image, size_t len, const struct live_parse_options *opt,
+               struct live_snapshot *out, struct live_error *err)
+{
+	static const struct live_parse_options defaults;
+	struct parser p = {.image = image, .len = len, .opt = opt ? opt : &defaults};
+	struct costack_live_slab *slabs = NULL;
+	unsigned char *rec = NULL;
+	struct raw_times *raw = NULL;
+	struct tick_clock clock;
+	uint64_t slab_bytes = 0, newest_seen = 0;
+	size_t cap = 0;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	err->status = LIVE_OK;
+	err->message[0] = '\0';
+	if ((uintptr_t)image % 8) {
+		fail(err, LIVE_SYSTEM, "a registry image must be 8-byte aligned");
+		goto end;
+	}
+	if (len < HEADER_FIXED) {
+		fail(err, LIVE_BAD_LAYOUT, "bad live registry: %zu bytes, less than its header",
+		     len);
+		goto end;
+	}
+	/* The header, once. nslabs first, used next: a slab counted in nslabs
+	 * was allocated (used grown) before, so it lies below the used read. */
+	memcpy(&p.h, image, HEADER_FIXED);
+	p.h.nslabs = __atomic_load_n(
+	        (const uint32_t *)(p.image + offsetof(struct costack_live_header, nslabs)),
+	        __ATOMIC_ACQUIRE);
+	p.h.used = __atomic_load_n(
+	        (const uint64_t *)(p.image + offsetof(struct costack_live_header, used)),
+	        __ATOMIC_ACQUIRE);
+	if (check_header(&p.h, len, p.opt->pid, err))
+		goto end;
+	p.used = p.h.used;
+	p.max_frames = p.h.depth < COSTACK_LIVE_MAX_FRAMES ? p.h.depth : COSTACK_LIVE_MAX_FRAMES;
+	out->pid = p.h.pid;
+	out->depth = p.h.depth;
+	out->ring = p.h.ring;
+	if (p.opt->busy_budget_ns)
+		p.busy_deadline = monotonic_ns() + p.opt->busy_budget_ns;
+
+	p.store = calloc(1, sizeof(*p.store));
+	slabs = malloc((p.h.nslabs ? p.h.nslabs : 1) * sizeof(*slabs));
+	rec = malloc(p.h.task_size);
+	if (!p.store || !slabs || !rec)
+		goto out_of_memory;
+	memcpy(slabs, p.image + HEADER_FIXED, p.h.nslabs * sizeof(*slabs));
+
+	for (uint32_t s = 0; s < p.h.nslabs; s++) {
+		uint64_t bytes;
+
+		/* Slabs are carved from the region: together no larger than it,
+		 * which bounds the work of a read however the header lies. */
+		if (slabs[s].slots > (p.used - slab_bytes) / p.h.task_size) {
+			fail(err, LIVE_BAD_LAYOUT,
+			     "bad live registry: slab %" PRIu32 " has %" PRIu32
+			     " slots, more than the region holds",
+			     s, slabs[s].slots);
+			goto end;
+		}
+		bytes = (uint64_t)slabs[s].slots * p.h.task_size;
+		if (slabs[s].offset % 8 || !in_region(&p, slabs[s].offset, 0) ||
+		    bytes > p.used - slabs[s].offset || bytes > len - slabs[s].offset) {
+			fail(err, LIVE_BAD_LAYOUT,
+			     "bad live registry: slab %" PRIu32 " at %" PRIu64
+			     " is not inside the region",
+			     s, (uint64_t)slabs[s].offset);
+			goto end;
+		}
+		slab_bytes += bytes;
+		for (uint32_t i = 0; i < slabs[s].slots; i++) {
+			uint64_t off = slabs[s].offset + (uint64_t)i * p.h.task_size;
+			struct live_task t;
+			struct raw_times r;
+
+			/* A record never written is a hole of zeroes: free. */
+			if (p.opt->has_data && !p.opt->has_data(p.opt->ctx, off, p.h.task_size))
+				continue;
+			if (!copy_record(&p, off, rec)) {
+				out->busy++;
+				continue;
+			}
+			if (!((const struct costack_live_task *)rec)->id)
+				continue; /* a free record */
+			if (!task_from_record(&p, rec, &t, &r)) {
+				if (p.out_of_memory)
+					goto out_of_memory;
+				out->bad++;
+				continue;
+			}
+			if (!push_task(out, &cap, &t, &raw, &r))
+				goto out_of_memory;
+		}
+	}
+
+	/* Times last, so that "now" is no earlier than any time copied. */
+	for (size_t i = 0; i < out->ntasks; i++) {
+		if (raw[i].since > newest_seen)
+			newest_seen = raw[i].since;
+		if (raw[i].run_start > newest_seen)
+			newest_seen = raw[i].run_start;
+	}
+	clock_measure(&clock, &p.h, p.opt->live_clock, newest_seen);
+	out->at_ns = ticks_to_realtime(&clock, clock.now);
+	for (size_t i = 0; i < out->ntasks; i++) {
+		struct live_task *t = &out->tasks[i];
+		uint64_t cpu = raw[i].cpu_ticks;
+
+		if (t->state == COSTACK_RUNNING && clock.now > raw[i].run_start)
+			cpu += clock.now - raw[i].run_start;
+		t->cpu_ns = ticks_to_ns(&clock, cpu);
+		t->created_ns = ticks_to_realtime(&clock, raw[i].created);
+		t->since_ns = ticks_to_realtime(&clock, raw[i].since);
+		t->in_state_ns = clock.now > raw[i].since
+		                         ? ticks_to_ns(&clock, clock.now - raw[i].since)
+		                         : 0;
+	}
+	if (out->ntasks)
+		qsort(out->tasks, out->ntasks, sizeof(*out->tasks), compare_task_id);
+	/* The array stops moving: a created task's one frame is its entry. */
+	for (size_t i = 0; i < out->ntasks; i++)
+		if (out->tasks[i].frames_are_entry)
+			out->tasks[i].frames = &out->tasks[i].entry;
+	out->store = p.store;
+	p.store = NULL;
+	ret = 0;
+	goto end;
+
+out_of_memory:
+	fail(err, LIVE_SYSTEM, "out of memory reading the live registry");
+end:
+	if (ret) {
+		free(out->tasks);
+		out->tasks = NULL;
+		out->ntasks = 0;
+	}
+	store_free(p.store);
+	free(raw);
+	free(rec);
+	free(slabs);
+	return ret;
+}
+
+void live_snapshot_free(struct live_snapshot *s)
+{
+	if (!s)
+		return;
+	store_free(s->store);
+	free(s->tasks);
+	memset(s, 0, sizeof(*s));
+}
+
+uint32_t live_task_limit(const struct live_task *t, int limit, uint32_t *first)
+{
+	uint32_t keep = limit > 0 && (uint32_t)limit < t->nframes ? (uint32_t)limit : t->nframes;
+
+	/* emit_frames(): a stack drops its oldest frames, a traceback its newest. */
+	*first = t->traceback ? 0 : t->nframes - keep;
+	return keep;
+}
+
+/* --- a process's registry -------------------------------------------------- */
+
+#define MEMFD_LINK "/memfd:" COSTACK_LIVE_NAME " (deleted)"
+
+/* Where a memfd has data: its holes were never written, read as zeroes,
+ * and would cost the target a page each if the reader touched them. */
+struct extents {
+	int fd;
+	uint64_t limit;
+	struct {
+		uint64_t lo, hi;
+	} * v;
+	size_t n, cap;
+	int rescans;
+	bool all_data; /* SEEK_DATA unsupported: take everything as data */
+};
+
+static void extents_scan(struct extents *e)
+{
+	off_t at = 0;
+
+	e->n = 0;
+	while ((uint64_t)at < e->limit) {
+		off_t data = lseek(e->fd, at, SEEK_DATA), hole;
+
+		if (data < 0) {
+			/* ENXIO: no data past at; anything else: no SEEK_DATA. */
+			if (errno != ENXIO)
+				e->all_data = true;
+			return;
+		}
+		if ((uint64_t)data >= e->limit)
+			return;
+		hole = lseek(e->fd, data, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > e->limit)
+			hole = (off_t)e->limit;
+		if (e->n == e->cap) {
+			size_t cap = e->cap ? e->cap * 2 : 16;
+			void *v = realloc(e->v, cap * sizeof(*e->v));
+
+			if (!v) {
+				e->all_data = true;
+				return;
+			}
+			e->v = v;
+			e->cap = cap;
+		}
+		e->v[e->n].lo = (uint64_t)data;
+		e->v[e->n].hi = (uint64_t)hole;
+		e->n++;
+		at = hole;
+	}
+}
+
+static bool extents_cover(const struct extents *e, uint64_t off, uint64_t size)
+{
+	size_t lo = 0, hi = e->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (e->v[mid].hi <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Zero bytes need no data, but must not start past the region. */
+	if (!size)
+		return true;
+	return lo < e->n && e->v[lo].lo <= off && size <= e->v[lo].hi - off;
+}
+
+static bool memfd_has_data(void *ctx, uint64_t off, uint64_t size)
+{
+	struct extents *e = ctx;
+
+	if (e->all_data || extents_cover(e, off, size))
+		return true;
+	/* Written since the scan (a new stack, a new record)? A few rescans
+	 * a read: pointers into holes from a hostile target cost no more. */
+	if (e->rescans >= 8)
+		return false;
+	e->rescans++;
+	extents_scan(e);
+	return e->all_data || extents_cover(e, off, size);
+}
+
+/* Read /proc/PID/stat's state letter and /proc/PID/status's Tgid. */
+static void process_facts(pid_t pid, char *state, pid_t *tgid)
+{
+	char path[64], buf[1024];
+	FILE *f;
+
+	*state = '?';
+	*tgid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (f) {
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		char *paren;
+
+		buf[n] = '\0';
+		/* The command name may hold anything: the state follows the last ')'. */
+		paren = strrchr(buf, ')');
+		if (paren && paren[1] == ' ' && paren[2])
+			*state = paren[2];
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (f) {
+		while (fgets(buf, sizeof(buf), f))
+			if (!strncmp(buf, "Tgid:", 5)) {
+				*tgid = (pid_t)strtol(buf + 5, NULL, 10);
+				break;
+			}
+		fclose(f);
+	}
+}
+
+static int permission_error(pid_t pid, struct live_error *err)
+{
+	return fail(err, LIVE_PERMISSION,
+	            "permission denied reading process %d: the reader must be allowed to debug "
+	            "it (ptrace): run as the same user, with /proc/sys/kernel/yama/ptrace_scope "
+	            "at 0 (or as its parent when it is 1), or as root",
+	            (int)pid);
+}
+
+/* Open the registry memfd fd of pid, given as a /proc path; -1 on error
+ * (err filled). */
+static int open_candidate(pid_t pid, const char *path, struct live_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	if (errno == EACCES || errno == EPERM)
+		permission_error(pid, err);
+	else if (errno == ENOENT)
+		fail(err, LIVE_NO_PROCESS, "no such process: %d", (int)pid);
+	else
+		fail(err, LIVE_SYSTEM, "cannot open %s: %s", path, strerror(errno));
+	return -1;
+}
+
+/* Map fd and parse it; 0, or -1 with err filled. */
+static int read_memfd(pid_t pid, int fd, struct live_snapshot *out, struct live_error *err)
+{
+	struct costack_live_header h;
+	struct extents e = {.fd = fd};
+	struct stat st;
+	size_t len;
+	void *map;
+	int ret;
+
+	if (fstat(fd, &st) || pread(fd, &h, HEADER_FIXED, 0) != (ssize_t)HEADER_FIXED) {
+		return fail(err, LIVE_BAD_LAYOUT,
+		            "its costack-live memfd is too short for a live registry");
+	}
+	/* The whole region the header claims, no more than the file has. */
+	len = (uint64_t)st.st_size < h.size ? (size_t)st.st_size : (size_t)h.size;
+	if (len < HEADER_FIXED)
+		return fail(err, LIVE_BAD_LAYOUT,
+		            "bad live registry: it claims %" PRIu64 " bytes in a file of %jd",
+		            h.size, (intmax_t)st.st_size);
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return fail(err, LIVE_SYSTEM, "cannot map process %d's live registry: %s", (int)pid,
+		            strerror(errno));
+	e.limit = len;
+	extents_scan(&e);
+	ret = live_parse(map, len,
+	                 &(struct live_parse_options){
+	                         .pid = (int32_t)pid,
+	                         .tries = 100000,
+	                         .busy_budget_ns = 200000000, /* 200 ms */
+	                         .has_data = memfd_has_data,
+	                         .ctx = &e,
+	                         .live_clock = true,
+	                 },
+	                 out, err);
+	munmap(map, len);
+	free(e.v);
+	return ret;
+}
+
+/* The registry's fds among /proc/PID/fd: try each (a fork child may hold a
+ * stale one briefly). 1: read; 0: none there; -1: error (err filled). */
+static int read_from_fds(pid_t pid, struct live_snapshot *out, struct live_error *err)
+{
+	char dir_path[64], path[64 + sizeof(((struct dirent *)0)->d_name)], link[256];
+	struct dirent *d;
+	DIR *dir;
+	int found = 0;
+
+	snprintf(dir_path, sizeof(dir_path), "/proc/%d/fd", (int)pid);
+	dir = opendir(dir_path);
+	if (!dir) {
+		if (errno == EACCES || errno == EPERM)
+			return permission_error(pid, err);
+		if (errno == ENOENT)
+			return fail(err, LIVE_NO_PROCESS, "no such process: %d", (int)pid);
+		return fail(err, LIVE_SYSTEM, "cannot read %s: %s", dir_path, strerror(errno));
+	}
+	while (found <= 0 && (d = readdir(dir))) {
+		ssize_t n;
+		int fd;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir_path, d->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n < 0) {
+			if (errno == EACCES || errno == EPERM) {
+				found = permission_error(pid, err);
+				break;
+			}
+			continue; /* closed meanwhile */
+		}
+		link[n] = '\0';
+		if (strcmp(link, MEMFD_LINK))
+			continue;
+		fd = open_candidate(pid, path, err);
+		if (fd < 0) {
+			found = -1;
+			if (err->status != LIVE_NO_PROCESS)
+				break;
+			continue;
+		}
+		found = read_memfd(pid, fd, out, err) ? -1 : 1;
+		close(fd);
+	}
+	closedir(dir);
+	return found;
+}
+
+/* The registry mapped by pid with its fd closed (a daemon closing every
+ * fd): /proc/PID/map_files, which only root may open. Same returns. */
+static int read_from_maps(pid_t pid, struct live_snapshot *out, struct live_error *err)
+{
+	char path[128], line[512];
+	FILE *maps;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	maps = fopen(path, "re");
+	if (!maps)
+		return 0;
+	while (found <= 0 && fgets(line, sizeof(line), maps)) {
+		unsigned long lo, hi, offset;
+		int name_at = 0, fd;
+		size_t n;
+
+		if (sscanf(line, "%lx-%lx %*s %lx %*s %*s %n", &lo, &hi, &offset, &name_at) < 3 ||
+		    !name_at || offset)
+			continue;
+		n = strlen(line + name_at);
+		if (n && line[name_at + n - 1] == '\n')
+			line[name_at + n - 1] = '\0';
+		if (strcmp(line + name_at, MEMFD_LINK))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", (int)pid, lo, hi);
+		fd = open_candidate(pid, path, err);
+		if (fd < 0) {
+			found = -1;
+			if (err->status == LIVE_PERMISSION)
+				fail(err, LIVE_PERMISSION,
+				     "process %d maps a live registry but closed its fd: reading "
+				     "it "
+				     "through /proc/%d/map_files needs root",
+				     (int)pid, (int)pid);
+			break;
+		}
+		found = read_memfd(pid, fd, out, err) ? -1 : 1;
+		close(fd);
+	}
+	fclose(maps);
+	return found;
+}
+
+int live_read_pid(pid_t pid, struct live_snapshot *out, struct live_error *err)
+{
+	char path[64], state;
+	struct stat st;
+	pid_t tgid;
+	int found;
+
+	memset(out, 0, sizeof(*out));
+	err->status = LIVE_OK;
+	err->message[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (pid <= 0 || stat(path, &st))
+		return fail(err, LIVE_NO_PROCESS, "no such process: %d", (int)pid);
+	process_facts(pid, &state, &tgid);
+	if (state == 'Z' || state == 'X')
+		return fail(err, LIVE_EXITED,
+		            "process %d has exited (a zombie its parent has not reaped)", (int)pid);
+	if (tgid != pid)
+		return fail(err, LIVE_NO_PROCESS,
+		            "%d is a thread of process %d, not a process: use %d", (int)pid,
+		            (int)tgid, (int)tgid);
+	found = read_from_fds(pid, out, err);
+	if (!found)
+		found = read_from_maps(pid, out, err);
+	if (found > 0)
+		return 0;
+	if (found < 0) {
+		/* Name the process in a layout complaint found deep down. */
+		if (err->status == LIVE_BAD_MAGIC || err->status == LIVE_BAD_VERSION ||
+		    err->status == LIVE_BAD_LAYOUT) {
+			char message[sizeof(err->message) + 32];
+
+			snprintf(message, sizeof(message), "process %d: %s", (int)pid,
+			         err->message);
+			message[sizeof(err->message) - 1] = '\0';
+			memcpy(err->message, message, sizeof(err->message));
+		}
+		return -1;
+	}
+	/* Gone between the checks, or never ours. */
+	if (stat(path, &st))
+		return fail(err, LIVE_NO_PROCESS, "no such process: %d", (int)pid);
+	return fail(err, LIVE_NO_REGISTRY,
+	            "process %d is not running under libcostack.so (no live registry); start it "
+	            "with `costack run`",
+	            (int)pid);
+}
