@@ -90,9 +90,7 @@ static void print_ps_help(FILE *out)
 /* "costack ps: BEFORE'ARG'AFTER" (no quotes without ARG), and where help is. */
 static int usage(const char *before, const char *arg, const char *after)
 {
-	fprintf(stderr, "costack ps: %s%s%s%s%s\nTry 'costack ps --help'.\n", before,
-	        arg ? "'" : "", arg ? arg : "", arg ? "'" : "", after);
-	return COSTACK_EXIT_USAGE;
+	return live_cli_usage("ps", before, arg, after);
 }
 
 /* --- where ------------------------------------------------------------------- */
@@ -353,9 +351,8 @@ int command_ps(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			if (strcmp(optarg, "text") && strcmp(optarg, "json"))
-				return usage("unknown format ", optarg, " (text or json)");
-			json = !strcmp(optarg, "json");
+			if (live_cli_format("ps", optarg, &json))
+				return COSTACK_EXIT_USAGE;
 			break;
 		case 'h':
 			print_ps_help(stdout);

@@ -93,9 +93,7 @@ static void print_stacks_help(FILE *out)
 /* "costack stacks: BEFORE'ARG'AFTER" (no quotes without ARG), and where help is. */
 static int usage(const char *before, const char *arg, const char *after)
 {
-	fprintf(stderr, "costack stacks: %s%s%s%s%s\nTry 'costack stacks --help'.\n", before,
-	        arg ? "'" : "", arg ? arg : "", arg ? "'" : "", after);
-	return COSTACK_EXIT_USAGE;
+	return live_cli_usage("stacks", before, arg, after);
 }
 
 static bool parse_count(const char *arg, long long max, long long *value)
@@ -151,9 +149,8 @@ int command_stacks(int argc, char **argv)
 			group = true;
 			break;
 		case 'f':
-			if (strcmp(optarg, "text") && strcmp(optarg, "json"))
-				return usage("unknown format ", optarg, " (text or json)");
-			json = !strcmp(optarg, "json");
+			if (live_cli_format("stacks", optarg, &json))
+				return COSTACK_EXIT_USAGE;
 			break;
 		case 'a':
 			return usage("--at ", optarg,
