@@ -23,6 +23,9 @@ PACKAGES=(
 	# tests/fuzz: the live registry's reader fuzzed with libFuzzer, which clang builds and
 	# libclang-rt-14-dev holds (clang only recommends it)
 	clang libclang-rt-14-dev
+	# tracepoints/, analysis/, tests/lttng: the LTTng-UST provider, the session daemon and
+	# lttng(1) that `costack record` drives, babeltrace2 and its library for the plugin
+	liblttng-ust-dev lttng-tools babeltrace2 libbabeltrace2-dev
 )
 
 if [[ $# -gt 0 ]]; then
