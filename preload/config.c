@@ -58,6 +58,7 @@ void config_load(void)
 	static const char *const unwinders[] = { "default", "libunwind", "fp" };
 	static const char *const booleans[] = { "0", "1" };
 	int disable = 0;
+	int trace = 0;
 
 	/* The log level first, so that it governs the messages about the rest. */
 	load_choice("COSTACK_LOG", &log_threshold, log_levels, 4);
@@ -67,4 +68,6 @@ void config_load(void)
 	load_choice("COSTACK_UNWIND", &config.unwind, unwinders, 3);
 	load_choice("COSTACK_DISABLE", &disable, booleans, 2);
 	config.enabled = !disable;
+	load_choice("COSTACK_TRACE", &trace, booleans, 2);
+	config.trace = trace;
 }

@@ -15,6 +15,7 @@ struct config {
 	int ended;        /* COSTACK_ENDED: ended tasks kept queryable */
 	int unwind;       /* COSTACK_UNWIND: enum unwind_mode */
 	bool enabled;     /* COSTACK_DISABLE=1 turns every hook into a plain call */
+	bool trace;       /* COSTACK_TRACE=1: LTTng events (trace.c) */
 };
 
 extern struct config config;

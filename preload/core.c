@@ -17,6 +17,7 @@
 #include "config.h"
 #include "live.h"
 #include "log.h"
+#include "trace.h"
 #include "unwind.h"
 
 static __thread struct thread_state *thread_state __attribute__((tls_model("initial-exec")));
@@ -86,6 +87,7 @@ SAME_PLACE(entry, entry);
 SAME_PLACE(stack_lo, stack_lo);
 SAME_PLACE(stack_hi, stack_hi);
 SAME_PLACE(tid, tid);
+SAME_PLACE(kept_raise, kept_raise);
 SAME_PLACE(switches, switches);
 SAME_PLACE(cpu_ticks, cpu_ticks);
 SAME_PLACE(created, created);
@@ -235,6 +237,9 @@ static void task_end_locked(struct task *t, int outcome, uint64_t now)
 	t->state = (uint8_t)outcome;
 	t->since = now;
 	write_end(t);
+	if (trace_on())
+		trace_ops->task_end(t->id, (uint8_t)outcome,
+				    outcome == COSTACK_FAILED && t->has_kept ? t->kept_raise : 0);
 	ended_push(t);
 }
 
@@ -257,6 +262,12 @@ static struct task *task_new(int runtime, uint64_t parent, uintptr_t lo, uintptr
 	t->tid = tid;
 	t->created = now;
 	t->since = now;
+	if (runtime == COSTACK_RUNTIME_THREAD) {
+		/* A thread's root task runs from the start. */
+		t->state = COSTACK_RUNNING;
+		t->run_start = now;
+		t->switches = 1;
+	}
 	if (!tsearch(t, &id_index, compare_id)) {
 		t->ended_next = free_tasks;
 		free_tasks = t;
@@ -273,6 +284,8 @@ static struct task *task_new(int runtime, uint64_t parent, uintptr_t lo, uintptr
 		}
 		t->in_range_index = tsearch(t, &range_index, compare_range) != NULL;
 	}
+	if (trace_on())
+		trace_task_create(t);
 	return t;
 }
 
@@ -315,11 +328,6 @@ static struct thread_state *thread_state_new(void)
 	pthread_mutex_lock(&registry_lock);
 	ts->root = task_new(COSTACK_RUNTIME_THREAD, 0, (uintptr_t)stack_addr,
 			    (uintptr_t)stack_addr + stack_size, 0, ts->tid);
-	if (ts->root) {
-		ts->root->state = COSTACK_RUNNING;
-		ts->root->run_start = ts->root->since;
-		ts->root->switches = 1;
-	}
 	pthread_mutex_unlock(&registry_lock);
 	if (!ts->root) {
 		munmap(ts, size);
@@ -385,6 +393,7 @@ static void init(void)
 		    ~(size_t)15;
 	live_init((uint32_t)task_size, (uint32_t)offsetof(struct task, ring));
 	unwind_init();
+	trace_init();
 	if (pthread_key_create(&thread_key, thread_exit) != 0) {
 		log_error("cannot create a thread key; costack is off in this process");
 		return;
@@ -590,6 +599,8 @@ int core_switch(struct thread_state *ts, struct task *next)
 	snapshot_capture(ts, prev, SNAP_SUSPEND, NULL, NULL, now, &pending);
 	if (task_state_ended(prev->state)) {
 		/* Lingering: the capture only counts its frames for the adapter. */
+		if (trace_on())
+			trace_switch(ts, prev, next, &pending.snapshot);
 		start_running(ts, next, now);
 		return pending.frames;
 	}
@@ -599,6 +610,8 @@ int core_switch(struct thread_state *ts, struct task *next)
 	prev->since = now;
 	prev->cpu_ticks += now - prev->run_start;
 	write_end(prev);
+	if (trace_on())
+		trace_switch(ts, prev, next, &pending.snapshot);
 	start_running(ts, next, now);
 	return pending.frames;
 }
@@ -646,21 +659,31 @@ void core_raise(struct thread_state *ts, const struct exception_info *info)
 	t->exception = exception;
 	snapshot_push(t, &pending);
 	write_end(t);
+	if (trace_on())
+		trace_raise(ts, t, &pending.snapshot);
 }
 
 void core_exception_kept(struct thread_state *ts, const void *object)
 {
 	struct task *t = ts->current;
+	uint32_t newer_raises = 0; /* raises newer than snapshot i */
+
 	for (uint32_t i = 0; object && i < t->ring_used; i++) {
 		const struct snapshot *s = task_snapshot(t, i, (uint32_t)config.ring);
 
-		if (s->kind == SNAP_RAISE && s->object == object && !s->exception->forced) {
+		if (s->kind != SNAP_RAISE)
+			continue;
+		if (s->object == object && !s->exception->forced) {
 			write_begin(t);
 			t->kept = *s;
 			t->has_kept = true;
+			/* Every raise is in the ring from this one on: it is
+			 * raise number raises - newer_raises of the task. */
+			t->kept_raise = (uint32_t)(t->raises - newer_raises);
 			write_end(t);
 			return;
 		}
+		newer_raises++;
 	}
 }
 
@@ -708,6 +731,8 @@ void core_resumed(struct thread_state *ts, struct task *self)
 		return;
 	saved_errno = errno;
 	start_running(ts, self, clock_now());
+	if (trace_on())
+		trace_ops->resume(self->id);
 	errno = saved_errno;
 }
 
@@ -720,9 +745,11 @@ void core_task_ended(struct thread_state *ts, int outcome, struct task *next)
 	t->cpu_ticks += now - t->run_start;
 	task_end_locked(t, outcome, now);
 	pthread_mutex_unlock(&registry_lock);
-	if (next && next != t)
+	if (next && next != t) {
 		start_running(ts, next, now);
-	else
+		if (trace_on())
+			trace_ops->resume(next->id);
+	} else
 		ts->current = ts->root;
 }
 
@@ -835,6 +862,8 @@ int registry_set_name(uint64_t id, const char *name)
 		strncpy(t->name, name ? name : "", sizeof(t->name) - 1);
 		t->name[sizeof(t->name) - 1] = '\0';
 		write_end(t);
+		if (trace_on())
+			trace_ops->task_name(t->id, t->name);
 	}
 	pthread_mutex_unlock(&registry_lock);
 	if (!t)

@@ -11,6 +11,10 @@
 #include "unwind.h"
 
 #define THREAD_CACHE_SIZE 64
+/* Tracing (trace.c): the stacks this thread defined in the trace lately,
+ * direct-mapped, and forgotten every TRACE_REDEFINE_EVERY stack events. */
+#define TRACE_DEFINED_SLOTS 256
+#define TRACE_REDEFINE_EVERY 65536
 
 /* One per OS thread, reached through a single initial-exec TLS pointer. */
 struct thread_state {
@@ -28,6 +32,8 @@ struct thread_state {
 		struct task *task;
 		uint64_t id;
 	} cache[THREAD_CACHE_SIZE]; /* tasks of known stacks only */
+	uint32_t trace_events;
+	const struct stack_rec *trace_defined[TRACE_DEFINED_SLOTS];
 	uintptr_t scratch[]; /* capture buffer */
 };
 

@@ -125,7 +125,7 @@ struct costack_live_task {
 	uint64_t stack_lo, stack_hi; /* both 0 when unknown */
 	uint64_t reserved1[2];
 	int32_t tid;  /* the thread that last ran it */
-	uint32_t reserved2;
+	uint32_t kept_raise; /* has_kept: which of its raises (1, 2, ...; mod 2^32) */
 	uint64_t switches;
 	uint64_t cpu_ticks;
 	uint64_t created;

@@ -47,6 +47,7 @@ struct task {
 	uintptr_t adapter_data;       /* the adapter's own word (ucontext: uc_link) */
 	uintptr_t context_key;        /* stack unknown: the context handle it was found by */
 	int32_t tid;
+	uint32_t kept_raise; /* has_kept: which of its raises (1, 2, ...; mod 2^32) is kept */
 	uint64_t switches;
 	/* Times in clock ticks (clock.h). */
 	uint64_t cpu_ticks; /* spent running */
