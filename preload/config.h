@@ -7,6 +7,8 @@
 
 #include "costack.h"
 
+#define CONFIG_PATH_MAX 4096
+
 enum unwind_mode { UNWIND_DEFAULT = 0, UNWIND_LIBUNWIND = 1, UNWIND_FP = 2 };
 
 struct config {
@@ -16,6 +18,10 @@ struct config {
 	int unwind;       /* COSTACK_UNWIND: enum unwind_mode */
 	bool enabled;     /* COSTACK_DISABLE=1 turns every hook into a plain call */
 	bool trace;       /* COSTACK_TRACE=1: LTTng events (trace.c) */
+	int dump_signal;  /* COSTACK_DUMP_SIGNAL: every task's stack on this signal; 0: none */
+	bool dump_on_crash; /* COSTACK_DUMP_ON_CRASH=1: every task's stack on a crash */
+	/* COSTACK_DUMP_FILE, made absolute at load time; "": stderr */
+	char dump_file[CONFIG_PATH_MAX];
 };
 
 extern struct config config;
@@ -26,5 +32,9 @@ extern struct config config;
 /* Parse the environment into `config`; a bad value keeps the default and
  * says so once on stderr. */
 void config_load(void);
+
+/* "SIGUSR2", "SIGRTMIN+3", or "signal 99" for sig, into buf (16 bytes at
+ * least); returns buf. Async-signal-safe: the dumps name signals with it. */
+const char *config_signal_name(int sig, char *buf);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "dump.h"
 #include "live.h"
 #include "log.h"
 #include "trace.h"
@@ -305,6 +306,7 @@ static void thread_exit(void *arg)
 		task_end_locked(ts->root, COSTACK_DONE, now);
 	pthread_mutex_unlock(&registry_lock);
 	thread_state = NULL;
+	dump_thread_stop();
 	munmap(ts, sizeof(*ts) + (size_t)UNWIND_SCRATCH_WORDS(config.depth) * sizeof(uintptr_t));
 }
 
@@ -336,6 +338,7 @@ static struct thread_state *thread_state_new(void)
 	ts->current = ts->root;
 	pthread_setspecific(thread_key, ts);
 	thread_state = ts;
+	dump_thread_start();
 	/* libunwind's first backtrace in a thread costs ~150 us: paid now,
 	 * where libunwind is the unwinder, rather than at a first switch. */
 	if (config.unwind == UNWIND_LIBUNWIND)
@@ -400,6 +403,7 @@ static void init(void)
 	}
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	ready = true;
+	dump_init();
 }
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;

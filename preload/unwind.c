@@ -670,3 +670,30 @@ void unwind_capture(uintptr_t *scratch, int max, uintptr_t stack_lo, uintptr_t s
 					     w.shape->nbps * sizeof(struct shape_bp));
 	}
 }
+
+int unwind_signal_frames(void *ucontext, uintptr_t *frames, int max, bool *truncated)
+{
+	unw_cursor_t cursor;
+	unw_word_t pc;
+	int n = 0;
+
+	*truncated = false;
+	/* The interrupted instruction is not a return address: no "pc - 1" for
+	 * the first frame's CFI row. */
+	if (unw_init_local2(&cursor, (unw_context_t *)ucontext, UNW_INIT_SIGNAL_FRAME) != 0)
+		return 0;
+	for (int steps = 0; steps < max + UNWIND_SLACK; steps++) {
+		if (unw_get_reg(&cursor, UNW_REG_IP, &pc) != 0 || !pc || is_bottom(pc))
+			break;
+		if (pc >= (uintptr_t)__start_costack_tramp && pc < (uintptr_t)__stop_costack_tramp)
+			break; /* a task's start: what is older is glibc's */
+		if (n == max) {
+			*truncated = true;
+			break;
+		}
+		frames[n++] = pc;
+		if (unw_step(&cursor) <= 0)
+			break;
+	}
+	return n;
+}

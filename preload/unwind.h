@@ -80,4 +80,17 @@ void unwind_capture(uintptr_t *scratch, int max, uintptr_t stack_lo, uintptr_t s
 		    const struct stack_rec *hint, const struct unwind_start *start,
 		    struct capture *out);
 
+/*
+ * For a crash dump, inside a signal handler: the frames of the code the
+ * signal interrupted, from the handler's ucontext, innermost first (the
+ * first one the interrupted instruction itself, the others return
+ * addresses), into frames[0..max). A task trampoline or a runtime's start
+ * code ends the walk, as in a capture; costack's own frames are kept (the
+ * crash may be costack's). Returns how many; *truncated when there were
+ * more. Uses libunwind's local unwinding only, which it documents as safe in
+ * a signal handler; it reads the stack wherever the CFI says, so a caller
+ * must expect a fault on a broken stack.
+ */
+int unwind_signal_frames(void *ucontext, uintptr_t *frames, int max, bool *truncated);
+
 #endif

@@ -2,6 +2,7 @@
 /* test_config.c - unit test of the COSTACK_* variables: defaults, good values, and one warning line
  * per bad one. */
 #define _GNU_SOURCE
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,11 @@
 #include "config.h"
 #include "log.h"
 
-static const char *const variables[] = {"COSTACK_DEPTH",  "COSTACK_RING", "COSTACK_ENDED",
-                                        "COSTACK_UNWIND", "COSTACK_LOG",  "COSTACK_DISABLE"};
+static const char *const variables[] = {"COSTACK_DEPTH",         "COSTACK_RING",
+                                        "COSTACK_ENDED",         "COSTACK_UNWIND",
+                                        "COSTACK_LOG",           "COSTACK_DISABLE",
+                                        "COSTACK_DUMP_SIGNAL",   "COSTACK_DUMP_FILE",
+                                        "COSTACK_DUMP_ON_CRASH"};
 #define NVARIABLES (sizeof(variables) / sizeof(*variables))
 
 /* The documented defaults (README "Configuration"). */
@@ -75,13 +79,18 @@ static int count_lines(const char *text)
 static bool config_equal(const struct config *a, const struct config *b)
 {
 	return a->depth == b->depth && a->ring == b->ring && a->ended == b->ended &&
-	       a->unwind == b->unwind && a->enabled == b->enabled;
+	       a->unwind == b->unwind && a->enabled == b->enabled &&
+	       a->dump_signal == b->dump_signal && a->dump_on_crash == b->dump_on_crash &&
+	       !strcmp(a->dump_file, b->dump_file);
 }
 
 static void show_config(const char *what, const struct config *c)
 {
-	fprintf(stderr, "  %s: depth=%d ring=%d ended=%d unwind=%d enabled=%d\n", what, c->depth,
-	        c->ring, c->ended, c->unwind, (int)c->enabled);
+	fprintf(stderr,
+	        "  %s: depth=%d ring=%d ended=%d unwind=%d enabled=%d dump_signal=%d "
+	        "dump_on_crash=%d dump_file='%s'\n",
+	        what, c->depth, c->ring, c->ended, c->unwind, (int)c->enabled, c->dump_signal,
+	        (int)c->dump_on_crash, c->dump_file);
 }
 
 #define CHECK_CONFIG(expected)                                                                     \
@@ -165,6 +174,65 @@ static void test_good_values(void)
 	CHECK_SILENT("all variables set");
 }
 
+/* COSTACK_DUMP_*: a signal by name or number, with or without "SIG"; a file
+ * made absolute at load time; on-crash 0 or 1. */
+static void test_dump_settings(void)
+{
+	struct config want;
+	char cwd[CONFIG_PATH_MAX], name[16];
+	struct {
+		const char *value;
+		int sig;
+	} signals[] = {
+	        {"USR2", SIGUSR2},
+	        {"SIGUSR2", SIGUSR2},
+	        {"usr1", SIGUSR1},
+	        {"sigquit", SIGQUIT},
+	        {"12", SIGUSR2},
+	        {"1", SIGHUP},
+	        {"TERM", SIGTERM},
+	        {"PROF", SIGPROF},
+	        {"RTMIN", SIGRTMIN},
+	        {"SIGRTMIN+3", SIGRTMIN + 3},
+	        {"RTMAX", SIGRTMAX},
+	        {"SIGRTMAX-2", SIGRTMAX - 2},
+	        {"64", SIGRTMAX},
+	};
+
+	for (size_t i = 0; i < sizeof(signals) / sizeof(*signals); i++) {
+		load("COSTACK_DUMP_SIGNAL", signals[i].value, NULL);
+		want = defaults;
+		want.dump_signal = signals[i].sig;
+		CHECK(config_equal(&config, &want),
+		      "COSTACK_DUMP_SIGNAL=%s: signal %d, expected %d", signals[i].value,
+		      config.dump_signal, signals[i].sig);
+		CHECK_SILENT(signals[i].value);
+	}
+
+	load("COSTACK_DUMP_ON_CRASH", "1", NULL);
+	want = defaults;
+	want.dump_on_crash = true;
+	CHECK_CONFIG(want);
+	CHECK_SILENT("COSTACK_DUMP_ON_CRASH=1");
+
+	load("COSTACK_DUMP_FILE", "/var/tmp/costack dumps.txt", NULL);
+	CHECK_STR_EQ(config.dump_file, "/var/tmp/costack dumps.txt");
+	CHECK_SILENT("an absolute COSTACK_DUMP_FILE");
+	load("COSTACK_DUMP_FILE", "dumps/today.txt", NULL);
+	CHECK(getcwd(cwd, sizeof(cwd)) != NULL, "getcwd");
+	strncat(cwd, "/dumps/today.txt", sizeof(cwd) - strlen(cwd) - 1);
+	CHECK_STR_EQ(config.dump_file, cwd);
+	CHECK_SILENT("a relative COSTACK_DUMP_FILE");
+
+	/* The names a dump shows. */
+	CHECK_STR_EQ(config_signal_name(SIGUSR2, name), "SIGUSR2");
+	CHECK_STR_EQ(config_signal_name(SIGABRT, name), "SIGABRT");
+	CHECK_STR_EQ(config_signal_name(SIGIO, name), "SIGIO");
+	CHECK_STR_EQ(config_signal_name(SIGRTMIN, name), "SIGRTMIN");
+	CHECK_STR_EQ(config_signal_name(SIGRTMIN + 12, name), "SIGRTMIN+12");
+	CHECK_STR_EQ(config_signal_name(33, name), "signal 33");
+}
+
 /* One line on stderr that names the variable, the value and the default used. */
 static void check_warning(const char *name, const char *value, const char *default_text)
 {
@@ -231,6 +299,36 @@ static void test_bad_values(void)
 	        {"COSTACK_DISABLE", "yes", "0"},
 	        {"COSTACK_DISABLE", "2", "0"},
 	        {"COSTACK_DISABLE", "10", "0"},
+	        /* dump settings: not a signal, or one that cannot be the dump signal */
+	        {"COSTACK_DUMP_SIGNAL", "", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "SIG", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "USR3", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "0", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "65", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "-12", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "SIG12", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "12 ", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "RTMIN-1", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "RTMAX+1", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "RTMIN+31", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "KILL", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "SIGSTOP", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "SEGV", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "SIGBUS", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "ILL", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "8", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "ABRT", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "IOT", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "PIPE", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "CHLD", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "TRAP", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "TSTP", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "32", "none"},
+	        {"COSTACK_DUMP_SIGNAL", "33", "none"},
+	        {"COSTACK_DUMP_ON_CRASH", "yes", "0"},
+	        {"COSTACK_DUMP_ON_CRASH", "", "0"},
+	        {"COSTACK_DUMP_ON_CRASH", "2", "0"},
+	        {"COSTACK_DUMP_FILE", "", "stderr"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
@@ -290,6 +388,7 @@ int main(void)
 	test_defaults();
 	test_good_values();
 	test_bad_values();
+	test_dump_settings();
 	test_log_levels();
 	return check_finish("test_config");
 }
