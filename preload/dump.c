@@ -582,16 +582,33 @@ static bool task_ended(int state)
  * before and after. Bounded: the writer may be the very code this handler
  * interrupted, on this thread, and it cannot finish before we return.
  */
+#define COPY_PATIENCE_NS 100000000LL
+
 static bool task_copy(const struct costack_live_header *h, const char *rec, struct task_view *out)
 {
 	const struct costack_live_task *t = (const struct costack_live_task *)rec;
 	uint32_t ring = h->ring;
 
-	for (int tries = 0; tries < 256; tries++) {
+	struct timespec start = { 0, 0 };
+
+	/* Retried for up to COPY_PATIENCE_NS: a writer on another thread that
+	 * was preempted inside its write section (a loaded machine) is back
+	 * within a scheduler tick or two. One this signal interrupted never
+	 * finishes: the record is then said to be busy. */
+	for (int tries = 0;; tries++) {
 		uint32_t before = __atomic_load_n(&t->seq, __ATOMIC_ACQUIRE);
 
-		if (tries >= 8)
+		if (tries == 8) {
+			clock_gettime(CLOCK_MONOTONIC, &start);
+		} else if (tries > 8) {
+			struct timespec now;
+
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if ((now.tv_sec - start.tv_sec) * 1000000000LL + (now.tv_nsec - start.tv_nsec) >
+			    COPY_PATIENCE_NS)
+				return false;
 			sched_yield();
+		}
 		if (before & 1)
 			continue;
 		memcpy(&out->rec, rec, sizeof(out->rec));
@@ -618,7 +635,6 @@ static bool task_copy(const struct costack_live_header *h, const char *rec, stru
 		if (__atomic_load_n(&t->seq, __ATOMIC_RELAXED) == before)
 			return true;
 	}
-	return false;
 }
 
 static uint64_t task_id(const char *rec)

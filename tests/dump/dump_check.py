@@ -381,12 +381,21 @@ def case_busy(args):
     compare(bare, run)
     dumps = dumps_of(run.stderr, "stderr")
     check(len(dumps) == 20, f"twenty dumps ({len(dumps)})")
+    # A dump whose signal interrupted the switching thread inside a write of
+    # ping's or pong's record says so instead of showing it (BUSY): known by
+    # the id the other dumps give that name.
+    ids = {t["name"]: t["id"] for dump in dumps for t in dump["tasks"]
+           if t["name"] in ("ping", "pong")}
     bad = []
+    busy = 0
     for i, dump in enumerate(dumps):
         for name in ("ping", "pong"):
             task = task_named(dump, name)
             expected = [name + "_entry", name + "_loop", "busy_switch"]
-            if task is None:
+            if task is None and any(t["state"] == "busy" and t["id"] == ids.get(name)
+                                    for t in dump["tasks"]):
+                busy += 1
+            elif task is None:
                 bad.append(f"dump {i + 1}: no task {name}")
             elif task["state"] == "suspended" and task["note"] is None:
                 if functions(task) != expected:
@@ -402,8 +411,10 @@ def case_busy(args):
                 bad.append(f"dump {i + 1}: {name} is {task['state']}")
         check_states(dump, run.pid, args.target, ["main", "make_states", "run_task"],
                      f"dump {i + 1}")
-    check(not bad, "every dump shows ping and pong suspended or running in their loops"
+    check(not bad, "every dump shows ping and pong suspended or running in their loops, "
+          f"or says its record was being changed ({busy} times)"
           + ("".join("\n  " + b for b in bad)))
+    check(busy <= 10, f"a record being changed is the exception, not the rule ({busy} of 40)")
 
 
 def case_file(args):
