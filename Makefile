@@ -20,8 +20,10 @@ build: deps
 	@test -f $(BUILD)/build.ninja || $(MESON) setup $(BUILD)
 	$(MESON) compile -C $(BUILD)
 
+# get_stack() of the bundled demo inside it, from outside while it runs, and offline from a
+# recording (scripts/demo.sh).
 demo: build
-	$(BUILD)/analysis/costack run -- $(DEMO)
+	scripts/demo.sh $(BUILD) $(DEMO)
 
 # Every suite but bench, then bench alone and verbose, so that its figures are shown.
 check: build

@@ -4,7 +4,10 @@
 #define COSTACK_OPTIONAL
 #include <costack.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 /*
  * The Python it mirrors:
@@ -21,6 +24,12 @@
  *
  * Time is virtual: sleep() suspends a task until the scheduler's clock has
  * moved on, so the demo runs at once and prints the same every time.
+ *
+ * For scripts/demo.sh, to be read from outside and from a trace: with
+ * --pause, it stops at the moment both tasks sleep until a line comes on
+ * stdin; with --pause or --time, each moment's wall-clock time goes to
+ * stderr ("demo: at SECONDS.NANOSECONDS: MOMENT"), as `costack stacks TRACE
+ * --at` takes it.
  */
 
 #define NTASKS 2
@@ -39,6 +48,7 @@ static struct task tasks[NTASKS];
 static struct task *running;
 static int now;
 static const char *const words[NTASKS] = { "hello", "world" };
+static int show_time, pause_asleep;
 
 __attribute__((noinline)) static void sleep_for(int seconds)
 {
@@ -55,17 +65,32 @@ __attribute__((noinline)) static void say_after(int delay, int what)
 
 static void print_all(const char *moment)
 {
+	struct timespec at;
+
+	clock_gettime(CLOCK_REALTIME, &at);
 	printf("\n-- %s --\n", moment);
 	fflush(stdout);
+	if (show_time)
+		fprintf(stderr, "demo: at %lld.%09ld: %s\n", (long long)at.tv_sec, at.tv_nsec, moment);
 	for (int i = 0; i < NTASKS; i++)
 		costack_print_stack(tasks[i].id, 0, stdout);
 	fflush(stdout);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	char name[32];
 
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--time")) {
+			show_time = 1;
+		} else if (!strcmp(argv[i], "--pause")) {
+			show_time = pause_asleep = 1;
+		} else {
+			fprintf(stderr, "usage: demo [--time] [--pause]\n");
+			return 2;
+		}
+	}
 	for (int i = 0; i < NTASKS; i++) {
 		getcontext(&tasks[i].context);
 		tasks[i].context.uc_stack.ss_sp = tasks[i].stack;
@@ -96,8 +121,17 @@ int main(void)
 				finished++;
 			}
 		}
-		if (now == 0)
+		if (now == 0) {
 			print_all("both asleep in sleep_for() (asyncio: suspended at the await)");
+			if (pause_asleep) {
+				char line[16];
+
+				fprintf(stderr, "demo: paused, pid %d; a line on stdin goes on\n",
+					(int)getpid());
+				if (!fgets(line, sizeof(line), stdin))
+					clearerr(stdin);
+			}
+		}
 	}
 	print_all("both finished (asyncio: no stack)");
 	return 0;
