@@ -386,6 +386,34 @@ static void atfork_child(void)
 	ts->tid = (int32_t)syscall(SYS_gettid);
 	ts->current->tid = ts->tid;
 	twalk_r(id_index, cancel_orphan, ts);
+	/* The child's trace is its own (another vpid): what it inherited is
+	 * told in it at its first hook, once LTTng-UST runs in the child. */
+	ts->trace_forked = trace_on();
+	memset(ts->trace_defined, 0, sizeof(ts->trace_defined));
+}
+
+static const struct snapshot *newest_snapshot(const struct task *t);
+
+static void announce_inherited(const void *node, VISIT which, void *closure)
+{
+	struct task *t = *(struct task *const *)node;
+	struct thread_state *ts = closure;
+	const struct snapshot *last = newest_snapshot(t);
+
+	if ((which != postorder && which != leaf) || task_state_ended(t->state))
+		return;
+	trace_task_create(t);
+	if (t->state == COSTACK_SUSPENDED && last && last->kind == SNAP_SUSPEND)
+		trace_switch(ts, t, NULL, last);
+}
+
+/* A fork child's unfinished tasks, told in its trace as it inherited them. */
+static void trace_after_fork(struct thread_state *ts)
+{
+	ts->trace_forked = false;
+	pthread_mutex_lock(&registry_lock);
+	twalk_r(id_index, announce_inherited, ts);
+	pthread_mutex_unlock(&registry_lock);
 }
 
 static void init(void)
@@ -427,6 +455,8 @@ struct thread_state *core_enter(void)
 		if (ts->in_hook)
 			return NULL;
 		ts->in_hook = 1;
+		if (__builtin_expect(ts->trace_forked, 0))
+			trace_after_fork(ts);
 		return ts;
 	}
 	saved_errno = errno;

@@ -26,7 +26,10 @@
  *
  * The state machine a reader replays (it is the live registry's):
  *   task_create: the task, in `state` (created; a root task: running),
- *     since the event; switches 1 if running.
+ *     since the event; switches 1 if running. A fork child begins its
+ *     trace with a task_create of each unfinished task it inherited, in
+ *     its state then (running, created or suspended), each suspended one
+ *     followed by a switch from it with next 0, which gives its stack.
  *   switch: if prev has not ended, prev becomes suspended since the event,
  *     its suspension stack `stack` (truncated: deeper than COSTACK_DEPTH).
  *     If next is not 0 and has not ended, next becomes running on this
