@@ -367,22 +367,52 @@ static void cancel_orphan(const void *node, VISIT which, void *closure)
 	}
 }
 
+struct unfinished_tasks {
+	struct task **tasks;
+	size_t n, cap;
+};
+
+static void collect_unfinished_task(const void *node, VISIT which, void *closure)
+{
+	struct task *t = *(struct task *const *)node;
+	struct unfinished_tasks *u = closure;
+
+	if ((which == postorder || which == leaf) && !task_state_ended(t->state)) {
+		if (u->n == u->cap) {
+			size_t cap = u->cap ? 2 * u->cap : 64;
+			struct task **bigger = realloc(u->tasks, cap * sizeof(*bigger));
+
+			if (!bigger)
+				return;
+			u->tasks = bigger;
+			u->cap = cap;
+		}
+		u->tasks[u->n++] = t;
+	}
+}
+
 /* Only the forking thread lives on in the child: tasks running on the
  * others can never run again. The orphans stay in the indexes, ended. */
 static void atfork_child(void)
 {
 	struct thread_state *ts = thread_state;
+	struct unfinished_tasks unfinished = { NULL, 0, 0 };
 
 	live_after_fork();
 	pthread_mutex_init(&registry_lock, NULL);
 	pthread_mutex_init(&origin_lock, NULL);
 	unwind_after_fork();
 	api_after_fork();
-	if (!ts)
-		return;
-	ts->tid = (int32_t)syscall(SYS_gettid);
-	ts->current->tid = ts->tid;
-	twalk_r(id_index, cancel_orphan, ts);
+	if (ts) {
+		ts->tid = (int32_t)syscall(SYS_gettid);
+		ts->current->tid = ts->tid;
+		twalk_r(id_index, cancel_orphan, ts);
+	}
+	if (trace_on()) {
+		twalk_r(id_index, collect_unfinished_task, &unfinished);
+		trace_fork_child(ts, unfinished.tasks, unfinished.n);
+		free(unfinished.tasks);
+	}
 }
 
 static void init(void)

@@ -5,6 +5,7 @@
 
 #include <dlfcn.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,124 @@ static const char *provider_path(char *buf, size_t size)
 	return buf;
 }
 
+/* The tasks a fork child inherited, announced (task_create in their state at
+ * the fork, task_name) by its first event: trace_ops is inherit_ops until
+ * then, so that the hot path checks nothing more. */
+struct inherited_task {
+	uint64_t id, parent, entry, stack_lo, stack_hi;
+	uint8_t runtime, state;
+	char name[COSTACK_NAME_MAX];
+};
+static struct inherited {
+	size_t n;
+	struct inherited_task tasks[];
+} *_Atomic inherited;
+static const struct costack_trace_ops *provider_ops;
+
+static void announce_inherited(void)
+{
+	struct inherited *list = atomic_exchange(&inherited, NULL);
+
+	trace_ops = provider_ops;
+	if (!list)
+		return;
+	for (size_t i = 0; i < list->n; i++) {
+		const struct inherited_task *t = &list->tasks[i];
+
+		provider_ops->task_create(t->id, t->parent, t->runtime, t->state, t->entry,
+					  t->stack_lo, t->stack_hi);
+		if (t->name[0])
+			provider_ops->task_name(t->id, t->name);
+	}
+	free(list);
+}
+
+static int inherit_stack(uint64_t id, const uint64_t *frames, uint32_t nframes)
+{
+	announce_inherited();
+	return provider_ops->stack(id, frames, nframes);
+}
+
+static void inherit_task_create(uint64_t task, uint64_t parent, uint8_t runtime, uint8_t state,
+				uint64_t entry, uint64_t stack_lo, uint64_t stack_hi)
+{
+	announce_inherited();
+	provider_ops->task_create(task, parent, runtime, state, entry, stack_lo, stack_hi);
+}
+
+static void inherit_task_name(uint64_t task, const char *name)
+{
+	announce_inherited();
+	provider_ops->task_name(task, name);
+}
+
+static void inherit_switch(uint64_t prev, uint64_t next, uint8_t prev_state, uint64_t stack,
+			   uint8_t truncated)
+{
+	announce_inherited();
+	provider_ops->switch_(prev, next, prev_state, stack, truncated);
+}
+
+static void inherit_resume(uint64_t task)
+{
+	announce_inherited();
+	provider_ops->resume(task);
+}
+
+static void inherit_raise(uint64_t task, uint64_t raise, uint64_t origin, uint8_t forced,
+			  uint64_t stack, uint8_t truncated, const char *type, const char *what)
+{
+	announce_inherited();
+	provider_ops->raise(task, raise, origin, forced, stack, truncated, type, what);
+}
+
+static void inherit_task_end(uint64_t task, uint8_t outcome, uint64_t kept_raise)
+{
+	announce_inherited();
+	provider_ops->task_end(task, outcome, kept_raise);
+}
+
+static const struct costack_trace_ops inherit_ops = {
+	.version = COSTACK_TRACE_OPS_VERSION,
+	.size = sizeof(struct costack_trace_ops),
+	.stack = inherit_stack,
+	.task_create = inherit_task_create,
+	.task_name = inherit_task_name,
+	.switch_ = inherit_switch,
+	.resume = inherit_resume,
+	.raise = inherit_raise,
+	.task_end = inherit_task_end,
+};
+
+void trace_fork_child(struct thread_state *ts, struct task *const *tasks, size_t n)
+{
+	struct inherited *list = malloc(sizeof(*list) + n * sizeof(list->tasks[0]));
+
+	if (ts)
+		memset(ts->trace_defined, 0, sizeof(ts->trace_defined));
+	free(atomic_exchange(&inherited, NULL)); /* a fork before the first event */
+	if (!list) {
+		log_error("out of memory: a fork child's trace misses the tasks it inherited");
+		return;
+	}
+	list->n = n;
+	for (size_t i = 0; i < n; i++) {
+		list->tasks[i] = (struct inherited_task){
+			.id = tasks[i]->id,
+			.parent = tasks[i]->parent,
+			.entry = tasks[i]->entry,
+			.stack_lo = tasks[i]->stack_lo,
+			.stack_hi = tasks[i]->stack_hi,
+			.runtime = tasks[i]->runtime,
+			.state = tasks[i]->state,
+		};
+		memcpy(list->tasks[i].name, tasks[i]->name, sizeof(list->tasks[i].name));
+		list->tasks[i].name[sizeof(list->tasks[i].name) - 1] = '\0';
+	}
+	atomic_store(&inherited, list);
+	trace_ops = &inherit_ops;
+}
+
 void trace_init(void)
 {
 	char buf[PATH_MAX];
@@ -44,7 +163,7 @@ void trace_init(void)
 	void *handle;
 	const struct costack_trace_ops *ops;
 
-	if (!config.trace)
+	if (!config.trace || !config.enabled)
 		return;
 	path = provider_path(buf, sizeof(buf));
 	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -61,6 +180,7 @@ void trace_init(void)
 		dlclose(handle);
 		return;
 	}
+	provider_ops = ops;
 	trace_ops = ops;
 }
 

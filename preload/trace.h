@@ -8,6 +8,7 @@
 #define COSTACK_TRACE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "costack-trace-ops.h"
@@ -32,6 +33,14 @@ void trace_init(void);
 uint64_t trace_stack_id(struct thread_state *ts, const struct stack_rec *rec);
 
 void trace_task_create(const struct task *t);
+
+/* In a fork child, from the core's atfork handler, no lock held, one thread
+ * alive (ts its state, NULL if it had none): the stacks this thread defined
+ * are the parent's, and so are the task_create events of the tasks it
+ * inherited, tasks[0..n) (unfinished ones). They are defined and announced
+ * anew in the child's first event: in the handler, its lttng-ust is not yet
+ * registered (liblttng-ust-fork does that once fork returns). */
+void trace_fork_child(struct thread_state *ts, struct task *const *tasks, size_t n);
 void trace_switch(struct thread_state *ts, const struct task *prev, const struct task *next,
 		  const struct snapshot *s);
 void trace_raise(struct thread_state *ts, const struct task *t, const struct snapshot *s);

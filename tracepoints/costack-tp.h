@@ -17,7 +17,9 @@
  *
  * Events (see each below):
  *   costack:stack        a stack's frames (interned: defined once, referred to by id)
- *   costack:task_create  a task is made (a thread's root task: at its first hook)
+ *   costack:task_create  a task is made (a thread's root task: at its first hook);
+ *                        in a fork child, before its first other event, each task it
+ *                        inherited unfinished, in its state at the fork (and its name)
  *   costack:task_name    a task is named (costack_set_name)
  *   costack:switch       prev stops running on this thread, next runs
  *   costack:resume       a task runs on this thread though no switch named it
@@ -25,8 +27,9 @@
  *   costack:task_end     a task ends, with its fate
  *
  * The state machine a reader replays (it is the live registry's):
- *   task_create: the task, in `state` (created; a root task: running),
- *     since the event; switches 1 if running.
+ *   task_create: the task, in `state` (created; a root task: running; a
+ *     task a fork child inherited: its state at the fork, its stack unknown
+ *     until its next switch), since the event; switches 1 if running.
  *   switch: if prev has not ended, prev becomes suspended since the event,
  *     its suspension stack `stack` (truncated: deeper than COSTACK_DEPTH).
  *     If next is not 0 and has not ended, next becomes running on this
