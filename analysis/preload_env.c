@@ -16,15 +16,15 @@
 #include <unistd.h>
 
 const struct costack_library costack_preload_library = {
-	"COSTACK_LIBRARY",
-	COSTACK_BUILD_LIBRARY,
-	COSTACK_INSTALLED_LIBRARY,
+        "COSTACK_LIBRARY",
+        COSTACK_BUILD_LIBRARY,
+        COSTACK_INSTALLED_LIBRARY,
 };
 
 const struct costack_library costack_lttng_library = {
-	"COSTACK_LTTNG_LIBRARY",
-	COSTACK_BUILD_LTTNG_LIBRARY,
-	COSTACK_INSTALLED_LTTNG_LIBRARY,
+        "COSTACK_LTTNG_LIBRARY",
+        COSTACK_BUILD_LTTNG_LIBRARY,
+        COSTACK_INSTALLED_LTTNG_LIBRARY,
 };
 
 static bool running_from_build_tree(void)
@@ -80,7 +80,8 @@ end:
 		        "), or set %s to its path.\n",
 		        library, problem, lib->env);
 	else if (status != COSTACK_EXIT_OK)
-		fprintf(stderr, "costack: cannot use %s: %s\nInstall costack, or set %s to its path.\n",
+		fprintf(stderr,
+		        "costack: cannot use %s: %s\nInstall costack, or set %s to its path.\n",
 		        library, problem, lib->env);
 	return status;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* preload_env.h - which of costack's libraries a program gets, and how LD_PRELOAD gets them (run, record). */
+/* preload_env.h - which of costack's libraries a program gets, and how LD_PRELOAD gets them (run,
+ * record). */
 #ifndef COSTACK_PRELOAD_ENV_H
 #define COSTACK_PRELOAD_ENV_H
 
