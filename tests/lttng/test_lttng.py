@@ -25,7 +25,8 @@ Sections:
                lttng_ust_statedump:bin_info; ~/.lttngrc is as it was.
   sigint       record_target block, SIGINT to record's process group once it is READY: the
                program's handler runs and its status (5) is record's; without a handler record
-               dies of SIGINT; the trace holds every task_create, switch and task_end.
+               dies of SIGINT; SIGTERM to record alone reaches the program, and record dies of
+               it; each trace holds every task_create, switch and task_end.
   fork         a fork child is traced too (liblttng-ust-fork), under its own vpid, and every
                stack a process's switch refers to is defined in that process's events.
   errors       no COMMAND, bad options, -o on a trace or a non-empty directory, COMMAND not
@@ -326,9 +327,12 @@ def read_ready(p):
 
 def section_sigint(tool, library, target, provider, setup):
     work = tempfile.mkdtemp(prefix='costack-sigint-')
-    for how, status in (('handler', 5), ('default', -signal.SIGINT)):
-        what = 'sigint %s' % how
-        trace = os.path.join(work, how)
+    # (how the program takes SIGINT, the signal, sent to the group or to record alone, status)
+    for how, sig, group, status in (('handler', signal.SIGINT, True, 5),
+                                    ('default', signal.SIGINT, True, -signal.SIGINT),
+                                    ('default', signal.SIGTERM, False, -signal.SIGTERM)):
+        what = 'sigint %s' % how if sig == signal.SIGINT else 'SIGTERM to record'
+        trace = os.path.join(work, '%s-%d' % (how, sig))
         # A process group of its own, as a shell's job: the terminal's Ctrl-C goes to all of it.
         p = subprocess.Popen([tool, 'record', '-o', trace, '--', target, 'block', how],
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -339,7 +343,10 @@ def section_sigint(tool, library, target, provider, setup):
             p.communicate()
             continue
         pid, tasks, switches = ready
-        os.killpg(p.pid, signal.SIGINT)
+        if group:
+            os.killpg(p.pid, sig)
+        else:
+            os.kill(p.pid, sig)  # record passes it on
         out, err = p.communicate(timeout=300)
         check(p.returncode == status,
               '%s: record ends as the program did (%s)' % (what, status),
@@ -439,6 +446,11 @@ def section_errors(tool, library, target, provider, setup):
     r = record('-o', other, target, 'passthrough', '0')
     check(r.status == 3 and b'is not empty' in r.stderr and
           os.listdir(other) == ['keep'], 'errors: -o on a non-empty directory: exit 3, kept', r)
+    empty = os.path.join(work, 'empty')
+    os.mkdir(empty)
+    r = record('-o', empty, target, 'passthrough', '0')
+    check(r.status == 0 and os.path.isdir(os.path.join(empty, 'ust')),
+          'errors: -o on an existing empty directory records into it', r)
     r = record('-o', os.path.join(work, 'nothing'), 'no-such-command-costack')
     check(r.status == 127 and b"cannot run 'no-such-command-costack'" in r.stderr and
           not os.path.exists(os.path.join(work, 'nothing')),
