@@ -291,6 +291,7 @@ static volatile sig_atomic_t child_pid;
 static volatile sig_atomic_t interrupted; /* the signal that stopped the set-up */
 static struct sigaction original_actions[NHANDLED];
 static struct sigaction original_sigchld;
+static sigset_t original_mask;
 
 static void on_signal(int sig)
 {
@@ -309,6 +310,7 @@ static void install_signal_handlers(void)
 {
 	struct sigaction sa;
 
+	sigprocmask(SIG_SETMASK, NULL, &original_mask);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigfillset(&sa.sa_mask);
@@ -327,11 +329,13 @@ static void install_signal_handlers(void)
 	sigaction(SIGCHLD, &sa, &original_sigchld);
 }
 
+/* In COMMAND's process: the dispositions and the mask costack started with. */
 static void restore_signal_handlers(void)
 {
 	for (size_t i = 0; i < NHANDLED; i++)
 		sigaction(handled_signals[i], &original_actions[i], NULL);
 	sigaction(SIGCHLD, &original_sigchld, NULL);
+	sigprocmask(SIG_SETMASK, &original_mask, NULL);
 }
 
 /* End as COMMAND did: by signal sig, without a core file of ours. */
@@ -386,6 +390,7 @@ static int run_command(char **command, const struct libraries *libs, int *exec_e
 {
 	int error_pipe[2];
 	int wait_status = -1, error = 0;
+	sigset_t handled, before;
 	ssize_t n;
 	pid_t pid;
 
@@ -394,9 +399,15 @@ static int run_command(char **command, const struct libraries *libs, int *exec_e
 		*exec_error = errno;
 		return -1;
 	}
+	/* Held until COMMAND's pid is known: a SIGTERM then is passed on. */
+	sigemptyset(&handled);
+	for (size_t i = 0; i < NHANDLED; i++)
+		sigaddset(&handled, handled_signals[i]);
+	sigprocmask(SIG_BLOCK, &handled, &before);
 	pid = fork();
 	if (pid < 0) {
 		*exec_error = errno;
+		sigprocmask(SIG_SETMASK, &before, NULL);
 		close(error_pipe[0]);
 		close(error_pipe[1]);
 		return -1;
@@ -407,6 +418,7 @@ static int run_command(char **command, const struct libraries *libs, int *exec_e
 	}
 	child_pid = pid;
 	phase = PHASE_RUNNING;
+	sigprocmask(SIG_SETMASK, &before, NULL);
 	close(error_pipe[1]);
 	do
 		n = read(error_pipe[0], &error, sizeof(error));
