@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd_record.c - costack record: run COMMAND under the preload while an LTTng session records its
- * events. */
+/* cmd_record.c - costack record: COMMAND under the preload while an LTTng session records it. */
 #define _GNU_SOURCE
 #include "analysis-config.h"
 #include "commands.h"

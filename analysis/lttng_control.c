@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* lttng_control.c - costack record's side of LTTng: lttng(1) run quietly, one session, a shared
- * lttng-sessiond. */
+/* lttng_control.c - record's side of LTTng: lttng(1) run quietly, a session, a shared daemon. */
 #define _GNU_SOURCE
 #include "lttng_control.h"
 

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* lttng_control.h - what costack record asks of LTTng: lttng(1) commands, a session, a shared
- * session daemon. */
+/* lttng_control.h - what costack record asks of LTTng: commands, a session, a shared daemon. */
 #ifndef COSTACK_LTTNG_CONTROL_H
 #define COSTACK_LTTNG_CONTROL_H
 

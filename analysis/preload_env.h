@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* preload_env.h - which of costack's libraries a program gets, and how LD_PRELOAD gets them (run,
- * record). */
+/* preload_env.h - which of costack's libraries a program gets, and how LD_PRELOAD gets them. */
 #ifndef COSTACK_PRELOAD_ENV_H
 #define COSTACK_PRELOAD_ENV_H
 

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* bench_record.c - the programs bench_record.py runs under costack record: a timed ping-pong, and a
- * trace-size workload. */
+/* bench_record.c - what bench_record.py runs under costack record: a ping-pong, a few places. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdio.h>

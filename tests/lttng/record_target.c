@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* record_target.c - the programs tests/lttng records: known tasks and switches, then a way to end.
- */
+/* record_target.c - what tests/lttng records: known tasks and switches, then a way to end. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
