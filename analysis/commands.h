@@ -20,6 +20,11 @@ enum costack_exit {
  * preloaded; returns only when COMMAND cannot be run. */
 int command_run(int argc, char **argv);
 
+/* costack record [-o DIR] [--subbuf-size SIZE] [--num-subbuf N] [--] COMMAND [ARG...]:
+ * run COMMAND under the preload while an LTTng session records its events;
+ * returns COMMAND's status once the trace is written. */
+int command_record(int argc, char **argv);
+
 /* costack ps PID [--format text|json]: the tasks of a running process, one
  * line each, read from its live registry. */
 int command_ps(int argc, char **argv);

@@ -14,6 +14,7 @@ struct verb {
 /* Only implemented verbs: the help and the dispatch both read this table. */
 static const struct verb verbs[] = {
         {"run", command_run},
+        {"record", command_record},
         {"ps", command_ps},
         {"stacks", command_stacks},
 };
@@ -34,6 +35,8 @@ static void print_help(FILE *out)
 	      "\n"
 	      "SYNOPSIS\n"
 	      "    costack run [--] COMMAND [ARG...]\n"
+	      "    costack record [-o DIR] [--subbuf-size SIZE] [--num-subbuf N]\n"
+	      "                   [--] COMMAND [ARG...]\n"
 	      "    costack ps PID [--format text|json]\n"
 	      "    costack stacks PID [--task ID]... [--limit N] [--group] [--format text|json]\n"
 	      "    costack help [VERB]\n"
@@ -53,6 +56,12 @@ static void print_help(FILE *out)
 	      "    run     Run COMMAND with libcostack.so preloaded. costack executes\n"
 	      "            COMMAND in its own process, so the exit status, signals, standard\n"
 	      "            input and output, and other file descriptors are COMMAND's own.\n"
+	      "    record  Run COMMAND like run, while an LTTng session records every task's\n"
+	      "            creation, switches with their stacks, exceptions and end, in\n"
+	      "            COMMAND and the programs it starts, into a trace directory (-o DIR,\n"
+	      "            or COMMAND-DATE-TIME in the current one) named on stderr at the\n"
+	      "            end. Starts a session daemon if none runs, and stops it after.\n"
+	      "            See 'costack record --help'.\n"
 	      "    ps      List the tasks of the running process PID (started with run):\n"
 	      "            state, thread, time in state, switches, and where each one is.\n"
 	      "    stacks  Print every task's stack of the running process PID, as asyncio's\n"
@@ -66,11 +75,15 @@ static void print_help(FILE *out)
 	      "    --version   Show the version and exit.\n"
 	      "\n"
 	      "ENVIRONMENT\n"
-	      "    COSTACK_LIBRARY  The preload that run uses. Default: the one of the build\n"
-	      "                     tree when this costack runs from its build tree, else\n"
-	      "                     " COSTACK_INSTALLED_LIBRARY "\n"
-	      "    LD_PRELOAD       run appends libcostack.so; libraries already listed stay\n"
-	      "                     first, and it is not added twice.\n"
+	      "    COSTACK_LIBRARY  The preload that run and record use. Default: the one of\n"
+	      "                     the build tree when this costack runs from its build\n"
+	      "                     tree, else " COSTACK_INSTALLED_LIBRARY "\n"
+	      "    COSTACK_LTTNG_LIBRARY\n"
+	      "                     The LTTng provider that record uses, likewise; else\n"
+	      "                     " COSTACK_INSTALLED_LTTNG_LIBRARY "\n"
+	      "    LD_PRELOAD       run and record append libcostack.so (record: and lttng-ust's\n"
+	      "                     dl and fork helpers); libraries already listed stay first,\n"
+	      "                     and none is added twice.\n"
 	      "\n"
 	      "    Read by libcostack.so in the program; costack passes them through:\n"
 	      "    COSTACK_DEPTH    frames kept per snapshot (1-512, default 64)\n"
@@ -95,9 +108,12 @@ static void print_help(FILE *out)
 	      "    2    Usage error.\n"
 	      "    3    An input cannot be used: the preload library is missing or unreadable;\n"
 	      "         for ps and stacks, no such process, permission denied, or a process\n"
-	      "         not running under libcostack.so.\n"
-	      "    For run, COMMAND's own status (a signal N that ends it, a shell shows as\n"
-	      "    128+N), or 126 when COMMAND cannot be executed, 127 when it is not found.\n"
+	      "         not running under libcostack.so; for record, LTTng not installed, no\n"
+	      "         session daemon to be had, lttng failing, or the trace directory not\n"
+	      "         empty.\n"
+	      "    For run and record, COMMAND's own status (a signal N that ends it, a shell\n"
+	      "    shows as 128+N), or 126 when COMMAND cannot be executed, 127 when it is not\n"
+	      "    found.\n"
 	      "\n"
 	      "EXAMPLE\n"
 	      "    Run a server with deeper snapshots:\n"
@@ -108,7 +124,9 @@ static void print_help(FILE *out)
 	      "        for (size_t i = 0; i < n && i < 256; i++)\n"
 	      "                costack_print_stack(ids[i], 0, stderr);\n"
 	      "    or, from outside, while it runs:\n"
-	      "        costack stacks $(pidof server)\n",
+	      "        costack stacks $(pidof server)\n"
+	      "    Record a run with LTTng, into ./server-DATE-TIME:\n"
+	      "        costack record -- ./server --port 8080\n",
 	      out);
 }
 

@@ -403,6 +403,8 @@ static void announce_inherited(const void *node, VISIT which, void *closure)
 	if ((which != postorder && which != leaf) || task_state_ended(t->state))
 		return;
 	trace_task_create(t);
+	if (t->name[0])
+		trace_ops->task_name(t->id, t->name);
 	if (t->state == COSTACK_SUSPENDED && last && last->kind == SNAP_SUSPEND)
 		trace_switch(ts, t, NULL, last);
 }

@@ -44,7 +44,7 @@ void trace_init(void)
 	void *handle;
 	const struct costack_trace_ops *ops;
 
-	if (!config.trace)
+	if (!config.trace || !config.enabled)
 		return;
 	path = provider_path(buf, sizeof(buf));
 	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);

@@ -17,7 +17,9 @@
  *
  * Events (see each below):
  *   costack:stack        a stack's frames (interned: defined once, referred to by id)
- *   costack:task_create  a task is made (a thread's root task: at its first hook)
+ *   costack:task_create  a task is made (a thread's root task: at its first hook);
+ *                        in a fork child, before its first other event, each task it
+ *                        inherited unfinished, in its state at the fork (and its name)
  *   costack:task_name    a task is named (costack_set_name)
  *   costack:switch       prev stops running on this thread, next runs
  *   costack:resume       a task runs on this thread though no switch named it
@@ -29,7 +31,8 @@
  *     since the event; switches 1 if running. A fork child begins its
  *     trace with a task_create of each unfinished task it inherited, in
  *     its state then (running, created or suspended), each suspended one
- *     followed by a switch from it with next 0, which gives its stack.
+ *     followed by a switch from it with next 0, which gives its stack,
+ *     and a named one by its task_name.
  *   switch: if prev has not ended, prev becomes suspended since the event,
  *     its suspension stack `stack` (truncated: deeper than COSTACK_DEPTH).
  *     If next is not 0 and has not ended, next becomes running on this
