@@ -15,7 +15,12 @@
 
 typedef int (*swap_fn)(ucontext_t *, const ucontext_t *);
 
-static ucontext_t main_ctx, coro_ctx;
+/* One pair of contexts for the bare rounds and one for the hooked rounds: a
+ * coroutine that a bare swapcontext suspended is resumed by the next bare
+ * one only, so that costack never sees a switch it was not told of (which
+ * would make it take the wrong task as running and skip captures). */
+enum { BARE, HOOKED };
+static ucontext_t main_ctx[2], coro_ctx[2];
 static swap_fn swap;
 static long switches;
 static volatile int sink;
@@ -34,20 +39,20 @@ __attribute__((noinline)) static void descend(int depth, ucontext_t *from, ucont
 
 static int coro_depth;
 
-static void coro_entry(void)
+static void coro_entry(int which)
 {
 	for (;;)
-		descend(coro_depth, &coro_ctx, &main_ctx);
+		descend(coro_depth, &coro_ctx[which], &main_ctx[which]);
 }
 
 /* ns per switch: `switches` round trips make 2 * switches switches. */
-static double measure(swap_fn fn, int depth)
+static double measure(swap_fn fn, int which, int depth)
 {
 	double t0, t1;
 
 	swap = fn;
 	t0 = bench_now_ns();
-	descend(depth, &main_ctx, &coro_ctx);
+	descend(depth, &main_ctx[which], &coro_ctx[which]);
 	t1 = bench_now_ns();
 	return (t1 - t0) / (2.0 * switches);
 }
@@ -58,7 +63,7 @@ int main(int argc, char **argv)
 	void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
 	swap_fn bare = libc ? (swap_fn)dlsym(libc, "swapcontext") : NULL;
 	swap_fn hooked = swapcontext; /* the preload's, when it is loaded */
-	char *stack = malloc(STACK_SIZE);
+	char *stack = malloc(2 * STACK_SIZE);
 
 	switches = argc > 1 ? atol(argv[1]) : 200000;
 	if (!bare || !stack) {
@@ -74,15 +79,19 @@ int main(int argc, char **argv)
 
 		/* One coroutine per depth, so that its stack is depth frames deep too. */
 		coro_depth = depths[d];
-		getcontext(&coro_ctx);
-		coro_ctx.uc_stack.ss_sp = stack;
-		coro_ctx.uc_stack.ss_size = STACK_SIZE;
-		coro_ctx.uc_link = NULL;
-		makecontext(&coro_ctx, coro_entry, 0);
-		measure(hooked, depths[d]); /* warm: first switches, caches */
+		for (int which = BARE; which <= HOOKED; which++) {
+			getcontext(&coro_ctx[which]);
+			coro_ctx[which].uc_stack.ss_sp = stack + (size_t)which * STACK_SIZE;
+			coro_ctx[which].uc_stack.ss_size = STACK_SIZE;
+			coro_ctx[which].uc_link = NULL;
+			makecontext(&coro_ctx[which], (void (*)(void))coro_entry, 1, which);
+		}
+		/* warm: first switches, caches */
+		measure(bare, BARE, depths[d]);
+		measure(hooked, HOOKED, depths[d]);
 		for (int r = 0; r < ROUNDS; r++) {
-			bare_ns[r] = measure(bare, depths[d]);
-			hooked_ns[r] = measure(hooked, depths[d]);
+			bare_ns[r] = measure(bare, BARE, depths[d]);
+			hooked_ns[r] = measure(hooked, HOOKED, depths[d]);
 			ratio[r] = hooked_ns[r] / bare_ns[r];
 		}
 		printf("%-6d %12.1f %12.1f %7.2fx\n", depths[d], bench_median(bare_ns, ROUNDS),
