@@ -179,17 +179,17 @@ static void text_repr(FILE *out, const struct stacks_report *r, const struct sta
 }
 
 static void text_frame(FILE *out, const struct stacks_report *r, const struct stacks_task *t,
-                       uint64_t pc, bool is_return)
+                       uint64_t pc, bool is_return, const char *indent)
 {
 	struct sym_frame f[MAX_INLINE];
 	int n = lookup(r, t, pc, is_return, f);
 
 	if (n <= 0) {
-		fprintf(out, "  File \"?\", address %#" PRIx64 ", in ??\n", pc);
+		fprintf(out, "%sFile \"?\", address %#" PRIx64 ", in ??\n", indent, pc);
 		return;
 	}
 	for (int i = 0; i < n; i++) {
-		fputs("  File \"", out);
+		fprintf(out, "%sFile \"", indent);
 		if (f[i].file && f[i].line > 0) {
 			text_string(out, f[i].file);
 			fprintf(out, "\", line %d, in ", f[i].line);
@@ -200,6 +200,13 @@ static void text_frame(FILE *out, const struct stacks_report *r, const struct st
 		text_string(out, f[i].function ? f[i].function : "??");
 		fputs(f[i].inlined ? " (inlined)\n" : "\n", out);
 	}
+}
+
+void stacks_write_text_frames(FILE *out, const struct stacks_report *r,
+                              const struct stacks_task *t, const char *indent)
+{
+	for (uint32_t i = 0; i < t->nframes; i++)
+		text_frame(out, r, t, t->frames[i], !t->frames_are_entry, indent);
 }
 
 static void text_task(FILE *out, const struct stacks_report *r, const struct stacks_task *t)
@@ -215,8 +222,7 @@ static void text_task(FILE *out, const struct stacks_report *r, const struct sta
 	fputs(!t->nframes ? "No stack for " : failed ? "Traceback for " : "Stack for ", out);
 	text_repr(out, r, t);
 	fputs(t->nframes ? " (most recent call last):\n" : "\n", out);
-	for (uint32_t i = 0; i < t->nframes; i++)
-		text_frame(out, r, t, t->frames[i], !t->frames_are_entry);
+	stacks_write_text_frames(out, r, t, "  ");
 	/* Python's traceback ends with the exception: "ValueError: boom". */
 	if (failed && t->exception_type) {
 		text_string(out, t->exception_type[0] ? t->exception_type : "exception");
@@ -269,7 +275,8 @@ static void json_hex(FILE *out, uint64_t x)
 	fprintf(out, "\"%#" PRIx64 "\"", x);
 }
 
-static void json_frames(FILE *out, const struct stacks_report *r, const struct stacks_task *t)
+void stacks_write_json_frames(FILE *out, const struct stacks_report *r,
+                              const struct stacks_task *t)
 {
 	bool first = true;
 
@@ -326,7 +333,7 @@ static void json_task(FILE *out, const struct stacks_report *r, const struct ent
 		fputs("null", out);
 	}
 	fputs(",\"frames\":", out);
-	json_frames(out, r, t);
+	stacks_write_json_frames(out, r, t);
 	if (r->group) {
 		fprintf(out, ",\"count\":%zu,\"ids\":[", e->count);
 		for (size_t j = 0; j < e->count; j++)

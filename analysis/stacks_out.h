@@ -80,4 +80,11 @@ int stacks_write_text(FILE *out, const struct stacks_report *r);
  */
 int stacks_write_json(FILE *out, const struct stacks_report *r);
 
+/* t's frames alone, as the writers above show them, for other writers (a report): text,
+ * each line starting with indent; JSON, the "frames" array. r gives the symbolizer. */
+void stacks_write_text_frames(FILE *out, const struct stacks_report *r,
+                              const struct stacks_task *t, const char *indent);
+void stacks_write_json_frames(FILE *out, const struct stacks_report *r,
+                              const struct stacks_task *t);
+
 #endif
