@@ -179,14 +179,10 @@ end:
 int command_stacks(int argc, char **argv)
 {
 	static const struct option options[] = {
-	        {"task", required_argument, NULL, 't'},
-	        {"limit", required_argument, NULL, 'l'},
-	        {"group", no_argument, NULL, 'g'},
-	        {"format", required_argument, NULL, 'f'},
-	        {"at", required_argument, NULL, 'a'},
-	        {"pid", required_argument, NULL, 'p'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
+	        {"task", required_argument, NULL, 't'}, {"limit", required_argument, NULL, 'l'},
+	        {"group", no_argument, NULL, 'g'},      {"format", required_argument, NULL, 'f'},
+	        {"at", required_argument, NULL, 'a'},   {"pid", required_argument, NULL, 'p'},
+	        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
 	};
 	uint64_t task_ids[MAX_TASK_OPTIONS];
 	size_t ntask_ids = 0;
@@ -229,10 +225,11 @@ int command_stacks(int argc, char **argv)
 			break;
 		case 'a':
 			if (trace_parse_time(optarg, &at))
-				return usage("bad TIME ", optarg,
-				             " (seconds since the epoch, as `date +%s.%N` prints, or "
-				             "+OFFSET from the trace's start: +1.5s, +250ms, +10us, "
-				             "+700ns)");
+				return usage(
+				        "bad TIME ", optarg,
+				        " (seconds since the epoch, as `date +%s.%N` prints, or "
+				        "+OFFSET from the trace's start: +1.5s, +250ms, +10us, "
+				        "+700ns)");
 			at_arg = optarg;
 			break;
 		case 'p':
@@ -269,7 +266,8 @@ int command_stacks(int argc, char **argv)
 		return stacks_of_trace(argv[optind], &at, &o);
 	}
 	if (at_arg)
-		return usage("--at ", at_arg, " needs a TRACE (a recording); a live PID has only now");
+		return usage("--at ", at_arg,
+		             " needs a TRACE (a recording); a live PID has only now");
 	if (npids)
 		return usage("--pid needs a TRACE; a live PID is its own process", NULL, "");
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* hashmap.h - an open-addressing map from a pair of 64-bit keys to a pointer, for the trace model. */
+/* hashmap.h - an open-addressing map from a pair of 64-bit keys to a pointer, for the trace model.
+ */
 #ifndef COSTACK_HASHMAP_H
 #define COSTACK_HASHMAP_H
 

@@ -32,7 +32,8 @@ int offline_cli_read(const char *verb, const char *dir, const struct trace_at *a
 	}
 	if (r.no_vpid)
 		fprintf(stderr,
-		        "costack %s: the trace's events lack the vpid context: all are taken as one "
+		        "costack %s: the trace's events lack the vpid context: all are taken as "
+		        "one "
 		        "process (record with `costack record`, or `lttng add-context -u -t vpid "
 		        "-t vtid -t procname`)\n",
 		        verb);

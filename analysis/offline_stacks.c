@@ -121,8 +121,8 @@ enum offline_stacks_status offline_stacks_write(FILE *out, struct tm_model *m, u
 		for (size_t j = 0; j < m->nprocs && !found; j++)
 			found = m->procs[j]->pid == o->pids[i];
 		if (!found) {
-			snprintf(message, size, "the trace has no process %" PRId32 " (at that time)",
-			         o->pids[i]);
+			snprintf(message, size,
+			         "the trace has no process %" PRId32 " (at that time)", o->pids[i]);
 			status = OFFLINE_STACKS_NO_TASK;
 			goto end;
 		}
@@ -148,8 +148,9 @@ enum offline_stacks_status offline_stacks_write(FILE *out, struct tm_model *m, u
 	report.by_process = nprocs_shown > 1;
 	report.symbolize = offline_symbolize;
 	report.ctx = &sym;
-	status = (o->json ? stacks_write_json : stacks_write_text)(out, &report) ? OFFLINE_STACKS_WRITE
-	                                                                        : OFFLINE_STACKS_OK;
+	status = (o->json ? stacks_write_json : stacks_write_text)(out, &report)
+	                 ? OFFLINE_STACKS_WRITE
+	                 : OFFLINE_STACKS_OK;
 end:
 	offline_sym_free(&sym);
 	for (size_t i = 0; frames && i < nshown; i++)

@@ -22,9 +22,9 @@ struct offline_stacks_options {
 
 enum offline_stacks_status {
 	OFFLINE_STACKS_OK = 0,
-	OFFLINE_STACKS_NO_TASK,  /* a task id or pid asked for is not in the trace at that time */
-	OFFLINE_STACKS_WRITE,    /* out could not be written (errno) */
-	OFFLINE_STACKS_MEMORY,   /* out of memory */
+	OFFLINE_STACKS_NO_TASK, /* a task id or pid asked for is not in the trace at that time */
+	OFFLINE_STACKS_WRITE,   /* out could not be written (errno) */
+	OFFLINE_STACKS_MEMORY,  /* out of memory */
 };
 
 /*

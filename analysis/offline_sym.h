@@ -28,8 +28,8 @@ int offline_sym_init(struct offline_sym *o, struct tm_model *m);
 void offline_sym_free(struct offline_sym *o);
 
 /* pc of process pid at time ts, as symbolizer_lookup() describes it. */
-int offline_sym_lookup(struct offline_sym *o, int32_t pid, uint64_t ts, uint64_t pc,
-                       bool is_return, struct sym_frame *out, int cap);
+int offline_sym_lookup(struct offline_sym *o, int32_t pid, uint64_t ts, uint64_t pc, bool is_return,
+                       struct sym_frame *out, int cap);
 
 /* A stacks_symbolize_fn over a struct offline_sym (ctx): t's pid and frames_ns. */
 int offline_symbolize(void *ctx, const struct stacks_task *t, uint64_t pc, bool is_return,

@@ -154,8 +154,8 @@ static const char *rel(const struct tm_model *m, uint64_t ts, char *buf, size_t 
 {
 	char d[16];
 
-	snprintf(buf, size, "+%s", format_duration(ts > m->first_ns ? ts - m->first_ns : 0, d,
-	                                          sizeof(d)));
+	snprintf(buf, size, "+%s",
+	         format_duration(ts > m->first_ns ? ts - m->first_ns : 0, d, sizeof(d)));
 	return buf;
 }
 
@@ -212,13 +212,15 @@ static void text_exceptions(FILE *out, const struct tm_model *m, struct stacks_r
 			fputs(": ", out);
 			text_string(out, k->what);
 		}
-		fprintf(out, "%s, raised %" PRIu64 " time%s, %s", k->forced ? " (forced unwind)" : "",
-		        k->count, k->count == 1 ? "" : "s", rel(m, k->first_ns, a, sizeof(a)));
+		fprintf(out, "%s, raised %" PRIu64 " time%s, %s",
+		        k->forced ? " (forced unwind)" : "", k->count, k->count == 1 ? "" : "s",
+		        rel(m, k->first_ns, a, sizeof(a)));
 		if (k->count > 1)
 			fprintf(out, " .. %s", rel(m, k->last_ns, b, sizeof(b)));
 		if (k->origin && k->origin != t->id)
 			fprintf(out, ", first thrown in task %" PRIu64, k->origin);
-		fputs(k->stack ? ", where (most recent call last):\n" : ", where is unknown\n", out);
+		fputs(k->stack ? ", where (most recent call last):\n" : ", where is unknown\n",
+		      out);
 		if (k->stack && k->stack->nframes <= COSTACK_MAX_FRAMES) {
 			stack_task(k->stack, t->process->pid, k->first_ns, frames, &st);
 			stacks_write_text_frames(out, r, &st, "      ");
@@ -270,8 +272,9 @@ static void text_waits(FILE *out, const struct tm_model *m, struct stacks_report
 	uint64_t frames[COSTACK_MAX_FRAMES];
 	char total[16];
 
-	fprintf(out, "\nLongest waits (suspension stacks by total time tasks were suspended there, "
-	             "top %zu):\n",
+	fprintf(out,
+	        "\nLongest waits (suspension stacks by total time tasks were suspended there, "
+	        "top %zu):\n",
 	        top);
 	if (!n)
 		fputs("  none: no task was suspended.\n", out);
@@ -298,8 +301,10 @@ static void write_text(FILE *out, const struct tm_model *m, struct stacks_report
 		ntasks += m->procs[i]->ntasks;
 	fputs("Trace: ", out);
 	text_string(out, o->trace);
-	fprintf(out, "\n  from %s to %s (%s), %" PRIu64 " costack events, %zu process%s, %zu task%s\n",
-	        format_timestamp(m->first_ns, a, sizeof(a)), format_timestamp(m->last_ns, b, sizeof(b)),
+	fprintf(out,
+	        "\n  from %s to %s (%s), %" PRIu64 " costack events, %zu process%s, %zu task%s\n",
+	        format_timestamp(m->first_ns, a, sizeof(a)),
+	        format_timestamp(m->last_ns, b, sizeof(b)),
 	        format_duration(m->last_ns - m->first_ns, d, sizeof(d)), m->events, m->nprocs,
 	        m->nprocs == 1 ? "" : "es", ntasks, ntasks == 1 ? "" : "s");
 	text_lost(out, m);
@@ -388,8 +393,9 @@ static void write_json(FILE *out, const struct tm_model *m, struct stacks_report
 	json_time(out, m->first_ns);
 	fputs(",\"end\":", out);
 	json_time(out, m->last_ns);
-	fprintf(out, ",\"events\":%" PRIu64 ",\"lost\":{\"events\":%" PRIu64 ",\"packets\":%" PRIu64
-	             ",\"gaps\":[",
+	fprintf(out,
+	        ",\"events\":%" PRIu64 ",\"lost\":{\"events\":%" PRIu64 ",\"packets\":%" PRIu64
+	        ",\"gaps\":[",
 	        m->events, m->lost_events, m->lost_packets);
 	for (size_t i = 0; i < m->ngaps; i++) {
 		const struct tm_gap *g = &m->gaps[i];
@@ -418,8 +424,9 @@ static void write_json(FILE *out, const struct tm_model *m, struct stacks_report
 	}
 	fputs("],\n\"waits\":[", out);
 	for (size_t i = 0; i < n && i < o->top; i++) {
-		fprintf(out, "%s{\"pid\":%" PRId32 ",\"total_ns\":%" PRIu64 ",\"waits\":%" PRIu64
-		             ",\"frames\":",
+		fprintf(out,
+		        "%s{\"pid\":%" PRId32 ",\"total_ns\":%" PRIu64 ",\"waits\":%" PRIu64
+		        ",\"frames\":",
 		        i ? ",\n" : "\n", rows[i].pid, rows[i].total_ns, rows[i].waits);
 		json_stack(out, r, rows[i].stack, rows[i].pid, m->last_ns);
 		putc('}', out);

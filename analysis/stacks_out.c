@@ -61,8 +61,7 @@ static bool same_string(const char *a, const char *b)
 static bool same_shown(const struct stacks_task *a, const struct stacks_task *b)
 {
 	return a->pid == b->pid && a->state == b->state &&
-	       a->frames_are_entry == b->frames_are_entry &&
-	       a->nframes == b->nframes &&
+	       a->frames_are_entry == b->frames_are_entry && a->nframes == b->nframes &&
 	       (!a->nframes || !memcmp(a->frames, b->frames, a->nframes * sizeof(*a->frames))) &&
 	       same_string(a->exception_type, b->exception_type) &&
 	       same_string(a->exception_what, b->exception_what);
@@ -202,8 +201,8 @@ static void text_frame(FILE *out, const struct stacks_report *r, const struct st
 	}
 }
 
-void stacks_write_text_frames(FILE *out, const struct stacks_report *r,
-                              const struct stacks_task *t, const char *indent)
+void stacks_write_text_frames(FILE *out, const struct stacks_report *r, const struct stacks_task *t,
+                              const char *indent)
 {
 	for (uint32_t i = 0; i < t->nframes; i++)
 		text_frame(out, r, t, t->frames[i], !t->frames_are_entry, indent);
@@ -275,8 +274,7 @@ static void json_hex(FILE *out, uint64_t x)
 	fprintf(out, "\"%#" PRIx64 "\"", x);
 }
 
-void stacks_write_json_frames(FILE *out, const struct stacks_report *r,
-                              const struct stacks_task *t)
+void stacks_write_json_frames(FILE *out, const struct stacks_report *r, const struct stacks_task *t)
 {
 	bool first = true;
 

@@ -62,8 +62,9 @@ struct stacks_report {
  * last): File "server.c", line 42, in worker File "server.c", line 17, in wait_reply
  *
  * "Traceback for" a failed task, ending with "type: what"; "No stack for"
- * a task without frames; "Unknown stack for" a task in STACKS_STATE_UNKNOWN. A group's block starts with "N tasks (ids a, b):"
- * and shows its first task. Returns 0, or -1 when out could not be written.
+ * a task without frames; "Unknown stack for" a task in STACKS_STATE_UNKNOWN. A group's block starts
+ * with "N tasks (ids a, b):" and shows its first task. Returns 0, or -1 when out could not be
+ * written.
  */
 int stacks_write_text(FILE *out, const struct stacks_report *r);
 
@@ -71,9 +72,9 @@ int stacks_write_text(FILE *out, const struct stacks_report *r);
  * JSON, schema costack.stacks/1 (DESIGN.md): {"schema", "at", "tasks": [{"id",
  * "name", "state", "runtime", "thread", "since", "exception": {"type", "what"}
  * | null, "frames": [{"address", "function", "module", "offset", "file",
- * "line", "inlined"}]}]}, frames oldest first, "pid" after "id" when not 0, a frame per source-level
- * function (inlined ones with the address of the frame they are in). Unknown
- * values are null; name is null when unset; "at" and "since" are
+ * "line", "inlined"}]}]}, frames oldest first, "pid" after "id" when not 0, a frame per
+ * source-level function (inlined ones with the address of the frame they are in). Unknown values
+ * are null; name is null when unset; "at" and "since" are
  * "<seconds>.<9 digits>" since the epoch; address and offset "0x…" strings.
  * Grouped, each entry is the group's first task plus "count" and "ids".
  * Returns 0, or -1 when out could not be written.
@@ -82,8 +83,8 @@ int stacks_write_json(FILE *out, const struct stacks_report *r);
 
 /* t's frames alone, as the writers above show them, for other writers (a report): text,
  * each line starting with indent; JSON, the "frames" array. r gives the symbolizer. */
-void stacks_write_text_frames(FILE *out, const struct stacks_report *r,
-                              const struct stacks_task *t, const char *indent);
+void stacks_write_text_frames(FILE *out, const struct stacks_report *r, const struct stacks_task *t,
+                              const char *indent);
 void stacks_write_json_frames(FILE *out, const struct stacks_report *r,
                               const struct stacks_task *t);
 

@@ -146,8 +146,8 @@ static enum trace_graph_status check_dir(const char *dir, bt_value *traces, char
 		return TRACE_GRAPH_UNREADABLE;
 	}
 	if (!bt_value_array_get_length(traces)) {
-		snprintf(message, size, "cannot read trace %s: no CTF trace in it (no metadata file)",
-		         dir);
+		snprintf(message, size,
+		         "cannot read trace %s: no CTF trace in it (no metadata file)", dir);
 		return TRACE_GRAPH_UNREADABLE;
 	}
 	return TRACE_GRAPH_OK;
@@ -180,7 +180,8 @@ static bool connect_source(bt_graph *graph, const bt_component_source *src,
 	uint64_t n = bt_component_source_get_output_port_count(src);
 
 	for (uint64_t i = 0; i < n; i++) {
-		const bt_port_output *out = bt_component_source_borrow_output_port_by_index_const(src, i);
+		const bt_port_output *out =
+		        bt_component_source_borrow_output_port_by_index_const(src, i);
 		const bt_port_input *in = NULL;
 		uint64_t m = bt_component_filter_get_input_port_count(muxer);
 
@@ -191,7 +192,8 @@ static bool connect_source(bt_graph *graph, const bt_component_source *src,
 			if (!bt_port_is_connected(bt_port_input_as_port_const(p)))
 				in = p;
 		}
-		if (!in || bt_graph_connect_ports(graph, out, in, NULL) != BT_GRAPH_CONNECT_PORTS_STATUS_OK)
+		if (!in || bt_graph_connect_ports(graph, out, in, NULL) !=
+		                   BT_GRAPH_CONNECT_PORTS_STATUS_OK)
 			return false;
 	}
 	return true;
@@ -219,12 +221,15 @@ static bool add_sources(bt_graph *graph, const bt_plugin *ctf, const bt_value *t
 		if (!ok)
 			take_error(dir, "out of memory", message, size);
 		else if (bt_graph_add_source_component(
-		                 graph, bt_plugin_borrow_source_component_class_by_name_const(ctf, "fs"),
+		                 graph,
+		                 bt_plugin_borrow_source_component_class_by_name_const(ctf, "fs"),
 		                 name, params, BT_LOGGING_LEVEL_NONE,
 		                 &src) != BT_GRAPH_ADD_COMPONENT_STATUS_OK)
-			ok = false, take_error(dir, "not a CTF trace babeltrace2 can read", message, size);
+			ok = false,
+			take_error(dir, "not a CTF trace babeltrace2 can read", message, size);
 		else if (!connect_source(graph, src, muxer))
-			ok = false, take_error(dir, "cannot build the babeltrace2 graph", message, size);
+			ok = false,
+			take_error(dir, "cannot build the babeltrace2 graph", message, size);
 		bt_value_put_ref(inputs);
 		bt_value_put_ref(params);
 		if (!ok)
@@ -258,8 +263,9 @@ enum trace_graph_status trace_graph_read(const char *dir, struct trace_reader *r
 	            BT_PLUGIN_FIND_STATUS_OK ||
 	    bt_plugin_find("utils", BT_TRUE, BT_TRUE, BT_TRUE, BT_TRUE, BT_TRUE, &utils) !=
 	            BT_PLUGIN_FIND_STATUS_OK) {
-		take_error(dir, "babeltrace2's ctf and utils plugins are not installed (Debian: "
-		                "libbabeltrace2-0)",
+		take_error(dir,
+		           "babeltrace2's ctf and utils plugins are not installed (Debian: "
+		           "libbabeltrace2-0)",
 		           message, size);
 		goto end;
 	}
@@ -275,7 +281,8 @@ enum trace_graph_status trace_graph_read(const char *dir, struct trace_reader *r
 	}
 	if (bt_graph_add_filter_component(
 	            graph, bt_plugin_borrow_filter_component_class_by_name_const(utils, "muxer"),
-	            "muxer", NULL, BT_LOGGING_LEVEL_NONE, &muxer) != BT_GRAPH_ADD_COMPONENT_STATUS_OK ||
+	            "muxer", NULL, BT_LOGGING_LEVEL_NONE,
+	            &muxer) != BT_GRAPH_ADD_COMPONENT_STATUS_OK ||
 	    bt_graph_add_sink_component_with_initialize_method_data(
 	            graph, sink_class, "costack", NULL, &s, BT_LOGGING_LEVEL_NONE, &sink) !=
 	            BT_GRAPH_ADD_COMPONENT_STATUS_OK ||

@@ -158,8 +158,7 @@ oom:
 	return NULL;
 }
 
-struct tm_process *tm_process_of(struct tm_model *m, int32_t pid, int32_t tid,
-                                 const char *procname)
+struct tm_process *tm_process_of(struct tm_model *m, int32_t pid, int32_t tid, const char *procname)
 {
 	struct tm_process *p = hmap_get(&m->processes, (uint64_t)(uint32_t)pid, 0);
 
@@ -360,8 +359,8 @@ static void end_task(struct tm_task *t, int outcome, uint64_t ts)
 	t->ended_ns = ts;
 }
 
-void tm_on_switch(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid,
-                  uint64_t prev, uint64_t next, int prev_state, uint64_t stack, bool truncated)
+void tm_on_switch(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid, uint64_t prev,
+                  uint64_t next, int prev_state, uint64_t stack, bool truncated)
 {
 	struct tm_task *t = task_get(m, p, prev, ts);
 
@@ -392,8 +391,7 @@ void tm_on_switch(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t
 		start_running(m, t, ts, tid);
 }
 
-void tm_on_resume(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid,
-                  uint64_t task)
+void tm_on_resume(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid, uint64_t task)
 {
 	struct tm_task *t = task_get(m, p, task, ts);
 
@@ -404,9 +402,9 @@ void tm_on_resume(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t
 
 static uint32_t newest_raise(const struct tm_task *t, uint32_t k)
 {
-	uint32_t newest = t->raise_n < TM_RAISES_KEPT ? t->raise_n - 1
-	                                              : (t->raise_next + TM_RAISES_KEPT - 1) %
-	                                                        TM_RAISES_KEPT;
+	uint32_t newest = t->raise_n < TM_RAISES_KEPT
+	                          ? t->raise_n - 1
+	                          : (t->raise_next + TM_RAISES_KEPT - 1) % TM_RAISES_KEPT;
 
 	return t->raise_n < TM_RAISES_KEPT ? newest - k
 	                                   : (newest + TM_RAISES_KEPT - k) % TM_RAISES_KEPT;
@@ -441,9 +439,9 @@ static void count_kind(struct tm_task *t, const struct tm_raise *r)
 	};
 }
 
-void tm_on_raise(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid,
-                 uint64_t task, uint64_t number, uint64_t origin, bool forced, uint64_t stack,
-                 bool truncated, const char *type, const char *what)
+void tm_on_raise(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid, uint64_t task,
+                 uint64_t number, uint64_t origin, bool forced, uint64_t stack, bool truncated,
+                 const char *type, const char *what)
 {
 	struct tm_task *t = task_get(m, p, task, ts);
 	struct tm_raise r = {

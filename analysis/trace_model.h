@@ -195,13 +195,13 @@ void tm_on_task_create(struct tm_model *m, struct tm_process *p, uint64_t ts, in
                        uint64_t stack_lo, uint64_t stack_hi);
 void tm_on_task_name(struct tm_model *m, struct tm_process *p, uint64_t ts, uint64_t task,
                      const char *name);
-void tm_on_switch(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid,
-                  uint64_t prev, uint64_t next, int prev_state, uint64_t stack, bool truncated);
+void tm_on_switch(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid, uint64_t prev,
+                  uint64_t next, int prev_state, uint64_t stack, bool truncated);
 void tm_on_resume(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid,
                   uint64_t task);
-void tm_on_raise(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid,
-                 uint64_t task, uint64_t number, uint64_t origin, bool forced, uint64_t stack,
-                 bool truncated, const char *type, const char *what);
+void tm_on_raise(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid, uint64_t task,
+                 uint64_t number, uint64_t origin, bool forced, uint64_t stack, bool truncated,
+                 const char *type, const char *what);
 void tm_on_task_end(struct tm_model *m, struct tm_process *p, uint64_t ts, uint64_t task,
                     int outcome, uint64_t kept_raise);
 
@@ -224,12 +224,12 @@ bool tm_task_unknown(const struct tm_model *m, const struct tm_task *t);
 /* What costack_get_stack(t, frames, limit) gave in the process at the
  * model's time, as the writers take it. */
 struct tm_view {
-	int state; /* enum costack_state, or TM_STATE_UNKNOWN */
+	int state;             /* enum costack_state, or TM_STATE_UNKNOWN */
 	const uint64_t *inner; /* the stack, innermost first (NULL: no frames) */
 	uint32_t n;
-	bool traceback;     /* a failed task's: a limit keeps the oldest frames */
-	bool is_entry;      /* the one frame is the entry function */
-	uint64_t frames_ns; /* when those frames were the task's (for symbolization) */
+	bool traceback;               /* a failed task's: a limit keeps the oldest frames */
+	bool is_entry;                /* the one frame is the entry function */
+	uint64_t frames_ns;           /* when those frames were the task's (for symbolization) */
 	const struct tm_raise *fatal; /* a failed task's exception, if known */
 };
 void tm_task_view(const struct tm_model *m, const struct tm_task *t, struct tm_view *v);

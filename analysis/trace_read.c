@@ -226,13 +226,13 @@ static const char *str(const bt_field *st, const struct trace_class *c, int i)
 {
 	const bt_field *f = member(st, c, i);
 
-	return bt_field_get_class_type(f) == BT_FIELD_CLASS_TYPE_STRING ? bt_field_string_get_value(f)
-	                                                                : NULL;
+	return bt_field_get_class_type(f) == BT_FIELD_CLASS_TYPE_STRING
+	               ? bt_field_string_get_value(f)
+	               : NULL;
 }
 
 /* The unsigned integers of an array member, into r->frames; their count, or -1. */
-static int64_t array(struct trace_reader *r, const bt_field *st, const struct trace_class *c,
-                     int i)
+static int64_t array(struct trace_reader *r, const bt_field *st, const struct trace_class *c, int i)
 {
 	const bt_field *f = member(st, c, i);
 	uint64_t n;
@@ -344,7 +344,8 @@ static void event(struct trace_reader *r, const bt_message *msg, uint64_t ts)
 		             u(payload, c, 3) != 0);
 		return;
 	case K_DLOPEN:
-		tm_on_module(m, pid, ts, u(payload, c, 0), u(payload, c, 1), str(payload, c, 2), true);
+		tm_on_module(m, pid, ts, u(payload, c, 0), u(payload, c, 1), str(payload, c, 2),
+		             true);
 		return;
 	case K_BUILD_ID:
 		n = array(r, payload, c, 1);
@@ -390,8 +391,8 @@ static void event(struct trace_reader *r, const bt_message *msg, uint64_t ts)
 		tm_on_task_name(m, p, ts, u(payload, c, 0), str(payload, c, 1));
 		break;
 	case K_SWITCH:
-		tm_on_switch(m, p, ts, tid, u(payload, c, 0), u(payload, c, 1), (int)u(payload, c, 2),
-		             u(payload, c, 3), u(payload, c, 4) != 0);
+		tm_on_switch(m, p, ts, tid, u(payload, c, 0), u(payload, c, 1),
+		             (int)u(payload, c, 2), u(payload, c, 3), u(payload, c, 4) != 0);
 		break;
 	case K_RESUME:
 		tm_on_resume(m, p, ts, tid, u(payload, c, 0));
@@ -422,13 +423,15 @@ static bool message_time(const bt_message *msg, uint64_t *ns)
 		sc = bt_stream_borrow_class_const(bt_packet_borrow_stream_const(
 		        bt_message_packet_beginning_borrow_packet_const(msg)));
 		return bt_stream_class_packets_have_beginning_default_clock_snapshot(sc) &&
-		       snapshot_ns(bt_message_packet_beginning_borrow_default_clock_snapshot_const(msg),
-		                   ns);
+		       snapshot_ns(
+		               bt_message_packet_beginning_borrow_default_clock_snapshot_const(msg),
+		               ns);
 	case BT_MESSAGE_TYPE_PACKET_END:
-		sc = bt_stream_borrow_class_const(
-		        bt_packet_borrow_stream_const(bt_message_packet_end_borrow_packet_const(msg)));
+		sc = bt_stream_borrow_class_const(bt_packet_borrow_stream_const(
+		        bt_message_packet_end_borrow_packet_const(msg)));
 		return bt_stream_class_packets_have_end_default_clock_snapshot(sc) &&
-		       snapshot_ns(bt_message_packet_end_borrow_default_clock_snapshot_const(msg), ns);
+		       snapshot_ns(bt_message_packet_end_borrow_default_clock_snapshot_const(msg),
+		                   ns);
 	case BT_MESSAGE_TYPE_DISCARDED_EVENTS:
 		sc = bt_stream_borrow_class_const(
 		        bt_message_discarded_events_borrow_stream_const(msg));
@@ -461,7 +464,8 @@ static void lost(struct trace_reader *r, const bt_message *msg, uint64_t begin)
 		stream = bt_message_discarded_packets_borrow_stream_const(msg);
 		if (bt_stream_class_discarded_packets_have_default_clock_snapshots(
 		            bt_stream_borrow_class_const(stream)))
-			cs = bt_message_discarded_packets_borrow_end_default_clock_snapshot_const(msg);
+			cs = bt_message_discarded_packets_borrow_end_default_clock_snapshot_const(
+			        msg);
 		if (bt_message_discarded_packets_get_count(msg, &count) !=
 		    BT_PROPERTY_AVAILABILITY_AVAILABLE)
 			count = 0;
@@ -469,7 +473,8 @@ static void lost(struct trace_reader *r, const bt_message *msg, uint64_t begin)
 		stream = bt_message_discarded_events_borrow_stream_const(msg);
 		if (bt_stream_class_discarded_events_have_default_clock_snapshots(
 		            bt_stream_borrow_class_const(stream)))
-			cs = bt_message_discarded_events_borrow_end_default_clock_snapshot_const(msg);
+			cs = bt_message_discarded_events_borrow_end_default_clock_snapshot_const(
+			        msg);
 		if (bt_message_discarded_events_get_count(msg, &count) !=
 		    BT_PROPERTY_AVAILABILITY_AVAILABLE)
 			count = 0;
@@ -563,11 +568,12 @@ int trace_reader_end(struct trace_reader *r, uint64_t *at_ns)
 		return 0;
 	}
 	if (r->at_ns < r->first_ns) {
-		snprintf(r->error, sizeof(r->error),
-		         "--at %s is before the trace's start (%s); TIME is seconds since the epoch "
-		         "or +OFFSET from the start",
-		         format_timestamp(r->at_ns, a, sizeof(a)),
-		         format_timestamp(r->first_ns, b, sizeof(b)));
+		snprintf(
+		        r->error, sizeof(r->error),
+		        "--at %s is before the trace's start (%s); TIME is seconds since the epoch "
+		        "or +OFFSET from the start",
+		        format_timestamp(r->at_ns, a, sizeof(a)),
+		        format_timestamp(r->first_ns, b, sizeof(b)));
 		return -1;
 	}
 	if (!r->passed && r->at_ns > r->last_ns) {

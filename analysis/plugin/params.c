@@ -35,8 +35,9 @@ bool params_only(const bt_value *params, const char *const *keys, const char **b
 
 static const bt_value *entry(const bt_value *params, const char *key)
 {
-	return params && bt_value_is_map(params) ? bt_value_map_borrow_entry_value_const(params, key)
-	                                         : NULL;
+	return params && bt_value_is_map(params)
+	               ? bt_value_map_borrow_entry_value_const(params, key)
+	               : NULL;
 }
 
 bool params_string(const bt_value *params, const char *key, const char **out)

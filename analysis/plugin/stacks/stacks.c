@@ -37,15 +37,17 @@ static bool parse_params(struct stacks_sink *s, const bt_value *params)
 	size_t npids;
 
 	if (!params_only(params, keys, &bad)) {
-		FAIL(s->self, "Failed to read the parameters: unknown parameter `%s` (at, task, pid, "
-		              "limit, group, format)",
+		FAIL(s->self,
+		     "Failed to read the parameters: unknown parameter `%s` (at, task, pid, "
+		     "limit, group, format)",
 		     bad);
 		return false;
 	}
 	s->at.kind = TRACE_AT_END;
 	if (!params_string(params, "at", &at) || (at && trace_parse_time(at, &s->at))) {
-		FAIL(s->self, "Failed to read parameter `at`: a string, seconds since the epoch "
-		              "(\"1795542309.164005327\") or +OFFSET from the trace's start (\"+1.5s\")");
+		FAIL(s->self,
+		     "Failed to read parameter `at`: a string, seconds since the epoch "
+		     "(\"1795542309.164005327\") or +OFFSET from the trace's start (\"+1.5s\")");
 		return false;
 	}
 	if (!params_uint_list(params, "task", INT64_MAX, s->task_ids, MAX_IDS,
@@ -107,7 +109,8 @@ stacks_initialize(bt_self_component_sink *self, bt_self_component_sink_configura
 bt_component_class_sink_graph_is_configured_method_status
 stacks_graph_is_configured(bt_self_component_sink *self)
 {
-	struct stacks_sink *s = bt_self_component_get_data(bt_self_component_sink_as_self_component(self));
+	struct stacks_sink *s =
+	        bt_self_component_get_data(bt_self_component_sink_as_self_component(self));
 
 	if (bt_message_iterator_create_from_sink_component(
 	            self, bt_self_component_sink_borrow_input_port_by_name(self, "in"),
@@ -120,7 +123,8 @@ stacks_graph_is_configured(bt_self_component_sink *self)
 
 void stacks_finalize(bt_self_component_sink *self)
 {
-	struct stacks_sink *s = bt_self_component_get_data(bt_self_component_sink_as_self_component(self));
+	struct stacks_sink *s =
+	        bt_self_component_get_data(bt_self_component_sink_as_self_component(self));
 
 	if (!s)
 		return;
@@ -164,7 +168,8 @@ static bt_component_class_sink_consume_method_status write_stacks(struct stacks_
 
 bt_component_class_sink_consume_method_status stacks_consume(bt_self_component_sink *self)
 {
-	struct stacks_sink *s = bt_self_component_get_data(bt_self_component_sink_as_self_component(self));
+	struct stacks_sink *s =
+	        bt_self_component_get_data(bt_self_component_sink_as_self_component(self));
 	bt_message_array_const msgs;
 	uint64_t count = 0;
 	int rc = 0;
