@@ -153,24 +153,32 @@ static enum trace_graph_status check_dir(const char *dir, bt_value *traces, char
 	return TRACE_GRAPH_OK;
 }
 
-/* "cannot read trace DIR: " and babeltrace2's error causes, newest first. */
+/* "cannot read trace DIR: WHAT: " and babeltrace2's error causes from components (the ones
+ * that say what is wrong with the trace), the first found first; all when there are none. */
 static void take_error(const char *dir, const char *what, char *message, size_t size)
 {
 	const bt_error *error = bt_current_thread_take_error();
+	uint64_t n = error ? bt_error_get_cause_count(error) : 0, shown = 0;
 	size_t len;
 
 	snprintf(message, size, "cannot read trace %s: %s", dir, what);
-	if (!error)
-		return;
-	for (uint64_t i = bt_error_get_cause_count(error); i-- > 0;) {
-		const bt_error_cause *cause = bt_error_borrow_cause_by_index(error, i);
+	for (int pass = 0; pass < 2 && !shown; pass++) {
+		for (uint64_t i = 0; i < n; i++) {
+			const bt_error_cause *cause = bt_error_borrow_cause_by_index(error, i);
 
-		len = strlen(message);
-		if (len + 3 >= size)
-			break;
-		snprintf(message + len, size - len, ": %s", bt_error_cause_get_message(cause));
+			if (!pass && bt_error_cause_get_actor_type(cause) ==
+			                     BT_ERROR_CAUSE_ACTOR_TYPE_UNKNOWN)
+				continue;
+			len = strlen(message);
+			if (len + 3 >= size)
+				break;
+			snprintf(message + len, size - len, ": %s",
+			         bt_error_cause_get_message(cause));
+			shown++;
+		}
 	}
-	bt_error_release(error);
+	if (error)
+		bt_error_release(error);
 }
 
 /* Connect every output port of src to a free input port of the muxer (it adds one each time). */

@@ -168,7 +168,7 @@ struct tm_model {
 	uint64_t gap_count, gap_until;
 	bool has_time;
 	uint64_t first_ns, last_ns; /* of every timed message fed */
-	uint64_t events;            /* events fed */
+	uint64_t events;            /* costack events fed (the reader counts them) */
 	uint64_t undefined_stack_refs;
 	bool out_of_memory;
 	uint32_t next_serial;

@@ -325,7 +325,6 @@ static void event(struct trace_reader *r, const bt_message *msg, uint64_t ts)
 	}
 	if (c->kind == K_NONE)
 		return;
-	m->events++;
 	payload = bt_event_borrow_payload_field_const(ev);
 	context = bt_event_borrow_common_context_field_const(ev);
 	if (context && c->vpid >= 0)
@@ -373,6 +372,7 @@ static void event(struct trace_reader *r, const bt_message *msg, uint64_t ts)
 		if (bt_field_get_class_type(f) == BT_FIELD_CLASS_TYPE_STRING)
 			procname = bt_field_string_get_value(f);
 	}
+	m->events++; /* a costack event */
 	p = tm_process_of(m, pid, tid, procname);
 	if (!p)
 		return;

@@ -178,6 +178,35 @@ def section_states(s):
               'babeltrace2 -c sink.costack.stacks -p %s prints what costack stacks does' %
               params, (st1, err1, st2, err2, out1[:1500], out2[:1500]))
 
+    st1, out1, err1 = run('babeltrace2', '--plugin-path=' + s.plugin_dir, trace, '-c',
+                          'sink.costack.report', '-p', 'format="json"')
+    st2, out2, err2 = run(s.costack, 'report', trace, '--format', 'json')
+    try:
+        rep1, rep2 = json.loads(out1), json.loads(out2)
+        rep1.pop('trace')
+        rep2.pop('trace')
+    except ValueError:
+        rep1 = rep2 = None
+    check(st1 == 0 and st2 == 0 and rep1 and rep1 == rep2,
+          'babeltrace2 -c sink.costack.report reports what costack report does',
+          (st1, err1, st2, err2))
+    if rep2:
+        tasks = {t['id']: t for p in rep2['processes'] if p['pid'] == end['pid']
+                 for t in p['tasks']}
+        fates = {v['role']: tasks[v['id']]['fate'] for v in end['tasks'] if v['id'] in tasks}
+        check(fates.get('shallow') == 'failed' and fates.get('victim') == 'cancelled' and
+              rep2['lost']['events'] == 0 and not rep2['lost']['gaps'],
+              'report: fates, no lost events', (fates, rep2['lost']))
+        shallow = tasks[next(v['id'] for v in end['tasks'] if v['role'] == 'shallow')]
+        exc = shallow['exceptions']
+        check(len(exc) == 1 and exc[0]['type'] == 'std::runtime_error' and
+              exc[0]['what'] == 'boom at depth 0' and exc[0]['count'] == 1 and
+              physical(exc[0]['frames']) == next(v['frames'] for v in end['tasks']
+                                                 if v['role'] == 'shallow'),
+              'report: the exception, where it was raised', exc)
+        check(rep2['waits'] and rep2['waits'][0]['total_ns'] > 0,
+              'report: the longest waits', rep2['waits'][:1])
+
     # --at +OFFSET: the same moment, told from the trace's start.
     st, out, err = run('babeltrace2', trace)
     stamps = re.findall(r'^\[(\d+):(\d+):(\d+)\.(\d+)\]', out, re.M)

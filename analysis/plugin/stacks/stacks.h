@@ -8,9 +8,5 @@
 bt_component_class_initialize_method_status
 stacks_initialize(bt_self_component_sink *self, bt_self_component_sink_configuration *config,
                   const bt_value *params, void *data);
-bt_component_class_sink_graph_is_configured_method_status
-stacks_graph_is_configured(bt_self_component_sink *self);
-bt_component_class_sink_consume_method_status stacks_consume(bt_self_component_sink *self);
-void stacks_finalize(bt_self_component_sink *self);
 
 #endif
