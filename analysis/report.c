@@ -202,8 +202,8 @@ static void text_exceptions(FILE *out, const struct tm_model *m, struct stacks_r
 	uint64_t frames[COSTACK_MAX_FRAMES];
 	char a[24], b[24];
 
-	for (uint32_t i = 0; i < t->nkinds; i++) {
-		const struct tm_exception_kind *k = &t->kinds[i];
+	for (uint32_t i = 0; t->raises && i < t->raises->nkinds; i++) {
+		const struct tm_exception_kind *k = &t->raises->kinds[i];
 		struct stacks_task st;
 
 		fprintf(out, "    task %" PRIu64 ": ", t->id);
@@ -226,9 +226,9 @@ static void text_exceptions(FILE *out, const struct tm_model *m, struct stacks_r
 			stacks_write_text_frames(out, r, &st, "      ");
 		}
 	}
-	if (t->raises_other_kinds)
+	if (t->raises && t->raises->other_kinds)
 		fprintf(out, "    task %" PRIu64 ": and %" PRIu64 " raises of other kinds\n", t->id,
-		        t->raises_other_kinds);
+		        t->raises->other_kinds);
 }
 
 static void text_process(FILE *out, const struct tm_model *m, struct stacks_report *r,
@@ -248,7 +248,7 @@ static void text_process(FILE *out, const struct tm_model *m, struct stacks_repo
 		bool lossy = touched_by_loss(m, t);
 		char id[24];
 
-		any_exception |= t->nkinds > 0;
+		any_exception |= t->raises && t->raises->nkinds > 0;
 		snprintf(id, sizeof(id), "%" PRIu64 "%s", t->id, lossy ? "*" : "");
 		fprintf(out, "  %-6s ", id);
 		fprintf(out, "%*s", 16 - text_string_cut(out, t->name ? t->name : "-", 16), "");
@@ -365,8 +365,8 @@ static void json_task(FILE *out, const struct tm_model *m, struct stacks_report 
 	        ",\"lost_events_may_touch\":%s,\"exceptions\":[",
 	        f.lifetime_ns, fate_name(m, t), t->switches, f.running_ns, f.suspended_ns,
 	        t->raises_total, touched_by_loss(m, t) ? "true" : "false");
-	for (uint32_t i = 0; i < t->nkinds; i++) {
-		const struct tm_exception_kind *k = &t->kinds[i];
+	for (uint32_t i = 0; t->raises && i < t->raises->nkinds; i++) {
+		const struct tm_exception_kind *k = &t->raises->kinds[i];
 
 		fputs(i ? ",{\"type\":" : "{\"type\":", out);
 		json_string(out, k->type);

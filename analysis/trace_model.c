@@ -23,6 +23,8 @@ void tm_model_free(struct tm_model *m)
 		struct tm_task *t = m->tasks.slots[i].value;
 
 		if (t) {
+			if (t->raises)
+				free(t->raises->ring);
 			free(t->raises);
 			free(t);
 		}
@@ -400,17 +402,17 @@ void tm_on_resume(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t
 		start_running(m, t, ts, tid);
 }
 
-static uint32_t newest_raise(const struct tm_task *t, uint32_t k)
+/* The k-th newest raise kept (k < x->n). */
+static struct tm_raise *newest_raise(const struct tm_raises *x, uint32_t k)
 {
-	uint32_t newest = t->raise_n < TM_RAISES_KEPT
-	                          ? t->raise_n - 1
-	                          : (t->raise_next + TM_RAISES_KEPT - 1) % TM_RAISES_KEPT;
+	uint32_t newest =
+	        x->n < TM_RAISES_KEPT ? x->n - 1 : (x->next + TM_RAISES_KEPT - 1) % TM_RAISES_KEPT;
 
-	return t->raise_n < TM_RAISES_KEPT ? newest - k
-	                                   : (newest + TM_RAISES_KEPT - k) % TM_RAISES_KEPT;
+	return &x->ring[x->n < TM_RAISES_KEPT ? newest - k
+	                                      : (newest + TM_RAISES_KEPT - k) % TM_RAISES_KEPT];
 }
 
-static void count_kind(struct tm_task *t, const struct tm_raise *r)
+static void count_kind(struct tm_raises *t, const struct tm_raise *r)
 {
 	struct tm_exception_kind *k;
 
@@ -424,7 +426,7 @@ static void count_kind(struct tm_task *t, const struct tm_raise *r)
 		}
 	}
 	if (t->nkinds == TM_EXCEPTION_KINDS) {
-		t->raises_other_kinds++;
+		t->other_kinds++;
 		return;
 	}
 	t->kinds[t->nkinds++] = (struct tm_exception_kind){
@@ -454,43 +456,51 @@ void tm_on_raise(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t 
 	        .type = tm_intern(m, type ? type : ""),
 	        .what = tm_intern(m, what ? what : ""),
 	};
+	struct tm_raises *x;
 	uint32_t slot;
 
 	process_saw(p, ts);
 	if (!t)
 		return;
+	if (!t->raises && !(t->raises = calloc(1, sizeof(*t->raises)))) {
+		m->out_of_memory = true;
+		return;
+	}
+	x = t->raises;
 	r.stack = stack_ref(m, p, stack, &r.stack_unknown);
 	t->raises_total++;
-	count_kind(t, &r);
-	if (t->raise_n < TM_RAISES_KEPT) {
-		if (t->raise_n == t->raise_cap) {
-			uint32_t cap = t->raise_cap ? 2 * t->raise_cap : 2;
-			struct tm_raise *a = realloc(t->raises, cap * sizeof(*a));
+	count_kind(x, &r);
+	if (x->n < TM_RAISES_KEPT) {
+		if (x->n == x->cap) {
+			uint32_t cap = x->cap ? 2 * x->cap : 2;
+			struct tm_raise *a = realloc(x->ring, cap * sizeof(*a));
 
 			if (!a) {
 				m->out_of_memory = true;
 				return;
 			}
-			t->raises = a;
-			t->raise_cap = cap;
+			x->ring = a;
+			x->cap = cap;
 		}
-		slot = t->raise_n++;
+		slot = x->n++;
 	} else {
-		slot = t->raise_next;
-		t->raise_next = (t->raise_next + 1) % TM_RAISES_KEPT;
+		slot = x->next;
+		x->next = (x->next + 1) % TM_RAISES_KEPT;
 	}
-	t->raises[slot] = r;
+	x->ring[slot] = r;
 }
 
 void tm_on_task_end(struct tm_model *m, struct tm_process *p, uint64_t ts, uint64_t task,
                     int outcome, uint64_t kept_raise)
 {
 	struct tm_task *t = task_get(m, p, task, ts);
+	struct tm_raises *x;
 	bool was_unknown;
 
 	process_saw(p, ts);
 	if (!t || tm_task_ended(t))
 		return;
+	x = t->raises;
 	was_unknown = tm_task_unknown(m, t);
 	end_task(t, outcome, ts);
 	t->kept_raise = kept_raise;
@@ -499,23 +509,23 @@ void tm_on_task_end(struct tm_model *m, struct tm_process *p, uint64_t ts, uint6
 		return;
 	if (kept_raise) {
 		/* Raise numbers are exact: this one is known if it was recorded. */
-		for (uint32_t k = 0; k < t->raise_n && !t->has_fatal; k++) {
-			const struct tm_raise *r = &t->raises[newest_raise(t, k)];
+		for (uint32_t k = 0; x && k < x->n && !t->has_fatal; k++) {
+			const struct tm_raise *r = newest_raise(x, k);
 
 			if ((r->number & 0xffffffffu) == (kept_raise & 0xffffffffu)) {
-				t->fatal = *r;
+				x->fatal = *r;
 				t->has_fatal = true;
 			}
 		}
-		t->fatal_unknown = !t->has_fatal || t->fatal.stack_unknown;
+		t->fatal_unknown = !t->has_fatal || x->fatal.stack_unknown;
 	} else {
 		/* api.c's rule without a kept raise: the newest raise, which a
 		 * lost event may have hidden. */
-		if (t->raise_n) {
-			t->fatal = t->raises[newest_raise(t, 0)];
+		if (x && x->n) {
+			x->fatal = *newest_raise(x, 0);
 			t->has_fatal = true;
 		}
-		t->fatal_unknown = was_unknown || (t->has_fatal && t->fatal.stack_unknown);
+		t->fatal_unknown = was_unknown || (t->has_fatal && x->fatal.stack_unknown);
 	}
 	t->unknown = t->fatal_unknown;
 }
@@ -690,11 +700,13 @@ void tm_task_view(const struct tm_model *m, const struct tm_task *t, struct tm_v
 	case COSTACK_FAILED:
 		v->traceback = true;
 		if (t->has_fatal) {
-			v->fatal = &t->fatal;
-			v->frames_ns = t->fatal.ts;
-			if (t->fatal.stack) {
-				v->inner = t->fatal.stack->frames;
-				v->n = t->fatal.stack->nframes;
+			const struct tm_raise *r = &t->raises->fatal;
+
+			v->fatal = r;
+			v->frames_ns = r->ts;
+			if (r->stack) {
+				v->inner = r->stack->frames;
+				v->n = r->stack->nframes;
 			}
 		}
 		break;

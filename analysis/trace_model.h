@@ -74,6 +74,17 @@ struct tm_exception_kind {
 #define TM_RAISES_KEPT 256 /* a task's newest raises kept for its traceback */
 #define TM_EXCEPTION_KINDS 8
 
+/* What a task raised. */
+struct tm_raises {
+	/* a ring of the newest TM_RAISES_KEPT; next: the oldest, once full */
+	struct tm_raise *ring;
+	uint32_t n, cap, next;
+	struct tm_exception_kind kinds[TM_EXCEPTION_KINDS];
+	uint32_t nkinds;
+	uint64_t other_kinds;  /* raises of kinds beyond those */
+	struct tm_raise fatal; /* a failed task's (has_fatal) */
+};
+
 struct tm_task {
 	struct tm_process *process;
 	uint64_t id, parent;
@@ -97,17 +108,12 @@ struct tm_task {
 	 * came since it was last determined (gap_seen < the model's). */
 	bool unknown;
 	uint64_t gap_seen;
-	/* raises: a ring of the newest TM_RAISES_KEPT */
-	struct tm_raise *raises;
-	uint32_t raise_n, raise_cap, raise_next; /* raise_next: the oldest, once full */
+	/* its raises: NULL until the first (most tasks never raise) */
+	struct tm_raises *raises;
 	uint64_t raises_total;
-	struct tm_exception_kind kinds[TM_EXCEPTION_KINDS];
-	uint32_t nkinds;
-	uint64_t raises_other_kinds;
-	/* a failed task's: the raise it died of, set at its end */
+	/* a failed task's: the raise it died of (raises->fatal), set at its end */
 	uint64_t kept_raise;
 	bool has_fatal, fatal_unknown;
-	struct tm_raise fatal;
 };
 
 /* A loaded ELF object of a process (statedump or dlopen), for symbolization. */

@@ -81,7 +81,7 @@ static void test_get_stack_rules(void)
 	CHECK(n == 3 && f[0] == 0xa1, "the kept raise's stack: %u", n);
 	CHECK_EQ(view(2, 1, f, &n), COSTACK_FAILED);
 	CHECK(n == 1 && f[0] == 0xa1, "a traceback keeps its oldest: %lx", (long)f[0]);
-	CHECK_STR_EQ(task(2)->fatal.what, "first");
+	CHECK_STR_EQ(task(2)->raises->fatal.what, "first");
 	/* kept_raise 0: the newest raise (api.c's rule) */
 	tm_on_task_create(&m, p, 50, TID, 3, 1, COSTACK_RUNTIME_UCONTEXT, COSTACK_CREATED, 0xe, 0,
 	                  0);
