@@ -39,9 +39,11 @@
  *
  * offline_target flood FILE ROUNDS: eight tasks switched round-robin from
  * main ROUNDS times, as fast as can be (a trace with small buffers loses
- * events); during it task 7 ends done, task 6 failed. Then, at a quiet
- * moment, a line of their states as above; then tasks 0-2 run once more
- * and wait in flood_final; then a last line.
+ * events); during it task 7 ends done, task 6 failed; then tasks 3-5 wait
+ * in flood_final while 0-2 go on ROUNDS times more (so that events are
+ * lost after the last switch of 3-5). Then, at a quiet moment, a line of
+ * their states as above; then tasks 0-2 run once more, waiting in
+ * flood_final again; then a last line.
  *
  * offline_target pingpong ROUNDS: two tasks switching to one another
  * ROUNDS times each (the benchmark's trace).
@@ -373,9 +375,17 @@ STACK_FN void flood_entry(void)
 		offline_throw_and_keep(); /* then failed */
 		return;
 	}
-	flood_loop(t, flood_rounds);
+	flood_loop(t, i < 3 ? 2 * flood_rounds : flood_rounds);
 	for (;;)
 		flood_final(t);
+}
+
+/* Whether task i is still in its flood_loop at round r (flood_entry's rounds). */
+static bool flooding(int i, long r, long rounds)
+{
+	long last = i == 7 ? rounds / 3 : i == 6 ? rounds / 2 : i < 3 ? 2 * rounds : rounds;
+
+	return r <= last;
 }
 
 static int flood(FILE *out, long rounds)
@@ -389,9 +399,9 @@ static int flood(FILE *out, long rounds)
 		make_task(&flood_tasks[i], flood_entry, NULL, &main_ctx);
 		roles[i + 1] = (struct role){names[i], flood_tasks[i].id};
 	}
-	for (long r = 0; r <= rounds; r++)
+	for (long r = 0; r <= 2 * rounds; r++)
 		for (int i = 0; i < FLOOD_TASKS; i++)
-			if ((i != 7 || r <= rounds / 3) && (i != 6 || r <= rounds / 2))
+			if (flooding(i, r, rounds))
 				run_task(&flood_tasks[i]);
 	write_view(out, "mid", roles, FLOOD_TASKS + 1);
 	for (int i = 0; i < 3; i++)
