@@ -13,34 +13,58 @@
 
 #include "live_cli.h"
 #include "live_read.h"
+#include "offline_cli.h"
+#include "offline_stacks.h"
 #include "stacks_out.h"
 #include "symbolize.h"
 
 #define MAX_TASK_OPTIONS 64
+#define MAX_PID_OPTIONS 64
 
 static void print_stacks_help(FILE *out)
 {
 	fputs("Usage: costack stacks PID [--task ID]... [--limit N] [--group]\n"
 	      "                      [--format text|json]\n"
+	      "       costack stacks TRACE [--at TIME] [--task ID]... [--pid PID]...\n"
+	      "                      [--limit N] [--group] [--format text|json]\n"
 	      "\n"
-	      "Print the stack of every task (coroutine) of the running process PID, as\n"
-	      "asyncio's Task.get_stack() and print_stack() give them inside a Python\n"
-	      "program, read from outside: PID must run under libcostack.so (costack run),\n"
-	      "and is neither stopped nor signalled; nothing runs in it.\n"
+	      "Print the stack of every task (coroutine), as asyncio's Task.get_stack() and\n"
+	      "print_stack() give them inside a Python program:\n"
+	      "  PID    of a running process, read from outside: PID must run under\n"
+	      "         libcostack.so (costack run), and is neither stopped nor signalled;\n"
+	      "         nothing runs in it.\n"
+	      "  TRACE  of a recorded run (`costack record -o TRACE`, a directory of LTTng\n"
+	      "         CTF traces), at any moment of it (--at): what costack_get_stack()\n"
+	      "         gave in the process then. An argument of digits only is a PID;\n"
+	      "         write a trace directory named so as ./NAME.\n"
 	      "\n"
-	      "What each task shows, oldest frame first (costack_get_stack() in PID):\n"
+	      "What each task shows, oldest frame first (costack_get_stack() in the process):\n"
 	      "  suspended  where it waits: its frames at its last switch-out\n"
 	      "  running    the frames at which it was last resumed (its live stack\n"
-	      "             cannot be read without stopping it)\n"
+	      "             cannot be read without stopping it; a task never suspended\n"
+	      "             shows none)\n"
 	      "  created    one frame: its entry function\n"
 	      "  failed     the traceback of the exception that ended it, then\n"
 	      "             \"type: what\"\n"
 	      "  done, cancelled  no frames\n"
-	      "Tasks come by id; ended tasks stay listed while PID keeps them (COSTACK_ENDED).\n"
+	      "  unknown    (a TRACE only) events were lost that may have changed it: after\n"
+	      "             a gap every task not ended is unknown until an event after the\n"
+	      "             gap tells its state and stack again (a switch away from it, its\n"
+	      "             end, or a switch to it when it was known before); a stack\n"
+	      "             whose definition was lost is unknown too. Never a guess.\n"
+	      "Tasks come by id; a live process keeps its ended tasks while it can\n"
+	      "(COSTACK_ENDED), a trace has them all. With several processes in a TRACE,\n"
+	      "tasks come by process, and each one names its process (\"pid\").\n"
 	      "\n"
 	      "Options:\n"
-	      "  --task ID      Only task ID (repeatable). An ID PID does not know is an\n"
-	      "                 error.\n"
+	      "  --at TIME      (TRACE) The moment to show: seconds since the epoch, as\n"
+	      "                 `date +%s.%N` prints them (1795542309.164005327; exact to the\n"
+	      "                 nanosecond), or an offset from the trace's start: +1.5s,\n"
+	      "                 +250ms, +10us, +700ns (+2 is seconds). Default: the trace's\n"
+	      "                 end. A TIME outside the trace is an error.\n"
+	      "  --task ID      Only task ID (repeatable); in a TRACE, in every process\n"
+	      "                 that has one. An ID not there is an error.\n"
+	      "  --pid PID      (TRACE) Only the tasks of process PID (repeatable).\n"
 	      "  --limit N      At most N frames a task: the newest N of a stack, the oldest\n"
 	      "                 N of a traceback (asyncio's and the traceback module's rule).\n"
 	      "                 0 (the default): all.\n"
@@ -56,11 +80,13 @@ static void print_stacks_help(FILE *out)
 	      "    File \"server.c\", line 42, in worker\n"
 	      "    File \"server.c\", line 17, in wait_reply (inlined)\n"
 	      "\"Traceback for\" a failed task, ending with the exception's \"type: what\";\n"
-	      "\"No stack for\" a task without frames; a frame without line information\n"
-	      "shows its module and offset. --group starts each block with\n"
-	      "\"N tasks (ids a, b, ...):\" and shows the first task of the group.\n"
+	      "\"No stack for\" a task without frames; \"Unknown stack for\" an unknown one;\n"
+	      "a frame without line information shows its module and offset. --group\n"
+	      "starts each block with \"N tasks (ids a, b, ...):\" and shows the first task\n"
+	      "of the group. A TRACE of several processes has a \"Process PID (NAME):\" line\n"
+	      "before each one's tasks.\n"
 	      "\n"
-	      "JSON output, schema costack.stacks/1 (the same for a recorded trace):\n"
+	      "JSON output, schema costack.stacks/1 (the same for a PID and a TRACE):\n"
 	      "  {\"schema\": \"costack.stacks/1\", \"at\": \"<seconds>.<9 digits>\",\n"
 	      "   \"tasks\": [{\"id\", \"name\", \"state\", \"runtime\", \"thread\", \"since\",\n"
 	      "              \"exception\": {\"type\", \"what\"} | null,\n"
@@ -69,8 +95,15 @@ static void print_stacks_help(FILE *out)
 	      "frames oldest first, one per source-level function (an inlined function\n"
 	      "shares its caller's address); unknown values are null; \"exception\" is a\n"
 	      "failed task's; times are CLOCK_REALTIME; \"address\" and \"offset\" (in the\n"
-	      "module, as addr2line -e takes it) are \"0x...\" strings. With --group each\n"
-	      "entry also has \"count\" and \"ids\" (all its tasks' ids).\n"
+	      "module, as addr2line -e takes it) are \"0x...\" strings. A TRACE's tasks also\n"
+	      "have \"pid\", their process. With --group each entry also has \"count\" and\n"
+	      "\"ids\" (all its tasks' ids).\n"
+	      "\n"
+	      "Symbols of a TRACE come from the modules it recorded (lttng_ust_statedump and\n"
+	      "lttng_ust_dl events, which `costack record` enables): each binary where it was\n"
+	      "if its build ID is still the recorded one, else its debug file by build ID\n"
+	      "(/usr/lib/debug/.build-id/) or by debug link (next to it, in .debug/, under\n"
+	      "/usr/lib/debug/); a module found nowhere shows its path and offset.\n"
 	      "\n"
 	      "Permissions: reading PID needs the right to debug it (ptrace access mode\n"
 	      "read): the same user with /proc/sys/kernel/yama/ptrace_scope at 0 (1: only\n"
@@ -78,15 +111,18 @@ static void print_stacks_help(FILE *out)
 	      "\n"
 	      "Exit status:\n"
 	      "  0  Success (tasks changing too fast to read, or failing validation, are\n"
-	      "     left out with a warning on stderr).\n"
-	      "  2  Usage error; a TRACE argument (not a PID), which needs `costack record`.\n"
+	      "     left out with a warning on stderr; lost events are told on stderr).\n"
+	      "  2  Usage error: a bad option or TIME, --at outside the TRACE.\n"
 	      "  3  No such process or task, permission denied, PID not running under\n"
-	      "     libcostack.so, or an unreadable registry.\n"
+	      "     libcostack.so, or an unreadable registry; no such TRACE directory, no\n"
+	      "     trace in it, an unreadable trace.\n"
 	      "\n"
 	      "Examples:\n"
 	      "  costack stacks 4242\n"
 	      "  costack stacks 4242 --group --limit 8\n"
-	      "  costack stacks 4242 --task 17 --format json\n",
+	      "  costack stacks 4242 --task 17 --format json\n"
+	      "  costack stacks ./trace --at +1.5s\n"
+	      "  costack stacks ./trace --at $(date +%s.%N) --format json\n",
 	      out);
 }
 
@@ -106,19 +142,54 @@ static bool parse_count(const char *arg, long long max, long long *value)
 	       arg[0] != '+';
 }
 
+/* costack stacks TRACE: the tasks of a recording at a time. */
+static int stacks_of_trace(const char *dir, const struct trace_at *at,
+                           const struct offline_stacks_options *o)
+{
+	struct tm_model m;
+	uint64_t at_ns;
+	char message[512];
+	int status;
+
+	tm_model_init(&m);
+	status = offline_cli_read("stacks", dir, at, &m, &at_ns);
+	if (status != COSTACK_EXIT_OK)
+		goto end;
+	switch (offline_stacks_write(stdout, &m, at_ns, o, message, sizeof(message))) {
+	case OFFLINE_STACKS_OK:
+		break;
+	case OFFLINE_STACKS_NO_TASK:
+		fprintf(stderr, "costack stacks: %s\n", message);
+		status = COSTACK_EXIT_INPUT;
+		break;
+	case OFFLINE_STACKS_WRITE:
+		fprintf(stderr, "costack stacks: cannot write the output: %s\n", strerror(errno));
+		status = COSTACK_EXIT_INPUT;
+		break;
+	default:
+		fputs("costack stacks: out of memory\n", stderr);
+		status = COSTACK_EXIT_INPUT;
+		break;
+	}
+end:
+	tm_model_free(&m);
+	return status;
+}
+
 int command_stacks(int argc, char **argv)
 {
 	static const struct option options[] = {
-	        {"task", required_argument, NULL, 't'},
-	        {"limit", required_argument, NULL, 'l'},
-	        {"group", no_argument, NULL, 'g'},
-	        {"format", required_argument, NULL, 'f'},
-	        {"at", required_argument, NULL, 'a'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
+	        {"task", required_argument, NULL, 't'}, {"limit", required_argument, NULL, 'l'},
+	        {"group", no_argument, NULL, 'g'},      {"format", required_argument, NULL, 'f'},
+	        {"at", required_argument, NULL, 'a'},   {"pid", required_argument, NULL, 'p'},
+	        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
 	};
 	uint64_t task_ids[MAX_TASK_OPTIONS];
 	size_t ntask_ids = 0;
+	int32_t pids[MAX_PID_OPTIONS];
+	size_t npids = 0;
+	struct trace_at at = {.kind = TRACE_AT_END};
+	const char *at_arg = NULL;
 	long long value;
 	int limit = 0;
 	bool group = false, json = false;
@@ -153,8 +224,21 @@ int command_stacks(int argc, char **argv)
 				return COSTACK_EXIT_USAGE;
 			break;
 		case 'a':
-			return usage("--at ", optarg,
-			             " needs a TRACE (a recording); a live PID has only now");
+			if (trace_parse_time(optarg, &at))
+				return usage(
+				        "bad TIME ", optarg,
+				        " (seconds since the epoch, as `date +%s.%N` prints, or "
+				        "+OFFSET from the trace's start: +1.5s, +250ms, +10us, "
+				        "+700ns)");
+			at_arg = optarg;
+			break;
+		case 'p':
+			if (!live_cli_parse_pid(optarg, &pid))
+				return usage("bad pid ", optarg, "");
+			if (npids == MAX_PID_OPTIONS)
+				return usage("too many --pid options (at most 64): ", optarg, "");
+			pids[npids++] = (int32_t)pid;
+			break;
 		case 'h':
 			print_stacks_help(stdout);
 			return COSTACK_EXIT_OK;
@@ -165,17 +249,27 @@ int command_stacks(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return usage("no PID given", NULL, "");
+		return usage("no PID or TRACE given", NULL, "");
 	if (optind + 1 < argc)
 		return usage("unexpected argument ", argv[optind + 1], "");
 	if (!live_cli_parse_pid(argv[optind], &pid)) {
-		fprintf(stderr,
-		        "costack stacks: '%s' is not a PID; reading a TRACE needs `costack "
-		        "record`, "
-		        "which is not there yet\nTry 'costack stacks --help'.\n",
-		        argv[optind]);
-		return COSTACK_EXIT_USAGE;
+		struct offline_stacks_options o = {
+		        .task_ids = task_ids,
+		        .ntask_ids = ntask_ids,
+		        .pids = pids,
+		        .npids = npids,
+		        .limit = limit,
+		        .group = group,
+		        .json = json,
+		};
+
+		return stacks_of_trace(argv[optind], &at, &o);
 	}
+	if (at_arg)
+		return usage("--at ", at_arg,
+		             " needs a TRACE (a recording); a live PID has only now");
+	if (npids)
+		return usage("--pid needs a TRACE; a live PID is its own process", NULL, "");
 
 	status = live_cli_read("stacks", pid, &snap);
 	if (status != COSTACK_EXIT_OK)

@@ -29,8 +29,12 @@ int command_record(int argc, char **argv);
  * line each, read from its live registry. */
 int command_ps(int argc, char **argv);
 
-/* costack stacks PID [--task ID]... [--limit N] [--group] [--format text|json]:
- * every task's get_stack() of a running process, read from outside. */
+/* costack stacks PID|TRACE [--at TIME] [--task ID]... [--pid PID]... [--limit N] [--group]
+ * [--format text|json]: every task's get_stack() of a running process, read from outside,
+ * or of a recorded one at a time. */
 int command_stacks(int argc, char **argv);
+
+/* costack report TRACE [--top N] [--format text|json]: a recorded run, task by task. */
+int command_report(int argc, char **argv);
 
 #endif /* COSTACK_COMMANDS_H */

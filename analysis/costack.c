@@ -17,6 +17,7 @@ static const struct verb verbs[] = {
         {"record", command_record},
         {"ps", command_ps},
         {"stacks", command_stacks},
+        {"report", command_report},
 };
 
 static const struct verb *find_verb(const char *name)
@@ -39,6 +40,9 @@ static void print_help(FILE *out)
 	      "                   [--] COMMAND [ARG...]\n"
 	      "    costack ps PID [--format text|json]\n"
 	      "    costack stacks PID [--task ID]... [--limit N] [--group] [--format text|json]\n"
+	      "    costack stacks TRACE [--at TIME] [--task ID]... [--pid PID]... [--limit N]\n"
+	      "                   [--group] [--format text|json]\n"
+	      "    costack report TRACE [--top N] [--format text|json]\n"
 	      "    costack help [VERB]\n"
 	      "    costack --help | --version\n"
 	      "\n"
@@ -50,7 +54,10 @@ static void print_help(FILE *out)
 	      "    by the preload library libcostack.so inside the program, which answers\n"
 	      "    through the C API of <costack.h> (costack_get_stack, costack_print_stack),\n"
 	      "    and to costack ps and costack stacks from outside, through a live registry\n"
-	      "    in shared memory: the program is neither stopped nor signalled.\n"
+	      "    in shared memory: the program is neither stopped nor signalled. With\n"
+	      "    COSTACK_TRACE=1 it also fires LTTng-UST events (provider costack): a\n"
+	      "    recorded run (a TRACE directory) gives costack stacks any task's stack at\n"
+	      "    any moment of it, and costack report a summary of every task.\n"
 	      "\n"
 	      "VERBS\n"
 	      "    run     Run COMMAND with libcostack.so preloaded. costack executes\n"
@@ -67,7 +74,13 @@ static void print_help(FILE *out)
 	      "    stacks  Print every task's stack of the running process PID, as asyncio's\n"
 	      "            print_stack() (text) or in the costack.stacks/1 JSON schema.\n"
 	      "            Reading PID needs the right to debug it (same user and\n"
-	      "            /proc/sys/kernel/yama/ptrace_scope, or root).\n"
+	      "            /proc/sys/kernel/yama/ptrace_scope, or root). Given a TRACE (a\n"
+	      "            directory), the same of a recorded run, at --at TIME (seconds\n"
+	      "            since the epoch, or +1.5s from the trace's start; default: its\n"
+	      "            end); tasks that lost events may have touched show as unknown.\n"
+	      "    report  Summarise a TRACE: each task's lifetime, fate, switches, time\n"
+	      "            running and suspended, exceptions, the stacks where tasks waited\n"
+	      "            longest, and lost events.\n"
 	      "    help    Show this help, or the help of VERB.\n"
 	      "\n"
 	      "OPTIONS\n"
@@ -101,16 +114,18 @@ static void print_help(FILE *out)
 	      "                     would have (default 0)\n"
 	      "    COSTACK_DUMP_FILE\n"
 	      "                     dumps are appended to this file instead of stderr\n"
+	      "    COSTACK_TRACE    1 fires the LTTng-UST events a TRACE is made of (default 0)\n"
 	      "    A bad value is reported on one line of stderr and its default is used.\n"
 	      "\n"
 	      "EXIT STATUS\n"
 	      "    0    Success.\n"
-	      "    2    Usage error.\n"
+	      "    2    Usage error (for a TRACE: a bad TIME, or one outside the trace).\n"
 	      "    3    An input cannot be used: the preload library is missing or unreadable;\n"
 	      "         for ps and stacks, no such process, permission denied, or a process\n"
 	      "         not running under libcostack.so; for record, LTTng not installed, no\n"
 	      "         session daemon to be had, lttng failing, or the trace directory not\n"
-	      "         empty.\n"
+	      "         empty; for stacks and report, no such TRACE directory, no trace in it,\n"
+	      "         or an unreadable trace.\n"
 	      "    For run and record, COMMAND's own status (a signal N that ends it, a shell\n"
 	      "    shows as 128+N), or 126 when COMMAND cannot be executed, 127 when it is not\n"
 	      "    found.\n"
@@ -126,7 +141,10 @@ static void print_help(FILE *out)
 	      "    or, from outside, while it runs:\n"
 	      "        costack stacks $(pidof server)\n"
 	      "    Record a run with LTTng, into ./server-DATE-TIME:\n"
-	      "        costack record -- ./server --port 8080\n",
+	      "        costack record -- ./server --port 8080\n"
+	      "    then the stacks of its tasks 1.5 seconds into it, and a summary:\n"
+	      "        costack stacks server-DATE-TIME --at +1.5s\n"
+	      "        costack report server-DATE-TIME\n",
 	      out);
 }
 

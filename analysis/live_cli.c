@@ -64,8 +64,10 @@ int live_cli_read(const char *verb, pid_t pid, struct live_snapshot *snap)
 	return COSTACK_EXIT_OK;
 }
 
-int live_cli_symbolize(void *ctx, uint64_t pc, bool is_return, struct sym_frame *out, int cap)
+int live_cli_symbolize(void *ctx, const struct stacks_task *t, uint64_t pc, bool is_return,
+                       struct sym_frame *out, int cap)
 {
+	(void)t;
 	return symbolizer_lookup(ctx, pc, is_return, out, cap);
 }
 
@@ -73,6 +75,7 @@ void live_cli_stacks_task(const struct live_task *t, int limit, struct stacks_ta
 {
 	uint32_t first;
 
+	memset(out, 0, sizeof(*out));
 	out->id = t->id;
 	out->name = t->name;
 	out->state = t->state;

@@ -30,7 +30,8 @@ bool live_cli_parse_pid(const char *arg, pid_t *pid);
 int live_cli_read(const char *verb, pid_t pid, struct live_snapshot *snap);
 
 /* A stacks_symbolize_fn over a struct symbolizer (ctx). */
-int live_cli_symbolize(void *ctx, uint64_t pc, bool is_return, struct sym_frame *out, int cap);
+int live_cli_symbolize(void *ctx, const struct stacks_task *t, uint64_t pc, bool is_return,
+                       struct sym_frame *out, int cap);
 
 /* t as the writers show it, its frames cut to limit (<= 0: all). */
 void live_cli_stacks_task(const struct live_task *t, int limit, struct stacks_task *out);

@@ -11,8 +11,8 @@
 
 #define MAX_INLINE 16
 
-static const char *const state_names[] = {"created", "running", "suspended",
-                                          "done",    "failed",  "cancelled"};
+static const char *const state_names[] = {"created", "running",   "suspended", "done",
+                                          "failed",  "cancelled", "unknown"};
 static const char *const runtime_names[] = {"thread", "ucontext", "fcontext"};
 
 static const char *state_name(int state)
@@ -31,9 +31,10 @@ static const char *runtime_name(int runtime)
 
 /* The frames at pc, outermost first; at least one (all unknown but the
  * offset, which is then pc, when nothing is known). */
-static int lookup(const struct stacks_report *r, uint64_t pc, bool is_return, struct sym_frame *out)
+static int lookup(const struct stacks_report *r, const struct stacks_task *t, uint64_t pc,
+                  bool is_return, struct sym_frame *out)
 {
-	int n = r->symbolize ? r->symbolize(r->ctx, pc, is_return, out, MAX_INLINE) : 0;
+	int n = r->symbolize ? r->symbolize(r->ctx, t, pc, is_return, out, MAX_INLINE) : 0;
 
 	if (n > 0)
 		return n;
@@ -59,8 +60,8 @@ static bool same_string(const char *a, const char *b)
 /* Whether b shows what a shows: the state, the frames, the exception. */
 static bool same_shown(const struct stacks_task *a, const struct stacks_task *b)
 {
-	return a->state == b->state && a->frames_are_entry == b->frames_are_entry &&
-	       a->nframes == b->nframes &&
+	return a->pid == b->pid && a->state == b->state &&
+	       a->frames_are_entry == b->frames_are_entry && a->nframes == b->nframes &&
 	       (!a->nframes || !memcmp(a->frames, b->frames, a->nframes * sizeof(*a->frames))) &&
 	       same_string(a->exception_type, b->exception_type) &&
 	       same_string(a->exception_what, b->exception_what);
@@ -68,7 +69,8 @@ static bool same_shown(const struct stacks_task *a, const struct stacks_task *b)
 
 static uint64_t shown_hash(const struct stacks_task *t)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)t->state ^ ((uint64_t)t->nframes << 8);
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)t->state ^ ((uint64_t)t->nframes << 8) ^
+	             ((uint64_t)(uint32_t)t->pid << 32);
 
 	for (uint32_t i = 0; i < t->nframes; i++) {
 		h ^= t->frames[i];
@@ -82,6 +84,9 @@ static int compare_entries(const void *a, const void *b)
 {
 	const struct entry *x = a, *y = b;
 
+	/* Tasks come by process already; groups stay in their process. */
+	if (x->first->pid != y->first->pid)
+		return x->first->pid < y->first->pid ? -1 : 1;
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
 	return x->first->id < y->first->id ? -1 : x->first->id > y->first->id;
@@ -162,7 +167,7 @@ static void text_repr(FILE *out, const struct stacks_report *r, const struct sta
 		text_string(out, t->name);
 		putc('\'', out);
 	}
-	if (t->entry && lookup(r, t->entry, false, f) >= 1 && f[0].function) {
+	if (t->entry && lookup(r, t, t->entry, false, f) >= 1 && f[0].function) {
 		fputs(" entry=", out);
 		text_string(out, f[0].function);
 		fputs("()", out);
@@ -172,17 +177,18 @@ static void text_repr(FILE *out, const struct stacks_report *r, const struct sta
 	fprintf(out, " runtime=%s thread=%" PRId32 ">", runtime_name(t->runtime), t->thread);
 }
 
-static void text_frame(FILE *out, const struct stacks_report *r, uint64_t pc, bool is_return)
+static void text_frame(FILE *out, const struct stacks_report *r, const struct stacks_task *t,
+                       uint64_t pc, bool is_return, const char *indent)
 {
 	struct sym_frame f[MAX_INLINE];
-	int n = lookup(r, pc, is_return, f);
+	int n = lookup(r, t, pc, is_return, f);
 
 	if (n <= 0) {
-		fprintf(out, "  File \"?\", address %#" PRIx64 ", in ??\n", pc);
+		fprintf(out, "%sFile \"?\", address %#" PRIx64 ", in ??\n", indent, pc);
 		return;
 	}
 	for (int i = 0; i < n; i++) {
-		fputs("  File \"", out);
+		fprintf(out, "%sFile \"", indent);
 		if (f[i].file && f[i].line > 0) {
 			text_string(out, f[i].file);
 			fprintf(out, "\", line %d, in ", f[i].line);
@@ -195,15 +201,27 @@ static void text_frame(FILE *out, const struct stacks_report *r, uint64_t pc, bo
 	}
 }
 
+void stacks_write_text_frames(FILE *out, const struct stacks_report *r, const struct stacks_task *t,
+                              const char *indent)
+{
+	for (uint32_t i = 0; i < t->nframes; i++)
+		text_frame(out, r, t, t->frames[i], !t->frames_are_entry, indent);
+}
+
 static void text_task(FILE *out, const struct stacks_report *r, const struct stacks_task *t)
 {
 	bool failed = t->state == COSTACK_FAILED;
 
+	if (t->state == STACKS_STATE_UNKNOWN) {
+		fputs("Unknown stack for ", out);
+		text_repr(out, r, t);
+		fputs(" (events were lost)\n", out);
+		return;
+	}
 	fputs(!t->nframes ? "No stack for " : failed ? "Traceback for " : "Stack for ", out);
 	text_repr(out, r, t);
 	fputs(t->nframes ? " (most recent call last):\n" : "\n", out);
-	for (uint32_t i = 0; i < t->nframes; i++)
-		text_frame(out, r, t->frames[i], !t->frames_are_entry);
+	stacks_write_text_frames(out, r, t, "  ");
 	/* Python's traceback ends with the exception: "ValueError: boom". */
 	if (failed && t->exception_type) {
 		text_string(out, t->exception_type[0] ? t->exception_type : "exception");
@@ -223,8 +241,19 @@ int stacks_write_text(FILE *out, const struct stacks_report *r)
 	if (!e)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
+		const struct stacks_task *t = e[i].first;
+
 		if (i)
 			putc('\n', out);
+		if (r->by_process && (!i || e[i - 1].first->pid != t->pid)) {
+			fprintf(out, "Process %" PRId32, t->pid);
+			if (t->procname) {
+				fputs(" (", out);
+				text_string(out, t->procname);
+				putc(')', out);
+			}
+			fputs(":\n", out);
+		}
 		if (r->group) {
 			fprintf(out, "%zu task%s (id%s ", e[i].count, e[i].count == 1 ? "" : "s",
 			        e[i].count == 1 ? "" : "s");
@@ -245,14 +274,14 @@ static void json_hex(FILE *out, uint64_t x)
 	fprintf(out, "\"%#" PRIx64 "\"", x);
 }
 
-static void json_frames(FILE *out, const struct stacks_report *r, const struct stacks_task *t)
+void stacks_write_json_frames(FILE *out, const struct stacks_report *r, const struct stacks_task *t)
 {
 	bool first = true;
 
 	putc('[', out);
 	for (uint32_t i = 0; i < t->nframes; i++) {
 		struct sym_frame f[MAX_INLINE];
-		int n = lookup(r, t->frames[i], !t->frames_are_entry, f);
+		int n = lookup(r, t, t->frames[i], !t->frames_are_entry, f);
 
 		for (int j = 0; j < (n > 0 ? n : 1); j++) {
 			fputs(first ? "{\"address\":" : ",{\"address\":", out);
@@ -281,7 +310,10 @@ static void json_task(FILE *out, const struct stacks_report *r, const struct ent
 	const struct stacks_task *t = e->first;
 	char since[32];
 
-	fprintf(out, "{\"id\":%" PRIu64 ",\"name\":", t->id);
+	fprintf(out, "{\"id\":%" PRIu64, t->id);
+	if (t->pid)
+		fprintf(out, ",\"pid\":%" PRId32, t->pid);
+	fputs(",\"name\":", out);
 	json_string(out, t->name && t->name[0] ? t->name : NULL);
 	fputs(",\"state\":", out);
 	json_string(out, state_name(t->state));
@@ -299,7 +331,7 @@ static void json_task(FILE *out, const struct stacks_report *r, const struct ent
 		fputs("null", out);
 	}
 	fputs(",\"frames\":", out);
-	json_frames(out, r, t);
+	stacks_write_json_frames(out, r, t);
 	if (r->group) {
 		fprintf(out, ",\"count\":%zu,\"ids\":[", e->count);
 		for (size_t j = 0; j < e->count; j++)

@@ -35,6 +35,7 @@ typedef char *(*demangle_fn)(const char *mangled, char *buf, size_t *len,
 struct cache_entry {
 	uint64_t pc;
 	bool ret;
+	uint32_t file;	/* 0: the process; else 1 + an index of files */
 	int n;
 	struct sym_frame frames[];
 };
@@ -57,6 +58,10 @@ struct symbolizer {
 	char **strs;
 	size_t nstrs, strcap;
 
+	/* symbolizer_new_files(): the files added, looked up by file address. */
+	struct sym_file *files;
+	size_t nfiles, filecap;
+
 	/* Open-addressed cache of resolved addresses. */
 	struct cache_entry **cache;
 	size_t ncache, cachecap;
@@ -65,6 +70,12 @@ struct symbolizer {
 	demangle_fn demangle;
 	void *demangle_handle;
 	unsigned long long demangle_probed;	/* 1 + dl adds at last probe */
+};
+
+/* An ELF file of an offline symbolizer, alone in its Dwfl at bias 0. */
+struct sym_file {
+	Dwfl *dwfl;
+	Dwfl_Module *mod;
 };
 
 /* Growable list of frames while resolving one address. */
@@ -84,6 +95,13 @@ static int find_debuginfo_local(Dwfl_Module *mod, void **userdata,
 
 static const Dwfl_Callbacks proc_callbacks = {
 	.find_elf = dwfl_linux_proc_find_elf,
+	.find_debuginfo = find_debuginfo_local,
+	.debuginfo_path = &debuginfo_path,
+};
+
+/* Files named by the caller: reported with their descriptor, so find_elf is unused. */
+static const Dwfl_Callbacks file_callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
 	.find_debuginfo = find_debuginfo_local,
 	.debuginfo_path = &debuginfo_path,
 };
@@ -267,21 +285,28 @@ static const char *intern(struct symbolizer *s, const char *str)
 	return dup;
 }
 
-static size_t cache_slot(const struct symbolizer *s, uint64_t pc, bool ret)
+static uint64_t cache_hash(uint64_t pc, bool ret, uint32_t file)
 {
-	return hash_u64(pc ^ (uint64_t)ret) & (s->cachecap - 1);
+	return hash_u64(pc ^ (uint64_t)ret ^ ((uint64_t)file << 1));
+}
+
+static size_t cache_slot(const struct symbolizer *s, uint64_t pc, bool ret,
+			 uint32_t file)
+{
+	return cache_hash(pc, ret, file) & (s->cachecap - 1);
 }
 
 static struct cache_entry *cache_find(struct symbolizer *s, uint64_t pc,
-				      bool ret)
+				      bool ret, uint32_t file)
 {
 	size_t i;
 
 	if (!s->cachecap)
 		return NULL;
-	i = cache_slot(s, pc, ret);
+	i = cache_slot(s, pc, ret, file);
 	while (s->cache[i]) {
-		if (s->cache[i]->pc == pc && s->cache[i]->ret == ret)
+		if (s->cache[i]->pc == pc && s->cache[i]->ret == ret &&
+		    s->cache[i]->file == file)
 			return s->cache[i];
 		i = (i + 1) & (s->cachecap - 1);
 	}
@@ -313,7 +338,7 @@ static int cache_grow(struct symbolizer *s)
 
 		if (!e)
 			continue;
-		j = hash_u64(e->pc ^ (uint64_t)e->ret) & (ncap - 1);
+		j = cache_hash(e->pc, e->ret, e->file) & (ncap - 1);
 		while (n[j])
 			j = (j + 1) & (ncap - 1);
 		n[j] = e;
@@ -335,7 +360,7 @@ static void cache_insert(struct symbolizer *s, struct cache_entry *e)
 		free(e);
 		return;
 	}
-	i = cache_slot(s, e->pc, e->ret);
+	i = cache_slot(s, e->pc, e->ret, e->file);
 	while (s->cache[i])
 		i = (i + 1) & (s->cachecap - 1);
 	s->cache[i] = e;
@@ -743,10 +768,11 @@ static struct cache_entry *resolve(struct symbolizer *s, uint64_t pc, bool ret,
 		goto out;
 	e->pc = pc;
 	e->ret = ret;
+	e->file = 0;
 	e->n = fv.n;
 	memcpy(e->frames, fv.v, fv.n * sizeof(e->frames[0]));
 	cache_insert(s, e);
-	e = cache_find(s, pc, ret);
+	e = cache_find(s, pc, ret, 0);
 out:
 	free(fv.v);
 	return e;
@@ -820,7 +846,11 @@ void symbolizer_destroy(struct symbolizer *s)
 	for (i = 0; i < s->strcap; i++)
 		free(s->strs[i]);
 	free(s->strs);
-	dwfl_end(s->dwfl);
+	for (i = 0; i < s->nfiles; i++)
+		dwfl_end(s->files[i].dwfl);
+	free(s->files);
+	if (s->dwfl)
+		dwfl_end(s->dwfl);
 	if (s->demangle_handle)
 		dlclose(s->demangle_handle);
 	pthread_mutex_destroy(&s->lock);
@@ -831,7 +861,7 @@ void symbolizer_refresh(struct symbolizer *s)
 {
 	struct dl_counts dl;
 
-	if (!s)
+	if (!s || !s->dwfl)
 		return;
 	get_dl_counts(&dl);
 	pthread_mutex_lock(&s->lock);
@@ -863,7 +893,7 @@ int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool is_return_address,
 		return 1;
 
 	pthread_mutex_lock(&s->lock);
-	e = cache_find(s, pc, is_return_address);
+	e = cache_find(s, pc, is_return_address, 0);
 	n = e ? copy_out(e, out, cap) : 0;
 	pthread_mutex_unlock(&s->lock);
 	if (n)
@@ -878,10 +908,230 @@ int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool is_return_address,
 	probe_demangler(s, &dl);
 
 	pthread_mutex_lock(&s->lock);
-	e = cache_find(s, pc, is_return_address);
+	e = cache_find(s, pc, is_return_address, 0);
 	if (!e)
 		e = resolve(s, pc, is_return_address, &dl);
 	n = e ? copy_out(e, out, cap) : 1;
 	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+/* --- offline: ELF files named by the caller --------------------------------- */
+
+struct symbolizer *symbolizer_new_files(void)
+{
+	struct symbolizer *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	if (pthread_mutex_init(&s->lock, NULL)) {
+		free(s);
+		return NULL;
+	}
+	/* libelf needs it before elf_begin; libdwfl does it for its own use only. */
+	elf_version(EV_CURRENT);
+	load_demangler(s);
+	return s;
+}
+
+/*
+ * Open path as an ELF file; with a build ID wanted, only a file that has
+ * it. Returns the descriptor (elf set) or -1.
+ */
+static int open_elf_with_build_id(const char *path, const unsigned char *build_id,
+				  size_t build_id_len, Elf **elfp)
+{
+	const void *got = NULL;
+	ssize_t got_len;
+	int fd;
+	Elf *elf;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF)
+		goto fail;
+	if (build_id_len) {
+		got_len = dwelf_elf_gnu_build_id(elf, &got);
+		if (got_len != (ssize_t)build_id_len || memcmp(got, build_id, build_id_len))
+			goto fail;
+	}
+	*elfp = elf;
+	return fd;
+fail:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return -1;
+}
+
+/* The p_vaddr of elf's first PT_LOAD (what a load base is relative to). */
+static uint64_t first_load_vaddr(Elf *elf)
+{
+	size_t phnum;
+
+	if (elf_getphdrnum(elf, &phnum))
+		return 0;
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr mem, *ph = gelf_getphdr(elf, (int)i, &mem);
+
+		if (ph && ph->p_type == PT_LOAD)
+			return ph->p_vaddr;
+	}
+	return 0;
+}
+
+/* Candidate files for a module recorded as path with this build ID and debug link. */
+static int find_module_file(const char *path, const unsigned char *build_id,
+			    size_t build_id_len, const char *debug_link, Elf **elfp,
+			    char **chosen)
+{
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path) : 0;
+	char *candidate[5] = { NULL };
+	size_t n = 0;
+	int fd = -1;
+
+	if (!(candidate[n++] = strdup(path)))
+		return -1;
+	if (build_id_len >= 2) {
+		/* /usr/lib/debug/.build-id/xx/rest.debug: how distributions ship it. */
+		char hex[2 * 64 + 1];
+		size_t len = build_id_len < 64 ? build_id_len : 64;
+
+		for (size_t i = 0; i < len; i++)
+			snprintf(hex + 2 * i, 3, "%02x", build_id[i]);
+		if (asprintf(&candidate[n], "/usr/lib/debug/.build-id/%.2s/%s.debug", hex,
+			     hex + 2) >= 0)
+			n++;
+	}
+	if (debug_link && *debug_link && debug_link[0] != '/' && slash) {
+		if (asprintf(&candidate[n], "%.*s/%s", dirlen, path, debug_link) >= 0)
+			n++;
+		if (asprintf(&candidate[n], "%.*s/.debug/%s", dirlen, path, debug_link) >= 0)
+			n++;
+		if (asprintf(&candidate[n], "/usr/lib/debug%.*s/%s", dirlen, path,
+			     debug_link) >= 0)
+			n++;
+	}
+	for (size_t i = 0; i < n && fd < 0; i++) {
+		/* A debug link without a build ID to check it by could be anything. */
+		if (i >= 2 && !build_id_len)
+			break;
+		fd = open_elf_with_build_id(candidate[i], build_id, build_id_len, elfp);
+		if (fd >= 0) {
+			*chosen = candidate[i];
+			candidate[i] = NULL;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(candidate[i]);
+	return fd;
+}
+
+int symbolizer_add_file(struct symbolizer *s, const char *path, const void *build_id,
+			size_t build_id_len, const char *debug_link, uint64_t *load_vaddr)
+{
+	struct sym_file f = { NULL, NULL };
+	char *chosen = NULL;
+	Elf *elf = NULL;
+	int fd, index = -1;
+
+	if (!s || !path || path[0] != '/')
+		return -1;
+	fd = find_module_file(path, build_id, build_id_len, debug_link, &elf, &chosen);
+	if (fd < 0)
+		return -1;
+	*load_vaddr = first_load_vaddr(elf);
+	elf_end(elf);
+	f.dwfl = dwfl_begin(&file_callbacks);
+	if (!f.dwfl)
+		goto out;
+	dwfl_report_begin(f.dwfl);
+	/* Named as recorded; opened from the file found. libdwfl owns fd now. */
+	f.mod = dwfl_report_elf(f.dwfl, path, chosen, fd, 0, true);
+	fd = -1;
+	dwfl_report_end(f.dwfl, NULL, NULL);
+	if (!f.mod)
+		goto out;
+	pthread_mutex_lock(&s->lock);
+	if (s->nfiles == s->filecap) {
+		size_t ncap = s->filecap ? 2 * s->filecap : 16;
+		struct sym_file *files = realloc(s->files, ncap * sizeof(*files));
+
+		if (files) {
+			s->files = files;
+			s->filecap = ncap;
+		}
+	}
+	if (s->nfiles < s->filecap) {
+		s->files[s->nfiles] = f;
+		index = (int)s->nfiles++;
+		f.dwfl = NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (f.dwfl)
+		dwfl_end(f.dwfl);
+	free(chosen);
+	return index;
+}
+
+int symbolizer_lookup_file(struct symbolizer *s, int file, uint64_t addr,
+			   bool is_return_address, struct sym_frame *out, int cap)
+{
+	struct frame_vec fv = { NULL, 0, 0 };
+	Dwarf_Addr lookup = is_return_address ? addr - 1 : addr;
+	Dwarf_Addr start, end;
+	struct cache_entry *e;
+	Dwfl_Module *mod;
+	int n = 1;
+
+	if (!out || cap <= 0)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->offset = addr;
+	if (!s || file < 0)
+		return 1;
+	pthread_mutex_lock(&s->lock);
+	if ((size_t)file >= s->nfiles)
+		goto out;
+	e = cache_find(s, addr, is_return_address, (uint32_t)file + 1);
+	if (e) {
+		n = copy_out(e, out, cap);
+		goto out;
+	}
+	mod = s->files[file].mod;
+	if (dwfl_module_info(mod, NULL, &start, &end, NULL, NULL, NULL, NULL) &&
+	    lookup >= start && lookup < end) {
+		module_frames(s, mod, addr, lookup, &fv);
+	} else {
+		struct sym_frame *f = vec_push(&fv);
+
+		if (f) {
+			f->module = intern(s, dwfl_module_info(mod, NULL, NULL, NULL, NULL,
+							       NULL, NULL, NULL));
+			f->offset = addr;
+		}
+	}
+	if (!fv.n)
+		goto out;
+	e = malloc(sizeof(*e) + fv.n * sizeof(e->frames[0]));
+	if (e) {
+		e->pc = addr;
+		e->ret = is_return_address;
+		e->file = (uint32_t)file + 1;
+		e->n = fv.n;
+		memcpy(e->frames, fv.v, fv.n * sizeof(e->frames[0]));
+		cache_insert(s, e);
+	}
+	n = fv.n < cap ? fv.n : cap;
+	memcpy(out, fv.v, n * sizeof(*out));
+out:
+	pthread_mutex_unlock(&s->lock);
+	free(fv.v);
 	return n;
 }

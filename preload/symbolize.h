@@ -62,4 +62,31 @@ void symbolizer_refresh(struct symbolizer *s);
 int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool is_return_address,
 		      struct sym_frame *out, int cap);
 
+/*
+ * Offline: ELF files named by the caller (a recorded trace's modules), no
+ * process. Like symbolizer_new_pid(), it loads the C++ runtime for the
+ * demangler: for readers only. NULL on failure.
+ */
+struct symbolizer *symbolizer_new_files(void);
+/*
+ * Add the module recorded as path (absolute) with this build ID (len 0:
+ * none recorded) and .gnu_debuglink name (NULL: none). Tried in turn: path
+ * itself, /usr/lib/debug/.build-id/xx/rest.debug, and the debug link next
+ * to path, in .debug/ beside it and under /usr/lib/debug/DIR; with a build
+ * ID, a file counts only if it has the same one (a binary rebuilt since the
+ * recording is not used). The file found gets its DWARF as a process'
+ * objects do (build ID, debug link). Frames name the module path, as
+ * recorded. Returns the file's index, with *load_vaddr the p_vaddr of its
+ * first PT_LOAD (an address in the file is pc - load base + *load_vaddr),
+ * or -1 when no file fits.
+ */
+int symbolizer_add_file(struct symbolizer *s, const char *path, const void *build_id,
+			size_t build_id_len, const char *debug_link, uint64_t *load_vaddr);
+/*
+ * symbolizer_lookup() for the address addr of file (symbolizer_add_file's
+ * index), in the file's own terms (as objdump shows it); offset is addr.
+ */
+int symbolizer_lookup_file(struct symbolizer *s, int file, uint64_t addr,
+			   bool is_return_address, struct sym_frame *out, int cap);
+
 #endif

@@ -427,7 +427,9 @@ def section_errors(tool, library, target):
             (['ps', '-5'], 2, 'unknown option'),
             (['ps', '1', '2'], 2, 'unexpected argument'),
             (['ps', '1', '--format', 'xml'], 2, 'unknown format'),
-            (['stacks', 'trace-dir'], 2, 'costack record'),
+            # Not a PID: a TRACE (tests/offline/ reads real ones).
+            (['stacks', 'no-such-trace-dir'], 3,
+             'cannot read trace no-such-trace-dir: No such file or directory'),
             (['stacks', '1', '--limit', '-1'], 2, 'bad limit'),
             (['stacks', '1', '--task', 'x'], 2, 'bad task id'),
             (['stacks', '1', '--at', '+1s'], 2, 'needs a TRACE'),

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/* report.c - sink.costack.report: `costack report TRACE` as a babeltrace2 sink component. */
+#include "report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../report.h"
+#include "../params.h"
+#include "../reader_sink.h"
+
+static bt_component_class_sink_consume_method_status write_report(struct reader_sink *s,
+                                                                  uint64_t at_ns)
+{
+	(void)at_ns;
+	if (report_write(stdout, &s->model, s->data)) {
+		FAIL(s->self, "Failed to write the report");
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+	}
+	return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
+}
+
+bt_component_class_initialize_method_status
+report_initialize(bt_self_component_sink *self, bt_self_component_sink_configuration *config,
+                  const bt_value *params, void *data)
+{
+	static const char *const keys[] = {"top", "format", NULL};
+	struct reader_sink *s = calloc(1, sizeof(*s));
+	struct report_options *o = calloc(1, sizeof(*o));
+	const char *bad, *format = NULL;
+	uint64_t top = 10;
+
+	(void)config;
+	(void)data;
+	if (!s || !o) {
+		free(s);
+		free(o);
+		return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
+	}
+	s->self = bt_self_component_sink_as_self_component(self);
+	if (!params_only(params, keys, &bad)) {
+		FAIL(s->self, "Failed to read the parameters: unknown parameter `%s` (top, format)",
+		     bad);
+		goto fail;
+	}
+	if (!params_uint(params, "top", 1000000, &top)) {
+		FAIL(s->self, "Failed to read parameter `top`: a number of stacks");
+		goto fail;
+	}
+	if (!params_string(params, "format", &format) ||
+	    (format && strcmp(format, "text") && strcmp(format, "json"))) {
+		FAIL(s->self, "Failed to read parameter `format`: \"text\" or \"json\"");
+		goto fail;
+	}
+	o->trace = "(babeltrace2 input)";
+	o->top = (size_t)top;
+	o->json = format && !strcmp(format, "json");
+	s->at.kind = TRACE_AT_END;
+	s->write = write_report;
+	s->data = o;
+	return reader_sink_initialize(self, s);
+fail:
+	free(s);
+	free(o);
+	return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+}

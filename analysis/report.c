@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: MIT */
+/* report.c - `costack report TRACE`: each task's life, its exceptions, where tasks waited. */
+#include "report.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "costack.h"
+#include "offline_sym.h"
+#include "output.h"
+#include "stacks_out.h"
+
+#define GAPS_SHOWN 10 /* in text; JSON has them all */
+
+static const char *const runtime_names[] = {"thread", "ucontext", "fcontext"};
+static const char *const state_names[] = {"created", "running",   "suspended", "done",
+                                          "failed",  "cancelled", "unknown"};
+
+static const char *runtime_name(int r)
+{
+	return r >= 0 && r < 3 ? runtime_names[r] : "?";
+}
+
+/* What a task ended as, or the state it was left in at the trace's end. */
+static const char *fate_name(const struct tm_model *m, const struct tm_task *t)
+{
+	if (tm_task_ended(t))
+		return state_names[t->state];
+	if (tm_task_unknown(m, t) || t->state < 0)
+		return "unknown";
+	return state_names[t->state];
+}
+
+/* Whether a gap may hold events of t: it was alive during one. */
+static bool touched_by_loss(const struct tm_model *m, const struct tm_task *t)
+{
+	for (size_t i = 0; i < m->ngaps; i++)
+		if (t->created_ns <= m->gaps[i].end_ns &&
+		    (!t->ended_ns || t->ended_ns >= m->gaps[i].begin_ns))
+			return true;
+	return !t->created_seen || tm_task_unknown(m, t);
+}
+
+struct figures {
+	uint64_t running_ns, suspended_ns, lifetime_ns;
+};
+
+static struct figures figures_of(const struct tm_model *m, const struct tm_task *t)
+{
+	struct figures f = {t->run_ns, t->wait_ns, 0};
+	uint64_t end = t->ended_ns ? t->ended_ns : m->last_ns;
+
+	if (t->state == COSTACK_RUNNING)
+		f.running_ns += tm_open_ns(t, m->last_ns);
+	else if (t->state == COSTACK_SUSPENDED)
+		f.suspended_ns += tm_open_ns(t, m->last_ns);
+	f.lifetime_ns = end > t->created_ns ? end - t->created_ns : 0;
+	return f;
+}
+
+/* A stack of the model as the writers take it: oldest first, into frames. */
+static void stack_task(const struct tm_stack *s, int32_t pid, uint64_t ts, uint64_t *frames,
+                       struct stacks_task *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->pid = pid;
+	out->frames_ns = ts;
+	out->nframes = s ? s->nframes : 0;
+	for (uint32_t i = 0; i < out->nframes; i++)
+		frames[i] = s->frames[s->nframes - 1 - i];
+	out->frames = frames;
+}
+
+/* --- where tasks waited ---------------------------------------------------------- */
+
+struct wait_row {
+	struct tm_stack *stack;
+	int32_t pid;
+	uint64_t total_ns, waits;
+};
+
+static int compare_rows(const void *a, const void *b)
+{
+	const struct wait_row *x = a, *y = b;
+
+	if (x->total_ns != y->total_ns)
+		return x->total_ns > y->total_ns ? -1 : 1;
+	return x->waits > y->waits ? -1 : x->waits < y->waits;
+}
+
+/* Every stack tasks were suspended at, with its total, the longest first, in *out (to free).
+ * 0, or -1 when out of memory. */
+static int wait_rows(const struct tm_model *m, struct wait_row **out, size_t *n)
+{
+	struct hmap index = {0}, serials = {0};
+	struct wait_row *rows = NULL;
+	size_t count = 0, cap = 0;
+
+	*n = 0;
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (hmap_put(&serials, m->procs[i]->serial, 0, m->procs[i]))
+			goto fail;
+	for (size_t i = 0; i < m->stacks.cap; i++) {
+		for (struct tm_stack *s = m->stacks.slots[i].value; s; s = s->next_same_hash) {
+			struct tm_process *p = hmap_get(&serials, s->serial, 0);
+
+			if (!s->waits)
+				continue;
+			if (count == cap) {
+				size_t ncap = cap ? 2 * cap : 64;
+				struct wait_row *r = realloc(rows, ncap * sizeof(*r));
+
+				if (!r)
+					goto fail;
+				rows = r;
+				cap = ncap;
+			}
+			rows[count] = (struct wait_row){s, p ? p->pid : 0, s->wait_ns, s->waits};
+			if (hmap_put(&index, (uintptr_t)s, 0, (void *)(uintptr_t)(count + 1)))
+				goto fail;
+			count++;
+		}
+	}
+	/* Suspensions still open at the trace's end count up to it. */
+	for (size_t i = 0; i < m->nprocs; i++) {
+		for (size_t j = 0; j < m->procs[i]->ntasks; j++) {
+			const struct tm_task *t = m->procs[i]->tasks[j];
+			uintptr_t k;
+
+			if (t->state != COSTACK_SUSPENDED || !t->suspend_stack)
+				continue;
+			k = (uintptr_t)hmap_get(&index, (uintptr_t)t->suspend_stack, 0);
+			if (k)
+				rows[k - 1].total_ns += tm_open_ns(t, m->last_ns);
+		}
+	}
+	qsort(rows, count, sizeof(*rows), compare_rows);
+	hmap_free(&index);
+	hmap_free(&serials);
+	*out = rows;
+	*n = count;
+	return 0;
+fail:
+	hmap_free(&index);
+	hmap_free(&serials);
+	free(rows);
+	return -1;
+}
+
+/* --- text --------------------------------------------------------------------------- */
+
+static const char *rel(const struct tm_model *m, uint64_t ts, char *buf, size_t size)
+{
+	char d[16];
+
+	snprintf(buf, size, "+%s",
+	         format_duration(ts > m->first_ns ? ts - m->first_ns : 0, d, sizeof(d)));
+	return buf;
+}
+
+static void text_lost(FILE *out, const struct tm_model *m)
+{
+	char a[24], b[24];
+
+	if (!m->ngaps) {
+		fputs("Lost events: none.\n", out);
+		return;
+	}
+	fprintf(out, "LOST EVENTS: %" PRIu64 " event%s", m->lost_events,
+	        m->lost_events == 1 ? " was" : "s were");
+	if (m->lost_packets)
+		fprintf(out, " (and %" PRIu64 " packet%s)", m->lost_packets,
+		        m->lost_packets == 1 ? "" : "s");
+	fprintf(out, " lost, in %zu gap%s, from %s to %s:\n", m->ngaps, m->ngaps == 1 ? "" : "s",
+	        rel(m, m->gaps[0].begin_ns, a, sizeof(a)),
+	        rel(m, m->gaps[m->ngaps - 1].end_ns, b, sizeof(b)));
+	for (size_t i = 0; i < m->ngaps && i < GAPS_SHOWN; i++) {
+		const struct tm_gap *g = &m->gaps[i];
+
+		fprintf(out, "  %s .. %s  %" PRIu64 " %s%s", rel(m, g->begin_ns, a, sizeof(a)),
+		        rel(m, g->end_ns, b, sizeof(b)), g->count,
+		        g->packets ? "packets" : "events", g->stream ? "  (" : "\n");
+		if (g->stream) {
+			text_string(out, g->stream);
+			fputs(")\n", out);
+		}
+	}
+	if (m->ngaps > GAPS_SHOWN)
+		fprintf(out, "  ... %zu more gaps (--format json lists them all)\n",
+		        m->ngaps - GAPS_SHOWN);
+	fputs("  The trace's buffers were full (record with larger sub-buffers, or fewer events):\n"
+	      "  a lost event may belong to any task of any process. Tasks alive then are\n"
+	      "  \"unknown\" to `costack stacks` until an event tells their state again, and\n"
+	      "  their figures below (marked *) count only what was recorded.\n",
+	      out);
+}
+
+static void text_exceptions(FILE *out, const struct tm_model *m, struct stacks_report *r,
+                            const struct tm_task *t)
+{
+	uint64_t frames[COSTACK_MAX_FRAMES];
+	char a[24], b[24];
+
+	for (uint32_t i = 0; t->raises && i < t->raises->nkinds; i++) {
+		const struct tm_exception_kind *k = &t->raises->kinds[i];
+		struct stacks_task st;
+
+		fprintf(out, "    task %" PRIu64 ": ", t->id);
+		text_string(out, k->type && *k->type ? k->type : "exception");
+		if (k->what && *k->what) {
+			fputs(": ", out);
+			text_string(out, k->what);
+		}
+		fprintf(out, "%s, raised %" PRIu64 " time%s, %s",
+		        k->forced ? " (forced unwind)" : "", k->count, k->count == 1 ? "" : "s",
+		        rel(m, k->first_ns, a, sizeof(a)));
+		if (k->count > 1)
+			fprintf(out, " .. %s", rel(m, k->last_ns, b, sizeof(b)));
+		if (k->origin && k->origin != t->id)
+			fprintf(out, ", first thrown in task %" PRIu64, k->origin);
+		fputs(k->stack ? ", where (most recent call last):\n" : ", where is unknown\n",
+		      out);
+		if (k->stack && k->stack->nframes <= COSTACK_MAX_FRAMES) {
+			stack_task(k->stack, t->process->pid, k->first_ns, frames, &st);
+			stacks_write_text_frames(out, r, &st, "      ");
+		}
+	}
+	if (t->raises && t->raises->other_kinds)
+		fprintf(out, "    task %" PRIu64 ": and %" PRIu64 " raises of other kinds\n", t->id,
+		        t->raises->other_kinds);
+}
+
+static void text_process(FILE *out, const struct tm_model *m, struct stacks_report *r,
+                         const struct tm_process *p)
+{
+	bool any_exception = false;
+	char c[24], l[16], run[16], wait[16];
+
+	fprintf(out, "\nProcess %" PRId32 " (", p->pid);
+	text_string(out, p->procname ? p->procname : "?");
+	fprintf(out, "): %zu task%s\n", p->ntasks, p->ntasks == 1 ? "" : "s");
+	fprintf(out, "  %-6s %-16s %-9s %-9s %-9s %-10s %9s %9s %9s %7s\n", "ID", "NAME", "RUNTIME",
+	        "CREATED", "LIFETIME", "FATE", "SWITCHES", "RUNNING", "SUSPENDED", "RAISES");
+	for (size_t i = 0; i < p->ntasks; i++) {
+		const struct tm_task *t = p->tasks[i];
+		struct figures f = figures_of(m, t);
+		bool lossy = touched_by_loss(m, t);
+		char id[24];
+
+		any_exception |= t->raises && t->raises->nkinds > 0;
+		snprintf(id, sizeof(id), "%" PRIu64 "%s", t->id, lossy ? "*" : "");
+		fprintf(out, "  %-6s ", id);
+		fprintf(out, "%*s", 16 - text_string_cut(out, t->name ? t->name : "-", 16), "");
+		fprintf(out, " %-9s %-9s %-9s %-10s %9" PRIu64 " %9s %9s %7" PRIu64 "\n",
+		        runtime_name(t->runtime),
+		        t->created_seen ? rel(m, t->created_ns, c, sizeof(c)) : "before",
+		        format_duration(f.lifetime_ns, l, sizeof(l)), fate_name(m, t), t->switches,
+		        format_duration(f.running_ns, run, sizeof(run)),
+		        format_duration(f.suspended_ns, wait, sizeof(wait)), t->raises_total);
+	}
+	if (!any_exception)
+		return;
+	fputs("  Exceptions:\n", out);
+	for (size_t i = 0; i < p->ntasks; i++)
+		text_exceptions(out, m, r, p->tasks[i]);
+}
+
+static void text_waits(FILE *out, const struct tm_model *m, struct stacks_report *r,
+                       const struct wait_row *rows, size_t n, size_t top)
+{
+	uint64_t frames[COSTACK_MAX_FRAMES];
+	char total[16];
+
+	fprintf(out,
+	        "\nLongest waits (suspension stacks by total time tasks were suspended there, "
+	        "top %zu):\n",
+	        top);
+	if (!n)
+		fputs("  none: no task was suspended.\n", out);
+	for (size_t i = 0; i < n && i < top; i++) {
+		struct stacks_task st;
+
+		fprintf(out, "  %zu. %s in %" PRIu64 " suspension%s, process %" PRId32 ":\n", i + 1,
+		        format_duration(rows[i].total_ns, total, sizeof(total)), rows[i].waits,
+		        rows[i].waits == 1 ? "" : "s", rows[i].pid);
+		if (rows[i].stack->nframes > COSTACK_MAX_FRAMES)
+			continue;
+		stack_task(rows[i].stack, rows[i].pid, m->last_ns, frames, &st);
+		stacks_write_text_frames(out, r, &st, "       ");
+	}
+}
+
+static void write_text(FILE *out, const struct tm_model *m, struct stacks_report *r,
+                       const struct report_options *o, const struct wait_row *rows, size_t n)
+{
+	char a[32], b[32], d[16];
+	size_t ntasks = 0;
+
+	for (size_t i = 0; i < m->nprocs; i++)
+		ntasks += m->procs[i]->ntasks;
+	fputs("Trace: ", out);
+	text_string(out, o->trace);
+	fprintf(out,
+	        "\n  from %s to %s (%s), %" PRIu64 " costack events, %zu process%s, %zu task%s\n",
+	        format_timestamp(m->first_ns, a, sizeof(a)),
+	        format_timestamp(m->last_ns, b, sizeof(b)),
+	        format_duration(m->last_ns - m->first_ns, d, sizeof(d)), m->events, m->nprocs,
+	        m->nprocs == 1 ? "" : "es", ntasks, ntasks == 1 ? "" : "s");
+	text_lost(out, m);
+	for (size_t i = 0; i < m->nprocs; i++)
+		text_process(out, m, r, m->procs[i]);
+	text_waits(out, m, r, rows, n, o->top);
+}
+
+/* --- JSON ----------------------------------------------------------------------------- */
+
+static void json_time(FILE *out, uint64_t ns)
+{
+	char buf[32];
+
+	fprintf(out, "\"%s\"", format_timestamp(ns, buf, sizeof(buf)));
+}
+
+static void json_stack(FILE *out, struct stacks_report *r, const struct tm_stack *s, int32_t pid,
+                       uint64_t ts)
+{
+	uint64_t frames[COSTACK_MAX_FRAMES];
+	struct stacks_task st;
+
+	if (!s || s->nframes > COSTACK_MAX_FRAMES) {
+		fputs("null", out);
+		return;
+	}
+	stack_task(s, pid, ts, frames, &st);
+	stacks_write_json_frames(out, r, &st);
+}
+
+static void json_task(FILE *out, const struct tm_model *m, struct stacks_report *r,
+                      const struct tm_task *t)
+{
+	struct figures f = figures_of(m, t);
+
+	fprintf(out, "{\"id\":%" PRIu64 ",\"name\":", t->id);
+	json_string(out, t->name);
+	fputs(",\"runtime\":", out);
+	json_string(out, t->runtime >= 0 ? runtime_name(t->runtime) : NULL);
+	if (t->entry)
+		fprintf(out, ",\"entry\":\"%#" PRIx64 "\"", t->entry);
+	else
+		fputs(",\"entry\":null", out);
+	fputs(",\"created\":", out);
+	if (t->created_seen)
+		json_time(out, t->created_ns);
+	else
+		fputs("null", out);
+	fputs(",\"ended\":", out);
+	if (t->ended_ns)
+		json_time(out, t->ended_ns);
+	else
+		fputs("null", out);
+	fprintf(out,
+	        ",\"lifetime_ns\":%" PRIu64 ",\"fate\":\"%s\",\"switches\":%" PRIu64
+	        ",\"running_ns\":%" PRIu64 ",\"suspended_ns\":%" PRIu64 ",\"raises\":%" PRIu64
+	        ",\"lost_events_may_touch\":%s,\"exceptions\":[",
+	        f.lifetime_ns, fate_name(m, t), t->switches, f.running_ns, f.suspended_ns,
+	        t->raises_total, touched_by_loss(m, t) ? "true" : "false");
+	for (uint32_t i = 0; t->raises && i < t->raises->nkinds; i++) {
+		const struct tm_exception_kind *k = &t->raises->kinds[i];
+
+		fputs(i ? ",{\"type\":" : "{\"type\":", out);
+		json_string(out, k->type);
+		fputs(",\"what\":", out);
+		json_string(out, k->what);
+		fprintf(out, ",\"forced\":%s,\"count\":%" PRIu64 ",\"first\":",
+		        k->forced ? "true" : "false", k->count);
+		json_time(out, k->first_ns);
+		fputs(",\"last\":", out);
+		json_time(out, k->last_ns);
+		fprintf(out, ",\"origin\":%" PRIu64 ",\"frames\":", k->origin);
+		json_stack(out, r, k->stack, t->process->pid, k->first_ns);
+		putc('}', out);
+	}
+	fputs("]}", out);
+}
+
+static void write_json(FILE *out, const struct tm_model *m, struct stacks_report *r,
+                       const struct report_options *o, const struct wait_row *rows, size_t n)
+{
+	fputs("{\"schema\":\"costack.report/1\",\"trace\":", out);
+	json_string(out, o->trace);
+	fputs(",\"start\":", out);
+	json_time(out, m->first_ns);
+	fputs(",\"end\":", out);
+	json_time(out, m->last_ns);
+	fprintf(out,
+	        ",\"events\":%" PRIu64 ",\"lost\":{\"events\":%" PRIu64 ",\"packets\":%" PRIu64
+	        ",\"gaps\":[",
+	        m->events, m->lost_events, m->lost_packets);
+	for (size_t i = 0; i < m->ngaps; i++) {
+		const struct tm_gap *g = &m->gaps[i];
+
+		fputs(i ? ",\n{\"begin\":" : "\n{\"begin\":", out);
+		json_time(out, g->begin_ns);
+		fputs(",\"end\":", out);
+		json_time(out, g->end_ns);
+		fprintf(out, ",\"%s\":%" PRIu64 ",\"stream\":", g->packets ? "packets" : "events",
+		        g->count);
+		json_string(out, g->stream);
+		putc('}', out);
+	}
+	fputs("]},\n\"processes\":[", out);
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct tm_process *p = m->procs[i];
+
+		fprintf(out, "%s{\"pid\":%" PRId32 ",\"name\":", i ? ",\n" : "\n", p->pid);
+		json_string(out, p->procname);
+		fputs(",\"tasks\":[", out);
+		for (size_t j = 0; j < p->ntasks; j++) {
+			fputs(j ? ",\n" : "\n", out);
+			json_task(out, m, r, p->tasks[j]);
+		}
+		fputs("]}", out);
+	}
+	fputs("],\n\"waits\":[", out);
+	for (size_t i = 0; i < n && i < o->top; i++) {
+		fprintf(out,
+		        "%s{\"pid\":%" PRId32 ",\"total_ns\":%" PRIu64 ",\"waits\":%" PRIu64
+		        ",\"frames\":",
+		        i ? ",\n" : "\n", rows[i].pid, rows[i].total_ns, rows[i].waits);
+		json_stack(out, r, rows[i].stack, rows[i].pid, m->last_ns);
+		putc('}', out);
+	}
+	fputs("\n]}\n", out);
+}
+
+static int compare_task(const void *a, const void *b)
+{
+	uint64_t x = (*(struct tm_task *const *)a)->id, y = (*(struct tm_task *const *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+static int compare_process(const void *a, const void *b)
+{
+	const struct tm_process *x = *(struct tm_process *const *)a;
+	const struct tm_process *y = *(struct tm_process *const *)b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->serial < y->serial ? -1 : x->serial > y->serial;
+}
+
+int report_write(FILE *out, struct tm_model *m, const struct report_options *o)
+{
+	struct offline_sym sym;
+	struct stacks_report r = {.symbolize = offline_symbolize, .ctx = &sym};
+	struct wait_row *rows = NULL;
+	size_t n = 0;
+	int status = -1;
+
+	if (offline_sym_init(&sym, m))
+		return -1;
+	qsort(m->procs, m->nprocs, sizeof(*m->procs), compare_process);
+	for (size_t i = 0; i < m->nprocs; i++)
+		qsort(m->procs[i]->tasks, m->procs[i]->ntasks, sizeof(*m->procs[i]->tasks),
+		      compare_task);
+	if (wait_rows(m, &rows, &n))
+		goto end;
+	(o->json ? write_json : write_text)(out, m, &r, o, rows, n);
+	status = fflush(out) || ferror(out) ? -1 : 0;
+end:
+	free(rows);
+	offline_sym_free(&sym);
+	return status;
+}

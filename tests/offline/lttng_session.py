@@ -1,0 +1,116 @@
+# SPDX-License-Identifier: MIT
+"""lttng_session.py - record a program under libcostack.so with an LTTng session of its own.
+
+Until tests/lttng/'s setup lands, the offline tests use this. A test first enters mount and
+pid namespaces of its own (enter_namespaces: unshare(1), empty tmpfs on /run and /dev/shm,
+LTTNG_HOME in a temporary directory), so that the only session daemon it can meet is its
+own and nothing of it outlives the test; then a session daemon is started only when none
+answers (`lttng list`), as a child of the test, and stopped at the end. Each recording has
+a session with a unique name and its own output directory.
+"""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import uuid
+
+NAMESPACE_ENV = 'COSTACK_OFFLINE_NAMESPACES'
+
+
+def enter_namespaces():
+    """Re-run this script as the first process of new mount and pid namespaces.
+
+    Returns (in the new namespaces) True, or False when they cannot be made (not root, no
+    unshare): the caller then skips.
+    """
+    if os.environ.get(NAMESPACE_ENV) == '1':
+        for path in ['/run', '/dev/shm']:
+            subprocess.run(['mount', '-t', 'tmpfs', '-o', 'mode=1777', 'tmpfs', path],
+                           check=True)
+        home = tempfile.mkdtemp(prefix='costack-lttng-home-')
+        os.environ['LTTNG_HOME'] = home
+        return True
+    flags = ['--mount', '--pid', '--fork', '--mount-proc', '--propagation', 'private']
+    if os.geteuid() != 0 or subprocess.run(['unshare'] + flags + ['true'],
+                                            capture_output=True).returncode != 0:
+        return False
+    env = dict(os.environ, **{NAMESPACE_ENV: '1'})
+    sys.stdout.flush()
+    os.execvpe('unshare', ['unshare'] + flags + [sys.executable, os.path.abspath(sys.argv[0])] +
+               sys.argv[1:], env)
+
+
+class SessionDaemon:
+    """`with SessionDaemon():` a session daemon answers inside."""
+
+    def __init__(self):
+        self.proc = None
+
+    def __enter__(self):
+        if subprocess.run(['lttng', 'list'], capture_output=True).returncode == 0:
+            return self
+        # --sig-parent: SIGUSR1 to us once it accepts commands (no polling, no sleep).
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+        try:
+            self.proc = subprocess.Popen(['lttng-sessiond', '--no-kernel', '--sig-parent'],
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            if signal.sigtimedwait({signal.SIGUSR1}, 60) is None:
+                raise RuntimeError('lttng-sessiond did not get ready in 60 s')
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc:
+            self.proc.terminate()
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return False
+
+
+def lttng(*args):
+    r = subprocess.run(['lttng'] + list(args), capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError('lttng %s: %s%s' % (' '.join(args), r.stdout, r.stderr))
+    return r.stdout
+
+
+def record(out_dir, command, libcostack, provider, env=None, channel=None, stdout=None,
+           timeout=600):
+    """Record command into out_dir (costack, statedump and dl events; vpid, vtid, procname).
+
+    channel: None (the default channel), or a dict of `lttng enable-channel -u` options
+    (e.g. {'subbuf-size': '4096', 'num-subbuf': '2'}, discard mode). Returns the command's
+    CompletedProcess.
+    """
+    name = 'costack-offline-' + uuid.uuid4().hex[:12]
+    lttng('create', name, '--output=' + out_dir)
+    try:
+        channel_args = []
+        if channel is not None:
+            options = ['--%s=%s' % kv for kv in channel.items()]
+            lttng('enable-channel', '-s', name, '-u', *options, 'chan')
+            channel_args = ['-c', 'chan']
+        for events in ['costack:*', 'lttng_ust_statedump:*', 'lttng_ust_dl:*']:
+            lttng('enable-event', '-s', name, '-u', *channel_args, events)
+        lttng('add-context', '-s', name, '-u', *channel_args, '-t', 'vpid', '-t', 'vtid', '-t',
+              'procname')
+        lttng('start', name)
+        run_env = dict(os.environ if env is None else env)
+        run_env.update({
+            'COSTACK_TRACE': '1',
+            'COSTACK_LTTNG_LIBRARY': provider,
+            'LD_PRELOAD': libcostack + ':liblttng-ust-dl.so',
+        })
+        result = subprocess.run(command, env=run_env, stdin=subprocess.DEVNULL,
+                                stdout=stdout if stdout is not None else subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, timeout=timeout)
+        lttng('stop', name)
+    finally:
+        lttng('destroy', name)
+    return result

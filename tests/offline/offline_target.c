@@ -1,0 +1,474 @@
+/* SPDX-License-Identifier: MIT */
+/* offline_target.c - tasks in every state, recorded; their own view written for test_offline.py. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#define COSTACK_OPTIONAL
+#include <costack.h>
+
+#include "offline_target.h"
+
+/*
+ * offline_target states FILE: main makes a task in every state, then, at a
+ * quiet moment (no event for QUIET_MS before and after), writes to FILE one
+ * JSON line: the CLOCK_REALTIME of that moment and, for every task, what
+ * the API says of it (costack_task_info, costack_get_stack with no limit
+ * and with 2). Then it changes every state it can, and writes a second line
+ * the same way just before it exits: the trace's end must agree with it.
+ *   created    `fresh`, never run (then: run, done)
+ *   suspended  `deep`, in deep_entry -> deep_a -> deep_b -> task_yield (then: done);
+ *              `shallow`, in shallow_entry -> task_yield (then: failed by a C++
+ *              exception); the helper thread's root task, in run_on_thread
+ *              (then: done, at the thread's exit); a Boost.Context fiber in
+ *              fiber_wait (then: done)
+ *   running    `runner`, on the helper thread, blocked in read() after it was
+ *              suspended once (then: done); main itself
+ *   done       `finisher`
+ *   failed     `thrower`, whose C++ body threw three calls deep and kept the
+ *              exception (offline_target_cxx.cpp)
+ *   cancelled  `victim`, whose stack was reused by `heir` (created; then: done)
+ *
+ * offline_target flood FILE ROUNDS: eight tasks switched round-robin from
+ * main ROUNDS times, as fast as can be (a trace with small buffers loses
+ * events); during it task 7 ends done, task 6 failed; then tasks 3-5 wait
+ * in flood_final while 0-2 go on ROUNDS times more (so that events are
+ * lost after the last switch of 3-5). Then, at a quiet moment, a line of
+ * their states as above; then tasks 0-2 run once more, waiting in
+ * flood_final again; then a last line.
+ *
+ * offline_target pingpong ROUNDS: two tasks switching to one another
+ * ROUNDS times each (the benchmark's trace).
+ *
+ * No sleep synchronises anything: the quiet moments only keep events away
+ * from the moment written (the trace's clock is CLOCK_MONOTONIC plus an
+ * offset LTTng measured once).
+ */
+
+#define STACK_SIZE (256 * 1024)
+#define FRAMES_MAX 512
+#define QUIET_MS 50
+
+struct task {
+	ucontext_t ctx;
+	char *stack;
+	costack_task_t id;
+	ucontext_t *home; /* where task_yield returns to */
+};
+
+static ucontext_t main_ctx;
+
+static void make_task(struct task *t, void (*entry)(void), char *stack, ucontext_t *home)
+{
+	if (getcontext(&t->ctx) != 0)
+		abort();
+	t->stack = stack ? stack : malloc(STACK_SIZE);
+	if (!t->stack)
+		abort();
+	t->home = home;
+	t->ctx.uc_stack.ss_sp = t->stack;
+	t->ctx.uc_stack.ss_size = STACK_SIZE;
+	t->ctx.uc_link = home;
+	makecontext(&t->ctx, entry, 0);
+	t->id = costack_available() ? costack_task_at(t->stack + STACK_SIZE / 2) : 0;
+}
+
+STACK_FN void task_yield(struct task *t)
+{
+	if (swapcontext(&t->ctx, t->home) != 0)
+		abort();
+	KEEP_FRAME();
+}
+
+STACK_FN void run_task(struct task *t)
+{
+	if (swapcontext(t->home, &t->ctx) != 0)
+		abort();
+	KEEP_FRAME();
+}
+
+static void read_byte(int fd)
+{
+	char c;
+
+	while (read(fd, &c, 1) < 0 && errno == EINTR)
+		;
+}
+
+static void write_byte(int fd)
+{
+	while (write(fd, "x", 1) < 0 && errno == EINTR)
+		;
+}
+
+static void quiet(void)
+{
+	struct timespec ts = {0, QUIET_MS * 1000000L};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* --- the API's view, as JSON ----------------------------------------------- */
+
+static void json_string(FILE *out, const char *s)
+{
+	putc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(out, "\\u%04x", *p);
+		else
+			putc(*p, out);
+	}
+	putc('"', out);
+}
+
+static void json_frames(FILE *out, void *const *frames, int n)
+{
+	putc('[', out);
+	for (int i = 0; i < n; i++)
+		fprintf(out, "%s\"%#" PRIxPTR "\"", i ? "," : "", (uintptr_t)frames[i]);
+	putc(']', out);
+}
+
+static void json_task(FILE *out, const char *role, costack_task_t id)
+{
+	struct costack_task_info info = {.size = sizeof(info)};
+	void *frames[FRAMES_MAX];
+	int n;
+
+	if (costack_task_info(id, &info) != 0)
+		abort();
+	fprintf(out, "{\"role\":\"%s\",\"id\":%" PRIu64 ",\"state\":\"%s\",\"thread\":%d,\"name\":",
+	        role, id, costack_state_name(info.state), info.thread);
+	json_string(out, info.name);
+	fputs(",\"exception_type\":", out);
+	json_string(out, info.exception_type);
+	fputs(",\"exception_what\":", out);
+	json_string(out, info.exception_what);
+	n = costack_get_stack(id, frames, 0);
+	fputs(",\"frames\":", out);
+	json_frames(out, frames, n);
+	n = costack_get_stack(id, frames, 2);
+	fputs(",\"frames_limit2\":", out);
+	json_frames(out, frames, n);
+	putc('}', out);
+}
+
+struct role {
+	const char *name;
+	costack_task_t id;
+};
+
+/* One line: {"label", "pid", "time": "<s>.<ns>", "tasks": [...]}, at a quiet moment. */
+static void write_view(FILE *out, const char *label, const struct role *roles, size_t n)
+{
+	struct timespec now;
+
+	quiet();
+	clock_gettime(CLOCK_REALTIME, &now);
+	fprintf(out, "{\"label\":\"%s\",\"pid\":%d,\"time\":\"%lld.%09ld\",\"tasks\":[", label,
+	        (int)getpid(), (long long)now.tv_sec, now.tv_nsec);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			putc(',', out);
+		json_task(out, roles[i].name, roles[i].id);
+	}
+	fputs("]}\n", out);
+	fflush(out);
+	quiet();
+}
+
+/* --- states ------------------------------------------------------------------ */
+
+static struct task fresh, deep, shallow, finisher, thrower, victim, heir, runner;
+static ucontext_t thread_ctx;
+static int runner_blocked[2], runner_release[2];
+static costack_task_t thread_root_id;
+
+STACK_FN void fresh_entry(void)
+{
+	KEEP_FRAME();
+}
+
+STACK_FN void deep_b(struct task *t)
+{
+	task_yield(t);
+	KEEP_FRAME();
+}
+
+STACK_FN void deep_a(struct task *t)
+{
+	deep_b(t);
+	KEEP_FRAME();
+}
+
+STACK_FN void deep_entry(void)
+{
+	deep_a(&deep);
+	KEEP_FRAME();
+}
+
+STACK_FN void shallow_entry(void)
+{
+	task_yield(&shallow);
+	offline_throw_and_keep(); /* it ends failed */
+	KEEP_FRAME();
+}
+
+STACK_FN void finisher_entry(void)
+{
+	KEEP_FRAME();
+}
+
+STACK_FN void victim_entry(void)
+{
+	task_yield(&victim);
+	KEEP_FRAME();
+}
+
+STACK_FN void heir_entry(void)
+{
+	KEEP_FRAME();
+}
+
+STACK_FN void runner_wait(struct task *t)
+{
+	task_yield(t);
+	KEEP_FRAME();
+}
+
+STACK_FN void runner_block(void)
+{
+	write_byte(runner_blocked[1]);
+	read_byte(runner_release[0]);
+	KEEP_FRAME();
+}
+
+STACK_FN void runner_entry(void)
+{
+	runner_wait(&runner);
+	runner_block();
+	KEEP_FRAME();
+}
+
+STACK_FN void run_on_thread(struct task *t)
+{
+	run_task(t);
+	KEEP_FRAME();
+}
+
+static void *helper_thread(void *arg)
+{
+	(void)arg;
+	thread_root_id = costack_current_task();
+	make_task(&runner, runner_entry, NULL, &thread_ctx);
+	run_on_thread(&runner); /* it suspends once in runner_wait */
+	run_on_thread(&runner); /* it blocks, running, until released */
+	return NULL;
+}
+
+static int states(FILE *out)
+{
+	costack_task_t fiber;
+	pthread_t thread;
+
+	if (pipe(runner_blocked) || pipe(runner_release))
+		abort();
+	make_task(&fresh, fresh_entry, NULL, &main_ctx);
+	costack_set_task_name(fresh.id, "fresh");
+	make_task(&deep, deep_entry, NULL, &main_ctx);
+	costack_set_task_name(deep.id, "deep");
+	run_task(&deep);
+	make_task(&shallow, shallow_entry, NULL, &main_ctx);
+	run_task(&shallow);
+	make_task(&finisher, finisher_entry, NULL, &main_ctx);
+	run_task(&finisher);
+	make_task(&thrower, offline_thrower_entry, NULL, &main_ctx);
+	run_task(&thrower);
+	make_task(&victim, victim_entry, NULL, &main_ctx);
+	run_task(&victim);
+	make_task(&heir, heir_entry, victim.stack, &main_ctx); /* the victim is cancelled */
+	costack_set_task_name(heir.id, "heir");
+	fiber = offline_fiber_start();
+	if (pthread_create(&thread, NULL, helper_thread, NULL))
+		abort();
+	read_byte(runner_blocked[0]);
+
+	struct role roles[] = {
+	        {"self", costack_current_task()},
+	        {"fresh", fresh.id},
+	        {"deep", deep.id},
+	        {"shallow", shallow.id},
+	        {"finisher", finisher.id},
+	        {"thrower", thrower.id},
+	        {"victim", victim.id},
+	        {"heir", heir.id},
+	        {"runner", runner.id},
+	        {"thread_root", thread_root_id},
+	        {"fiber", fiber},
+	};
+	write_view(out, "mid", roles, sizeof(roles) / sizeof(*roles));
+
+	run_task(&deep);    /* returns: done */
+	run_task(&shallow); /* throws and keeps it: failed */
+	run_task(&fresh);   /* done */
+	run_task(&heir);    /* done */
+	offline_fiber_finish();
+	write_byte(runner_release[1]);
+	pthread_join(thread, NULL); /* runner done, then the thread's root */
+	write_view(out, "end", roles, sizeof(roles) / sizeof(*roles));
+	return 0;
+}
+
+/* --- flood ------------------------------------------------------------------- */
+
+#define FLOOD_TASKS 8
+
+static struct task flood_tasks[FLOOD_TASKS];
+static long flood_rounds;
+
+STACK_FN void flood_final(struct task *t)
+{
+	task_yield(t);
+	KEEP_FRAME();
+}
+
+STACK_FN void flood_loop(struct task *t, long rounds)
+{
+	for (long r = 0; r < rounds; r++)
+		task_yield(t);
+	KEEP_FRAME();
+}
+
+static struct task *flood_self(void)
+{
+	costack_task_t id = costack_current_task();
+
+	for (int i = 0; i < FLOOD_TASKS; i++)
+		if (flood_tasks[i].id == id)
+			return &flood_tasks[i];
+	abort();
+}
+
+STACK_FN void flood_entry(void)
+{
+	struct task *t = flood_self();
+	int i = (int)(t - flood_tasks);
+
+	if (i == 7) {
+		flood_loop(t, flood_rounds / 3); /* then done */
+		return;
+	}
+	if (i == 6) {
+		flood_loop(t, flood_rounds / 2);
+		offline_throw_and_keep(); /* then failed */
+		return;
+	}
+	flood_loop(t, i < 3 ? 2 * flood_rounds : flood_rounds);
+	for (;;)
+		flood_final(t);
+}
+
+/* Whether task i is still in its flood_loop at round r (flood_entry's rounds). */
+static bool flooding(int i, long r, long rounds)
+{
+	long last = i == 7 ? rounds / 3 : i == 6 ? rounds / 2 : i < 3 ? 2 * rounds : rounds;
+
+	return r <= last;
+}
+
+static int flood(FILE *out, long rounds)
+{
+	struct role roles[FLOOD_TASKS + 1] = {{"self", costack_current_task()}};
+	static const char *const names[FLOOD_TASKS] = {"t0", "t1", "t2", "t3",
+	                                               "t4", "t5", "t6", "t7"};
+
+	flood_rounds = rounds;
+	for (int i = 0; i < FLOOD_TASKS; i++) {
+		make_task(&flood_tasks[i], flood_entry, NULL, &main_ctx);
+		roles[i + 1] = (struct role){names[i], flood_tasks[i].id};
+	}
+	for (long r = 0; r <= 2 * rounds; r++)
+		for (int i = 0; i < FLOOD_TASKS; i++)
+			if (flooding(i, r, rounds))
+				run_task(&flood_tasks[i]);
+	write_view(out, "mid", roles, FLOOD_TASKS + 1);
+	for (int i = 0; i < 3; i++)
+		run_task(&flood_tasks[i]);
+	write_view(out, "end", roles, FLOOD_TASKS + 1);
+	return 0;
+}
+
+/* --- pingpong ---------------------------------------------------------------- */
+
+static ucontext_t ping_ctx, pong_ctx;
+static long pingpong_rounds;
+
+STACK_FN void ping_leaf(void)
+{
+	if (swapcontext(&ping_ctx, &pong_ctx) != 0)
+		abort();
+	KEEP_FRAME();
+}
+
+STACK_FN void ping_entry(void)
+{
+	for (long r = 0; r < pingpong_rounds; r++)
+		ping_leaf();
+}
+
+STACK_FN void pong_entry(void)
+{
+	for (;;)
+		if (swapcontext(&pong_ctx, &ping_ctx) != 0)
+			abort();
+}
+
+static int pingpong(long rounds)
+{
+	char *a = malloc(STACK_SIZE), *b = malloc(STACK_SIZE);
+
+	if (!a || !b || getcontext(&ping_ctx) || getcontext(&pong_ctx))
+		abort();
+	pingpong_rounds = rounds;
+	ping_ctx.uc_stack.ss_sp = a;
+	ping_ctx.uc_stack.ss_size = STACK_SIZE;
+	ping_ctx.uc_link = &main_ctx;
+	makecontext(&ping_ctx, ping_entry, 0);
+	pong_ctx.uc_stack.ss_sp = b;
+	pong_ctx.uc_stack.ss_size = STACK_SIZE;
+	pong_ctx.uc_link = &main_ctx;
+	makecontext(&pong_ctx, pong_entry, 0);
+	if (swapcontext(&main_ctx, &ping_ctx) != 0)
+		abort();
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	FILE *out = argc > 2 ? fopen(argv[2], "w") : NULL;
+
+	if (!costack_available()) {
+		fputs("offline_target: run it under libcostack.so\n", stderr);
+		return 2;
+	}
+	if (argc == 3 && !strcmp(argv[1], "states") && out)
+		return states(out);
+	if (argc == 4 && !strcmp(argv[1], "flood") && out)
+		return flood(out, atol(argv[3]));
+	if (argc == 3 && !strcmp(argv[1], "pingpong"))
+		return pingpong(atol(argv[2]));
+	fputs("usage: offline_target states FILE | flood FILE ROUNDS | pingpong ROUNDS\n", stderr);
+	return 2;
+}
