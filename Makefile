@@ -3,7 +3,6 @@
 # The build itself is meson's (meson.build); this file only strings the steps together.
 
 BUILD ?= build
-DEMO ?= $(BUILD)/tests/programs/demo
 MESON ?= meson
 FORMAT_DIRS = preload analysis tracepoints tests
 
@@ -23,7 +22,7 @@ build: deps
 # get_stack() of the bundled demo inside it, from outside while it runs, and offline from a
 # recording (scripts/demo.sh).
 demo: build
-	scripts/demo.sh $(BUILD) $(DEMO)
+	scripts/demo.sh $(BUILD)
 
 # Every suite but bench, then bench alone and verbose, so that its figures are shown.
 check: build

@@ -3,21 +3,20 @@
 # demo.sh - `make demo`: get_stack() of a bundled coroutine program (tests/programs/demo.c)
 # three ways: inside the program, from outside while it runs, and offline from a recording.
 #
-# Usage: scripts/demo.sh [BUILD_DIR [DEMO_PROGRAM]]   (defaults: build, BUILD_DIR's demo)
+# Usage: scripts/demo.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 
 build=${1:-build}
 costack=$build/analysis/costack
-demo=${2:-$build/tests/programs/demo}
+demo=$build/tests/programs/demo
 
 say() {
 	printf '\n\033[1m== %s\033[0m\n' "$*"
 }
 
-# Print the lines the demo writes to stderr until one starts with $1; the last one is kept in
-# $line.
+# Print the lines the demo writes until one starts with $1; the last one is kept in $line.
 read_until() {
-	while IFS= read -r line <&"${DEMO[0]}"; do
+	while IFS= read -r line <&"$demo_out"; do
 		printf '   | %s\n' "$line"
 		[[ $line == "$1"* ]] && return 0
 	done
@@ -31,6 +30,9 @@ say "1. Inside the program: costack run -- demo (each task's costack_print_stack
 say "2. From outside, while it runs: costack ps PID, costack stacks PID"
 echo "   The demo stops where both tasks sleep, until a line comes on its stdin:"
 coproc DEMO { exec "$costack" run -- "$demo" --pause 2>&1; }
+# Copies: bash forgets DEMO's fds as soon as the demo has ended.
+exec {demo_out}<&"${DEMO[0]}" {demo_in}>&"${DEMO[1]}"
+demo_pid=$DEMO_PID
 read_until "demo: paused, pid "
 pid=${line#demo: paused, pid }
 pid=${pid%%;*}
@@ -38,11 +40,13 @@ echo "\$ costack ps $pid"
 "$costack" ps "$pid"
 echo "\$ costack stacks $pid"
 "$costack" stacks "$pid"
-echo >&"${DEMO[1]}"
-while IFS= read -r line <&"${DEMO[0]}"; do
+echo >&"$demo_in"
+exec {demo_in}>&-
+while IFS= read -r line <&"$demo_out"; do
 	printf '   | %s\n' "$line"
 done
-wait "$DEMO_PID"
+exec {demo_out}<&-
+wait "$demo_pid"
 
 say "3. Offline: costack record, then the stacks at the moment the demo printed them"
 trace=$build/demo-trace
