@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """lttng_session.py - record a program under libcostack.so with an LTTng session of its own.
 
-Until tests/lttng/'s setup lands, the offline tests use this. A test first enters mount and
+The offline tests record with lttng(1) directly, not with `costack record`, so that
+what they check of the analysis does not depend on record. A test first enters mount and
 pid namespaces of its own (enter_namespaces: unshare(1), empty tmpfs on /run and /dev/shm,
 LTTNG_HOME in a temporary directory), so that the only session daemon it can meet is its
 own and nothing of it outlives the test; then a session daemon is started only when none
@@ -22,7 +23,7 @@ def enter_namespaces():
     """Re-run this script as the first process of new mount and pid namespaces.
 
     Returns (in the new namespaces) True, or False when they cannot be made (not root, no
-    unshare): the caller then skips.
+    unshare): the caller then fails.
     """
     if os.environ.get(NAMESPACE_ENV) == '1':
         for path in ['/run', '/dev/shm']:
