@@ -10,16 +10,6 @@
 #include "offline_sym.h"
 #include "stacks_out.h"
 
-static int compare_process(const void *a, const void *b)
-{
-	const struct tm_process *x = *(struct tm_process *const *)a;
-	const struct tm_process *y = *(struct tm_process *const *)b;
-
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	return x->serial < y->serial ? -1 : x->serial > y->serial;
-}
-
 static int compare_task(const void *a, const void *b)
 {
 	uint64_t x = (*(struct tm_task *const *)a)->id, y = (*(struct tm_task *const *)b)->id;
@@ -91,7 +81,7 @@ enum offline_stacks_status offline_stacks_write(FILE *out, struct tm_model *m, u
 		goto end;
 	if (m->nprocs)
 		memcpy(procs, m->procs, m->nprocs * sizeof(*procs));
-	qsort(procs, m->nprocs, sizeof(*procs), compare_process);
+	qsort(procs, m->nprocs, sizeof(*procs), tm_process_order);
 	for (size_t i = 0; i < m->nprocs; i++) {
 		struct tm_process *p = procs[i];
 		size_t before = nshown;

@@ -441,16 +441,6 @@ static int compare_task(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int compare_process(const void *a, const void *b)
-{
-	const struct tm_process *x = *(struct tm_process *const *)a;
-	const struct tm_process *y = *(struct tm_process *const *)b;
-
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	return x->serial < y->serial ? -1 : x->serial > y->serial;
-}
-
 int report_write(FILE *out, struct tm_model *m, const struct report_options *o)
 {
 	struct offline_sym sym;
@@ -461,7 +451,7 @@ int report_write(FILE *out, struct tm_model *m, const struct report_options *o)
 
 	if (offline_sym_init(&sym, m))
 		return -1;
-	qsort(m->procs, m->nprocs, sizeof(*m->procs), compare_process);
+	qsort(m->procs, m->nprocs, sizeof(*m->procs), tm_process_order);
 	for (size_t i = 0; i < m->nprocs; i++)
 		qsort(m->procs[i]->tasks, m->procs[i]->ntasks, sizeof(*m->procs[i]->tasks),
 		      compare_task);

@@ -12,6 +12,16 @@ struct tm_string {
 	char s[];
 };
 
+int tm_process_order(const void *a, const void *b)
+{
+	const struct tm_process *x = *(struct tm_process *const *)a;
+	const struct tm_process *y = *(struct tm_process *const *)b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->serial < y->serial ? -1 : x->serial > y->serial;
+}
+
 void tm_model_init(struct tm_model *m)
 {
 	memset(m, 0, sizeof(*m));

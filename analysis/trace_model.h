@@ -193,6 +193,9 @@ void tm_on_time(struct tm_model *m, uint64_t ts);
 struct tm_process *tm_process_of(struct tm_model *m, int32_t pid, int32_t tid,
                                  const char *procname);
 
+/* qsort order of struct tm_process pointers: by pid, then as they came (a pid reused). */
+int tm_process_order(const void *a, const void *b);
+
 /* costack-tp.h's events. frames are innermost first. */
 void tm_on_stack(struct tm_model *m, struct tm_process *p, uint64_t id, const uint64_t *frames,
                  uint32_t nframes);
