@@ -14,7 +14,6 @@
 struct sink {
 	struct trace_reader *reader;
 	bt_message_iterator *iterator;
-	bool reader_failed;
 };
 
 static bt_component_class_initialize_method_status
@@ -55,37 +54,8 @@ static void sink_finalize(bt_self_component_sink *self)
 static bt_component_class_sink_consume_method_status sink_consume(bt_self_component_sink *self)
 {
 	struct sink *s = bt_self_component_get_data(bt_self_component_sink_as_self_component(self));
-	bt_component_class_sink_consume_method_status status =
-	        BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_OK;
-	bt_message_array_const msgs;
-	uint64_t count = 0;
 
-	switch (bt_message_iterator_next(s->iterator, &msgs, &count)) {
-	case BT_MESSAGE_ITERATOR_NEXT_STATUS_OK:
-		break;
-	case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
-		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
-	case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN:
-		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_AGAIN;
-	case BT_MESSAGE_ITERATOR_NEXT_STATUS_MEMORY_ERROR:
-		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
-	default:
-		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
-	}
-	for (uint64_t i = 0; i < count; i++) {
-		if (status == BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_OK) {
-			int rc = trace_reader_message(s->reader, msgs[i]);
-
-			if (rc > 0) {
-				status = BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
-			} else if (rc < 0) {
-				s->reader_failed = true;
-				status = BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
-			}
-		}
-		bt_message_put_ref(msgs[i]);
-	}
-	return status;
+	return trace_reader_consume(s->reader, s->iterator);
 }
 
 /* --- checks a user can act on, before babeltrace2's own ------------------------------ */
@@ -306,7 +276,7 @@ enum trace_graph_status trace_graph_read(const char *dir, struct trace_reader *r
 	do {
 		run = bt_graph_run(graph);
 	} while (run == BT_GRAPH_RUN_STATUS_AGAIN);
-	if (s.reader_failed) {
+	if (r->failed) {
 		bt_current_thread_clear_error();
 		snprintf(message, size, "cannot read trace %s: %s", dir, r->error);
 		status = TRACE_GRAPH_READER;

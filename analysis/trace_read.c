@@ -555,6 +555,38 @@ int trace_reader_message(struct trace_reader *r, const bt_message *msg)
 	return 0;
 }
 
+bt_component_class_sink_consume_method_status trace_reader_consume(struct trace_reader *r,
+                                                                   bt_message_iterator *it)
+{
+	bt_message_array_const msgs;
+	uint64_t count = 0;
+	int rc = 0;
+
+	switch (bt_message_iterator_next(it, &msgs, &count)) {
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_OK:
+		break;
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN:
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_AGAIN;
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_MEMORY_ERROR:
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
+	default:
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+	}
+	for (uint64_t i = 0; i < count; i++) {
+		if (!rc)
+			rc = trace_reader_message(r, msgs[i]);
+		bt_message_put_ref(msgs[i]);
+	}
+	if (rc < 0) {
+		r->failed = true;
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+	}
+	return rc > 0 ? BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END
+	              : BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_OK;
+}
+
 int trace_reader_end(struct trace_reader *r, uint64_t *at_ns)
 {
 	char a[32], b[32];

@@ -46,6 +46,7 @@ struct trace_reader {
 	uint64_t messages;
 	uint64_t started_ns;
 	bool progress_shown;
+	bool failed; /* trace_reader_consume met an error of the reader's own (error) */
 	char error[512];
 };
 
@@ -56,6 +57,11 @@ void trace_reader_free(struct trace_reader *r);
 
 /* Feed one message. 0: go on; 1: at was passed, the rest is not needed; -1: error (r->error). */
 int trace_reader_message(struct trace_reader *r, const bt_message *msg);
+
+/* A sink's consume method: the next messages of it fed to r. END once the input ended or r
+ * needs no more; ERROR with r->failed set when r failed (r->error); else the input's status. */
+bt_component_class_sink_consume_method_status trace_reader_consume(struct trace_reader *r,
+                                                                   bt_message_iterator *it);
 
 /* After the last message: the time the model stands at (at, or the trace's end), or -1 when
  * at lies outside the trace or the trace had no timed message (r->error). */

@@ -75,30 +75,12 @@ static bt_component_class_sink_consume_method_status finish(struct reader_sink *
 bt_component_class_sink_consume_method_status reader_sink_consume(bt_self_component_sink *self)
 {
 	struct reader_sink *s = sink_of(self);
-	bt_message_array_const msgs;
-	uint64_t count = 0;
-	int rc = 0;
+	bt_component_class_sink_consume_method_status status =
+	        trace_reader_consume(&s->reader, s->iterator);
 
-	switch (bt_message_iterator_next(s->iterator, &msgs, &count)) {
-	case BT_MESSAGE_ITERATOR_NEXT_STATUS_OK:
-		break;
-	case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
+	if (status == BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END)
 		return finish(s);
-	case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN:
-		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_AGAIN;
-	case BT_MESSAGE_ITERATOR_NEXT_STATUS_MEMORY_ERROR:
-		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
-	default:
-		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
-	}
-	for (uint64_t i = 0; i < count; i++) {
-		if (!rc)
-			rc = trace_reader_message(&s->reader, msgs[i]);
-		bt_message_put_ref(msgs[i]);
-	}
-	if (rc < 0) {
+	if (s->reader.failed)
 		FAIL(s->self, "Failed to read the trace: %s", s->reader.error);
-		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
-	}
-	return rc > 0 ? finish(s) : BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_OK;
+	return status;
 }
