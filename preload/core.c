@@ -231,6 +231,23 @@ static void ended_push(struct task *t)
 	}
 }
 
+/* Set in a fork child that traces: LTTng-UST runs in it only once fork
+ * has returned, so the tasks it inherited are told with its first event. */
+static atomic_bool inherited_untold;
+
+static void tell_inherited(bool locked);
+
+/* Every event is fired under this test: tracing is on (and a fork child's
+ * inheritance told first). locked: the caller holds registry_lock. */
+static inline bool tracing(bool locked)
+{
+	if (!trace_on())
+		return false;
+	if (__builtin_expect(atomic_load_explicit(&inherited_untold, memory_order_relaxed), 0))
+		tell_inherited(locked);
+	return true;
+}
+
 /* Called with the lock held. */
 static void task_end_locked(struct task *t, int outcome, uint64_t now)
 {
@@ -238,7 +255,7 @@ static void task_end_locked(struct task *t, int outcome, uint64_t now)
 	t->state = (uint8_t)outcome;
 	t->since = now;
 	write_end(t);
-	if (trace_on())
+	if (tracing(true))
 		trace_ops->task_end(t->id, (uint8_t)outcome,
 				    outcome == COSTACK_FAILED && t->has_kept ? t->kept_raise : 0);
 	ended_push(t);
@@ -250,6 +267,9 @@ static struct task *task_new(int runtime, uint64_t parent, uintptr_t lo, uintptr
 {
 	struct task *t = task_alloc();
 	uint64_t now = clock_now();
+	/* Asked before t is in the index: a fork child's inheritance is told
+	 * first, and without t. */
+	bool traced = tracing(true);
 
 	if (!t)
 		return NULL;
@@ -285,7 +305,7 @@ static struct task *task_new(int runtime, uint64_t parent, uintptr_t lo, uintptr
 		}
 		t->in_range_index = tsearch(t, &range_index, compare_range) != NULL;
 	}
-	if (trace_on())
+	if (traced)
 		trace_task_create(t);
 	return t;
 }
@@ -386,15 +406,15 @@ static void atfork_child(void)
 	ts->tid = (int32_t)syscall(SYS_gettid);
 	ts->current->tid = ts->tid;
 	twalk_r(id_index, cancel_orphan, ts);
-	/* The child's trace is its own (another vpid): what it inherited is
-	 * told in it at its first hook, once LTTng-UST runs in the child. */
-	ts->trace_forked = trace_on();
+	/* The child's trace is its own (another vpid): its stacks are defined
+	 * anew, and what it inherited is told before its first event. */
 	memset(ts->trace_defined, 0, sizeof(ts->trace_defined));
+	atomic_store(&inherited_untold, trace_on());
 }
 
 static const struct snapshot *newest_snapshot(const struct task *t);
 
-static void announce_inherited(const void *node, VISIT which, void *closure)
+static void tell_inherited_task(const void *node, VISIT which, void *closure)
 {
 	struct task *t = *(struct task *const *)node;
 	struct thread_state *ts = closure;
@@ -410,12 +430,15 @@ static void announce_inherited(const void *node, VISIT which, void *closure)
 }
 
 /* A fork child's unfinished tasks, told in its trace as it inherited them. */
-static void trace_after_fork(struct thread_state *ts)
+static void tell_inherited(bool locked)
 {
-	ts->trace_forked = false;
-	pthread_mutex_lock(&registry_lock);
-	twalk_r(id_index, announce_inherited, ts);
-	pthread_mutex_unlock(&registry_lock);
+	if (!atomic_exchange(&inherited_untold, false))
+		return; /* another thread told them */
+	if (!locked)
+		pthread_mutex_lock(&registry_lock);
+	twalk_r(id_index, tell_inherited_task, thread_state);
+	if (!locked)
+		pthread_mutex_unlock(&registry_lock);
 }
 
 static void init(void)
@@ -457,8 +480,6 @@ struct thread_state *core_enter(void)
 		if (ts->in_hook)
 			return NULL;
 		ts->in_hook = 1;
-		if (__builtin_expect(ts->trace_forked, 0))
-			trace_after_fork(ts);
 		return ts;
 	}
 	saved_errno = errno;
@@ -635,7 +656,7 @@ int core_switch(struct thread_state *ts, struct task *next)
 	snapshot_capture(ts, prev, SNAP_SUSPEND, NULL, NULL, now, &pending);
 	if (task_state_ended(prev->state)) {
 		/* Lingering: the capture only counts its frames for the adapter. */
-		if (trace_on())
+		if (tracing(false))
 			trace_switch(ts, prev, next, &pending.snapshot);
 		start_running(ts, next, now);
 		return pending.frames;
@@ -646,7 +667,7 @@ int core_switch(struct thread_state *ts, struct task *next)
 	prev->since = now;
 	prev->cpu_ticks += now - prev->run_start;
 	write_end(prev);
-	if (trace_on())
+	if (tracing(false))
 		trace_switch(ts, prev, next, &pending.snapshot);
 	start_running(ts, next, now);
 	return pending.frames;
@@ -695,7 +716,7 @@ void core_raise(struct thread_state *ts, const struct exception_info *info)
 	t->exception = exception;
 	snapshot_push(t, &pending);
 	write_end(t);
-	if (trace_on())
+	if (tracing(false))
 		trace_raise(ts, t, &pending.snapshot);
 }
 
@@ -767,7 +788,7 @@ void core_resumed(struct thread_state *ts, struct task *self)
 		return;
 	saved_errno = errno;
 	start_running(ts, self, clock_now());
-	if (trace_on())
+	if (tracing(false))
 		trace_ops->resume(self->id);
 	errno = saved_errno;
 }
@@ -783,7 +804,7 @@ void core_task_ended(struct thread_state *ts, int outcome, struct task *next)
 	pthread_mutex_unlock(&registry_lock);
 	if (next && next != t) {
 		start_running(ts, next, now);
-		if (trace_on())
+		if (tracing(false))
 			trace_ops->resume(next->id);
 	} else
 		ts->current = ts->root;
@@ -898,7 +919,7 @@ int registry_set_name(uint64_t id, const char *name)
 		strncpy(t->name, name ? name : "", sizeof(t->name) - 1);
 		t->name[sizeof(t->name) - 1] = '\0';
 		write_end(t);
-		if (trace_on())
+		if (tracing(true))
 			trace_ops->task_name(t->id, t->name);
 	}
 	pthread_mutex_unlock(&registry_lock);

@@ -32,7 +32,6 @@ struct thread_state {
 		struct task *task;
 		uint64_t id;
 	} cache[THREAD_CACHE_SIZE]; /* tasks of known stacks only */
-	bool trace_forked; /* a fork child that has not told its inherited tasks yet */
 	uint32_t trace_events;
 	const struct stack_rec *trace_defined[TRACE_DEFINED_SLOTS];
 	uintptr_t scratch[]; /* capture buffer */

@@ -64,12 +64,19 @@ void trace_init(void)
 	trace_ops = ops;
 }
 
-uint64_t trace_stack_id(struct thread_state *ts, const struct stack_rec *rec)
+/* The stack id of rec for an event of this thread (ts; NULL: one costack
+ * does not know), rec defined in the trace first if this thread has not
+ * defined it lately; 0 for no stack. */
+static uint64_t trace_stack_id(struct thread_state *ts, const struct stack_rec *rec)
 {
 	unsigned slot;
 
 	if (!rec)
 		return 0;
+	if (!ts) {
+		trace_ops->stack((uintptr_t)rec, (const uint64_t *)rec->frames, rec->nframes);
+		return (uintptr_t)rec;
+	}
 	/* Defined stacks are forgotten now and then, so that a definition
 	 * lost with a full buffer is made good again. */
 	if ((++ts->trace_events & (TRACE_REDEFINE_EVERY - 1)) == 0)

@@ -27,11 +27,8 @@ static inline bool trace_on(void)
  * why in one line and go on untraced. */
 void trace_init(void);
 
-/* The stack id of rec for an event of this thread, rec defined in the trace
- * first if this thread has not defined it lately; 0 for no stack. */
-uint64_t trace_stack_id(struct thread_state *ts, const struct stack_rec *rec);
-
 void trace_task_create(const struct task *t);
+/* ts: the calling thread's state, NULL for a thread costack does not know. */
 void trace_switch(struct thread_state *ts, const struct task *prev, const struct task *next,
 		  const struct snapshot *s);
 void trace_raise(struct thread_state *ts, const struct task *t, const struct snapshot *s);
