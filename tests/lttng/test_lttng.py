@@ -395,6 +395,18 @@ def section_fork(tool, library, target, provider, setup):
               count(by_pid[child], 'costack:switch') >= 9,
               'fork: the child announces the tasks it inherited (running main, 2 suspended) '
               'first, then makes its own and switches', by_pid[child][:6])
+        # Each inherited suspended task is told with the stack it waited at in the parent
+        # when it forked: a switch from it to no task, naming that stack.
+        costack = [e for e in events if e['event'].startswith('costack:')]
+        forked_at = next(i for i, e in enumerate(costack) if e['vpid'] == child)
+        told = {e['prev']: e['stack'] for e in by_pid[child]
+                if e['event'] == 'costack:switch' and e['next'] == 0}
+        for task in (2, 3):
+            waited = [e['stack'] for e in costack[:forked_at]
+                      if e['event'] == 'costack:switch' and e['prev'] == task]
+            check(waited and told.get(task) == waited[-1],
+                  'fork: the child tells inherited task %d suspended at the stack it had in '
+                  'the parent' % task, (told, waited[-1:]))
     for pid, mine in sorted(by_pid.items()):
         who = 'child' if pid == child else 'parent'
         defined, created = set(), set()
