@@ -34,7 +34,8 @@
  *              suspended once (then: done); main itself
  *   done       `finisher`
  *   failed     `thrower`, whose C++ body threw three calls deep and kept the
- *              exception (offline_target_cxx.cpp)
+ *              exception, then threw and caught another (offline_target_cxx.cpp):
+ *              its traceback is the kept raise's, not the newest one's
  *   cancelled  `victim`, whose stack was reused by `heir` (created; then: done)
  *
  * offline_target flood FILE ROUNDS: eight tasks switched round-robin from

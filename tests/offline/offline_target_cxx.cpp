@@ -21,6 +21,17 @@ STACK_FN void throw_deep(int depth)
 	KEEP_FRAME();
 }
 
+// A raise after the kept one, caught where it is raised: the task's traceback is still the
+// kept raise's (task_end's kept_raise), not its newest raise's.
+STACK_FN void throw_aside(void)
+{
+	try {
+		throw std::logic_error("caught at once");
+	} catch (const std::logic_error &) {
+	}
+	KEEP_FRAME();
+}
+
 static boost::context::fiber fiber;
 static const void *fiber_local;
 
@@ -48,6 +59,7 @@ extern "C" STACK_FN void offline_throw_and_keep(void)
 		offline_target::throw_deep(3);
 	} catch (...) {
 		offline_target::kept = std::current_exception();
+		offline_target::throw_aside();
 	}
 	KEEP_FRAME();
 }

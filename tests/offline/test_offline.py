@@ -198,12 +198,15 @@ def section_states(s):
               rep2['lost']['events'] == 0 and not rep2['lost']['gaps'],
               'report: fates, no lost events', (fates, rep2['lost']))
         shallow = tasks[next(v['id'] for v in end['tasks'] if v['role'] == 'shallow')]
+        # Its body threw and kept one exception (its traceback), then threw and caught another.
         exc = shallow['exceptions']
-        check(len(exc) == 1 and exc[0]['type'] == 'std::runtime_error' and
-              exc[0]['what'] == 'boom at depth 0' and exc[0]['count'] == 1 and
+        check([(e['type'], e['what'], e['count']) for e in exc] ==
+              [('std::runtime_error', 'boom at depth 0', 1),
+               ('std::logic_error', 'caught at once', 1)] and
               physical(exc[0]['frames']) == next(v['frames'] for v in end['tasks']
                                                  if v['role'] == 'shallow'),
-              'report: the exception, where it was raised', exc)
+              'report: the exceptions, where each was raised (the kept one is the traceback)',
+              exc)
         check(rep2['waits'] and rep2['waits'][0]['total_ns'] > 0,
               'report: the longest waits', rep2['waits'][:1])
 
