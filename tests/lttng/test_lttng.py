@@ -47,6 +47,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lttng_session  # noqa: E402
+
 passed = 0
 failed = 0
 
@@ -65,30 +68,6 @@ def check(ok, what, detail=''):
 
 
 # --- the namespaces and the daemon ---------------------------------------------------------------
-
-def enter_namespaces():
-    """Re-run this script as the first process of new mount and pid namespaces (returns only
-    there), with /run and /dev/shm empty."""
-    if os.environ.get('COSTACK_TEST_NAMESPACE') == '1' and os.getpid() == 1:
-        for path in ('/run', '/dev/shm'):
-            subprocess.run(['mount', '-t', 'tmpfs', '-o', 'mode=1777', 'tmpfs', path],
-                           check=True)
-        os.makedirs('/run/lock', exist_ok=True)
-        return
-    flags = ['--mount', '--pid', '--fork', '--mount-proc', '--propagation', 'private']
-    if os.geteuid() != 0:
-        flags = ['--user', '--map-root-user'] + flags
-    probe = subprocess.run(['unshare'] + flags + ['true'], capture_output=True, text=True)
-    if probe.returncode != 0:
-        # Not a skip: CI runs as root, where this works; elsewhere it is a failure to see.
-        print('FAILED: cannot make mount and pid namespaces (unshare %s): %s; the lttng '
-              'tests need them (run as root, or allow unprivileged user namespaces)' %
-              (' '.join(flags), probe.stderr.strip()))
-        sys.exit(1)
-    env = dict(os.environ, COSTACK_TEST_NAMESPACE='1')
-    os.execvpe('unshare', ['unshare'] + flags + [sys.executable, os.path.abspath(__file__)] +
-               sys.argv[1:], env)
-
 
 def processes(names):
     """pid -> name of the live (not zombie) processes of the namespace named in names."""
@@ -553,13 +532,14 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     tool, library, provider, target = (os.path.abspath(p) for p in sys.argv[1:5])
-    enter_namespaces()
-    # The defaults are what is under test; ~/.lttngrc is a file of the test's own.
+    if not lttng_session.enter_namespaces():
+        print('FAILED: cannot make mount and pid namespaces (unshare(1), as root); the lttng '
+              'tests need them')
+        return 1
+    # The defaults are what is under test; ~/.lttngrc (under LTTNG_HOME) is the test's own.
     for name in ('LD_PRELOAD', 'COSTACK_LIBRARY', 'COSTACK_LTTNG_LIBRARY', 'COSTACK_TRACE',
                  'LTTNG_UST_REGISTER_TIMEOUT', 'LTTNG_SESSIOND_PATH'):
         os.environ.pop(name, None)
-    home = tempfile.mkdtemp(prefix='costack-lttng-home-')
-    os.environ['LTTNG_HOME'] = home
     for section in sys.argv[5:]:
         function, with_daemon = SECTIONS[section]
         setup = Setup()
@@ -571,7 +551,7 @@ def main():
             if setup.alive():
                 no_session_left(section + ' (setup)')
             setup.stop()
-    shutil.rmtree(home)
+    shutil.rmtree(os.environ['LTTNG_HOME'])
     print('test_lttng: %d passed, %d failed' % (passed, failed))
     return 1 if failed else 0
 

@@ -24,7 +24,7 @@ Sections:
            and the exit status (2: usage, 3: input).
 
 Each test runs in mount and pid namespaces of its own with its own session daemon
-(lttng_session.py). Programs are synchronised through files and exit only: no sleeps.
+(tests/lttng/lttng_session.py). Programs are synchronised through files and exit only: no sleeps.
 """
 import json
 import os
@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lttng'))
 import lttng_session  # noqa: E402
 
 passed = 0
