@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "live_cli.h"
 #include "live_read.h"
@@ -142,6 +144,18 @@ static bool parse_count(const char *arg, long long max, long long *value)
 	       arg[0] != '+';
 }
 
+/* Digits only are a PID: whether there is no such process, but a directory of that name (a
+ * trace, which ./NAME reads). */
+static bool no_process_but_directory(pid_t pid, const char *arg)
+{
+	char proc[32];
+	struct stat st;
+
+	snprintf(proc, sizeof(proc), "/proc/%d", (int)pid);
+	return access(proc, F_OK) < 0 && errno == ENOENT && stat(arg, &st) == 0 &&
+	       S_ISDIR(st.st_mode);
+}
+
 /* costack stacks TRACE: the tasks of a recording at a time. */
 static int stacks_of_trace(const char *dir, const struct trace_at *at,
                            const struct offline_stacks_options *o)
@@ -270,6 +284,13 @@ int command_stacks(int argc, char **argv)
 		             " needs a TRACE (a recording); a live PID has only now");
 	if (npids)
 		return usage("--pid needs a TRACE; a live PID is its own process", NULL, "");
+	if (no_process_but_directory(pid, argv[optind])) {
+		fprintf(stderr,
+		        "costack stacks: no such process: %d (to read the trace directory %s, "
+		        "write ./%s)\n",
+		        (int)pid, argv[optind], argv[optind]);
+		return COSTACK_EXIT_INPUT;
+	}
 
 	status = live_cli_read("stacks", pid, &snap);
 	if (status != COSTACK_EXIT_OK)
