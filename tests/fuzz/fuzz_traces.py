@@ -584,8 +584,16 @@ def known(s, runner, traces, work):
     os.makedirs(linked)
     copy_trace(traces['states'], os.path.join(linked, 'trace'))
     os.symlink('trace', os.path.join(linked, 'again'))
+    # Without a UUID (text metadata may have none), a trace is told by its directory alone.
+    linked_bare = os.path.join(work, 'known', 'linked_bare')
+    os.makedirs(linked_bare)
+    copy_trace(traces['states'], os.path.join(linked_bare, 'trace'))
+    rewrite_metadata(first(metadata_of(os.path.join(linked_bare, 'trace'))),
+                     lambda x: re.sub(r'(trace \{[^}]*?)\n\s*uuid = "[^"]*";', r'\1', x, 1), True)
+    os.symlink('trace', os.path.join(linked_bare, 'again'))
     for what, path in [('the trace twice in a directory', twice),
-                       ('a symbolic link to the trace beside it', linked)]:
+                       ('a symbolic link to the trace beside it', linked),
+                       ('a symbolic link to a trace without UUID beside it', linked_bare)]:
         status, out, _ = runner.expect(what + ': read once', ['report', path, '--format', 'json'],
                                        (0,))
         if status == 0 and base:
