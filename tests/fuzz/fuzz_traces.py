@@ -188,10 +188,12 @@ def edit_uuid(text, rng):
 
 
 def edit_cut(text, rng):
-    return text[:rng.randrange(len(text))]
+    return text[:rng.randrange(len(text))] if text else text
 
 
 def edit_byte(text, rng):
+    if not text:
+        return text
     at = rng.randrange(len(text))
     return text[:at] + chr(rng.choice([0x7b, 0x7d, 0x3b, 0x22, 0x30, 0x41, 0x20, 0x0a])) + \
         text[at + 1:]
