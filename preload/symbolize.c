@@ -19,6 +19,11 @@
 #include <elfutils/libdwfl.h>
 #include <libelf.h>
 
+#ifdef COSTACK_PRELOAD
+/* Inside a program, libdw is reached through deps.h's pointers, not linked. */
+#include "deps.h"
+#endif
+
 /*
  * Results are cached per (pc, is_return_address). The table is flushed
  * whenever it reaches this size, which bounds memory for programs that
@@ -93,15 +98,28 @@ static int find_debuginfo_local(Dwfl_Module *mod, void **userdata,
 				GElf_Word debuglink_crc,
 				char **debuginfo_file_name);
 
+/* Callbacks are constants, calls through deps.h's pointers are not. */
+static int find_elf_proc(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			 char **file_name, Elf **elfp)
+{
+	return dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
+}
+
+static int find_elf_build_id(Dwfl_Module *mod, void **userdata, const char *modname,
+			     Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	return dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
+}
+
 static const Dwfl_Callbacks proc_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
+	.find_elf = find_elf_proc,
 	.find_debuginfo = find_debuginfo_local,
 	.debuginfo_path = &debuginfo_path,
 };
 
 /* Files named by the caller: reported with their descriptor, so find_elf is unused. */
 static const Dwfl_Callbacks file_callbacks = {
-	.find_elf = dwfl_build_id_find_elf,
+	.find_elf = find_elf_build_id,
 	.find_debuginfo = find_debuginfo_local,
 	.debuginfo_path = &debuginfo_path,
 };
@@ -780,8 +798,13 @@ out:
 
 struct symbolizer *symbolizer_new_self(void)
 {
-	struct symbolizer *s = calloc(1, sizeof(*s));
+	struct symbolizer *s;
 
+#ifdef COSTACK_PRELOAD
+	if (!deps_load() && !deps_dwarf())
+		return NULL;
+#endif
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->dwfl = dwfl_begin(&proc_callbacks);

@@ -3,12 +3,7 @@
 #define _GNU_SOURCE
 #include "unwind.h"
 
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-
 #include <dwarf.h>
-#include <elfutils/libdw.h>
-#include <gelf.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <link.h>
@@ -22,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "deps.h" /* libunwind and libdw, last: their functions become pointers */
 
 /*
  * How to find a frame's caller, for one return address, from the DWARF CFI
@@ -102,7 +98,9 @@ void unwind_init(void)
 	void *p;
 
 	dl_iterate_phdr(find_own_text, (void *)(uintptr_t)&unwind_init);
-	elf_version(EV_CURRENT);
+	deps_load();
+	if (deps_dwarf())
+		elf_version(EV_CURRENT);
 	p = mmap(NULL, RULE_SLOTS * sizeof(*rules), PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	rules = p == MAP_FAILED ? NULL : p;
@@ -152,7 +150,8 @@ void unwind_warm_thread(void)
 {
 	void *frames[4];
 
-	unw_backtrace(frames, 4);
+	if (deps_unwind())
+		unw_backtrace(frames, 4);
 }
 
 /* --- rules from CFI (the slow path: once per distinct return address) --------- */
@@ -185,7 +184,7 @@ static int open_module(struct dl_phdr_info *info, size_t size, void *data)
 		if (!path || !*path)
 			path = "/proc/self/exe";
 		/* The vDSO has no file; its frames go to libunwind. */
-		if (path[0] == '/')
+		if (path[0] == '/' && deps_dwarf())
 			m->fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (m->fd >= 0)
 			m->elf = elf_begin(m->fd, ELF_C_READ_MMAP, NULL);
@@ -435,6 +434,8 @@ static void walk_libunwind(struct walk *w, uintptr_t ra, uintptr_t sp, uintptr_t
 	unw_cursor_t cursor;
 	unw_word_t pc;
 
+	if (!deps_unwind())
+		return;
 	memset(&context, 0, sizeof(context));
 	context.uc_mcontext.gregs[REG_RIP] = (greg_t)(ra - 1); /* look up the call */
 	context.uc_mcontext.gregs[REG_RSP] = (greg_t)sp;
@@ -621,7 +622,7 @@ walk(struct walk *w, const struct walk_shape *hint, const struct unwind_start *s
 /* libunwind's own fast path, for COSTACK_UNWIND=libunwind. */
 static void walk_backtrace(struct walk *w, uintptr_t *scratch, int cap)
 {
-	int total = unw_backtrace((void **)scratch, cap);
+	int total = deps_unwind() ? unw_backtrace((void **)scratch, cap) : 0;
 
 	for (int i = 0; i < total && keep(w, scratch[i]); i++)
 		;
@@ -678,6 +679,8 @@ int unwind_signal_frames(void *ucontext, uintptr_t *frames, int max, bool *trunc
 	int n = 0;
 
 	*truncated = false;
+	if (!deps_unwind())
+		return 0;
 	/* The interrupted instruction is not a return address: no "pc - 1" for
 	 * the first frame's CFI row. */
 	if (unw_init_local2(&cursor, (unw_context_t *)ucontext, UNW_INIT_SIGNAL_FRAME) != 0)
