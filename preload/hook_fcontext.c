@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "core.h"
+#include "log.h"
+#include "real.h"
 #include "unwind.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -29,22 +31,21 @@ static fcontext_t (*real_make_fcontext)(void *, size_t, void (*)(transfer_t));
 static transfer_t (*real_jump_fcontext)(fcontext_t, void *);
 static transfer_t (*real_ontop_fcontext)(fcontext_t, void *, transfer_t (*)(transfer_t));
 
-/* Only a program that calls these has Boost.Context loaded: resolved on
- * first call, so a program without Boost never looks. */
-static void resolve(void)
+/*
+ * Only a program that calls these has Boost.Context loaded: each is resolved at its first
+ * call, where that call would have gone (real.h; a plugin may hold Boost.Context in its own
+ * scope), so a program without Boost never looks.
+ */
+/* A context's entry returns into Boost's start code, inside make_fcontext's symbol: every
+ * fcontext task's stack begins there. */
+static void add_start_code(void)
 {
 	int saved_errno = errno;
 	const ElfW(Sym) *symbol = NULL;
 	Dl_info info;
 
-	real_make_fcontext = dlsym(RTLD_NEXT, "make_fcontext");
-	real_jump_fcontext = dlsym(RTLD_NEXT, "jump_fcontext");
-	real_ontop_fcontext = dlsym(RTLD_NEXT, "ontop_fcontext");
-	/* A context's entry returns into Boost's start code, inside
-	 * make_fcontext's symbol: every fcontext task's stack begins there. */
-	if (real_make_fcontext &&
-	    dladdr1((void *)real_make_fcontext, &info, (void **)&symbol, RTLD_DL_SYMENT) &&
-	    symbol && symbol->st_size)
+	if (dladdr1((void *)real_make_fcontext, &info, (void **)&symbol, RTLD_DL_SYMENT) && symbol &&
+	    symbol->st_size)
 		unwind_add_bottom((uintptr_t)real_make_fcontext,
 				  (uintptr_t)real_make_fcontext + symbol->st_size);
 	errno = saved_errno;
@@ -61,8 +62,11 @@ EXPORT fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t))
 {
 	struct thread_state *ts;
 
-	if (!real_make_fcontext)
-		resolve();
+	if (!real_make_fcontext) {
+		if (!REAL_FUNCTION(real_make_fcontext, "make_fcontext"))
+			real_missing("make_fcontext");
+		add_start_code();
+	}
 	ts = core_enter();
 	if (ts) {
 		/* sp is the top: Boost's stacks grow down from it. */
@@ -195,8 +199,8 @@ EXPORT UNWIND_FRAME_POINTER transfer_t jump_fcontext(fcontext_t to, void *vp)
 	struct task *self;
 	transfer_t t;
 
-	if (!real_jump_fcontext)
-		resolve();
+	if (!REAL_FUNCTION(real_jump_fcontext, "jump_fcontext"))
+		real_missing("jump_fcontext");
 	UNWIND_CALLER(caller);
 	self = switch_out(to, false, &caller);
 	t = real_jump_fcontext(to, vp);
@@ -213,8 +217,8 @@ EXPORT UNWIND_FRAME_POINTER transfer_t ontop_fcontext(fcontext_t to, void *vp,
 	struct task *self;
 	transfer_t t;
 
-	if (!real_ontop_fcontext)
-		resolve();
+	if (!REAL_FUNCTION(real_ontop_fcontext, "ontop_fcontext"))
+		real_missing("ontop_fcontext");
 	UNWIND_CALLER(caller);
 	self = switch_out(to, true, &caller);
 	t = real_ontop_fcontext(to, vp, fn);

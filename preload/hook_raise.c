@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "core.h"
+#include "log.h"
+#include "real.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -54,30 +56,45 @@ static int (*real_raise)(struct unwind_exception *);
 static int (*real_resume_or_rethrow)(struct unwind_exception *);
 static void (*real_rethrow_exception)(void **);
 static void **(*real_current_exception)(void **);
-static void (*exception_ptr_destroy)(void **);
-static const struct type_info *(*exception_ptr_type)(void *const *);
-static const struct type_info *(*current_exception_type)(void);
-static char *(*demangle)(const char *, char *, size_t *, int *);
-static const struct type_info *std_exception;
 
-static void resolve(void)
+/* What costack calls of the C++ runtime itself, from the libstdc++ that defines the real
+ * function of the first C++ hook called (it may be in a library's own scope only). */
+static struct {
+	bool resolved;
+	void **(*current_exception)(void **);
+	void (*exception_ptr_destroy)(void **);
+	const struct type_info *(*exception_ptr_type)(void *const *);
+	const struct type_info *(*current_exception_type)(void);
+	char *(*demangle)(const char *, char *, size_t *, int *);
+	const struct type_info *std_exception;
+} cxx;
+
+/*
+ * The real function of a hook, found once where the caller's call would have gone (real.h). A
+ * C++ program that throws has libstdc++ loaded already, and everything costack needs of it is
+ * looked up there: the preload never loads it.
+ */
+static void resolve_cxx(const void *real)
 {
-	int saved_errno = errno;
+	if (cxx.resolved || !real)
+		return;
+	cxx.current_exception = real_companion(real, "_ZSt17current_exceptionv");
+	cxx.exception_ptr_destroy = real_companion(real, "_ZNSt15__exception_ptr13exception_ptrD1Ev");
+	cxx.exception_ptr_type =
+		real_companion(real, "_ZNKSt15__exception_ptr13exception_ptr20__cxa_exception_typeEv");
+	cxx.current_exception_type = real_companion(real, "__cxa_current_exception_type");
+	cxx.demangle = real_companion(real, "__cxa_demangle");
+	cxx.std_exception = real_companion(real, "_ZTISt9exception");
+	cxx.resolved = true;
+}
 
-	real_cxa_throw = dlsym(RTLD_NEXT, "__cxa_throw");
-	real_cxa_rethrow = dlsym(RTLD_NEXT, "__cxa_rethrow");
-	real_raise = dlsym(RTLD_NEXT, "_Unwind_RaiseException");
-	real_resume_or_rethrow = dlsym(RTLD_NEXT, "_Unwind_Resume_or_Rethrow");
-	real_rethrow_exception =
-		dlsym(RTLD_NEXT, "_ZSt17rethrow_exceptionNSt15__exception_ptr13exception_ptrE");
-	real_current_exception = dlsym(RTLD_NEXT, "_ZSt17current_exceptionv");
-	exception_ptr_destroy = dlsym(RTLD_DEFAULT, "_ZNSt15__exception_ptr13exception_ptrD1Ev");
-	exception_ptr_type =
-		dlsym(RTLD_DEFAULT, "_ZNKSt15__exception_ptr13exception_ptr20__cxa_exception_typeEv");
-	current_exception_type = dlsym(RTLD_DEFAULT, "__cxa_current_exception_type");
-	demangle = dlsym(RTLD_DEFAULT, "__cxa_demangle");
-	std_exception = dlsym(RTLD_DEFAULT, "_ZTISt9exception");
-	errno = saved_errno;
+/* The same for the unwinder's entry points, which can fail: as a raise with no unwind
+ * information would, and the caller (std::terminate for C++) decides. */
+#define URC_FATAL_PHASE1_ERROR 3
+static int no_unwinder(const char *name)
+{
+	log_error("no %s to call in this process", name);
+	return URC_FATAL_PHASE1_ERROR;
 }
 
 /* The demangled type name, and what() when it is a std::exception. */
@@ -91,14 +108,14 @@ static void describe(void *object, const struct type_info *type, char *name, siz
 	*what = NULL;
 	if (*mangled == '*')
 		mangled++;
-	readable = demangle && *mangled ? demangle(mangled, NULL, NULL, &status) : NULL;
+	readable = cxx.demangle && *mangled ? cxx.demangle(mangled, NULL, NULL, &status) : NULL;
 	snprintf(name, size, "%s", status == 0 && readable ? readable : mangled);
 	free(readable);
-	if (object && type && std_exception) {
-		do_catch_fn do_catch = (do_catch_fn)std_exception->vtable[TYPE_INFO_DO_CATCH];
+	if (object && type && cxx.std_exception) {
+		do_catch_fn do_catch = (do_catch_fn)cxx.std_exception->vtable[TYPE_INFO_DO_CATCH];
 		void *adjusted = object;
 
-		if (do_catch(std_exception, type, &adjusted, 1))
+		if (do_catch(cxx.std_exception, type, &adjusted, 1))
 			*what = ((what_fn)(*(const void *const *const *)adjusted)[EXCEPTION_WHAT])(
 				adjusted);
 	}
@@ -152,8 +169,9 @@ static void record_foreign(struct unwind_exception *exception, bool rethrow)
 
 EXPORT void __cxa_throw(void *object, struct type_info *type, void (*destroy)(void *))
 {
-	if (!real_cxa_throw)
-		resolve();
+	if (!REAL_FUNCTION(real_cxa_throw, "__cxa_throw"))
+		real_missing("__cxa_throw");
+	resolve_cxx(real_cxa_throw);
 	record(object, type, false);
 	real_cxa_throw(object, type, destroy);
 	__builtin_unreachable();
@@ -164,28 +182,31 @@ static void *handled_object(void)
 {
 	void *pointer = NULL;
 
-	if (!real_current_exception || !exception_ptr_destroy)
+	if (!cxx.current_exception || !cxx.exception_ptr_destroy)
 		return NULL;
-	real_current_exception(&pointer);
+	cxx.current_exception(&pointer);
 	void *object = pointer;
-	exception_ptr_destroy(&pointer); /* the reference taken just now */
+	cxx.exception_ptr_destroy(&pointer); /* the reference taken just now */
 	return object;
 }
 
 EXPORT void __cxa_rethrow(void)
 {
-	if (!real_cxa_rethrow)
-		resolve();
-	record(handled_object(), current_exception_type ? current_exception_type() : NULL, true);
+	if (!REAL_FUNCTION(real_cxa_rethrow, "__cxa_rethrow"))
+		real_missing("__cxa_rethrow");
+	resolve_cxx(real_cxa_rethrow);
+	record(handled_object(), cxx.current_exception_type ? cxx.current_exception_type() : NULL,
+	       true);
 	real_cxa_rethrow();
 	__builtin_unreachable();
 }
 
 EXPORT void _ZSt17rethrow_exceptionNSt15__exception_ptr13exception_ptrE(void **pointer)
 {
-	if (!real_rethrow_exception)
-		resolve();
-	record(*pointer, exception_ptr_type ? exception_ptr_type(pointer) : NULL, true);
+	if (!REAL_FUNCTION(real_rethrow_exception, "_ZSt17rethrow_exceptionNSt15__exception_ptr13exception_ptrE"))
+		real_missing("std::rethrow_exception");
+	resolve_cxx(real_rethrow_exception);
+	record(*pointer, cxx.exception_ptr_type ? cxx.exception_ptr_type(pointer) : NULL, true);
 	real_rethrow_exception(pointer);
 	__builtin_unreachable();
 }
@@ -194,8 +215,9 @@ EXPORT void **_ZSt17current_exceptionv(void **result)
 {
 	struct thread_state *ts;
 
-	if (!real_current_exception)
-		resolve();
+	if (!REAL_FUNCTION(real_current_exception, "_ZSt17current_exceptionv"))
+		real_missing("std::current_exception");
+	resolve_cxx(real_current_exception);
 	real_current_exception(result);
 	ts = core_enter();
 	if (ts) {
@@ -210,8 +232,8 @@ EXPORT void **_ZSt17current_exceptionv(void **result)
 
 EXPORT int _Unwind_RaiseException(struct unwind_exception *exception)
 {
-	if (!real_raise)
-		resolve();
+	if (!REAL_FUNCTION(real_raise, "_Unwind_RaiseException"))
+		return no_unwinder("_Unwind_RaiseException");
 	record_foreign(exception, false);
 	return real_raise(exception);
 }
@@ -221,8 +243,8 @@ EXPORT int _Unwind_Resume_or_Rethrow(struct unwind_exception *exception)
 	struct thread_state *ts;
 	int ret;
 
-	if (!real_resume_or_rethrow)
-		resolve();
+	if (!REAL_FUNCTION(real_resume_or_rethrow, "_Unwind_Resume_or_Rethrow"))
+		return no_unwinder("_Unwind_Resume_or_Rethrow");
 	record_foreign(exception, true);
 	/* libgcc goes on with _Unwind_RaiseException, through the PLT: the
 	 * same raise, recorded already. */

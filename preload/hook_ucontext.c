@@ -6,6 +6,7 @@
 #include <ucontext.h>
 
 #include "core.h"
+#include "real.h"
 #include "unwind.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -21,15 +22,15 @@ static int (*real_swapcontext)(ucontext_t *, const ucontext_t *);
 static int (*real_setcontext)(const ucontext_t *);
 static int (*real_getcontext)(ucontext_t *);
 
+/* glibc's, always in the global scope; a program without ucontext calls never looks. */
 static void resolve(void)
 {
-	int saved_errno = errno;
-
-	costack_real_makecontext = dlsym(RTLD_NEXT, "makecontext");
-	real_swapcontext = dlsym(RTLD_NEXT, "swapcontext");
-	real_setcontext = dlsym(RTLD_NEXT, "setcontext");
-	real_getcontext = dlsym(RTLD_NEXT, "getcontext");
-	errno = saved_errno;
+	costack_real_makecontext = real_function("makecontext", NULL);
+	real_swapcontext = real_function("swapcontext", NULL);
+	real_setcontext = real_function("setcontext", NULL);
+	real_getcontext = real_function("getcontext", NULL);
+	if (!costack_real_makecontext || !real_swapcontext || !real_setcontext || !real_getcontext)
+		real_missing("glibc's ucontext functions");
 }
 
 static uintptr_t context_sp(const ucontext_t *ucp)
