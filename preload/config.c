@@ -276,16 +276,22 @@ static void load_dump_settings(void)
 	config.dump_on_crash = on_crash;
 }
 
-void config_load(void)
+void config_load_log_level(void)
 {
 	static const char *const log_levels[] = { "error", "warn", "info", "debug" };
+
+	load_choice("COSTACK_LOG", &log_threshold, log_levels, 4);
+}
+
+void config_load(void)
+{
 	static const char *const unwinders[] = { "default", "libunwind", "fp" };
 	static const char *const booleans[] = { "0", "1" };
 	int disable = 0;
 	int trace = 0;
 
 	/* The log level first, so that it governs the messages about the rest. */
-	load_choice("COSTACK_LOG", &log_threshold, log_levels, 4);
+	config_load_log_level();
 	load_int("COSTACK_DEPTH", &config.depth, 1, CONFIG_DEPTH_MAX);
 	load_int("COSTACK_RING", &config.ring, 1, CONFIG_RING_MAX);
 	load_int("COSTACK_ENDED", &config.ended, 0, 1 << 24);

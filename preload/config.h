@@ -32,6 +32,8 @@ extern struct config config;
 /* Parse the environment into `config`; a bad value keeps the default and
  * says so once on stderr. */
 void config_load(void);
+/* COSTACK_LOG alone, for a copy of costack that stands down. */
+void config_load_log_level(void);
 
 /* "SIGUSR2", "SIGRTMIN+3", or "signal 99" for sig, into buf (16 bytes at
  * least); returns buf. Async-signal-safe: the dumps name signals with it. */

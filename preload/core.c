@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "core.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -441,8 +442,37 @@ static void tell_inherited(bool locked)
 		pthread_mutex_unlock(&registry_lock);
 }
 
+/*
+ * Whether another copy of libcostack.so (another path, another build) comes before this one in
+ * the global scope: the program's calls reach its hooks first, and it is the one that keeps
+ * the tasks. This one then stands down, every hook of it a plain call, so that no task is made
+ * twice nor started in two trampolines (each of which would start the other's). Symbols are
+ * compared by the object defining them: a default-visibility symbol's address, taken here,
+ * would be the first copy's too.
+ */
+static void init(void);
+
+static bool another_copy_first(void)
+{
+	void *first = dlsym(RTLD_DEFAULT, "costack_get_stack");
+	Dl_info first_info, own_info;
+
+	return first && dladdr(first, &first_info) && dladdr((void *)init, &own_info) &&
+	       first_info.dli_fbase != own_info.dli_fbase;
+}
+
 static void init(void)
 {
+	if (another_copy_first()) {
+		Dl_info own;
+
+		/* The first copy reads the settings and says what is wrong with them. */
+		config_load_log_level();
+		config.enabled = false;
+		log_info("another libcostack.so was loaded first; this copy (%s) stands down",
+			 dladdr((void *)init, &own) && own.dli_fname ? own.dli_fname : "?");
+		return;
+	}
 	config_load();
 	clock_init();
 	task_size = (sizeof(struct task) + (size_t)config.ring * sizeof(struct snapshot) + 15) &
