@@ -27,9 +27,11 @@
  * read. So:
  * - every value is read once, into the reader's own memory, and only that
  *   copy is checked and used: nothing is validated and then read again;
- * - every offset is a target pointer minus header.base, checked for
- *   alignment and, without overflow, against the region's used size and
- *   the mapping's length before anything is copied from it;
+ * - every offset is a target pointer translated by the header's chunk
+ *   table (the chunk holding all of the object, its address minus the
+ *   chunk's plus the chunk's offset), checked for alignment and, without
+ *   overflow, against the region's used size and the mapping's length
+ *   before anything is copied from it;
  * - every count is bounded by the layout's maxima before it sizes a copy,
  *   and the work of a read by the region's size (slabs may not add up to
  *   more than it);
@@ -173,6 +175,7 @@ struct parser {
 	const struct live_parse_options *opt;
 	struct costack_live_header h; /* the fixed part, copied once */
 	uint64_t used;                /* h.used, re-read when it grew */
+	uint32_t nchunks;             /* chunks of h.chunks copied, re-read when they grew */
 	uint32_t max_frames;          /* min(depth, COSTACK_LIVE_MAX_FRAMES) */
 	struct stack_store *store;
 	bool out_of_memory;
@@ -191,8 +194,11 @@ static bool in_region(struct parser *p, uint64_t off, uint64_t size)
 		uint64_t used = __atomic_load_n(
 		        (const uint64_t *)(p->image + offsetof(struct costack_live_header, used)),
 		        __ATOMIC_ACQUIRE);
+		uint64_t grown = __atomic_load_n(
+		        (const uint64_t *)(p->image + offsetof(struct costack_live_header, size)),
+		        __ATOMIC_ACQUIRE);
 
-		if (used > p->used && used <= p->h.size)
+		if (used > p->used && used <= grown)
 			p->used = used;
 		limit = p->used < p->len ? p->used : p->len;
 		if (off > limit || size > limit - off)
@@ -201,15 +207,60 @@ static bool in_region(struct parser *p, uint64_t off, uint64_t size)
 	return !p->opt->has_data || p->opt->has_data(p->opt->ctx, off, size);
 }
 
+/* Copy the chunks the target counts now (each filled in before it is counted). */
+static void read_chunks(struct parser *p)
+{
+	uint32_t n = __atomic_load_n(
+	        (const uint32_t *)(p->image + offsetof(struct costack_live_header, nchunks)),
+	        __ATOMIC_ACQUIRE);
+
+	if (n > COSTACK_LIVE_MAX_CHUNKS)
+		n = COSTACK_LIVE_MAX_CHUNKS;
+	if (n <= p->nchunks)
+		return;
+	memcpy(p->h.chunks, p->image + offsetof(struct costack_live_header, chunks),
+	       n * sizeof(struct costack_live_chunk));
+	p->nchunks = n;
+}
+
+/* The chunk holding all of [pointer, pointer + size); NULL if none of those copied does. */
+static const struct costack_live_chunk *chunk_of(const struct parser *p, uint64_t pointer,
+                                                 uint64_t size)
+{
+	for (uint32_t i = 0; i < p->nchunks; i++) {
+		const struct costack_live_chunk *c = &p->h.chunks[i];
+
+		if (pointer >= c->address && pointer - c->address <= c->size &&
+		    size <= c->size - (pointer - c->address))
+			return c;
+	}
+	return NULL;
+}
+
+/* The offset in the memfd of [pointer, pointer + size), all in one chunk; false if no chunk
+ * holds it. */
+static bool chunk_offset(struct parser *p, uint64_t pointer, uint64_t size, uint64_t *off)
+{
+	const struct costack_live_chunk *c = chunk_of(p, pointer, size);
+
+	if (!c) {
+		/* The target may have mapped another chunk since. */
+		read_chunks(p);
+		c = chunk_of(p, pointer, size);
+	}
+	if (!c || c->offset > UINT64_MAX - (pointer - c->address))
+		return false;
+	*off = c->offset + (pointer - c->address);
+	return true;
+}
+
 /* The offset in the image of a target pointer to an object of size bytes
  * aligned to align; false if it is not a pointer into the region. */
 static bool pointer_offset(struct parser *p, uint64_t pointer, uint64_t size, uint64_t align,
                            uint64_t *off)
 {
-	if (pointer < p->h.base)
-		return false;
-	*off = pointer - p->h.base;
-	return *off % align == 0 && in_region(p, *off, size);
+	return chunk_offset(p, pointer, size, off) && *off % align == 0 &&
+	       in_region(p, *off, size);
 }
 
 /* The stack at pointer, copied (once per read); NULL when it is no valid
@@ -517,11 +568,12 @@ static int check_header(const struct costack_live_header *h, size_t len, int32_t
 		return fail(err, LIVE_BAD_LAYOUT,
 		            "bad live registry: it belongs to process %" PRId32 ", not %" PRId32,
 		            h->pid, pid);
-	if (h->size > len || h->used > h->size)
+	/* The region grows: it may be larger now than what was mapped, which bounds every
+	 * read anyway. */
+	if (h->used > h->size)
 		return fail(err, LIVE_BAD_LAYOUT,
-		            "bad live registry: used %" PRIu64 " and size %" PRIu64
-		            " do not fit the %zu bytes mapped",
-		            h->used, h->size, len);
+		            "bad live registry: used %" PRIu64 " is past its size %" PRIu64, h->used,
+		            h->size);
 	if (h->ring < 1 || h->ring > RING_MAX || h->depth < 1 ||
 	    h->depth > COSTACK_LIVE_MAX_FRAMES ||
 	    h->ring_offset < sizeof(struct costack_live_task) || h->ring_offset % 8 ||
@@ -589,7 +641,7 @@ int live_parse(const void *image, size_t len, const struct live_parse_options *o
 	}
 	/* The header, once. nslabs first, used next: a slab counted in nslabs
 	 * was allocated (used grown) before, so it lies below the used read. */
-	memcpy(&p.h, image, HEADER_FIXED);
+	memcpy(&p.h, image, offsetof(struct costack_live_header, chunks));
 	p.h.nslabs = __atomic_load_n(
 	        (const uint32_t *)(p.image + offsetof(struct costack_live_header, nslabs)),
 	        __ATOMIC_ACQUIRE);
@@ -599,6 +651,7 @@ int live_parse(const void *image, size_t len, const struct live_parse_options *o
 	if (check_header(&p.h, len, p.opt->pid, err))
 		goto end;
 	p.used = p.h.used;
+	read_chunks(&p);
 	p.max_frames = p.h.depth < COSTACK_LIVE_MAX_FRAMES ? p.h.depth : COSTACK_LIVE_MAX_FRAMES;
 	out->pid = p.h.pid;
 	out->depth = p.h.depth;
@@ -614,7 +667,7 @@ int live_parse(const void *image, size_t len, const struct live_parse_options *o
 	memcpy(slabs, p.image + HEADER_FIXED, p.h.nslabs * sizeof(*slabs));
 
 	for (uint32_t s = 0; s < p.h.nslabs; s++) {
-		uint64_t bytes;
+		uint64_t bytes, slab_off;
 
 		/* Slabs are carved from the region: together no larger than it,
 		 * which bounds the work of a read however the header lies. */
@@ -626,17 +679,19 @@ int live_parse(const void *image, size_t len, const struct live_parse_options *o
 			goto end;
 		}
 		bytes = (uint64_t)slabs[s].slots * p.h.task_size;
-		if (slabs[s].offset % 8 || !in_region(&p, slabs[s].offset, 0) ||
-		    bytes > p.used - slabs[s].offset || bytes > len - slabs[s].offset) {
+		/* Untouched records are holes (free): the slab need not be data. */
+		if (!chunk_offset(&p, slabs[s].address, bytes, &slab_off) || slab_off % 8 ||
+		    !in_region(&p, slab_off, 0) || bytes > p.used - slab_off ||
+		    bytes > len - slab_off) {
 			fail(err, LIVE_BAD_LAYOUT,
-			     "bad live registry: slab %" PRIu32 " at %" PRIu64
+			     "bad live registry: slab %" PRIu32 " at %#" PRIx64
 			     " is not inside the region",
-			     s, (uint64_t)slabs[s].offset);
+			     s, (uint64_t)slabs[s].address);
 			goto end;
 		}
 		slab_bytes += bytes;
 		for (uint32_t i = 0; i < slabs[s].slots; i++) {
-			uint64_t off = slabs[s].offset + (uint64_t)i * p.h.task_size;
+			uint64_t off = slab_off + (uint64_t)i * p.h.task_size;
 			struct live_task t;
 			struct raw_times r;
 

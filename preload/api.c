@@ -30,7 +30,7 @@ static const char *const runtime_names[] = { "thread", "ucontext", "fcontext" };
 
 EXPORT costack_task_t costack_current_task(void)
 {
-	struct thread_state *ts = core_enter();
+	struct thread_state *ts = core_enter_activating();
 	costack_task_t id;
 
 	if (!ts) {

@@ -41,7 +41,7 @@ static size_t task_size;
 static void *unknown_index; /* tsearch tree of struct task * on no known stack, by context key */
 static atomic_uint_fast64_t next_task_id = 1;
 static pthread_key_t thread_key;
-static bool ready;
+static atomic_bool ready; /* activate() made the registry */
 
 /* Which task first threw an object still being raised: a small table, by
  * address; a collision forgets an origin (the rethrower is named instead). */
@@ -327,6 +327,7 @@ static void thread_exit(void *arg)
 		task_end_locked(ts->root, COSTACK_DONE, now);
 	pthread_mutex_unlock(&registry_lock);
 	thread_state = NULL;
+	stackstore_arena_release(&ts->arena);
 	dump_thread_stop();
 	munmap(ts, sizeof(*ts) + (size_t)UNWIND_SCRATCH_WORDS(config.depth) * sizeof(uintptr_t));
 }
@@ -398,6 +399,7 @@ static void atfork_child(void)
 	struct thread_state *ts = thread_state;
 
 	live_after_fork();
+	stackstore_after_fork();
 	pthread_mutex_init(&registry_lock, NULL);
 	pthread_mutex_init(&origin_lock, NULL);
 	unwind_after_fork();
@@ -450,18 +452,19 @@ static void tell_inherited(bool locked)
  * compared by the object defining them: a default-visibility symbol's address, taken here,
  * would be the first copy's too.
  */
-static void init(void);
+static void load_settings(void);
 
 static bool another_copy_first(void)
 {
 	void *first = dlsym(RTLD_DEFAULT, "costack_get_stack");
 	Dl_info first_info, own_info;
 
-	return first && dladdr(first, &first_info) && dladdr((void *)init, &own_info) &&
+	return first && dladdr(first, &first_info) && dladdr((void *)load_settings, &own_info) &&
 	       first_info.dli_fbase != own_info.dli_fbase;
 }
 
-static void init(void)
+/* At load: what the user asked for (settings, tracing, dumps), nothing more. */
+static void load_settings(void)
 {
 	if (another_copy_first()) {
 		Dl_info own;
@@ -470,41 +473,76 @@ static void init(void)
 		config_load_log_level();
 		config.enabled = false;
 		log_info("another libcostack.so was loaded first; this copy (%s) stands down",
-			 dladdr((void *)init, &own) && own.dli_fname ? own.dli_fname : "?");
+			 dladdr((void *)load_settings, &own) && own.dli_fname ? own.dli_fname : "?");
 		return;
 	}
 	config_load();
+	trace_init();
+	dump_init();
+}
+
+/*
+ * At the first task made (or the first question through the API): the registry and all it
+ * needs. A program that makes no coroutine pays nothing: no descriptor, no address space, no
+ * thread key, no libunwind or libdw loaded.
+ */
+static void activate(void)
+{
 	clock_init();
 	task_size = (sizeof(struct task) + (size_t)config.ring * sizeof(struct snapshot) + 15) &
 		    ~(size_t)15;
-	live_init((uint32_t)task_size, (uint32_t)offsetof(struct task, ring));
+	if (!live_init((uint32_t)task_size, (uint32_t)offsetof(struct task, ring))) {
+		log_error("out of memory for the task registry; costack is off in this process");
+		return;
+	}
 	unwind_init();
-	trace_init();
 	if (pthread_key_create(&thread_key, thread_exit) != 0) {
 		log_error("cannot create a thread key; costack is off in this process");
 		return;
 	}
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-	ready = true;
-	dump_init();
+	atomic_store_explicit(&ready, true, memory_order_release);
 }
 
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static pthread_once_t settings_once = PTHREAD_ONCE_INIT;
+static pthread_once_t activate_once = PTHREAD_ONCE_INIT;
+/* This thread runs activate(): a hook it calls (from a library it loads) falls through. */
+static __thread bool activating __attribute__((tls_model("initial-exec")));
 
-/* Register the main thread early, from a quiet place, rather than inside
- * the program's first switch. */
 __attribute__((constructor)) static void costack_load(void)
 {
-	struct thread_state *ts = core_enter();
+	pthread_once(&settings_once, load_settings);
+}
 
+/* The calling thread's state, made if costack is active (or activate asks for it). */
+static struct thread_state *enter_new_thread(bool activate_now)
+{
+	struct thread_state *ts = NULL;
+	int saved_errno = errno;
+
+	if (activating)
+		return NULL;
+	if (!atomic_load_explicit(&ready, memory_order_acquire)) {
+		if (!activate_now)
+			return NULL;
+		pthread_once(&settings_once, load_settings);
+		if (!config.enabled)
+			return NULL;
+		activating = true;
+		pthread_once(&activate_once, activate);
+		activating = false;
+	}
+	if (atomic_load_explicit(&ready, memory_order_acquire))
+		ts = thread_state_new();
 	if (ts)
-		core_leave(ts);
+		ts->in_hook = 1;
+	errno = saved_errno;
+	return ts;
 }
 
 struct thread_state *core_enter(void)
 {
 	struct thread_state *ts = thread_state;
-	int saved_errno;
 
 	if (__builtin_expect(ts != NULL, 1)) {
 		if (ts->in_hook)
@@ -512,14 +550,20 @@ struct thread_state *core_enter(void)
 		ts->in_hook = 1;
 		return ts;
 	}
-	saved_errno = errno;
-	pthread_once(&init_once, init);
-	if (ready && config.enabled)
-		ts = thread_state_new();
-	if (ts)
+	return enter_new_thread(false);
+}
+
+struct thread_state *core_enter_activating(void)
+{
+	struct thread_state *ts = thread_state;
+
+	if (__builtin_expect(ts != NULL, 1)) {
+		if (ts->in_hook)
+			return NULL;
 		ts->in_hook = 1;
-	errno = saved_errno;
-	return ts;
+		return ts;
+	}
+	return enter_new_thread(true);
 }
 
 void core_leave(struct thread_state *ts)

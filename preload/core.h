@@ -39,11 +39,15 @@ struct thread_state {
 
 /*
  * Enter a hook: the calling thread's state, with its root task registered.
- * NULL means "fall through to the real function": costack is disabled, the
- * hook was entered from costack's own code, or the state could not be made.
- * errno is preserved. Every non-NULL return is paired with core_leave().
+ * NULL means "fall through to the real function": costack is disabled or not
+ * active yet (no task was ever made), the hook was entered from costack's own
+ * code, or the state could not be made. errno is preserved. Every non-NULL
+ * return is paired with core_leave().
  */
 struct thread_state *core_enter(void);
+/* The same for a hook that makes a task (or the API): costack becomes active
+ * at the first one, making its registry. */
+struct thread_state *core_enter_activating(void);
 void core_leave(struct thread_state *ts);
 
 /* The state of the calling thread, re-read: after a switch returns, the

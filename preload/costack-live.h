@@ -12,10 +12,13 @@
  * name in any file system: it is gone when the process is.
  *
  * Every value is little-endian x86-64, in the target's terms. A "pointer"
- * below is an address in the target: minus header.base, it is an offset in
- * the region. A reader must trust nothing: every offset, length and count
- * is bounds-checked against what it mapped, and the target may change any
- * byte while it is read.
+ * below is an address in the target. The target maps the memfd in chunks, as
+ * it grows (address space in proportion to what it holds): the header's
+ * chunk table says at which address each range of the memfd is, so that a
+ * pointer into a chunk is an offset in the memfd. A reader must trust
+ * nothing: every pointer, offset, length and count is bounds-checked against
+ * the chunks and what it mapped, and the target may change any byte while it
+ * is read.
  *
  * Consistency: a task record (with its ring) has a seqlock, `seq`, odd while
  * its one writer changes it. A reader copies the record, then re-reads seq:
@@ -29,30 +32,42 @@
 
 #define COSTACK_LIVE_NAME "costack-live"
 #define COSTACK_LIVE_MAGIC "COSTACKL" /* 8 bytes, no terminator */
-#define COSTACK_LIVE_VERSION 1
+#define COSTACK_LIVE_VERSION 2
+#define COSTACK_LIVE_MAX_CHUNKS 64
 #define COSTACK_LIVE_MAX_SLABS 4096
 #define COSTACK_LIVE_NAME_MAX 64
 #define COSTACK_LIVE_TYPE_MAX 128
 #define COSTACK_LIVE_WHAT_MAX 256
 #define COSTACK_LIVE_MAX_FRAMES 512
 
-/* Task records are carved from slabs: runs of `slots` records of
- * header.task_size bytes at `offset`. A record whose id is 0 is free. */
-struct costack_live_slab {
+/* Bytes [offset, offset + size) of the memfd, mapped at `address` in the target. The
+ * first chunk holds the header at its start (offset 0). Chunks never overlap, in the memfd
+ * or in the target, and are never unmapped. */
+struct costack_live_chunk {
+	uint64_t address;
 	uint64_t offset;
+	uint64_t size;
+};
+
+/* Task records are carved from slabs: runs of `slots` records of
+ * header.task_size bytes at the pointer `address`. A record whose id is 0
+ * is free. */
+struct costack_live_slab {
+	uint64_t address;
 	uint32_t slots;
 	uint32_t reserved;
 };
 
-/* At offset 0. Written once at start, but for `used` and `nslabs`, which
- * only grow (a slab is filled in before nslabs counts it). */
+/* At offset 0 of the memfd. Written once at start, but for `size`, `used`,
+ * `nchunks` and `nslabs`, which only grow (a chunk or a slab is filled in
+ * before its count counts it; a chunk counts before anything in it is
+ * handed out). */
 struct costack_live_header {
 	char magic[8];          /* COSTACK_LIVE_MAGIC */
 	uint32_t version;       /* COSTACK_LIVE_VERSION */
 	uint32_t header_size;   /* sizeof(struct costack_live_header) */
-	uint64_t base;          /* the region's address in the target */
-	uint64_t size;          /* the region's size (its mapping's length) */
-	uint64_t used;          /* bytes of it handed out: every offset is below */
+	uint64_t size;          /* bytes of the memfd the chunks take */
+	uint64_t used;          /* every byte handed out lies below this offset of the memfd */
 	int32_t pid;            /* the process it belongs to (a fork child makes its own) */
 	uint32_t task_size;     /* bytes per task record, its ring included */
 	uint32_t ring_offset;   /* where in a record its ring begins */
@@ -69,8 +84,9 @@ struct costack_live_header {
 	uint64_t tsc_at_load;
 	uint64_t monotonic_at_load;
 	int64_t realtime_minus_monotonic;
+	uint32_t nchunks;
 	uint32_t nslabs;
-	uint32_t reserved2;
+	struct costack_live_chunk chunks[COSTACK_LIVE_MAX_CHUNKS];
 	struct costack_live_slab slabs[COSTACK_LIVE_MAX_SLABS];
 };
 

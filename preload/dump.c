@@ -22,6 +22,7 @@
 #include "config.h"
 #include "core.h"
 #include "costack-live.h"
+#include "deps.h"
 #include "live.h"
 #include "log.h"
 #include "unwind.h"
@@ -648,20 +649,16 @@ static void for_each_record(const struct costack_live_header *h,
 			    void *arg)
 {
 	uint32_t nslabs = __atomic_load_n(&h->nslabs, __ATOMIC_ACQUIRE);
-	uint64_t used = __atomic_load_n(&h->used, __ATOMIC_ACQUIRE);
 
 	if (nslabs > COSTACK_LIVE_MAX_SLABS)
 		nslabs = COSTACK_LIVE_MAX_SLABS;
+	/* A slab is counted once its memory is ours: its records can be read. */
 	for (uint32_t i = 0; i < nslabs; i++) {
 		const struct costack_live_slab *slab = &h->slabs[i];
 
-		for (uint32_t j = 0; j < slab->slots; j++) {
-			uint64_t at = slab->offset + (uint64_t)j * h->task_size;
-
-			if (at + h->task_size > used)
-				break;
-			fn(h, (const char *)h + at, arg);
-		}
+		for (uint32_t j = 0; j < slab->slots; j++)
+			fn(h, (const char *)(uintptr_t)slab->address + (uint64_t)j * h->task_size,
+			   arg);
 	}
 }
 
@@ -913,8 +910,8 @@ static void dump_all(const struct dump_reason *r)
 	out_str(" (reason: ");
 	out_reason(r);
 	if (!h) {
-		out_str("): costack has no live registry in this process, its tasks cannot be "
-			"listed\n");
+		/* costack becomes active at the first task made (core.c). */
+		out_str("): no task was made in this process yet\n");
 	} else {
 		out_str("), ");
 		out_dec(w.count);
@@ -1140,6 +1137,8 @@ void dump_init(void)
 		dumps_on |= install(config.dump_signal, dump_signal_handler, SA_RESTART, &mask);
 	}
 	if (config.dump_on_crash) {
+		/* A crash's own frames are walked with libunwind: loaded now, not in the handler. */
+		deps_load();
 		/* SA_NODEFER for faults: a fault of the dump itself (a broken
 		 * stack) comes back to the handler, which gives up the walk;
 		 * SIGABRT stays blocked, so that the one sent again waits. */

@@ -67,7 +67,7 @@ EXPORT fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t))
 			real_missing("make_fcontext");
 		add_start_code();
 	}
-	ts = core_enter();
+	ts = core_enter_activating();
 	if (ts) {
 		/* sp is the top: Boost's stacks grow down from it. */
 		core_task_made(ts, COSTACK_RUNTIME_FCONTEXT, (uintptr_t)sp - size, (uintptr_t)sp,

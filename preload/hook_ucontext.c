@@ -57,7 +57,7 @@ void *costack_makecontext_prepare(ucontext_t *ucp, void (*func)(void), int argc)
 
 	if (!costack_real_makecontext)
 		resolve();
-	ts = core_enter();
+	ts = core_enter_activating();
 	if (!ts)
 		return (void *)func;
 	lo = (uintptr_t)ucp->uc_stack.ss_sp;
@@ -148,7 +148,7 @@ void *costack_getcontext_prepare(void)
 
 	if (!real_getcontext)
 		resolve();
-	ts = core_enter(); /* registers the thread's root task */
+	ts = core_enter(); /* registers the thread's root task, if costack is active */
 	if (ts)
 		core_leave(ts);
 	return (void *)real_getcontext;

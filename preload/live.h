@@ -9,14 +9,16 @@
 
 #include "costack-live.h"
 
-/* Make the region (a memfd, shared) and fill in its header; task records
- * are `task_size` bytes with their ring at `ring_offset`. Without a memfd
- * (an old kernel, a seccomp filter), memory comes from anonymous mappings
- * and no outside reader can see it: nothing else changes. */
-void live_init(uint32_t task_size, uint32_t ring_offset);
+/* Make the region (a memfd, shared, mapped in chunks as it grows; its descriptor high among
+ * the program's) and fill in its header; task records are `task_size` bytes with their ring
+ * at `ring_offset`. Without a memfd (an old kernel, a seccomp filter, no free descriptor),
+ * the chunks are anonymous memory that no outside reader sees: nothing else changes. False
+ * when there is no region at all (out of memory). */
+bool live_init(uint32_t task_size, uint32_t ring_offset);
 
 /* size bytes, page-aligned and zeroed, from the region (else anonymous
- * memory); never freed. NULL when out of memory. Thread-safe, lock-free. */
+ * memory); never freed. NULL when out of memory. Thread-safe, lock-free
+ * but when the region needs another chunk. */
 void *live_alloc(size_t size);
 
 /* A slab of `slots` task records allocated by live_alloc: outside readers

@@ -3,7 +3,9 @@
 #include "stackstore.h"
 
 #include "live.h"
+#include "log.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
@@ -12,12 +14,24 @@
 #define INDEX_BITS 20
 #define INDEX_SIZE (1u << INDEX_BITS)
 #define PROBE_LIMIT 64
-#define CHUNK_SIZE (1u << 20)
+/* A thread's arena grows by chunks that double from the first to the largest: a thread that
+ * interns a few stacks takes a few KiB of the region, not a megabyte. */
+#define FIRST_CHUNK ((size_t)16 << 10)
+#define LARGEST_CHUNK ((size_t)1 << 20)
 #define STORE_CAP ((uint64_t)512 << 20)
+/* What exited threads' arenas had left, for new chunks to use first. */
+#define SPARE_MAX 256
+#define SPARE_MIN 1024 /* a smaller rest is not worth keeping */
 
 static _Atomic(const struct stack_rec *) *index_slots;
 static atomic_uint_fast64_t bytes_mapped;
 static atomic_flag index_init_lock = ATOMIC_FLAG_INIT;
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	char *next, *end;
+} spares[SPARE_MAX];
+static int nspares;
+static atomic_bool full_said;
 
 static uint64_t hash_frames(const uintptr_t *frames, uint32_t n)
 {
@@ -62,23 +76,78 @@ static bool equal(const struct stack_rec *rec, uint64_t hash, const uintptr_t *f
 	       !memcmp(rec->frames, frames, n * sizeof(*frames));
 }
 
+/* A spare rest of at least size bytes, into arena; false if there is none. */
+static bool take_spare(struct stack_arena *arena, size_t size)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&spare_lock);
+	for (int i = 0; i < nspares && !found; i++) {
+		if ((size_t)(spares[i].end - spares[i].next) < size)
+			continue;
+		arena->next = spares[i].next;
+		arena->end = spares[i].end;
+		spares[i] = spares[--nspares];
+		found = true;
+	}
+	pthread_mutex_unlock(&spare_lock);
+	return found;
+}
+
+static bool new_chunk(struct stack_arena *arena, size_t size)
+{
+	size_t chunk = arena->chunk ? arena->chunk * 2 : FIRST_CHUNK;
+	char *p;
+
+	if (chunk > LARGEST_CHUNK)
+		chunk = LARGEST_CHUNK;
+	if (chunk < size)
+		chunk = size;
+	if (take_spare(arena, size))
+		return true;
+	if (atomic_load(&bytes_mapped) + chunk > STORE_CAP) {
+		if (!atomic_exchange(&full_said, true))
+			log_warn("the stack store is full (%llu MiB): stacks first seen from now on "
+				 "are not kept",
+				 (unsigned long long)(STORE_CAP >> 20));
+		return false;
+	}
+	p = live_alloc(chunk); /* outside readers follow snapshots to stacks */
+	if (!p)
+		return false;
+	atomic_fetch_add(&bytes_mapped, chunk);
+	arena->next = p;
+	arena->end = p + chunk;
+	arena->chunk = chunk;
+	return true;
+}
+
+void stackstore_arena_release(struct stack_arena *arena)
+{
+	if ((size_t)(arena->end - arena->next) >= SPARE_MIN) {
+		pthread_mutex_lock(&spare_lock);
+		if (nspares < SPARE_MAX) {
+			spares[nspares].next = arena->next;
+			spares[nspares].end = arena->end;
+			nspares++;
+		}
+		pthread_mutex_unlock(&spare_lock);
+	}
+	arena->next = arena->end = NULL;
+}
+
+void stackstore_after_fork(void)
+{
+	pthread_mutex_init(&spare_lock, NULL);
+}
+
 static struct stack_rec *arena_alloc(struct stack_arena *arena, size_t size)
 {
 	char *p;
 
 	size = (size + 15) & ~(size_t)15; /* records stay 16-byte aligned */
-	if ((size_t)(arena->end - arena->next) < size) {
-		size_t chunk = size > CHUNK_SIZE ? size : CHUNK_SIZE;
-
-		if (atomic_load(&bytes_mapped) + chunk > STORE_CAP)
-			return NULL;
-		p = live_alloc(chunk); /* outside readers follow snapshots to stacks */
-		if (!p)
-			return NULL;
-		atomic_fetch_add(&bytes_mapped, chunk);
-		arena->next = p;
-		arena->end = p + chunk;
-	}
+	if ((size_t)(arena->end - arena->next) < size && !new_chunk(arena, size))
+		return NULL;
 	p = arena->next;
 	arena->next += size;
 	return (struct stack_rec *)p;

@@ -3,6 +3,7 @@
 #ifndef COSTACK_STACKSTORE_H
 #define COSTACK_STACKSTORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Frames are return addresses, innermost first, as captured. Immutable once
@@ -19,6 +20,7 @@ struct stack_rec {
 struct stack_arena {
 	char *next;
 	char *end;
+	size_t chunk; /* the size of its last chunk: the next one is twice as large */
 };
 
 /* The stored copy of frames[0..n), shared with any equal stack interned
@@ -27,6 +29,11 @@ struct stack_arena {
  * is full (its size is capped) or memory ran out. */
 const struct stack_rec *stackstore_intern(struct stack_arena *arena, const uintptr_t *frames,
 					  uint32_t n, const void *extra, uint32_t extra_size);
+
+/* The arena's thread exits: what its chunk has left goes to the next arena that needs room. */
+void stackstore_arena_release(struct stack_arena *arena);
+/* In a fork child: the lock of the spare rests is made anew. */
+void stackstore_after_fork(void);
 
 /* Bytes mapped for stacks and their index, for the benchmark's memory figure. */
 uint64_t stackstore_bytes(void);

@@ -56,7 +56,7 @@ import tempfile
 import time
 
 HEADER = re.compile(r"^costack: dump of process (\d+) \(reason: (.*)\), (\d+) tasks?$")
-NO_REGISTRY = re.compile(r"^costack: dump of process (\d+) \(reason: (.*)\): costack has no live")
+NO_REGISTRY = re.compile(r"^costack: dump of process (\d+) \(reason: (.*)\): no task was made")
 END = re.compile(r"^costack: end of dump of process (\d+)$")
 TASK = re.compile(r'^Task id=(\d+) name="((?:[^"\\]|\\.)*)" state=(\w+) runtime=(\w+) '
                   r"thread=(\d+)(?: \((.*)\))?$")
@@ -615,9 +615,12 @@ def case_handler_before(args):
         check(dumps[0]["reason"] == "signal SIGUSR2" and
               dumps[1]["reason"] == "crash SIGSEGV at 0x0",
               f"their reasons: {dumps[0]['reason']!r}, {dumps[1]['reason']!r}")
-        crashed = [t for t in dumps[1]["tasks"] if t["note"] == "crashed here"]
-        if check(len(crashed) == 1 and crashed[0]["runtime"] == "thread",
-                 "main's task is the one that crashed"):
+        # The program made no task: costack is not active, the dumps list none, and the crash
+        # dump shows the thread that crashed.
+        check(not dumps[0]["tasks"] and not dumps[1]["tasks"],
+              f"no task listed: {dumps[0]['tasks']}, {dumps[1]['tasks']}")
+        crashed = [t for t in dumps[1]["threads"] if "crashed here" in t["note"]]
+        if check(len(crashed) == 1, f"the thread that crashed is shown: {dumps[1]['threads']}"):
             check(functions(crashed[0])[-2:] == ["main", "handler_before"],
                   f"its live stack ends in main -> handler_before: {functions(crashed[0])}")
 

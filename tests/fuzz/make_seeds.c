@@ -59,11 +59,11 @@ static void begin(struct image *im, uint32_t nslabs)
 
 static uint64_t add_slab(struct image *im, uint32_t index, uint32_t slots)
 {
-	struct costack_live_slab slab = {.offset = put(im, NULL, (size_t)slots * TASK_SIZE),
-	                                 .slots = slots};
+	uint64_t off = put(im, NULL, (size_t)slots * TASK_SIZE);
+	struct costack_live_slab slab = {.address = BASE + off, .slots = slots};
 
 	memcpy(im->buf + HEADER_FIXED + index * sizeof(slab), &slab, sizeof(slab));
-	return slab.offset;
+	return off;
 }
 
 /* A stack of n frames, innermost first as the target stores them: a
@@ -123,8 +123,10 @@ static void finish(struct image *im)
 	memcpy(h.magic, COSTACK_LIVE_MAGIC, sizeof(h.magic));
 	h.version = COSTACK_LIVE_VERSION;
 	h.header_size = sizeof(struct costack_live_header);
-	h.base = BASE;
 	im->len = (im->len + 15) & ~(size_t)15;
+	/* One chunk: the image, mapped at BASE. */
+	h.nchunks = 1;
+	h.chunks[0] = (struct costack_live_chunk){.address = BASE, .offset = 0, .size = im->len};
 	h.size = im->len;
 	h.used = im->len;
 	h.pid = PID;

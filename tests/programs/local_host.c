@@ -46,18 +46,8 @@ int main(int argc, char **argv)
 	if (!cxx_run || !fibers_run)
 		return 2;
 
-	caught = cxx_run();
-	printf("host: the C++ plugin caught %d of 4\n", caught);
-	if (checking) {
-		int known = costack_task_info(costack_current_task(), &info);
-
-		check(known == 0 && info.raises >= 4, "costack saw the plugin's raises (%llu)",
-		      (unsigned long long)info.raises);
-		/* The demangler is the plugin's libstdc++'s, found in its scope. */
-		check(!strcmp(info.exception_type, "int"), "its latest exception is an int ('%s')",
-		      info.exception_type);
-	}
-
+	/* The fibers first: costack is active from the first task made on, and sees raises
+	 * from then on. */
 	fibers_run(&report);
 	printf("host: sum %d, caught %d, unwound %d\n", report.sum, report.thrown_and_caught,
 	       report.unwound);
@@ -73,5 +63,17 @@ int main(int argc, char **argv)
 		      "the generator is done (%s)",
 		      costack_state_name(costack_task_state(report.generator_task)));
 	}
+	caught = cxx_run();
+	printf("host: the C++ plugin caught %d of 4\n", caught);
+	if (checking) {
+		int known = costack_task_info(costack_current_task(), &info);
+
+		check(known == 0 && info.raises >= 4, "costack saw the plugin's raises (%llu)",
+		      (unsigned long long)info.raises);
+		/* The demangler is the plugin's libstdc++'s, found in its scope. */
+		check(!strcmp(info.exception_type, "int"), "its latest exception is an int ('%s')",
+		      info.exception_type);
+	}
+
 	return caught == 4 && report.sum == 15 && report.unwound == 1 ? check_finish() : 1;
 }

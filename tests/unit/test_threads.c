@@ -14,6 +14,7 @@
 #include "config.h"
 #include "core.h"
 #include "costack.h"
+#include "stackstore.h"
 #include "utask.h"
 
 #define WORKERS 4
@@ -544,12 +545,105 @@ static void test_fork(void)
 	utask_free(&suspended);
 }
 
+/* --- many short-lived threads, each with a stack of its own ------------------------- */
+
+/* 10,000 threads in sequence (a thread-per-connection server), each running one task that
+ * suspends at a path of its own: 14 levels of path_a or path_b, the bits of the thread's
+ * number. Every one of those stacks is new to the store, and each must be kept. */
+#define SHORT_THREADS 10000
+#define PATH_BITS 14
+
+struct short_thread {
+	struct utask task;
+	unsigned path;
+	int frames; /* what get_stack gave while it was suspended */
+};
+
+static void path_step(struct utask *t, unsigned bit);
+
+__attribute__((noinline, noipa)) static void path_a(struct utask *t, unsigned bit)
+{
+	path_step(t, bit + 1);
+	__asm__ volatile("" ::: "memory"); /* not a tail call: the frame stays */
+}
+
+__attribute__((noinline, noipa)) static void path_b(struct utask *t, unsigned bit)
+{
+	path_step(t, bit + 1);
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline, noipa)) static void path_step(struct utask *t, unsigned bit)
+{
+	const struct short_thread *s = t->arg;
+
+	if (bit == PATH_BITS)
+		UTASK_YIELD(t);
+	else if ((s->path >> bit) & 1)
+		path_b(t, bit);
+	else
+		path_a(t, bit);
+	__asm__ volatile("" ::: "memory");
+}
+
+static void path_entry(struct utask *t)
+{
+	path_step(t, 0);
+}
+
+static void *short_thread_main(void *arg)
+{
+	struct short_thread *s = arg;
+	void *frames[MAXF];
+
+	if (!utask_make(&s->task, path_entry, s, STACK_SIZE))
+		return NULL;
+	utask_resume(&s->task); /* it suspends at the end of its path */
+	s->frames = costack_get_stack(utask_id(&s->task), frames, MAXF);
+	utask_resume(&s->task); /* and ends */
+	utask_free(&s->task);
+	return NULL;
+}
+
+static void test_short_threads(void)
+{
+	static struct short_thread s;
+	int kept = 0, first_lost = -1;
+	int count = RUNNING_ON_VALGRIND ? 200 : SHORT_THREADS;
+	uint64_t bytes_before = stackstore_bytes();
+
+	for (int i = 0; i < count; i++) {
+		pthread_t thread;
+
+		memset(&s, 0, sizeof(s));
+		s.path = (unsigned)i;
+		if (pthread_create(&thread, NULL, short_thread_main, &s) != 0 ||
+		    pthread_join(thread, NULL) != 0)
+			break;
+		/* entry, path_step, then a path_a or path_b and a path_step per bit */
+		if (s.frames >= 2 + 2 * PATH_BITS)
+			kept++;
+		else if (first_lost < 0)
+			first_lost = i;
+	}
+	CHECK(kept == count, "%d of %d short-lived threads' stacks kept (the first lost: thread %d)",
+	      kept, count, first_lost);
+	/* What a thread's arena had left goes to the next thread: the store grows with the
+	 * stacks (~300 bytes each here), not with the threads that came and went. */
+	CHECK(stackstore_bytes() - bytes_before < (uint64_t)count * 1024,
+	      "the stack store grew by %llu bytes for %d threads",
+	      (unsigned long long)(stackstore_bytes() - bytes_before), count);
+}
+
 int main(void)
 {
 	if (RUNNING_ON_VALGRIND)
 		switches = 50;
+	/* costack becomes active here, the main thread's root its task 1. */
+	CHECK_EQ(costack_current_task(), 1);
 	test_many_threads();
 	test_migration();
+	test_short_threads();
 	test_fork();
 	return check_finish("test_threads");
 }

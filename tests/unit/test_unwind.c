@@ -381,8 +381,9 @@ int main(void)
 {
 	struct costack_task_info info = {.size = sizeof(info)};
 
-	/* The main thread's stack, as the core knows it (its root task). */
-	if (costack_task_info(1, &info) == 0) {
+	/* The main thread's stack, as the core knows it (its root task, registered by the
+	 * API's first call). */
+	if (costack_task_info(costack_current_task(), &info) == 0) {
 		stack_lo = (uintptr_t)info.stack_lo;
 		stack_hi = (uintptr_t)info.stack_hi;
 	}

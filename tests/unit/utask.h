@@ -54,7 +54,7 @@ static void utask_start(unsigned hi, unsigned lo);
 
 static inline struct task *utask_report_made(uintptr_t lo, uintptr_t hi, uintptr_t entry)
 {
-	struct thread_state *ts = core_enter();
+	struct thread_state *ts = core_enter_activating(); /* as an adapter's "task made" does */
 	struct task *task;
 
 	if (!ts)
