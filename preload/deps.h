@@ -74,6 +74,7 @@
 	X(dwfl_report_elf)                                                                         \
 	X(dwfl_report_end)                                                                         \
 	X(elf_begin)                                                                               \
+	X(elf_cntl)                                                                                \
 	X(elf_end)                                                                                 \
 	X(elf_getdata)                                                                             \
 	X(elf_getphdrnum)                                                                          \
@@ -149,6 +150,7 @@ bool deps_dwarf(void);
 #define dwfl_report_elf (deps.dwfl_report_elf)
 #define dwfl_report_end (deps.dwfl_report_end)
 #define elf_begin (deps.elf_begin)
+#define elf_cntl (deps.elf_cntl)
 #define elf_end (deps.elf_end)
 #define elf_getdata (deps.elf_getdata)
 #define elf_getphdrnum (deps.elf_getphdrnum)

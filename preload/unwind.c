@@ -53,8 +53,7 @@ struct module {
 	uintptr_t lo, hi; /* executable segment */
 	uintptr_t bias;
 	Dwarf_CFI *cfi;   /* NULL: no usable CFI */
-	Elf *elf;
-	int fd;
+	Elf *elf; /* the file mapped; its descriptor closed */
 };
 
 static uintptr_t own_lo, own_hi;
@@ -180,14 +179,21 @@ static int open_module(struct dl_phdr_info *info, size_t size, void *data)
 		m->lo = lo;
 		m->hi = lo + ph->p_memsz;
 		m->bias = info->dlpi_addr;
-		m->fd = -1;
 		if (!path || !*path)
 			path = "/proc/self/exe";
 		/* The vDSO has no file; its frames go to libunwind. */
-		if (path[0] == '/' && deps_dwarf())
-			m->fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (m->fd >= 0)
-			m->elf = elf_begin(m->fd, ELF_C_READ_MMAP, NULL);
+		if (path[0] == '/' && deps_dwarf()) {
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+			/* The file stays mapped, its descriptor does not stay: the program's
+			 * next open() gets the number it would have had. */
+			if (fd >= 0) {
+				m->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+				if (m->elf)
+					elf_cntl(m->elf, ELF_C_FDDONE);
+				close(fd);
+			}
+		}
 		if (m->elf)
 			m->cfi = dwarf_getcfi_elf(m->elf);
 		search->found = m;
