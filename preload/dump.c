@@ -51,18 +51,38 @@ static int out_fd = STDERR_FILENO;
 static char out_buf[4096];
 static size_t out_len;
 
-static void out_flush(void)
+/* All of buf to fd; false when fd takes no more (a full disk, a reader gone). */
+static bool write_all(int fd, const char *buf, size_t len)
 {
-	size_t done = 0;
-
-	while (done < out_len) {
-		ssize_t n = write(out_fd, out_buf + done, out_len - done);
+	while (len) {
+		ssize_t n = write(fd, buf, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			break; /* a full disk, a reader gone: the rest is lost, nothing else */
-		done += (size_t)n;
+			return false;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static void out_flush(void)
+{
+	static const char why[] = "costack: cannot write the dump to COSTACK_DUMP_FILE (";
+	static const char where[] = "): the rest of it goes to stderr\n";
+	const char *name;
+
+	if (!write_all(out_fd, out_buf, out_len) && out_fd != STDERR_FILENO) {
+		/* The file takes no more (/dev/full, a full disk): stderr gets the rest, after
+		 * a line that says so. On stderr itself, the rest is lost, nothing else. */
+		name = strerrorname_np(errno);
+		close(out_fd);
+		out_fd = STDERR_FILENO;
+		if (write_all(out_fd, why, sizeof(why) - 1) &&
+		    write_all(out_fd, name ? name : "error", strlen(name ? name : "error")) &&
+		    write_all(out_fd, where, sizeof(where) - 1))
+			write_all(out_fd, out_buf, out_len);
 	}
 	out_len = 0;
 }
@@ -1123,6 +1143,26 @@ fail:
 	return false;
 }
 
+/* Whether the dump file can be written, said at load: a dump may come much later. Nothing
+ * is created now; the dump opens (or makes) it each time. */
+static void check_dump_file(void)
+{
+	char dir[CONFIG_PATH_MAX];
+	const char *slash = strrchr(config.dump_file, '/');
+	bool exists = access(config.dump_file, F_OK) == 0;
+
+	if (exists ? access(config.dump_file, W_OK) == 0 : !slash) /* absolute: a '/' is there */
+		return;
+	if (!exists) {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - config.dump_file + (slash == config.dump_file)),
+			 config.dump_file);
+		if (access(dir, W_OK | X_OK) == 0)
+			return;
+	}
+	log_warn("COSTACK_DUMP_FILE=%s cannot be written (%s): dumps will go to stderr",
+		 config.dump_file, strerror(errno));
+}
+
 void dump_init(void)
 {
 	static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
@@ -1131,6 +1171,8 @@ void dump_init(void)
 
 	if (!config.enabled)
 		return;
+	if (config.dump_file[0] && (config.dump_signal || config.dump_on_crash))
+		check_dump_file();
 	if (config.dump_signal) {
 		/* SA_RESTART: the program's system calls go on as if nothing happened. */
 		sigemptyset(&mask);

@@ -25,8 +25,11 @@ thrower failed, main running):
                    its content, its mode kept; stderr as without the preload
   file-relative    a relative COSTACK_DUMP_FILE is the load-time directory's, even
                    after the program's chdir; a new file is made with mode 0600
-  file-unopenable  a COSTACK_DUMP_FILE that cannot be opened: one line saying so,
-                   the dump on stderr, errno of the program untouched
+  file-unopenable  a COSTACK_DUMP_FILE that cannot be opened: one line at load,
+                   one at the dump saying so, the dump on stderr, errno of the
+                   program untouched
+  file-full        a COSTACK_DUMP_FILE that opens but takes nothing (/dev/full):
+                   one line saying so, then the dump on stderr
   stderr-gone      stderr is a pipe nobody reads any more: the dump is lost, and
                    the program goes on (no SIGPIPE)
   segv abort fpe ill bus
@@ -478,11 +481,33 @@ def case_file_unopenable(args):
     # The failed open() set errno inside the handler: the program must not see it.
     compare(bare, run)
     text = run.stderr.decode(errors="replace")
+    at_load, _, text = text.partition("\n")
+    check(at_load == f"costack: COSTACK_DUMP_FILE={path} cannot be written (No such file or "
+          "directory): dumps will go to stderr", f"one line at load says so: {at_load!r}")
     first, _, rest = text.partition("\n")
     check(first == f"costack: cannot open COSTACK_DUMP_FILE {path} (ENOENT): the dump goes "
           "to stderr", f"one line says the file cannot be opened: {first!r}")
     dumps = dumps_of(rest.encode(), "the rest of stderr")
     if check(len(dumps) == 1, f"the dump on stderr ({len(dumps)})"):
+        check_states(dumps[0], run.pid, args.target, ["main", "make_states", "run_task"],
+                     "the dump")
+
+
+def case_file_full(args):
+    lines = [b"go\n"]
+    with tempfile.TemporaryDirectory() as cwd:
+        bare = Run([args.target, "wait"], environment(None, {}), cwd, lines=lines)
+        run = Run([args.target, "wait"],
+                  environment(args.preload, {"COSTACK_DUMP_SIGNAL": "USR2",
+                                             "COSTACK_DUMP_FILE": "/dev/full"}),
+                  cwd, signals=[signal.SIGUSR2], lines=lines, await_dumps=True)
+    compare(bare, run)
+    text = run.stderr.decode(errors="replace")
+    first, _, rest = text.partition("\n")
+    check(first == "costack: cannot write the dump to COSTACK_DUMP_FILE (ENOSPC): the rest of "
+          "it goes to stderr", f"one line says the file takes nothing: {first!r}")
+    dumps = dumps_of(rest.encode(), "the rest of stderr")
+    if check(len(dumps) == 1, f"the whole dump on stderr ({len(dumps)})"):
         check_states(dumps[0], run.pid, args.target, ["main", "make_states", "run_task"],
                      "the dump")
 
@@ -632,6 +657,7 @@ CASES = {
     "file": case_file,
     "file-relative": case_file_relative,
     "file-unopenable": case_file_unopenable,
+    "file-full": case_file_full,
     "stderr-gone": case_stderr_gone,
     "overflow": case_overflow,
     "no-crash-dump": case_no_crash_dump,
