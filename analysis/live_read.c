@@ -1105,7 +1105,7 @@ int live_read_pid(pid_t pid, struct live_snapshot *out, struct live_error *err)
 	if (stat(path, &st))
 		return fail(err, LIVE_NO_PROCESS, "no such process: %d", (int)pid);
 	return fail(err, LIVE_NO_REGISTRY,
-	            "process %d is not running under libcostack.so (no live registry); start it "
-	            "with `costack run`",
+	            "process %d has no live registry: it is not running under libcostack.so "
+	            "(start it with `costack run`), or has made no coroutine yet",
 	            (int)pid);
 }

@@ -413,7 +413,7 @@ def section_errors(tool, library, target):
     try:
         for verb in ('ps', 'stacks'):
             status, out, err = costack(tool, verb, cat.pid)
-            check(status == 3 and 'is not running under libcostack.so' in err and
+            check(status == 3 and 'it is not running under libcostack.so' in err and
                   'costack run' in err and not out,
                   '%s of a process without the preload: exit 3, says to use costack run' % verb,
                   '%s %s' % (status, err))
