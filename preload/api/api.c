@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <string.h>
@@ -19,14 +20,11 @@
 #include "core.h"
 #include "costack.h"
 #include "symbolize.h"
+#include "task_view.h"
 #include "unwind.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define MAX_INLINE 16
-
-static const char *const state_names[] = { "created", "running", "suspended",
-					   "done",    "failed",  "cancelled" };
-static const char *const runtime_names[] = { "thread", "ucontext", "fcontext" };
 
 EXPORT costack_task_t costack_current_task(void)
 {
@@ -54,143 +52,122 @@ EXPORT size_t costack_all_tasks(costack_task_t *ids, size_t cap)
 
 EXPORT int costack_task_state(costack_task_t task)
 {
-	struct task_copy c;
+	struct task_record r;
 
-	return registry_copy_task(task, &c) ? c.task.state : -1;
+	return registry_copy_task(task, &r) ? r.task.state : -1;
 }
 
 EXPORT const char *costack_state_name(int state)
 {
-	return state >= 0 && state < (int)(sizeof(state_names) / sizeof(*state_names))
-		       ? state_names[state]
-		       : "?";
+	const char *name = state != COSTACK_STATE_UNKNOWN ? task_state_name(state) : NULL;
+
+	return name ? name : "?";
 }
 
-/* Frames of a stack record, oldest first: a stack keeps its newest `limit`
- * frames, a traceback its oldest (asyncio and the traceback module do so). */
-static int emit_frames(const uintptr_t *innermost_first, int n, bool traceback, void **out,
-		       int limit)
+/* frames[0..n) innermost first, cut by get_stack's limit rule (and the caller's capacity, as
+ * a limit), oldest first into out. */
+static int emit_frames(const uintptr_t *innermost_first, uint32_t n, enum task_frames source,
+		       void **out, size_t capacity, int limit)
 {
-	int keep = limit > 0 && limit < n ? limit : n;
-	int skip_outer = traceback ? 0 : n - keep; /* oldest frames dropped */
+	uint32_t first, keep;
 
-	for (int i = 0; i < keep; i++)
-		out[i] = (void *)innermost_first[n - 1 - skip_outer - i];
-	return keep;
+	if (capacity < INT_MAX && (limit <= 0 || (size_t)limit > capacity))
+		limit = (int)capacity;
+	keep = task_frames_limit(source, n, limit, &first);
+	for (uint32_t i = 0; i < keep; i++)
+		out[i] = (void *)innermost_first[n - 1 - first - i];
+	return (int)keep;
 }
 
-/* The raise a failed task died of. */
-static const struct snapshot *fatal_raise(const struct task_copy *c)
+/* What get_stack() shows for the task copied in r: oldest first into out (room for capacity);
+ * *source tells where the frames come from (an entry function is no return address). */
+static int task_frames(const struct task_record *r, void **out, size_t capacity, int limit,
+		       enum task_frames *source)
 {
-	if (c->task.has_kept)
-		return &c->task.kept;
-	return c->has_raise ? &c->last_raise : NULL;
-}
+	struct thread_state *ts = core_thread_state();
+	bool asked_by_itself = ts && ts->current && ts->current->id == r->task.id;
+	const struct costack_live_snapshot *s;
+	const struct stack_rec *stack;
 
-/* Frames of a task, oldest first, into out (room for cap); *is_entry tells
- * that the single frame is an entry function, not a return address. */
-static int task_frames(const struct task_copy *c, void **out, int cap, int limit, bool *is_entry)
-{
-	const struct stack_rec *rec = NULL;
-	struct thread_state *ts;
-
-	*is_entry = false;
-	if (cap <= 0)
+	*source = task_frames_of(r->task.state, asked_by_itself);
+	if (!capacity)
 		return 0;
-	switch (c->task.state) {
-	case COSTACK_CREATED:
-		if (!c->task.entry)
+	switch (*source) {
+	case TASK_FRAMES_ENTRY:
+		if (!r->task.entry)
 			return 0;
-		out[0] = (void *)c->task.entry;
-		*is_entry = true;
+		out[0] = (void *)(uintptr_t)r->task.entry;
 		return 1;
-	case COSTACK_RUNNING:
-		ts = core_thread_state();
-		if (ts && ts->current && ts->current->id == c->task.id) {
-			uintptr_t scratch[UNWIND_SCRATCH_WORDS(CONFIG_DEPTH_MAX)];
-			struct capture now;
+	case TASK_FRAMES_LIVE: {
+		uintptr_t scratch[UNWIND_SCRATCH_WORDS(CONFIG_DEPTH_MAX)];
+		struct capture now;
 
-			unwind_capture(scratch, config.depth, ts->current->stack_lo,
-				       ts->current->stack_hi, NULL, NULL, &now);
-			return emit_frames(now.frames, now.n, false, out,
-					   limit > 0 && limit < cap ? limit : cap);
-		}
-		/* the stack at which it was last resumed */
-		__attribute__((fallthrough));
-	case COSTACK_SUSPENDED:
-		if (c->has_suspend)
-			rec = c->last_suspend.stack;
-		break;
-	case COSTACK_FAILED: {
-		/* The raise the runtime kept, else (an adapter that reports no
-		 * keeping) the newest raise. */
-		const struct snapshot *raise = fatal_raise(c);
-
-		if (raise && raise->stack)
-			return emit_frames(raise->stack->frames, (int)raise->stack->nframes, true,
-					   out, limit > 0 && limit < cap ? limit : cap);
-		return 0;
+		unwind_capture(scratch, config.depth, ts->current->stack_lo, ts->current->stack_hi,
+			       NULL, NULL, &now);
+		return emit_frames(now.frames, (uint32_t)now.n, *source, out, capacity, limit);
 	}
+	case TASK_FRAMES_SUSPENSION:
+	case TASK_FRAMES_TRACEBACK:
+		s = task_record_frames(r, *source);
+		stack = s ? (const struct stack_rec *)(uintptr_t)s->stack : NULL;
+		if (!stack)
+			return 0;
+		return emit_frames(stack->frames, stack->nframes, *source, out, capacity, limit);
 	default:
 		return 0;
 	}
-	if (!rec)
-		return 0;
-	return emit_frames(rec->frames, (int)rec->nframes, false, out,
-			   limit > 0 && limit < cap ? limit : cap);
 }
 
-EXPORT int costack_get_stack(costack_task_t task, void **frames, int size)
+EXPORT int costack_get_stack(costack_task_t task, void **frames, size_t capacity, int limit)
 {
-	struct task_copy c;
-	bool is_entry;
+	struct task_record r;
+	enum task_frames source;
 	int saved_errno = errno;
 	int n;
 
-	if (!registry_copy_task(task, &c))
+	if (!registry_copy_task(task, &r))
 		return -1;
-	n = task_frames(&c, frames, size > 0 ? size : CONFIG_DEPTH_MAX, size, &is_entry);
+	n = task_frames(&r, frames, capacity, limit, &source);
 	errno = saved_errno;
 	return n;
 }
 
 /* --- print_stack ------------------------------------------------------------ */
 
-static pthread_mutex_t symbolizer_lock = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * One print at a time, in the process: a print takes the symbolizer's lock for its whole
+ * length, and runs on the one print stack. libdw's line-table reader alone has a 150 KB
+ * frame, more than many coroutines' whole stack (Boost's default is 128 KB): a print runs on a
+ * stack of its own, entered with glibc's own context switch, which costack's hooks do not see.
+ * One stack for the process, made at the first print: a thread that printed and exited leaves
+ * no address space behind.
+ */
+#define PRINT_STACK_SIZE ((size_t)4 << 20)
+
+static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct symbolizer *symbolizer;
+static void *print_stack_base;
 
 void api_after_fork(void)
 {
-	pthread_mutex_init(&symbolizer_lock, NULL);
+	pthread_mutex_init(&print_lock, NULL);
 }
 
-static struct symbolizer *get_symbolizer(void)
+static void print_task_repr(const struct task_record *r, struct symbolizer *s, FILE *out)
 {
-	pthread_mutex_lock(&symbolizer_lock);
-	if (!symbolizer)
-		symbolizer = symbolizer_new_self();
-	pthread_mutex_unlock(&symbolizer_lock);
-	return symbolizer;
-}
-
-static void print_task_repr(const struct task_copy *c, struct symbolizer *s, FILE *out)
-{
-	const struct task *t = &c->task;
+	const struct costack_live_task *t = &r->task;
+	const char *runtime = task_runtime_name(t->runtime);
 	struct sym_frame entry;
 
 	fprintf(out, "<Task %s id=%llu", costack_state_name(t->state), (unsigned long long)t->id);
 	if (t->name[0])
-		fprintf(out, " name='%s'", t->name);
+		fprintf(out, " name='%.*s'", (int)sizeof(t->name), t->name);
 	if (t->entry && s && symbolizer_lookup(s, t->entry, false, &entry, 1) >= 1 &&
 	    entry.function)
 		fprintf(out, " entry=%s()", entry.function);
 	else if (t->entry)
 		fprintf(out, " entry=%#lx", (unsigned long)t->entry);
-	fprintf(out, " runtime=%s thread=%d>",
-		t->runtime < sizeof(runtime_names) / sizeof(*runtime_names)
-			? runtime_names[t->runtime]
-			: "?",
-		t->tid);
+	fprintf(out, " runtime=%s thread=%d>", runtime ? runtime : "?", t->tid);
 }
 
 static void print_frame(struct symbolizer *s, uintptr_t pc, bool is_return, FILE *out)
@@ -215,47 +192,43 @@ static void print_frame(struct symbolizer *s, uintptr_t pc, bool is_return, FILE
 	}
 }
 
-/* --- a stack for the symbolizer ----------------------------------------------- */
-
-/* libdw's line-table reader alone has a 150 KB frame: more than many
- * coroutines' whole stack (Boost's default is 128 KB). Printing runs on a
- * stack of its own, entered with glibc's own context switch, which
- * costack's hooks do not see. */
-#define PRINT_STACK_SIZE ((size_t)4 << 20)
-
 struct print_job {
-	const struct task_copy *c;
+	const struct task_record *r;
 	void **frames;
 	int n;
-	bool is_entry;
+	enum task_frames source;
 	FILE *out;
 };
 
-static __thread struct print_job *current_job __attribute__((tls_model("initial-exec")));
-static __thread void *print_stack_base __attribute__((tls_model("initial-exec")));
-static __thread ucontext_t print_caller __attribute__((tls_model("initial-exec")));
+/* Set under print_lock, for print_job_entry, which takes no argument. */
+static struct print_job *current_job;
+static ucontext_t print_caller;
 
 static void print_job_run(struct print_job *job)
 {
-	const struct task_copy *c = job->c;
-	struct symbolizer *s = get_symbolizer();
-	bool failed = c->task.state == COSTACK_FAILED;
+	const struct task_record *r = job->r;
+	const struct costack_live_snapshot *fatal =
+		job->source == TASK_FRAMES_TRACEBACK ? task_record_fatal_raise(r) : NULL;
 	FILE *out = job->out;
 
+	if (!symbolizer)
+		symbolizer = symbolizer_new_self();
 	flockfile(out);
 	if (!job->n)
 		fputs("No stack for ", out);
-	else if (failed)
+	else if (job->source == TASK_FRAMES_TRACEBACK)
 		fputs("Traceback for ", out);
 	else
 		fputs("Stack for ", out);
-	print_task_repr(c, s, out);
+	print_task_repr(r, symbolizer, out);
 	fputs(job->n ? " (most recent call last):\n" : "\n", out);
 	for (int i = 0; i < job->n; i++)
-		print_frame(s, (uintptr_t)job->frames[i], !job->is_entry, out);
+		print_frame(symbolizer, (uintptr_t)job->frames[i], job->source != TASK_FRAMES_ENTRY,
+			    out);
 	/* Python's traceback ends with the exception: "ValueError: boom". */
-	if (failed && fatal_raise(c) && fatal_raise(c)->exception) {
-		const struct exception_rec *e = fatal_raise(c)->exception;
+	if (fatal && fatal->exception) {
+		const struct costack_live_exception *e =
+			(const struct costack_live_exception *)(uintptr_t)fatal->exception;
 
 		fprintf(out, "%s%s%s\n", e->type[0] ? e->type : "exception", e->what[0] ? ": " : "",
 			e->what);
@@ -268,7 +241,7 @@ static void print_job_entry(void)
 	print_job_run(current_job);
 }
 
-/* Run job on this thread's print stack; where that cannot be had, here. */
+/* Run job on the print stack; where that cannot be had, here. Called with print_lock held. */
 static void run_print_job(struct print_job *job)
 {
 	static int (*real_getcontext)(ucontext_t *);
@@ -308,14 +281,16 @@ static void run_print_job(struct print_job *job)
 EXPORT int costack_print_stack(costack_task_t task, int limit, FILE *out)
 {
 	void *frames[CONFIG_DEPTH_MAX];
-	struct task_copy c;
-	struct print_job job = { .c = &c, .frames = frames, .out = out };
+	struct task_record r;
+	struct print_job job = { .r = &r, .frames = frames, .out = out };
 	int saved_errno = errno;
 
-	if (!registry_copy_task(task, &c))
+	if (!registry_copy_task(task, &r))
 		return -1;
-	job.n = task_frames(&c, frames, CONFIG_DEPTH_MAX, limit, &job.is_entry);
+	job.n = task_frames(&r, frames, CONFIG_DEPTH_MAX, limit, &job.source);
+	pthread_mutex_lock(&print_lock);
 	run_print_job(&job);
+	pthread_mutex_unlock(&print_lock);
 	errno = saved_errno;
 	return 0;
 }
@@ -332,17 +307,17 @@ EXPORT int costack_set_task_name(costack_task_t task, const char *name)
 EXPORT int costack_task_info(costack_task_t task, struct costack_task_info *info)
 {
 	struct costack_task_info full;
-	struct task_copy c;
-	const struct task *t = &c.task;
-	const struct snapshot *raise;
-	const struct exception_rec *e;
+	struct task_record r;
+	const struct costack_live_task *t = &r.task;
+	const struct costack_live_snapshot *raise;
+	const struct costack_live_exception *e;
 	size_t size;
 
 	if (!info || info->size < TASK_INFO_FIRST_SIZE) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (!registry_copy_task(task, &c))
+	if (!registry_copy_task(task, &r))
 		return -1;
 	size = info->size < sizeof(full) ? info->size : sizeof(full);
 	memset(&full, 0, sizeof(full));
@@ -363,8 +338,9 @@ EXPORT int costack_task_info(costack_task_t task, struct costack_task_info *info
 	memcpy(full.name, t->name, sizeof(full.name));
 	full.raises = t->raises;
 	/* A failed task is described by the exception it died of. */
-	raise = t->state == COSTACK_FAILED ? fatal_raise(&c) : NULL;
-	e = raise ? raise->exception : t->exception;
+	raise = t->state == COSTACK_FAILED ? task_record_fatal_raise(&r) : NULL;
+	e = (const struct costack_live_exception *)(uintptr_t)(raise ? raise->exception
+								     : t->exception);
 	if (e) {
 		full.exception_origin = e->origin;
 		memcpy(full.exception_type, e->type, sizeof(full.exception_type));

@@ -886,41 +886,6 @@ void core_task_ended(struct thread_state *ts, int outcome, struct task *next)
 
 /* --- readers ------------------------------------------------------------- */
 
-static void copy_consistent(const struct task *t, struct task_copy *out)
-{
-	unsigned before, after;
-
-	for (int tries = 0;; tries++) {
-		before = atomic_load_explicit(&t->seq, memory_order_acquire);
-		memcpy(&out->task, t, sizeof(*t));
-		out->has_suspend = out->has_raise = false;
-		/* From the copy, and bounded: a torn one is retried, never followed out of the ring. */
-		uint32_t ring = (uint32_t)config.ring;
-		uint32_t used = out->task.ring_newest < ring && out->task.ring_used <= ring
-					? out->task.ring_used : 0;
-		for (uint32_t i = 0; i < used; i++) {
-			const struct snapshot *s =
-				&t->ring[task_ring_slot(out->task.ring_newest, i, ring)];
-
-			if (s->kind == SNAP_SUSPEND && !out->has_suspend) {
-				out->last_suspend = *s;
-				out->has_suspend = true;
-			} else if (s->kind == SNAP_RAISE && !out->has_raise) {
-				out->last_raise = *s;
-				out->has_raise = true;
-			}
-		}
-		atomic_thread_fence(memory_order_acquire);
-		after = atomic_load_explicit(&t->seq, memory_order_relaxed);
-		if (!(before & 1) && before == after)
-			return;
-		/* A write section is a few stores; a writer preempted in one
-		 * gets the CPU back sooner if we give ours up. */
-		if (tries >= 16)
-			sched_yield();
-	}
-}
-
 static struct task *find_locked(uint64_t id)
 {
 	struct task probe = { .id = id };
@@ -929,18 +894,21 @@ static struct task *find_locked(uint64_t id)
 	return node ? *node : NULL;
 }
 
-bool registry_copy_task(uint64_t id, struct task_copy *out)
+bool registry_copy_task(uint64_t id, struct task_record *out)
 {
+	struct task_ring_layout ring = { (uint32_t)config.ring, offsetof(struct task, ring),
+					 sizeof(struct snapshot) };
 	struct task *t;
+	bool copied = false;
 
 	pthread_mutex_lock(&registry_lock);
 	t = find_locked(id);
 	if (t)
-		copy_consistent(t, out);
+		copied = task_record_copy(t, &ring, out, 0);
 	pthread_mutex_unlock(&registry_lock);
-	if (!t)
-		errno = ESRCH;
-	return t != NULL;
+	if (!copied)
+		errno = t ? EAGAIN : ESRCH;
+	return copied;
 }
 
 struct unfinished_walk {

@@ -10,6 +10,7 @@
 
 #include "costack.h"
 #include "stackstore.h"
+#include "task_view.h"
 
 enum snapshot_kind { SNAP_SUSPEND = 0, SNAP_RAISE = 1 };
 
@@ -85,23 +86,9 @@ static inline const struct snapshot *task_snapshot(const struct task *t, uint32_
 	return &t->ring[task_ring_slot(t->ring_newest, back, ring)];
 }
 
-static inline bool task_state_ended(int state)
-{
-	return state == COSTACK_DONE || state == COSTACK_FAILED || state == COSTACK_CANCELLED;
-}
-
-/* A consistent copy of what a reader needs of a task: the record (ring
- * left out) and its newest snapshot of each kind. */
-struct task_copy {
-	struct task task;
-	struct snapshot last_suspend;
-	struct snapshot last_raise;
-	bool has_suspend;
-	bool has_raise;
-};
-
-/* Copy task `id` under the registry lock; false (errno ESRCH) if unknown. */
-bool registry_copy_task(uint64_t id, struct task_copy *out);
+/* Copy task `id` under the registry lock (task_view.h); false with errno ESRCH if unknown,
+ * EAGAIN if its record never held still (its writer is what called us: a signal handler). */
+bool registry_copy_task(uint64_t id, struct task_record *out);
 /* Ids of the unfinished tasks, at most cap; returns how many exist. */
 size_t registry_unfinished(uint64_t *ids, size_t cap);
 /* The id of the task whose stack holds addr, 0 if none. */

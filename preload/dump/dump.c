@@ -25,6 +25,7 @@
 #include "deps.h"
 #include "live.h"
 #include "log.h"
+#include "task_view.h"
 #include "unwind.h"
 
 /*
@@ -37,10 +38,6 @@
  * Tasks are read as an outside reader reads them (costack-live.h): a record
  * is copied, then its seqlock checked; the registry lock is never taken.
  */
-
-static const char *const state_names[] = { "created", "running", "suspended",
-					   "done",    "failed",  "cancelled" };
-static const char *const runtime_names[] = { "thread", "ucontext", "fcontext" };
 
 /* The thread that dumps now (its tid), 0 when none does. */
 static atomic_int dump_owner;
@@ -587,75 +584,14 @@ static void out_frame(int index, uintptr_t addr, bool is_return)
 
 /* --- task records, read as an outside reader does --------------------------------- */
 
-struct task_view {
-	struct costack_live_task rec;
-	struct costack_live_snapshot suspend, raise; /* the newest of each kind */
-	bool has_suspend, has_raise;
-};
-
-static bool task_ended(int state)
+/* A consistent copy of the record at rec (task_view.h: bounded, since the writer may be the
+ * very code this handler interrupted, on this thread, which cannot finish before we return). */
+static bool copy_record(const struct costack_live_header *h, const char *rec,
+			struct task_record *out)
 {
-	return state == COSTACK_DONE || state == COSTACK_FAILED || state == COSTACK_CANCELLED;
-}
+	struct task_ring_layout ring = { h->ring, h->ring_offset, h->snapshot_size };
 
-/*
- * A consistent copy of the record at rec: the seqlock is even and the same
- * before and after. Bounded: the writer may be the very code this handler
- * interrupted, on this thread, and it cannot finish before we return.
- */
-#define COPY_PATIENCE_NS 100000000LL
-
-static bool task_copy(const struct costack_live_header *h, const char *rec, struct task_view *out)
-{
-	const struct costack_live_task *t = (const struct costack_live_task *)rec;
-	uint32_t ring = h->ring;
-
-	struct timespec start = { 0, 0 };
-
-	/* Retried for up to COPY_PATIENCE_NS: a writer on another thread that
-	 * was preempted inside its write section (a loaded machine) is back
-	 * within a scheduler tick or two. One this signal interrupted never
-	 * finishes: the record is then said to be busy. */
-	for (int tries = 0;; tries++) {
-		uint32_t before = __atomic_load_n(&t->seq, __ATOMIC_ACQUIRE);
-
-		if (tries == 8) {
-			clock_gettime(CLOCK_MONOTONIC, &start);
-		} else if (tries > 8) {
-			struct timespec now;
-
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if ((now.tv_sec - start.tv_sec) * 1000000000LL + (now.tv_nsec - start.tv_nsec) >
-			    COPY_PATIENCE_NS)
-				return false;
-			sched_yield();
-		}
-		if (before & 1)
-			continue;
-		memcpy(&out->rec, rec, sizeof(out->rec));
-		out->has_suspend = out->has_raise = false;
-		/* From the copy, bounded: a torn one is retried, never followed out of the ring. */
-		uint32_t newest = out->rec.ring_newest;
-		uint32_t used = newest < ring && out->rec.ring_used <= ring ? out->rec.ring_used
-									    : 0;
-		for (uint32_t i = 0; i < used; i++) {
-			uint32_t slot = newest >= i ? newest - i : newest + ring - i;
-			const char *at = rec + h->ring_offset + (size_t)slot * h->snapshot_size;
-			struct costack_live_snapshot s;
-
-			memcpy(&s, at, sizeof(s));
-			if (s.kind == COSTACK_LIVE_SUSPEND && !out->has_suspend) {
-				out->suspend = s;
-				out->has_suspend = true;
-			} else if (s.kind == COSTACK_LIVE_RAISE && !out->has_raise) {
-				out->raise = s;
-				out->has_raise = true;
-			}
-		}
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&t->seq, __ATOMIC_RELAXED) == before)
-			return true;
-	}
+	return task_record_copy(rec, &ring, out, 0);
 }
 
 static uint64_t task_id(const char *rec)
@@ -779,17 +715,17 @@ struct dump_walk {
 static void count_record(const struct costack_live_header *h, const char *rec, void *arg)
 {
 	struct dump_walk *w = arg;
-	struct task_view v;
+	struct task_record r;
 
 	if (!task_id(rec))
 		return;
 	w->count++;
-	if (!w->sp || !task_copy(h, rec, &v) || !v.rec.id)
+	if (!w->sp || !copy_record(h, rec, &r) || !r.task.id)
 		return;
-	if (!task_ended(v.rec.state) && w->sp >= v.rec.stack_lo && w->sp < v.rec.stack_hi)
-		w->by_range = v.rec.id;
-	if (v.rec.id == w->current)
-		w->by_current = v.rec.id;
+	if (!task_state_ended(r.task.state) && w->sp >= r.task.stack_lo && w->sp < r.task.stack_hi)
+		w->by_range = r.task.id;
+	if (r.task.id == w->current)
+		w->by_current = r.task.id;
 }
 
 static void out_task_line(const struct costack_live_task *t, const char *note)
@@ -799,12 +735,9 @@ static void out_task_line(const struct costack_live_task *t, const char *note)
 	out_str(" name=\"");
 	out_escaped(t->name, sizeof(t->name));
 	out_str("\" state=");
-	out_str(t->state < sizeof(state_names) / sizeof(*state_names) ? state_names[t->state]
-								      : "?");
+	out_str(task_state_name(t->state) ? task_state_name(t->state) : "?");
 	out_str(" runtime=");
-	out_str(t->runtime < sizeof(runtime_names) / sizeof(*runtime_names)
-			? runtime_names[t->runtime]
-			: "?");
+	out_str(task_runtime_name(t->runtime) ? task_runtime_name(t->runtime) : "?");
 	out_str(" thread=");
 	out_dec((uint64_t)(uint32_t)t->tid);
 	if (note) {
@@ -815,19 +748,20 @@ static void out_task_line(const struct costack_live_task *t, const char *note)
 	out_char('\n');
 }
 
-/* One task with get_stack()'s frames; a running task other than the crashed
- * one shows where it was last resumed, as get_stack() does from another
- * thread. */
+/* One task with get_stack()'s frames (task_view.h): the crashed task asks about itself (its
+ * frames are those the crash interrupted); a running task other than the crashed one shows
+ * where it was last resumed, as get_stack() does from another thread. */
 static void out_record(const struct costack_live_header *h, const char *rec, void *arg)
 {
 	const struct dump_walk *w = arg;
-	struct task_view v;
-	const struct costack_live_task *t = &v.rec;
-	const struct costack_live_snapshot *raise;
+	struct task_record r;
+	const struct costack_live_task *t = &r.task;
+	const struct costack_live_snapshot *s;
+	enum task_frames source;
 
 	if (!task_id(rec))
 		return;
-	if (!task_copy(h, rec, &v)) {
+	if (!copy_record(h, rec, &r)) {
 		out_str("Task id=");
 		out_dec(task_id(rec));
 		out_str(" (its record is being changed by the code the signal interrupted: "
@@ -836,35 +770,30 @@ static void out_record(const struct costack_live_header *h, const char *rec, voi
 	}
 	if (!t->id)
 		return;
-	if (w->crashed && t->id == w->crashed) {
+	source = task_frames_of(t->state, w->crashed && t->id == w->crashed);
+	s = task_record_frames(&r, source);
+	switch (source) {
+	case TASK_FRAMES_LIVE:
 		out_task_line(t, "crashed here");
 		out_interrupted();
-		return;
-	}
-	switch (t->state) {
-	case COSTACK_CREATED:
+		break;
+	case TASK_FRAMES_ENTRY:
 		out_task_line(t, NULL);
 		if (t->entry)
 			out_frame(0, (uintptr_t)t->entry, false);
 		break;
-	case COSTACK_RUNNING:
-		out_task_line(t, v.has_suspend ? "running: the stack it was last resumed at"
-					       : "running: no stack recorded yet");
-		if (v.has_suspend)
-			out_stack(v.suspend.stack, v.suspend.truncated);
+	case TASK_FRAMES_SUSPENSION:
+		out_task_line(t, t->state != COSTACK_RUNNING ? NULL
+				 : s ? "running: the stack it was last resumed at"
+				     : "running: no stack recorded yet");
+		if (s)
+			out_stack(s->stack, s->truncated);
 		break;
-	case COSTACK_SUSPENDED:
+	case TASK_FRAMES_TRACEBACK:
 		out_task_line(t, NULL);
-		if (v.has_suspend)
-			out_stack(v.suspend.stack, v.suspend.truncated);
-		break;
-	case COSTACK_FAILED:
-		/* The raise its runtime kept, else the newest one (api.c's fatal_raise). */
-		raise = t->has_kept ? &t->kept : v.has_raise ? &v.raise : NULL;
-		out_task_line(t, NULL);
-		if (raise) {
-			out_stack(raise->stack, raise->truncated);
-			out_exception(raise->exception);
+		if (s) {
+			out_stack(s->stack, s->truncated);
+			out_exception(s->exception);
 		}
 		break;
 	default:

@@ -76,7 +76,7 @@ static void check_unknown(uint64_t id, const char *what)
 	CHECK(rc == -1 && errno == ESRCH, "%s (id %llu): costack_task_info = %d, errno %d", what,
 	      (unsigned long long)id, rc, errno);
 	errno = 0;
-	rc = costack_get_stack(id, frames, 8);
+	rc = costack_get_stack(id, frames, sizeof(frames) / sizeof(*frames), 8);
 	CHECK(rc == -1 && errno == ESRCH, "%s (id %llu): costack_get_stack = %d, errno %d", what,
 	      (unsigned long long)id, rc, errno);
 	errno = 0;
@@ -881,9 +881,9 @@ static void test_errno(void)
 	CHECK_ERRNO_KEPT(costack_all_tasks(ids, 16));
 	CHECK_ERRNO_KEPT(costack_task_state(utask_id(&t)));
 	CHECK_ERRNO_KEPT(costack_state_name(2));
-	CHECK_ERRNO_KEPT(rc = costack_get_stack(utask_id(&t), frames, 64));
+	CHECK_ERRNO_KEPT(rc = costack_get_stack(utask_id(&t), frames, sizeof(frames) / sizeof(*frames), 64));
 	CHECK(rc >= 1, "costack_get_stack of a suspended task: %d", rc);
-	CHECK_ERRNO_KEPT(rc = costack_get_stack(1, frames, 64));
+	CHECK_ERRNO_KEPT(rc = costack_get_stack(1, frames, sizeof(frames) / sizeof(*frames), 64));
 	CHECK_ERRNO_KEPT(rc = costack_print_stack(utask_id(&t), 0, out));
 	CHECK_EQ(rc, 0);
 	CHECK_ERRNO_KEPT(rc = costack_print_stack(1, 0, out));

@@ -163,7 +163,7 @@ static void *reader_main(void *arg)
 			    info.runtime != COSTACK_RUNTIME_UCONTEXT)
 				r->bad_state++;
 		}
-		n = costack_get_stack(id, frames, MAXF);
+		n = costack_get_stack(id, frames, sizeof(frames) / sizeof(*frames), MAXF);
 		if (n < -1 || n > MAXF || (n == -1 && errno != ESRCH))
 			r->bad_frames++;
 		n = costack_task_state(id);
@@ -599,7 +599,7 @@ static void *short_thread_main(void *arg)
 	if (!utask_make(&s->task, path_entry, s, STACK_SIZE))
 		return NULL;
 	utask_resume(&s->task); /* it suspends at the end of its path */
-	s->frames = costack_get_stack(utask_id(&s->task), frames, MAXF);
+	s->frames = costack_get_stack(utask_id(&s->task), frames, sizeof(frames) / sizeof(*frames), MAXF);
 	utask_resume(&s->task); /* and ends */
 	utask_free(&s->task);
 	return NULL;
