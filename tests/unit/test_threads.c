@@ -635,6 +635,57 @@ static void test_short_threads(void)
 	      (unsigned long long)(stackstore_bytes() - bytes_before), count);
 }
 
+/* --- print_stack from many threads --------------------------------------------------- */
+
+/* The process' address space, from /proc/self/status (kB). */
+static long vm_size_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmSize: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static void *print_once(void *arg)
+{
+	costack_print_stack(1, 0, arg);
+	return NULL;
+}
+
+/* 200 threads print a stack once each and exit: the address space does not grow with them (it
+ * grew by the 4 MiB print stack each thread got). */
+static void test_print_threads(void)
+{
+	FILE *sink = fopen("/dev/null", "we");
+	long before, after;
+	int count = RUNNING_ON_VALGRIND ? 20 : 200;
+
+	if (!sink) {
+		CHECK(false, "cannot open /dev/null");
+		return;
+	}
+	print_once(sink); /* the symbolizer and the print stack, made once */
+	before = vm_size_kb();
+	for (int i = 0; i < count; i++) {
+		pthread_t thread;
+
+		if (pthread_create(&thread, NULL, print_once, sink) != 0 ||
+		    pthread_join(thread, NULL) != 0)
+			break;
+	}
+	after = vm_size_kb();
+	fclose(sink);
+	CHECK(before > 0 && after - before < 16 * 1024,
+	      "%d threads that printed once grew the address space by %ld kB", count,
+	      after - before);
+}
+
 int main(void)
 {
 	if (RUNNING_ON_VALGRIND)
@@ -644,6 +695,7 @@ int main(void)
 	test_many_threads();
 	test_migration();
 	test_short_threads();
+	test_print_threads();
 	test_fork();
 	return check_finish("test_threads");
 }
