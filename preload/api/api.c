@@ -15,6 +15,7 @@
 #define HAVE_VALGRIND_H 1
 #endif
 
+#include "api.h"
 #include "clock.h"
 #include "config.h"
 #include "core.h"
@@ -28,16 +29,12 @@
 
 EXPORT costack_task_t costack_current_task(void)
 {
-	struct thread_state *ts = core_enter_activating();
-	costack_task_t id;
+	struct thread_state *ts = core_enter_activating(); /* registers the thread */
+	const struct task *current = core_current();
 
-	if (!ts) {
-		ts = core_thread_state();
-		return ts ? ts->current->id : 0;
-	}
-	id = ts->current->id;
-	core_leave(ts);
-	return id;
+	if (ts)
+		core_leave(ts);
+	return current ? current->id : 0;
 }
 
 EXPORT costack_task_t costack_task_at(const void *stack_addr)
@@ -84,8 +81,8 @@ static int emit_frames(const uintptr_t *innermost_first, uint32_t n, enum task_f
 static int task_frames(const struct task_record *r, void **out, size_t capacity, int limit,
 		       enum task_frames *source)
 {
-	struct thread_state *ts = core_thread_state();
-	bool asked_by_itself = ts && ts->current && ts->current->id == r->task.id;
+	const struct task *current = core_current();
+	bool asked_by_itself = current && current->id == r->task.id;
 	const struct costack_live_snapshot *s;
 	const struct stack_rec *stack;
 
@@ -102,8 +99,8 @@ static int task_frames(const struct task_record *r, void **out, size_t capacity,
 		uintptr_t scratch[UNWIND_SCRATCH_WORDS(CONFIG_DEPTH_MAX)];
 		struct capture now;
 
-		unwind_capture(scratch, config.depth, ts->current->stack_lo, ts->current->stack_hi,
-			       NULL, NULL, &now);
+		unwind_capture(scratch, config.depth, current->stack_lo, current->stack_hi, NULL,
+			       NULL, &now);
 		return emit_frames(now.frames, (uint32_t)now.n, *source, out, capacity, limit);
 	}
 	case TASK_FRAMES_SUSPENSION:
@@ -148,9 +145,20 @@ static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct symbolizer *symbolizer;
 static void *print_stack_base;
 
-void api_after_fork(void)
+/* In a fork child, only the forking thread lives on: a print another thread was making is
+ * never finished there. */
+static void on_fork_child(void)
 {
 	pthread_mutex_init(&print_lock, NULL);
+}
+
+static const struct core_observer api_observer = {
+	.fork_child = on_fork_child,
+};
+
+void api_attach(void)
+{
+	core_observe(&api_observer);
 }
 
 static void print_task_repr(const struct task_record *r, struct symbolizer *s, FILE *out)

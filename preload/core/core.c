@@ -16,10 +16,8 @@
 
 #include "clock.h"
 #include "config.h"
-#include "dump.h"
 #include "live.h"
 #include "log.h"
-#include "trace.h"
 #include "unwind.h"
 
 static __thread struct thread_state *thread_state __attribute__((tls_model("initial-exec")));
@@ -31,6 +29,21 @@ static __thread struct thread_state *thread_state __attribute__((tls_model("init
  * the cache.
  */
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Whether this thread holds registry_lock: an observer called with it held may walk the tasks
+ * (core_for_each_task) without taking it again. */
+static __thread bool registry_held __attribute__((tls_model("initial-exec")));
+
+static void registry_take(void)
+{
+	pthread_mutex_lock(&registry_lock);
+	registry_held = true;
+}
+
+static void registry_give(void)
+{
+	registry_held = false;
+	pthread_mutex_unlock(&registry_lock);
+}
 static void *id_index;    /* tsearch tree of struct task *, by id */
 static void *range_index; /* tsearch tree of struct task *, by stack range */
 static struct task *ended_head, *ended_tail;
@@ -232,21 +245,36 @@ static void ended_push(struct task *t)
 	}
 }
 
-/* Set in a fork child that traces: LTTng-UST runs in it only once fork
- * has returned, so the tasks it inherited are told with its first event. */
-static atomic_bool inherited_untold;
+/* --- observers ------------------------------------------------------------ */
 
-static void tell_inherited(bool locked);
+#define OBSERVERS_MAX 8
+static const struct core_observer *observers[OBSERVERS_MAX];
+static int nobservers;
+/* Some observer takes task events: every event point is one untaken branch without. */
+static bool observing_tasks;
 
-/* Every event is fired under this test: tracing is on (and a fork child's
- * inheritance told first). locked: the caller holds registry_lock. */
-static inline bool tracing(bool locked)
+#define TASK_EVENT(event, ...)                                                                     \
+	do {                                                                                       \
+		if (__builtin_expect(observing_tasks, 0))                                          \
+			for (int i_ = 0; i_ < nobservers; i_++)                                    \
+				if (observers[i_]->event)                                          \
+					observers[i_]->event(__VA_ARGS__);                         \
+	} while (0)
+#define EACH_OBSERVER(event)                                                                       \
+	do {                                                                                       \
+		for (int i_ = 0; i_ < nobservers; i_++)                                            \
+			if (observers[i_]->event)                                                  \
+				observers[i_]->event();                                            \
+	} while (0)
+
+void core_observe(const struct core_observer *o)
 {
-	if (!trace_on())
-		return false;
-	if (__builtin_expect(atomic_load_explicit(&inherited_untold, memory_order_relaxed), 0))
-		tell_inherited(locked);
-	return true;
+	if (nobservers == OBSERVERS_MAX)
+		return;
+	observers[nobservers++] = o;
+	if (o->task_created || o->task_named || o->task_ended || o->task_switched ||
+	    o->task_resumed || o->task_raised)
+		observing_tasks = true;
 }
 
 /* Called with the lock held. */
@@ -256,9 +284,7 @@ static void task_end_locked(struct task *t, int outcome, uint64_t now)
 	t->state = (uint8_t)outcome;
 	t->since = now;
 	write_end(t);
-	if (tracing(true))
-		trace_ops->task_end(t->id, (uint8_t)outcome,
-				    outcome == COSTACK_FAILED && t->has_kept ? t->kept_raise : 0);
+	TASK_EVENT(task_ended, t);
 	ended_push(t);
 }
 
@@ -268,9 +294,6 @@ static struct task *task_new(int runtime, uint64_t parent, uintptr_t lo, uintptr
 {
 	struct task *t = task_alloc();
 	uint64_t now = clock_now();
-	/* Asked before t is in the index: a fork child's inheritance is told
-	 * first, and without t. */
-	bool traced = tracing(true);
 
 	if (!t)
 		return NULL;
@@ -306,8 +329,7 @@ static struct task *task_new(int runtime, uint64_t parent, uintptr_t lo, uintptr
 		}
 		t->in_range_index = tsearch(t, &range_index, compare_range) != NULL;
 	}
-	if (traced)
-		trace_task_create(t);
+	TASK_EVENT(task_created, t);
 	return t;
 }
 
@@ -319,16 +341,16 @@ static void thread_exit(void *arg)
 	struct thread_state *ts = arg;
 	uint64_t now = clock_now();
 
-	pthread_mutex_lock(&registry_lock);
+	registry_take();
 	/* A coroutine running when its thread exits can never go on. */
 	if (ts->current != ts->root && ts->current->state == COSTACK_RUNNING)
 		task_end_locked(ts->current, COSTACK_CANCELLED, now);
 	if (!task_state_ended(ts->root->state))
 		task_end_locked(ts->root, COSTACK_DONE, now);
-	pthread_mutex_unlock(&registry_lock);
+	registry_give();
 	thread_state = NULL;
 	stackstore_arena_release(&ts->arena);
-	dump_thread_stop();
+	EACH_OBSERVER(thread_stop);
 	munmap(ts, sizeof(*ts) + (size_t)UNWIND_SCRATCH_WORDS(config.depth) * sizeof(uintptr_t));
 }
 
@@ -349,10 +371,10 @@ static struct thread_state *thread_state_new(void)
 		pthread_attr_getstack(&attr, &stack_addr, &stack_size);
 		pthread_attr_destroy(&attr);
 	}
-	pthread_mutex_lock(&registry_lock);
+	registry_take();
 	ts->root = task_new(COSTACK_RUNTIME_THREAD, 0, (uintptr_t)stack_addr,
 			    (uintptr_t)stack_addr + stack_size, 0, ts->tid);
-	pthread_mutex_unlock(&registry_lock);
+	registry_give();
 	if (!ts->root) {
 		munmap(ts, size);
 		return NULL;
@@ -360,7 +382,7 @@ static struct thread_state *thread_state_new(void)
 	ts->current = ts->root;
 	pthread_setspecific(thread_key, ts);
 	thread_state = ts;
-	dump_thread_start();
+	EACH_OBSERVER(thread_start);
 	/* libunwind's first backtrace in a thread costs ~150 us: paid now,
 	 * where libunwind is the unwinder, rather than at a first switch. */
 	if (config.unwind == UNWIND_LIBUNWIND)
@@ -403,45 +425,13 @@ static void atfork_child(void)
 	pthread_mutex_init(&registry_lock, NULL);
 	pthread_mutex_init(&origin_lock, NULL);
 	unwind_after_fork();
-	api_after_fork();
-	if (!ts)
-		return;
-	ts->tid = (int32_t)syscall(SYS_gettid);
-	ts->current->tid = ts->tid;
-	twalk_r(id_index, cancel_orphan, ts);
-	/* The child's trace is its own (another vpid): its stacks are defined
-	 * anew, and what it inherited is told before its first event. */
-	memset(ts->trace_defined, 0, sizeof(ts->trace_defined));
-	atomic_store(&inherited_untold, trace_on());
-}
-
-static const struct snapshot *newest_snapshot(const struct task *t);
-
-static void tell_inherited_task(const void *node, VISIT which, void *closure)
-{
-	struct task *t = *(struct task *const *)node;
-	struct thread_state *ts = closure;
-	const struct snapshot *last = newest_snapshot(t);
-
-	if ((which != postorder && which != leaf) || task_state_ended(t->state))
-		return;
-	trace_task_create(t);
-	if (t->name[0])
-		trace_ops->task_name(t->id, t->name);
-	if (t->state == COSTACK_SUSPENDED && last && last->kind == SNAP_SUSPEND)
-		trace_switch(ts, t, NULL, last);
-}
-
-/* A fork child's unfinished tasks, told in its trace as it inherited them. */
-static void tell_inherited(bool locked)
-{
-	if (!atomic_exchange(&inherited_untold, false))
-		return; /* another thread told them */
-	if (!locked)
-		pthread_mutex_lock(&registry_lock);
-	twalk_r(id_index, tell_inherited_task, thread_state);
-	if (!locked)
-		pthread_mutex_unlock(&registry_lock);
+	registry_held = false;
+	if (ts) {
+		ts->tid = (int32_t)syscall(SYS_gettid);
+		ts->current->tid = ts->tid;
+		twalk_r(id_index, cancel_orphan, ts);
+	}
+	EACH_OBSERVER(fork_child);
 }
 
 /*
@@ -477,8 +467,8 @@ static void load_settings(void)
 		return;
 	}
 	config_load();
-	trace_init();
-	dump_init();
+	if (config.enabled && costack_attach)
+		costack_attach();
 }
 
 /*
@@ -571,6 +561,13 @@ void core_leave(struct thread_state *ts)
 	ts->in_hook = 0;
 }
 
+const struct task *core_current(void)
+{
+	struct thread_state *ts = core_thread_state();
+
+	return ts ? ts->current : NULL;
+}
+
 __attribute__((noinline)) struct thread_state *core_thread_state(void)
 {
 	/* noinline, and an opaque barrier: the TLS address must be computed
@@ -586,11 +583,11 @@ struct task *core_task_made(struct thread_state *ts, int runtime, uintptr_t lo, 
 {
 	struct task *t;
 
-	pthread_mutex_lock(&registry_lock);
+	registry_take();
 	t = task_new(runtime, ts->current->id, lo, hi, entry, ts->tid);
 	if (t)
 		t->adapter_data = adapter_data;
-	pthread_mutex_unlock(&registry_lock);
+	registry_give();
 	return t;
 }
 
@@ -623,7 +620,7 @@ struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_
 	    !task_state_ended(t->state) && sp >= t->stack_lo && sp < t->stack_hi)
 		return t;
 
-	pthread_mutex_lock(&registry_lock);
+	registry_take();
 	t = range_find(sp, sp + 1);
 	if (t) {
 		ts->cache[slot].key = key;
@@ -632,7 +629,7 @@ struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_
 	} else {
 		t = unknown_context_task(ts, runtime, key);
 	}
-	pthread_mutex_unlock(&registry_lock);
+	registry_give();
 	return t;
 }
 
@@ -730,8 +727,7 @@ int core_switch(struct thread_state *ts, struct task *next)
 	snapshot_capture(ts, prev, SNAP_SUSPEND, NULL, NULL, now, &pending);
 	if (task_state_ended(prev->state)) {
 		/* Lingering: the capture only counts its frames for the adapter. */
-		if (tracing(false))
-			trace_switch(ts, prev, next, &pending.snapshot);
+		TASK_EVENT(task_switched, prev, next, &pending.snapshot);
 		start_running(ts, next, now);
 		return pending.frames;
 	}
@@ -741,8 +737,7 @@ int core_switch(struct thread_state *ts, struct task *next)
 	prev->since = now;
 	prev->cpu_ticks += now - prev->run_start;
 	write_end(prev);
-	if (tracing(false))
-		trace_switch(ts, prev, next, &pending.snapshot);
+	TASK_EVENT(task_switched, prev, next, &pending.snapshot);
 	start_running(ts, next, now);
 	return pending.frames;
 }
@@ -790,8 +785,7 @@ void core_raise(struct thread_state *ts, const struct exception_info *info)
 	t->exception = exception;
 	snapshot_push(t, &pending);
 	write_end(t);
-	if (tracing(false))
-		trace_raise(ts, t, &pending.snapshot);
+	TASK_EVENT(task_raised, t, &pending.snapshot);
 }
 
 void core_exception_kept(struct thread_state *ts, const void *object)
@@ -827,24 +821,24 @@ int core_task_fate(const struct task *t)
 
 void core_end_task(struct task *t, int outcome)
 {
-	pthread_mutex_lock(&registry_lock);
+	registry_take();
 	if (!task_state_ended(t->state)) {
 		task_end_locked(t, outcome, clock_now());
 	} else if (t->lingering) {
 		t->lingering = false;
 		range_remove(t);
 	}
-	pthread_mutex_unlock(&registry_lock);
+	registry_give();
 }
 
 void core_body_ended(struct task *t, int outcome)
 {
-	pthread_mutex_lock(&registry_lock);
+	registry_take();
 	if (!task_state_ended(t->state)) {
 		t->lingering = true;
 		task_end_locked(t, outcome, clock_now());
 	}
-	pthread_mutex_unlock(&registry_lock);
+	registry_give();
 }
 
 const struct stack_rec *core_suspended_stack(const struct task *t)
@@ -862,8 +856,7 @@ void core_resumed(struct thread_state *ts, struct task *self)
 		return;
 	saved_errno = errno;
 	start_running(ts, self, clock_now());
-	if (tracing(false))
-		trace_ops->resume(self->id);
+	TASK_EVENT(task_resumed, self);
 	errno = saved_errno;
 }
 
@@ -872,14 +865,13 @@ void core_task_ended(struct thread_state *ts, int outcome, struct task *next)
 	struct task *t = ts->current;
 	uint64_t now = clock_now();
 
-	pthread_mutex_lock(&registry_lock);
+	registry_take();
 	t->cpu_ticks += now - t->run_start;
 	task_end_locked(t, outcome, now);
-	pthread_mutex_unlock(&registry_lock);
+	registry_give();
 	if (next && next != t) {
 		start_running(ts, next, now);
-		if (tracing(false))
-			trace_ops->resume(next->id);
+		TASK_EVENT(task_resumed, next);
 	} else
 		ts->current = ts->root;
 }
@@ -901,11 +893,11 @@ bool registry_copy_task(uint64_t id, struct task_record *out)
 	struct task *t;
 	bool copied = false;
 
-	pthread_mutex_lock(&registry_lock);
+	registry_take();
 	t = find_locked(id);
 	if (t)
 		copied = task_record_copy(t, &ring, out, 0);
-	pthread_mutex_unlock(&registry_lock);
+	registry_give();
 	if (!copied)
 		errno = t ? EAGAIN : ESRCH;
 	return copied;
@@ -932,9 +924,9 @@ size_t registry_unfinished(uint64_t *ids, size_t cap)
 {
 	struct unfinished_walk w = { ids, ids ? cap : 0, 0 };
 
-	pthread_mutex_lock(&registry_lock);
+	registry_take();
 	twalk_r(id_index, collect_unfinished, &w);
-	pthread_mutex_unlock(&registry_lock);
+	registry_give();
 	return w.count;
 }
 
@@ -943,10 +935,10 @@ uint64_t registry_task_at(uintptr_t addr)
 	struct task *t;
 	uint64_t id;
 
-	pthread_mutex_lock(&registry_lock);
+	registry_take();
 	t = range_find(addr, addr + 1);
 	id = t ? t->id : 0;
-	pthread_mutex_unlock(&registry_lock);
+	registry_give();
 	return id;
 }
 
@@ -954,18 +946,47 @@ int registry_set_name(uint64_t id, const char *name)
 {
 	struct task *t;
 
-	pthread_mutex_lock(&registry_lock);
+	registry_take();
 	t = find_locked(id);
 	if (t) {
 		write_begin(t);
 		strncpy(t->name, name ? name : "", sizeof(t->name) - 1);
 		t->name[sizeof(t->name) - 1] = '\0';
 		write_end(t);
-		if (tracing(true))
-			trace_ops->task_name(t->id, t->name);
+		TASK_EVENT(task_named, t);
 	}
-	pthread_mutex_unlock(&registry_lock);
+	registry_give();
 	if (!t)
 		errno = ESRCH;
 	return t ? 0 : -1;
+}
+
+struct task_walk {
+	void (*fn)(const struct task *, void *);
+	void *arg;
+};
+
+static void walk_one(const void *node, VISIT which, void *closure)
+{
+	const struct task_walk *w = closure;
+
+	if (which == postorder || which == leaf)
+		w->fn(*(const struct task *const *)node, w->arg);
+}
+
+void core_for_each_task(void (*fn)(const struct task *t, void *arg), void *arg)
+{
+	struct task_walk w = { fn, arg };
+	bool held = registry_held;
+
+	if (!held)
+		registry_take();
+	twalk_r(id_index, walk_one, &w);
+	if (!held)
+		registry_give();
+}
+
+uint64_t core_next_task_id(void)
+{
+	return atomic_load(&next_task_id);
 }

@@ -11,10 +11,6 @@
 #include "unwind.h"
 
 #define THREAD_CACHE_SIZE 64
-/* Tracing (trace.c): the stacks this thread defined in the trace lately,
- * direct-mapped, and forgotten every TRACE_REDEFINE_EVERY stack events. */
-#define TRACE_DEFINED_SLOTS 256
-#define TRACE_REDEFINE_EVERY 65536
 
 /* One per OS thread, reached through a single initial-exec TLS pointer. */
 struct thread_state {
@@ -32,8 +28,6 @@ struct thread_state {
 		struct task *task;
 		uint64_t id;
 	} cache[THREAD_CACHE_SIZE]; /* tasks of known stacks only */
-	uint32_t trace_events;
-	const struct stack_rec *trace_defined[TRACE_DEFINED_SLOTS];
 	uintptr_t scratch[]; /* capture buffer */
 };
 
@@ -53,6 +47,10 @@ void core_leave(struct thread_state *ts);
 /* The state of the calling thread, re-read: after a switch returns, the
  * code may run on another thread than before. */
 struct thread_state *core_thread_state(void);
+
+/* The task running on the calling thread, NULL for a thread costack does not know.
+ * Async-signal-safe: a read of the thread's own state. */
+const struct task *core_current(void);
 
 /* A task made by a runtime on the stack [lo, hi). Suspended tasks whose
  * stack it reuses become cancelled. NULL when out of memory. */
@@ -114,8 +112,38 @@ const struct stack_rec *core_suspended_stack(const struct task *t);
  * (may be NULL) runs on this thread after it. */
 void core_task_ended(struct thread_state *ts, int outcome, struct task *next);
 
-/* In a child after fork(), only the forking thread lives on: the locks
- * other threads may have held are made anew (api.c's). */
-void api_after_fork(void);
+/*
+ * What the core tells the consumers of its tasks (the API, the dumps, the trace), which
+ * register once, when libcostack.so attaches them (costack_attach); the core knows none of
+ * them. Any callback may be NULL. Task events come in the order they happened, on the thread
+ * that made them; those marked "locked" come with the registry lock held, and may walk the
+ * tasks (core_for_each_task) but call nothing else of the core's that takes it.
+ */
+struct core_observer {
+	void (*thread_start)(void); /* a thread costack now knows, on it */
+	void (*thread_stop)(void);  /* that thread exits, on it */
+	void (*fork_child)(void);   /* in a fork child, on its one thread, before any hook */
+	void (*task_created)(const struct task *t);                 /* locked */
+	void (*task_named)(const struct task *t);                   /* locked */
+	void (*task_ended)(const struct task *t);                   /* locked; state: how */
+	/* prev stopped running (suspension: its stack then; prev may have ended already) */
+	void (*task_switched)(const struct task *prev, const struct task *next,
+			      const struct snapshot *suspension);
+	void (*task_resumed)(const struct task *t);
+	void (*task_raised)(const struct task *t, const struct snapshot *raise);
+};
+
+/* Register o (kept: it must live for ever). Up to 8. */
+void core_observe(const struct core_observer *o);
+
+/* Defined by libcostack.so (preload/attach.c), absent from a core linked alone: attaches
+ * the consumers, once the settings are read. */
+void costack_attach(void) __attribute__((weak));
+
+/* fn on every task the registry knows, ended ones kept included. */
+void core_for_each_task(void (*fn)(const struct task *t, void *arg), void *arg);
+
+/* The id the next task made will get: tasks made from now on have it or more. */
+uint64_t core_next_task_id(void);
 
 #endif

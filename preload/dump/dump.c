@@ -829,7 +829,7 @@ static void dump_all(const struct dump_reason *r)
 {
 	const struct costack_live_header *h = live_header();
 	struct dump_walk w = { 0 };
-	struct thread_state *ts;
+	const struct task *current;
 	sigset_t pipe_set, pending, saved_mask;
 	bool pipe_was_pending;
 
@@ -845,8 +845,8 @@ static void dump_all(const struct dump_reason *r)
 	if (r->crash && r->context) {
 		walk_interrupted(r->context);
 		w.sp = (uintptr_t)((ucontext_t *)r->context)->uc_mcontext.gregs[REG_RSP];
-		ts = core_thread_state();
-		w.current = ts && ts->current ? ts->current->id : 0;
+		current = core_current();
+		w.current = current ? current->id : 0;
 	}
 	if (h)
 		for_each_record(h, count_record, &w);
@@ -1092,7 +1092,9 @@ static void check_dump_file(void)
 		 config.dump_file, strerror(errno));
 }
 
-void dump_init(void)
+static const struct core_observer dump_observer;
+
+void dump_attach(void)
 {
 	static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
 	int saved_errno = errno;
@@ -1122,6 +1124,8 @@ void dump_init(void)
 									: SA_RESTART | SA_NODEFER,
 					    &mask);
 	}
+	if (dumps_on)
+		core_observe(&dump_observer);
 	errno = saved_errno;
 }
 
@@ -1132,7 +1136,10 @@ void dump_init(void)
 
 static __thread char *signal_stack __attribute__((tls_model("initial-exec")));
 
-void dump_thread_start(void)
+/* A thread costack registers gets an alternate signal stack, unless it has one, so that a
+ * crash dump survives a coroutine's stack overflow and a dump never runs on a small coroutine
+ * stack. */
+static void on_thread_start(void)
 {
 	int saved_errno = errno;
 	stack_t ss, old;
@@ -1161,7 +1168,8 @@ end:
 	errno = saved_errno;
 }
 
-void dump_thread_stop(void)
+/* At the thread's exit: its alternate signal stack, if costack's, is released. */
+static void on_thread_stop(void)
 {
 	int saved_errno = errno;
 	stack_t cur, off;
@@ -1182,3 +1190,8 @@ void dump_thread_stop(void)
 end:
 	errno = saved_errno;
 }
+
+static const struct core_observer dump_observer = {
+	.thread_start = on_thread_start,
+	.thread_stop = on_thread_stop,
+};
