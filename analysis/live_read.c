@@ -47,6 +47,7 @@
 /* A TSC rate is measured over at least this much time, as the target's is. */
 #define RATE_MEASURED_OVER_NS 10000000u
 #define SPIN_TRIES 64u /* tries before yielding the CPU to a preempted writer */
+#define REGISTRY_MAKING_MS 100 /* how long a registry being made is waited for */
 
 static const char *const state_names[] = {"created", "running", "suspended",
                                           "done",    "failed",  "cancelled"};
@@ -937,9 +938,18 @@ static int read_memfd(pid_t pid, int fd, struct live_snapshot *out, struct live_
 	void *map;
 	int ret;
 
-	if (fstat(fd, &st) || pread(fd, &h, HEADER_FIXED, 0) != (ssize_t)HEADER_FIXED) {
-		return fail(err, LIVE_BAD_LAYOUT,
-		            "its costack-live memfd is too short for a live registry");
+	/* A target making its registry right now (its first task) has the memfd before its
+	 * header: given a moment (its making takes microseconds), not taken for a bad one. */
+	for (int waited_ms = 0;; waited_ms++) {
+		bool made = !fstat(fd, &st) &&
+		            pread(fd, &h, HEADER_FIXED, 0) == (ssize_t)HEADER_FIXED && h.size;
+
+		if (made)
+			break;
+		if (waited_ms == REGISTRY_MAKING_MS)
+			return fail(err, LIVE_BAD_LAYOUT,
+			            "its costack-live memfd is too short for a live registry");
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
 	}
 	/* The whole region the header claims, no more than the file has. */
 	len = (uint64_t)st.st_size < h.size ? (size_t)st.st_size : (size_t)h.size;

@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "config.h"
 #include "core.h"
+#include "task.h"
 #include "costack.h"
 #include "symbolize.h"
 #include "task_view.h"

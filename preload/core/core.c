@@ -2,6 +2,7 @@
 /* core.c - the task registry and the switch bookkeeping that every runtime adapter shares. */
 #define _GNU_SOURCE
 #include "core.h"
+#include "thread_state.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -561,6 +562,31 @@ void core_leave(struct thread_state *ts)
 	ts->in_hook = 0;
 }
 
+struct task *core_running(struct thread_state *ts)
+{
+	return ts->current;
+}
+
+int core_task_runtime(const struct task *t)
+{
+	return t->runtime;
+}
+
+uint64_t core_task_switches(const struct task *t)
+{
+	return t->switches;
+}
+
+unsigned core_task_forced_raises(const struct task *t)
+{
+	return t->forced_raises;
+}
+
+uintptr_t core_task_adapter_data(const struct task *t)
+{
+	return t->adapter_data;
+}
+
 const struct task *core_current(void)
 {
 	struct thread_state *ts = core_thread_state();
@@ -714,16 +740,16 @@ static void start_running(struct thread_state *ts, struct task *t, uint64_t now)
 	write_end(t);
 }
 
-int core_switch(struct thread_state *ts, struct task *next)
+int core_switch(struct thread_state *ts, struct task *next, const struct unwind_start *caller)
 {
 	struct task *prev = ts->current;
 	uint64_t now = clock_now();
 	struct pending_snapshot pending;
 
-	if (next == prev) {
-		ts->caller.sp = 0;
+	if (next == prev)
 		return -1;
-	}
+	if (caller)
+		ts->caller = *caller;
 	snapshot_capture(ts, prev, SNAP_SUSPEND, NULL, NULL, now, &pending);
 	if (task_state_ended(prev->state)) {
 		/* Lingering: the capture only counts its frames for the adapter. */

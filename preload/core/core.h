@@ -1,35 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* core.h - what a runtime adapter reports to the core: task made, switch, resumed, ended. */
+/* core.h - the core's verbs: what a runtime adapter reports (task made, switch, resumed, ended), what consumers observe. */
 #ifndef COSTACK_CORE_H
 #define COSTACK_CORE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "costack.h"
 #include "stackstore.h"
-#include "task.h"
 #include "unwind.h"
 
-#define THREAD_CACHE_SIZE 64
-
-/* One per OS thread, reached through a single initial-exec TLS pointer. */
-struct thread_state {
-	struct task *current; /* the task running on this thread */
-	struct task *root;    /* this thread's original stack */
-	int32_t tid;
-	int in_hook;          /* recursion guard: a hook entered from our own code falls through */
-	bool raise_recorded;  /* a C++ hook recorded the raise that _Unwind_* is about to do */
-	/* Set by a hook before core_switch: its caller, where the outgoing
-	 * task's frames begin; used once. */
-	struct unwind_start caller;
-	struct stack_arena arena;
-	struct {
-		uintptr_t key; /* the runtime's handle of a context (ucontext_t *) */
-		struct task *task;
-		uint64_t id;
-	} cache[THREAD_CACHE_SIZE]; /* tasks of known stacks only */
-	uintptr_t scratch[]; /* capture buffer */
-};
+/* Adapters hold these as handles only: what they know of a task, they ask the core. */
+struct task;
+struct thread_state; /* one per OS thread (thread_state.h, the core's own) */
+struct snapshot;
 
 /*
  * Enter a hook: the calling thread's state, with its root task registered.
@@ -57,6 +41,15 @@ const struct task *core_current(void);
 struct task *core_task_made(struct thread_state *ts, int runtime, uintptr_t lo, uintptr_t hi,
 			    uintptr_t entry, uintptr_t adapter_data);
 
+/* The task running on the thread of ts. */
+struct task *core_running(struct thread_state *ts);
+
+/* What an adapter may know of a task it holds. */
+int core_task_runtime(const struct task *t);          /* enum costack_runtime */
+uint64_t core_task_switches(const struct task *t);     /* times switched in */
+unsigned core_task_forced_raises(const struct task *t); /* forced unwinds raised in it */
+uintptr_t core_task_adapter_data(const struct task *t); /* core_task_made's adapter_data */
+
 /* The task a context belongs to, found by its stack pointer sp; key is the
  * runtime's handle for that context, cached per thread. A context on no
  * known stack gets a task of its own (stack unknown), found again by key. */
@@ -64,9 +57,10 @@ struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_
 				  uintptr_t sp);
 
 /* The current task of this thread stops running: its stack is captured
- * (costack's own frames left out) and it becomes suspended; next runs.
- * Returns the number of frames captured. */
-int core_switch(struct thread_state *ts, struct task *next);
+ * (costack's own frames left out; caller, when not NULL, is the hook's caller,
+ * where its frames begin) and it becomes suspended; next runs. Returns the
+ * number of frames captured. */
+int core_switch(struct thread_state *ts, struct task *next, const struct unwind_start *caller);
 
 /* Called in a task's own frame when a switch into it returned: it runs on
  * this thread, whoever switched to it. errno is preserved. */

@@ -108,7 +108,6 @@ bool live_init(uint32_t task_size, uint32_t ring_offset)
 	memcpy(header->magic, COSTACK_LIVE_MAGIC, sizeof(header->magic));
 	header->version = COSTACK_LIVE_VERSION;
 	header->header_size = sizeof(*header);
-	header->size = FIRST_CHUNK;
 	header->pid = getpid();
 	header->task_size = task_size;
 	header->ring_offset = ring_offset;
@@ -123,6 +122,8 @@ bool live_init(uint32_t task_size, uint32_t ring_offset)
 	__atomic_store_n(&header->used, (sizeof(*header) + PAGE - 1) & ~(uint64_t)(PAGE - 1),
 			 __ATOMIC_RELEASE);
 	atomic_store_explicit(&current, first, memory_order_release);
+	/* Last: a reader takes a size of 0 for a registry still being made. */
+	__atomic_store_n(&header->size, FIRST_CHUNK, __ATOMIC_RELEASE);
 	errno = saved_errno;
 	return true;
 }

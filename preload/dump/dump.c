@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "core.h"
+#include "task.h"
 #include "costack-live.h"
 #include "deps.h"
 #include "live.h"

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "knowledge.h"
 #include "log.h"
 #include "real.h"
 
@@ -56,6 +57,9 @@ static int (*real_raise)(struct unwind_exception *);
 static int (*real_resume_or_rethrow)(struct unwind_exception *);
 static void (*real_rethrow_exception)(void **);
 static void **(*real_current_exception)(void **);
+
+/* A C++ hook of this thread recorded the raise that _Unwind_* is about to do. */
+static __thread bool raise_recorded __attribute__((tls_model("initial-exec")));
 
 /* What costack calls of the C++ runtime itself, from the libstdc++ that defines the real
  * function of the first C++ hook called (it may be in a library's own scope only). */
@@ -132,9 +136,9 @@ static void record(void *object, const struct type_info *type, bool rethrow)
 		return;
 	describe(object, type, name, sizeof(name), &info.what);
 	info.type = name;
-	info.forced = !strcmp(name, "boost::context::detail::forced_unwind");
+	info.forced = boost_context_forced_unwind(name);
 	core_raise(ts, &info);
-	ts->raise_recorded = true;
+	raise_recorded = true;
 	core_leave(ts);
 	errno = saved_errno;
 }
@@ -142,13 +146,13 @@ static void record(void *object, const struct type_info *type, bool rethrow)
 /* A raise no C++ hook saw (LuaJIT, Rust, ... call the unwinder directly). */
 static void record_foreign(struct unwind_exception *exception, bool rethrow)
 {
-	struct thread_state *ts = core_thread_state();
+	struct thread_state *ts;
 	char name[COSTACK_EXCEPTION_TYPE_MAX], vendor[9];
 	struct exception_info info = { .object = exception, .type = name, .rethrow = rethrow };
 	int saved_errno = errno;
 
-	if (ts && ts->raise_recorded) {
-		ts->raise_recorded = false; /* the C++ hook's own raise */
+	if (raise_recorded) {
+		raise_recorded = false; /* the C++ hook's own raise */
 		return;
 	}
 	ts = core_enter();
@@ -240,7 +244,6 @@ EXPORT int _Unwind_RaiseException(struct unwind_exception *exception)
 
 EXPORT int _Unwind_Resume_or_Rethrow(struct unwind_exception *exception)
 {
-	struct thread_state *ts;
 	int ret;
 
 	if (!REAL_FUNCTION(real_resume_or_rethrow, "_Unwind_Resume_or_Rethrow"))
@@ -248,12 +251,8 @@ EXPORT int _Unwind_Resume_or_Rethrow(struct unwind_exception *exception)
 	record_foreign(exception, true);
 	/* libgcc goes on with _Unwind_RaiseException, through the PLT: the
 	 * same raise, recorded already. */
-	ts = core_thread_state();
-	if (ts)
-		ts->raise_recorded = true;
+	raise_recorded = true;
 	ret = real_resume_or_rethrow(exception);
-	ts = core_thread_state(); /* no handler: back here */
-	if (ts)
-		ts->raise_recorded = false;
+	raise_recorded = false; /* no handler: back here */
 	return ret;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "knowledge.h"
 #include "log.h"
 #include "real.h"
 #include "unwind.h"
@@ -77,76 +78,41 @@ EXPORT fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t))
 	return real_make_fcontext(sp, size, fn);
 }
 
-/*
- * Boost.Coroutine2 keeps a coroutine whose body threw suspended in its own
- * frames until the coroutine object dies, and then frees it with a forced
- * unwind. A task that keeps an exception it raised (core_exception_kept)
- * and suspends in Boost's frames only, none of them a yield, has no body
- * left to run: it failed. (Not at its first switch: Boost's entry code
- * bounces back to the maker before the body starts.) A body that returned
- * looks the same, but so does one whose yield the compiler inlined into
- * Boost's frames: without an exception kept, costack does not guess.
- */
-/* boost::context, boost::coroutines2, and std (std::invoke between them at -O0) */
-static const char *const runtime_scopes[] = { "5boost7context", "5boost11coroutines2", "St", NULL };
-
-/* Whether a mangled name is a member of one of the scopes, encoded nested
- * names: _Z, Z for an entity local to a function, N, qualifiers, a scope. */
-static bool in_runtime(const char *name)
+/* A frame's name for the knowledge of Boost.Coroutine2 (knowledge.h): its ELF symbol. */
+static bool symbol_name(uintptr_t pc, char *name, size_t size, void *ctx)
 {
-	const char *p = name;
-
-	if (strncmp(p, "_Z", 2))
-		return false;
-	p += 2;
-	if (*p == 'Z')
-		p++;
-	if (!strncmp(p, "St", 2))
-		return true; /* ::std, as std::invoke between Boost's frames at -O0 */
-	if (*p++ != 'N')
-		return false;
-	while (*p && strchr("rVKRO", *p))
-		p++;
-	for (const char *const *scope = runtime_scopes; *scope; scope++)
-		if (!strncmp(p, *scope, strlen(*scope)))
-			return !strstr(p, "13control_block6resume"); /* a yield */
-	return false;
+	(void)ctx;
+	return unwind_symbol_name(pc, name, size);
 }
 
-/* The verdict for each stack, cached per thread: stacks are interned and
- * never freed, so a record's address is its identity. */
+/* Whether t's body ended, by the stack it suspended at (boost_coroutine2.c), cached per thread:
+ * stacks are interned and never freed, so a record's address is its identity. */
 #define VERDICTS 64
 static __thread struct {
 	const struct stack_rec *stack;
-	bool over;
+	bool ended;
 } verdicts[VERDICTS];
 
-static bool body_over(const struct task *t)
+static bool body_ended(const struct task *t)
 {
 	const struct stack_rec *stack = core_suspended_stack(t);
 	unsigned slot = (unsigned)((uintptr_t)stack >> 4) % VERDICTS;
-	char name[1024];
-	bool over;
 
-	if (!stack || !stack->nframes)
+	if (!stack)
 		return false;
-	if (verdicts[slot].stack == stack)
-		return verdicts[slot].over;
-	over = true;
-	for (uint32_t i = 0; i < stack->nframes && over; i++)
-		over = unwind_symbol_name(stack->frames[i], name, sizeof(name)) && in_runtime(name);
-	verdicts[slot].stack = stack;
-	verdicts[slot].over = over;
-	return over;
+	if (verdicts[slot].stack != stack) {
+		verdicts[slot].ended =
+			coroutine2_body_ended(stack->frames, stack->nframes, symbol_name, NULL);
+		verdicts[slot].stack = stack;
+	}
+	return verdicts[slot].ended;
 }
 
 /*
- * The fate of a task at its end. A forced unwind cancels a task, but
- * Boost.Coroutine2 frees even a coroutine whose body returned with one.
- * Coroutine2 runs each body inside a handler that rethrows a forced
- * unwind: one raised once only never went through the body, which had
- * returned. A Coroutine2 task is told by its entry, instantiated for
- * Coroutine2's control block: its outermost frame.
+ * The fate of a task at its last switch. A forced unwind cancels a task, but Boost.Coroutine2
+ * frees even a coroutine whose body returned with one: it runs each body inside a handler that
+ * rethrows a forced unwind, so one raised once only in a Coroutine2 task (told by its
+ * outermost frame) never went through the body, which had returned.
  */
 static int fate_at_end(const struct task *t)
 {
@@ -154,9 +120,10 @@ static int fate_at_end(const struct task *t)
 	int fate = core_task_fate(t);
 	char name[1024];
 
-	if (fate == COSTACK_CANCELLED && t->forced_raises == 1 && stack && stack->nframes &&
-	    unwind_symbol_name(stack->frames[stack->nframes - 1], name, sizeof(name)) &&
-	    strstr(name, "11coroutines26detail"))
+	if (fate == COSTACK_CANCELLED && core_task_forced_raises(t) == 1 && stack &&
+	    stack->nframes &&
+	    symbol_name(stack->frames[stack->nframes - 1], name, sizeof(name), NULL) &&
+	    coroutine2_task(name))
 		return COSTACK_DONE;
 	return fate;
 }
@@ -173,19 +140,23 @@ static struct task *switch_out(fcontext_t to, bool last_if_entry_only,
 	if (!ts)
 		return NULL;
 	saved_errno = errno;
-	self = ts->current;
+	self = core_running(ts);
 	next = task_of(ts, to);
-	ts->caller = *caller;
-	frames = next ? core_switch(ts, next) : -1;
+	frames = next ? core_switch(ts, next, caller) : -1;
 	/*
-	 * Boost ends a context with ontop_fcontext called by the context's
-	 * entry function itself (fiber_entry: "destroy context-stack of
-	 * `this` context on next context"): the task's last switch.
+	 * Boost ends a context with ontop_fcontext called by the context's entry function itself
+	 * (fiber_entry: "destroy context-stack of `this` context on next context"): the task's
+	 * last switch. A Coroutine2 coroutine whose body threw, and whose exception its control
+	 * block kept, waits in Boost's frames for its object to die: failed from then on (not at
+	 * its first switch: Boost's entry code bounces back to the maker before the body starts).
+	 * One whose body returned looks the same, but so does one whose yield the compiler
+	 * inlined into Boost's frames: without an exception kept, costack does not guess.
 	 */
-	if (self->runtime == COSTACK_RUNTIME_FCONTEXT && frames > 0) {
+	if (core_task_runtime(self) == COSTACK_RUNTIME_FCONTEXT && frames > 0) {
 		if (last_if_entry_only && frames == 1)
 			core_end_task(self, fate_at_end(self));
-		else if (self->has_kept && self->switches > 1 && body_over(self))
+		else if (core_task_fate(self) == COSTACK_FAILED && core_task_switches(self) > 1 &&
+			 body_ended(self))
 			core_body_ended(self, COSTACK_FAILED);
 	}
 	core_leave(ts);

@@ -83,8 +83,8 @@ void costack_ucontext_returned(struct task *self)
 
 	if (!ts)
 		return;
-	link = (const ucontext_t *)self->adapter_data;
-	if (ts->current == self)
+	link = (const ucontext_t *)core_task_adapter_data(self);
+	if (core_running(ts) == self)
 		core_task_ended(ts, core_task_fate(self), link ? task_of(ts, link) : NULL);
 	core_leave(ts);
 	errno = saved_errno;
@@ -102,11 +102,10 @@ static struct task *switch_out(const ucontext_t *ucp, const struct unwind_start 
 	if (!ts)
 		return NULL;
 	saved_errno = errno;
-	self = ts->current;
+	self = core_running(ts);
 	next = task_of(ts, ucp);
-	ts->caller = *caller;
 	if (next)
-		core_switch(ts, next);
+		core_switch(ts, next, caller);
 	core_leave(ts);
 	errno = saved_errno;
 	return self;

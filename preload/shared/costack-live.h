@@ -66,7 +66,7 @@ struct costack_live_header {
 	char magic[8];          /* COSTACK_LIVE_MAGIC */
 	uint32_t version;       /* COSTACK_LIVE_VERSION */
 	uint32_t header_size;   /* sizeof(struct costack_live_header) */
-	uint64_t size;          /* bytes of the memfd the chunks take */
+	uint64_t size;          /* bytes of the memfd the chunks take; 0: the header is being made */
 	uint64_t used;          /* every byte handed out lies below this offset of the memfd */
 	int32_t pid;            /* the process it belongs to (a fork child makes its own) */
 	uint32_t task_size;     /* bytes per task record, its ring included */

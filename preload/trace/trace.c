@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "core.h"
+#include "task.h"
 #include "log.h"
 #include "task_view.h"
 

@@ -708,7 +708,7 @@ static void test_ended_kept(void)
 	{
 		/* more[1] fails: end it from the root as an adapter would on a lost exception. */
 		struct thread_state *ts = core_enter();
-		core_switch(ts, more[1].task);
+		core_switch(ts, more[1].task, NULL);
 		core_task_ended(ts, COSTACK_FAILED, ts->root);
 		core_leave(ts);
 	}
