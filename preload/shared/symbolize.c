@@ -19,8 +19,13 @@
 #include <elfutils/libdwfl.h>
 #include <libelf.h>
 
+/*
+ * Two builds of this file: the analysis' has every mode; the preload's (COSTACK_PRELOAD) has
+ * the calling process' only, reaches libdw through deps.h's pointers (it links none), and has
+ * neither another process' mode nor the files' nor their demangler loader, which loads the
+ * C++ runtime: a preload must not.
+ */
 #ifdef COSTACK_PRELOAD
-/* Inside a program, libdw is reached through deps.h's pointers, not linked. */
 #include "deps.h"
 #endif
 
@@ -105,11 +110,13 @@ static int find_elf_proc(Dwfl_Module *mod, void **userdata, const char *modname,
 	return dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
 }
 
+#ifndef COSTACK_PRELOAD
 static int find_elf_build_id(Dwfl_Module *mod, void **userdata, const char *modname,
 			     Dwarf_Addr base, char **file_name, Elf **elfp)
 {
 	return dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
 }
+#endif
 
 static const Dwfl_Callbacks proc_callbacks = {
 	.find_elf = find_elf_proc,
@@ -117,12 +124,14 @@ static const Dwfl_Callbacks proc_callbacks = {
 	.debuginfo_path = &debuginfo_path,
 };
 
+#ifndef COSTACK_PRELOAD
 /* Files named by the caller: reported with their descriptor, so find_elf is unused. */
 static const Dwfl_Callbacks file_callbacks = {
 	.find_elf = find_elf_build_id,
 	.find_debuginfo = find_debuginfo_local,
 	.debuginfo_path = &debuginfo_path,
 };
+#endif
 
 /* Open path if it is the separate debug file of mod: same build ID. */
 static int open_if_same_build_id(Dwfl_Module *mod, const char *path,
@@ -821,6 +830,7 @@ fail:
 	return NULL;
 }
 
+#ifndef COSTACK_PRELOAD
 /*
  * A reader of another process is a program of our own (the costack
  * command), free to load the C++ runtime for its demangler: the target's
@@ -857,6 +867,7 @@ struct symbolizer *symbolizer_new_pid(pid_t pid)
 	load_demangler(s);
 	return s;
 }
+#endif /* !COSTACK_PRELOAD */
 
 void symbolizer_destroy(struct symbolizer *s)
 {
@@ -940,6 +951,8 @@ int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool is_return_address,
 }
 
 /* --- offline: ELF files named by the caller --------------------------------- */
+
+#ifndef COSTACK_PRELOAD
 
 struct symbolizer *symbolizer_new_files(void)
 {
@@ -1158,3 +1171,4 @@ out:
 	free(fv.v);
 	return n;
 }
+#endif /* !COSTACK_PRELOAD */

@@ -60,7 +60,6 @@
 	X(dwfl_addrmodule)                                                                         \
 	X(dwfl_begin)                                                                              \
 	X(dwfl_build_id_find_debuginfo)                                                            \
-	X(dwfl_build_id_find_elf)                                                                  \
 	X(dwfl_end)                                                                                \
 	X(dwfl_linux_proc_find_elf)                                                                \
 	X(dwfl_linux_proc_report)                                                                  \
@@ -71,18 +70,14 @@
 	X(dwfl_module_info)                                                                        \
 	X(dwfl_module_nextcu)                                                                      \
 	X(dwfl_report_begin)                                                                       \
-	X(dwfl_report_elf)                                                                         \
 	X(dwfl_report_end)                                                                         \
 	X(elf_begin)                                                                               \
 	X(elf_cntl)                                                                                \
 	X(elf_end)                                                                                 \
 	X(elf_getdata)                                                                             \
-	X(elf_getphdrnum)                                                                          \
-	X(elf_kind)                                                                                \
 	X(elf_nextscn)                                                                             \
 	X(elf_strptr)                                                                              \
 	X(elf_version)                                                                             \
-	X(gelf_getphdr)                                                                            \
 	X(gelf_getshdr)                                                                            \
 	X(gelf_getsym)
 
@@ -136,7 +131,6 @@ bool deps_dwarf(void);
 #define dwfl_addrmodule (deps.dwfl_addrmodule)
 #define dwfl_begin (deps.dwfl_begin)
 #define dwfl_build_id_find_debuginfo (deps.dwfl_build_id_find_debuginfo)
-#define dwfl_build_id_find_elf (deps.dwfl_build_id_find_elf)
 #define dwfl_end (deps.dwfl_end)
 #define dwfl_linux_proc_find_elf (deps.dwfl_linux_proc_find_elf)
 #define dwfl_linux_proc_report (deps.dwfl_linux_proc_report)
@@ -147,18 +141,14 @@ bool deps_dwarf(void);
 #define dwfl_module_info (deps.dwfl_module_info)
 #define dwfl_module_nextcu (deps.dwfl_module_nextcu)
 #define dwfl_report_begin (deps.dwfl_report_begin)
-#define dwfl_report_elf (deps.dwfl_report_elf)
 #define dwfl_report_end (deps.dwfl_report_end)
 #define elf_begin (deps.elf_begin)
 #define elf_cntl (deps.elf_cntl)
 #define elf_end (deps.elf_end)
 #define elf_getdata (deps.elf_getdata)
-#define elf_getphdrnum (deps.elf_getphdrnum)
-#define elf_kind (deps.elf_kind)
 #define elf_nextscn (deps.elf_nextscn)
 #define elf_strptr (deps.elf_strptr)
 #define elf_version (deps.elf_version)
-#define gelf_getphdr (deps.gelf_getphdr)
 #define gelf_getshdr (deps.gelf_getshdr)
 #define gelf_getsym (deps.gelf_getsym)
 #endif
