@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* clock.c - the tick clock's choice and its conversion to nanoseconds, measured against CLOCK_MONOTONIC. */
 #include "clock.h"
+#include "ticks.h"
 
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -73,20 +74,22 @@ void clock_origin(uint32_t *is_tsc, uint64_t *tsc, uint64_t *monotonic, int64_t 
 	*realtime_minus = realtime_minus_monotonic;
 }
 
+static struct tick_origin origin(void)
+{
+	return (struct tick_origin){ clock_use_tsc, tsc_at_load, monotonic_at_load,
+				     realtime_minus_monotonic };
+}
+
 uint64_t clock_ticks_to_ns(uint64_t ticks)
 {
-	return clock_use_tsc ? (uint64_t)((double)ticks * ns_per_tick()) : ticks;
+	struct tick_origin o = origin();
+
+	return ticks_duration_ns(&o, ns_per_tick(), ticks);
 }
 
 uint64_t clock_to_realtime_ns(uint64_t ticks)
 {
-	int64_t monotonic;
+	struct tick_origin o = origin();
 
-	if (!ticks)
-		return 0;
-	monotonic = clock_use_tsc ? (int64_t)monotonic_at_load +
-					    (int64_t)((double)(int64_t)(ticks - tsc_at_load) *
-						      ns_per_tick())
-				  : (int64_t)ticks;
-	return (uint64_t)(monotonic + realtime_minus_monotonic);
+	return ticks_realtime_ns(&o, ns_per_tick(), ticks);
 }
