@@ -531,7 +531,7 @@ static struct thread_state *enter_new_thread(bool activate_now)
 	return ts;
 }
 
-struct thread_state *core_enter(void)
+static inline struct thread_state *enter(bool activate_now)
 {
 	struct thread_state *ts = thread_state;
 
@@ -541,20 +541,17 @@ struct thread_state *core_enter(void)
 		ts->in_hook = 1;
 		return ts;
 	}
-	return enter_new_thread(false);
+	return enter_new_thread(activate_now);
+}
+
+struct thread_state *core_enter(void)
+{
+	return enter(false);
 }
 
 struct thread_state *core_enter_activating(void)
 {
-	struct thread_state *ts = thread_state;
-
-	if (__builtin_expect(ts != NULL, 1)) {
-		if (ts->in_hook)
-			return NULL;
-		ts->in_hook = 1;
-		return ts;
-	}
-	return enter_new_thread(true);
+	return enter(true);
 }
 
 void core_leave(struct thread_state *ts)

@@ -3,7 +3,9 @@
 #ifndef COSTACK_BENCH_H
 #define COSTACK_BENCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -61,6 +63,46 @@ static inline double bench_target(void)
 	const char *text = getenv("COSTACK_BENCH_TARGET");
 
 	return text ? atof(text) : 0;
+}
+
+/*
+ * One depth's row of a hooked-vs-bare ping-pong: the medians of rounds of bare and hooked ns
+ * per switch and of their ratios, printed, if costack saw each of the `made` switches into the
+ * hooked coroutine (`seen`) and captured its `frames` of depth; else why there is no figure.
+ * False when the row fails: no figure, or over the target at depth 32.
+ */
+static inline bool bench_row(int depth, double *bare_ns, double *hooked_ns, double *ratio,
+			     int rounds, uint64_t seen, uint64_t made, int frames, double target)
+{
+	double median;
+
+	if (seen != made || frames < depth) {
+		printf("%-6d no figure: costack saw %llu switches of %llu into the hooked "
+		       "coroutine, and %d frames of its %d\n",
+		       depth, (unsigned long long)seen, (unsigned long long)made, frames, depth);
+		return false;
+	}
+	median = bench_median(ratio, rounds);
+	printf("%-6d %12.1f %12.1f %7.2fx\n", depth, bench_median(bare_ns, rounds),
+	       bench_median(hooked_ns, rounds), median);
+	if (target && depth == 32 && median > target) {
+		printf("FAILED: %.2fx at depth 32, over the target %.2fx\n", median, target);
+		return false;
+	}
+	return true;
+}
+
+/* The last line of a run whose rows all passed. */
+static inline void bench_summary(double target)
+{
+	const char *unwind = getenv("COSTACK_UNWIND");
+
+	if (target)
+		printf("target: <= %.2fx at depth 32", target);
+	else
+		printf("no target: a comparison");
+	printf(" (COSTACK_UNWIND=%s); every switch seen, every stack captured\n",
+	       unwind ? unwind : "default");
 }
 
 #endif

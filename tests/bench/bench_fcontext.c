@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 	printf("%-6s %12s %12s %8s   (median of %d interleaved rounds, %ld round trips each)\n",
 	       "depth", "bare ns", "hooked ns", "ratio", ROUNDS, round_trips);
 	for (size_t d = 0; d < sizeof(depths) / sizeof(*depths); d++) {
-		double bare_ns[ROUNDS], hooked_ns[ROUNDS], ratio[ROUNDS], median;
+		double bare_ns[ROUNDS], hooked_ns[ROUNDS], ratio[ROUNDS];
 		uint64_t before, after;
 		int frames;
 		/* Fresh coroutines per depth, so that their stacks are depth frames deep too. */
@@ -138,30 +138,14 @@ int main(int argc, char **argv)
 			ratio[r] = hooked_ns[r] / bare_ns[r];
 		}
 		after = bench_seen_switches(&api, hooked_stack + STACK_SIZE / 2, &frames);
-		if (after - before != (uint64_t)ROUNDS * (uint64_t)round_trips ||
-		    frames < depths[d]) {
-			printf("%-6d no figure: costack saw %llu switches of %ld into the hooked "
-			       "coroutine, and %d frames of its %d\n",
-			       depths[d], (unsigned long long)(after - before), ROUNDS * round_trips,
-			       frames, depths[d]);
+		if (!bench_row(depths[d], bare_ns, hooked_ns, ratio, ROUNDS, after - before,
+			       (uint64_t)ROUNDS * (uint64_t)round_trips, frames, target))
 			failed = true;
-			continue;
-		}
-		median = bench_median(ratio, ROUNDS);
-		printf("%-6d %12.1f %12.1f %7.2fx\n", depths[d], bench_median(bare_ns, ROUNDS),
-		       bench_median(hooked_ns, ROUNDS), median);
-		if (target && depths[d] == 32 && median > target) {
-			printf("FAILED: %.2fx at depth 32, over the target %.2fx\n", median, target);
-			failed = true;
-		}
 		/* The coroutines stay suspended, never finished: their stacks stay too. */
 	}
 	printf("timer: %.1f ns per reading, 2 readings per round\n", timer_ns());
-	if (target)
-		printf("target: <= %.2fx at depth 32; every switch seen, every stack captured\n",
-		       target);
-	else if (!failed)
-		printf("no target: a comparison; every switch seen, every stack captured\n");
+	if (!failed)
+		bench_summary(target);
 	printf("this run: COSTACK_UNWIND=%s, %s\n", unwind ? unwind : "default",
 #ifdef BENCH_FRAME_POINTERS
 	       "built with frame pointers"

@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 	printf("%-6s %12s %12s %8s   (median of %d interleaved rounds, %ld round trips each)\n",
 	       "depth", "bare ns", "hooked ns", "ratio", ROUNDS, switches);
 	for (size_t d = 0; d < sizeof(depths) / sizeof(*depths); d++) {
-		double bare_ns[ROUNDS], hooked_ns[ROUNDS], ratio[ROUNDS], median;
+		double bare_ns[ROUNDS], hooked_ns[ROUNDS], ratio[ROUNDS];
 		uint64_t before, after;
 		int frames;
 
@@ -106,31 +106,11 @@ int main(int argc, char **argv)
 			ratio[r] = hooked_ns[r] / bare_ns[r];
 		}
 		after = bench_seen_switches(&api, stack + STACK_SIZE, &frames);
-		if (after - before != (uint64_t)ROUNDS * (uint64_t)switches || frames < depths[d]) {
-			printf("%-6d no figure: costack saw %llu switches of %ld into the hooked "
-			       "coroutine, and %d frames of its %d\n",
-			       depths[d], (unsigned long long)(after - before),
-			       ROUNDS * switches, frames, depths[d]);
+		if (!bench_row(depths[d], bare_ns, hooked_ns, ratio, ROUNDS, after - before,
+			       (uint64_t)ROUNDS * (uint64_t)switches, frames, target))
 			failed = true;
-			continue;
-		}
-		median = bench_median(ratio, ROUNDS);
-		printf("%-6d %12.1f %12.1f %7.2fx\n", depths[d], bench_median(bare_ns, ROUNDS),
-		       bench_median(hooked_ns, ROUNDS), median);
-		if (target && depths[d] == 32 && median > target) {
-			printf("FAILED: %.2fx at depth 32, over the target %.2fx\n", median, target);
-			failed = true;
-		}
 	}
-	if (failed)
-		;
-	else if (target)
-		printf("target: <= %.2fx at depth 32 (COSTACK_UNWIND=%s); every switch seen, every "
-		       "stack captured\n",
-		       target, getenv("COSTACK_UNWIND") ? getenv("COSTACK_UNWIND") : "default");
-	else
-		printf("no target: a comparison (COSTACK_UNWIND=%s); every switch seen, every stack "
-		       "captured\n",
-		       getenv("COSTACK_UNWIND") ? getenv("COSTACK_UNWIND") : "default");
+	if (!failed)
+		bench_summary(target);
 	return failed ? 1 : 0;
 }
