@@ -20,6 +20,8 @@
 #include <x86intrin.h>
 
 #include "costack.h"
+#include "task_view.h"
+#include "ticks.h"
 
 /*
  * How the reader trusts nothing. The target may be hostile (a root reader
@@ -49,22 +51,18 @@
 #define SPIN_TRIES 64u /* tries before yielding the CPU to a preempted writer */
 #define REGISTRY_MAKING_MS 100 /* how long a registry being made is waited for */
 
-static const char *const state_names[] = {"created", "running", "suspended",
-                                          "done",    "failed",  "cancelled"};
-static const char *const runtime_names[] = {"thread", "ucontext", "fcontext"};
-
 const char *live_state_name(int state)
 {
-	return state >= 0 && state < (int)(sizeof(state_names) / sizeof(*state_names))
-	               ? state_names[state]
-	               : "?";
+	const char *name = task_state_name(state);
+
+	return name ? name : "?";
 }
 
 const char *live_runtime_name(int runtime)
 {
-	return runtime >= 0 && runtime < (int)(sizeof(runtime_names) / sizeof(*runtime_names))
-	               ? runtime_names[runtime]
-	               : "?";
+	const char *name = task_runtime_name(runtime);
+
+	return name ? name : "?";
 }
 
 static int fail(struct live_error *err, enum live_status status, const char *fmt, ...)
@@ -320,59 +318,17 @@ static bool follow_exception(struct parser *p, uint64_t pointer, struct live_tas
 	return true;
 }
 
-/*
- * Copy the record at off (task_size bytes) into buf under its seqlock.
- * Returns true when the copy is consistent.
- */
-static bool copy_record(struct parser *p, uint64_t off, unsigned char *buf)
+/* Copy the record at off consistently (task_view.h's one policy): until the read's budget
+ * for records that change is spent (a running target), else a few tries (an image). */
+static bool copy_record(struct parser *p, uint64_t off, struct task_record *out)
 {
-	const unsigned char *src = p->image + off;
-	const uint32_t *seq = (const uint32_t *)src;
-	unsigned tries = p->opt->tries ? p->opt->tries : 1;
+	struct task_ring_layout ring = { p->h.ring, p->h.ring_offset, p->h.snapshot_size };
 
-	for (unsigned i = 0; i < tries; i++) {
-		uint32_t before = __atomic_load_n(seq, __ATOMIC_ACQUIRE), after;
-
-		if (!(before & 1)) {
-			memcpy(buf, src, p->h.task_size);
-			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			after = __atomic_load_n(seq, __ATOMIC_RELAXED);
-			if (before == after)
-				return true;
-		}
-		if (p->budget_spent)
-			return false;
-		if (p->busy_deadline && i % SPIN_TRIES == SPIN_TRIES - 1) {
-			if (monotonic_ns() > p->busy_deadline) {
-				p->budget_spent = true;
-				return false;
-			}
-			/* A writer preempted inside its few stores runs again
-			 * sooner if we give our CPU up. */
-			sched_yield();
-		}
-	}
-	return false;
-}
-
-/* The ring's newest snapshot of kind, from the copy; in-process
- * copy_consistent()'s walk, with its bounds. */
-static bool newest_of_kind(const struct parser *p, const unsigned char *rec,
-                           const struct costack_live_task *task, int kind,
-                           struct costack_live_snapshot *out)
-{
-	uint32_t ring = p->h.ring;
-	uint32_t used = task->ring_newest < ring && task->ring_used <= ring ? task->ring_used : 0;
-
-	for (uint32_t back = 0; back < used; back++) {
-		uint32_t slot = task->ring_newest >= back ? task->ring_newest - back
-		                                          : task->ring_newest + ring - back;
-
-		memcpy(out, rec + p->h.ring_offset + (size_t)slot * p->h.snapshot_size,
-		       sizeof(*out));
-		if (out->kind == kind)
-			return true;
-	}
+	if (task_record_copy(p->image + off, &ring, out,
+	                     p->busy_deadline && !p->budget_spent ? p->busy_deadline : 1))
+		return true;
+	if (p->busy_deadline && monotonic_ns() > p->busy_deadline)
+		p->budget_spent = true;
 	return false;
 }
 
@@ -402,65 +358,53 @@ struct raw_times {
  * frames with api.c's rules (task_frames, costack_task_info). False when
  * something it points to is invalid.
  */
-static bool task_from_record(struct parser *p, const unsigned char *rec, struct live_task *t,
+static bool task_from_record(struct parser *p, const struct task_record *r, struct live_task *t,
                              struct raw_times *raw)
 {
-	struct costack_live_task task;
-	struct costack_live_snapshot suspend, raise, fatal;
-	bool has_suspend, has_raise, has_fatal;
+	const struct costack_live_task *task = &r->task;
+	const struct costack_live_snapshot *fatal = task_record_fatal_raise(r), *s;
+	enum task_frames source;
 
-	memcpy(&task, rec, sizeof(task));
-	if (task.state > COSTACK_CANCELLED)
-		return false;
 	memset(t, 0, sizeof(*t));
-	t->id = task.id;
-	t->parent = task.parent;
-	t->entry = task.entry;
-	t->state = task.state;
-	t->runtime = task.runtime;
-	t->tid = task.tid;
-	t->switches = task.switches;
-	t->raises = task.raises;
-	memcpy(t->name, task.name, sizeof(t->name));
+	t->id = task->id;
+	t->parent = task->parent;
+	t->entry = task->entry;
+	/* A state this costack does not know (a newer one's): shown as unknown, with no frames. */
+	t->state = task_state_name(task->state) && task->state != COSTACK_STATE_UNKNOWN
+	                   ? task->state
+	                   : COSTACK_STATE_UNKNOWN;
+	t->runtime = task->runtime;
+	t->tid = task->tid;
+	t->switches = task->switches;
+	t->raises = task->raises;
+	memcpy(t->name, task->name, sizeof(t->name));
 	t->name[sizeof(t->name) - 1] = '\0';
-	raw->cpu_ticks = task.cpu_ticks;
-	raw->run_start = task.run_start;
-	raw->created = task.created;
-	raw->since = task.since;
-
-	has_suspend = newest_of_kind(p, rec, &task, COSTACK_LIVE_SUSPEND, &suspend);
-	has_raise = newest_of_kind(p, rec, &task, COSTACK_LIVE_RAISE, &raise);
-	/* The raise a failed task died of: the one the runtime kept, else the newest. */
-	has_fatal = task.has_kept || has_raise;
-	fatal = task.has_kept ? task.kept : raise;
+	raw->cpu_ticks = task->cpu_ticks;
+	raw->run_start = task->run_start;
+	raw->created = task->created;
+	raw->since = task->since;
 
 	/* costack_task_info(): a failed task is described by what killed it. */
-	if (task.state == COSTACK_FAILED && has_fatal) {
-		if (fatal.exception && !follow_exception(p, fatal.exception, t))
+	if (t->state == COSTACK_FAILED && fatal) {
+		if (fatal->exception && !follow_exception(p, fatal->exception, t))
 			return false;
 		t->died_of_exception = t->has_exception;
-	} else if (task.exception && !follow_exception(p, task.exception, t)) {
+	} else if (task->exception && !follow_exception(p, task->exception, t)) {
 		return false;
 	}
 
-	switch (task.state) {
-	case COSTACK_CREATED:
-		if (task.entry) {
+	/* What get_stack() shows (task_view.h); from outside, a task never asks about itself. */
+	source = task_frames_of(t->state, false);
+	t->traceback = source == TASK_FRAMES_TRACEBACK;
+	if (source == TASK_FRAMES_ENTRY) {
+		if (task->entry) {
 			t->nframes = 1; /* frames point at t->entry once the array stops moving */
 			t->frames_are_entry = true;
 		}
 		return true;
-	case COSTACK_RUNNING:
-		/* From outside a task never asks about itself: the stack at
-		 * which it was last resumed. */
-	case COSTACK_SUSPENDED:
-		return !has_suspend || frames_of(p, &suspend, t);
-	case COSTACK_FAILED:
-		t->traceback = true;
-		return !has_fatal || frames_of(p, &fatal, t);
-	default:
-		return true; /* done, cancelled: no frames */
 	}
+	s = task_record_frames(r, source);
+	return !s || frames_of(p, s, t);
 }
 
 static int compare_task_id(const void *a, const void *b)
@@ -508,42 +452,21 @@ static void clock_measure(struct tick_clock *c, const struct costack_live_header
 	}
 }
 
-/* Conversions of doubles that stay defined for whatever the target wrote. */
-static uint64_t double_to_u64(double x)
-{
-	if (!(x > 0))
-		return 0;
-	return x >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)x;
-}
-
-static int64_t double_to_i64(double x)
-{
-	if (x != x)
-		return 0;
-	if (x >= 9223372036854775807.0)
-		return INT64_MAX;
-	return x <= -9223372036854775808.0 ? INT64_MIN : (int64_t)x;
-}
-
+/* The target's ticks in nanoseconds (ticks.h: clock.c's formula, with the rate measured here). */
 static uint64_t ticks_to_ns(const struct tick_clock *c, uint64_t ticks)
 {
-	return c->h->clock_is_tsc ? double_to_u64((double)ticks * c->ns_per_tick) : ticks;
+	struct tick_origin o = {c->h->clock_is_tsc != 0, c->h->tsc_at_load, c->h->monotonic_at_load,
+	                        c->h->realtime_minus_monotonic};
+
+	return ticks_duration_ns(&o, c->ns_per_tick, ticks);
 }
 
-/* clock_to_realtime_ns(), to the operation; sums wrap rather than overflow. */
 static uint64_t ticks_to_realtime(const struct tick_clock *c, uint64_t ticks)
 {
-	uint64_t monotonic;
+	struct tick_origin o = {c->h->clock_is_tsc != 0, c->h->tsc_at_load, c->h->monotonic_at_load,
+	                        c->h->realtime_minus_monotonic};
 
-	if (!ticks)
-		return 0;
-	monotonic = c->h->clock_is_tsc
-	                    ? c->h->monotonic_at_load +
-	                              (uint64_t)double_to_i64(
-	                                      (double)(int64_t)(ticks - c->h->tsc_at_load) *
-	                                      c->ns_per_tick)
-	                    : ticks;
-	return monotonic + (uint64_t)c->h->realtime_minus_monotonic;
+	return ticks_realtime_ns(&o, c->ns_per_tick, ticks);
 }
 
 static int check_header(const struct costack_live_header *h, size_t len, int32_t pid,
@@ -621,7 +544,7 @@ int live_parse(const void *image, size_t len, const struct live_parse_options *o
 	static const struct live_parse_options defaults;
 	struct parser p = {.image = image, .len = len, .opt = opt ? opt : &defaults};
 	struct costack_live_slab *slabs = NULL;
-	unsigned char *rec = NULL;
+	struct task_record rec;
 	struct raw_times *raw = NULL;
 	struct tick_clock clock;
 	uint64_t slab_bytes = 0, newest_seen = 0;
@@ -662,8 +585,7 @@ int live_parse(const void *image, size_t len, const struct live_parse_options *o
 
 	p.store = calloc(1, sizeof(*p.store));
 	slabs = malloc((p.h.nslabs ? p.h.nslabs : 1) * sizeof(*slabs));
-	rec = malloc(p.h.task_size);
-	if (!p.store || !slabs || !rec)
+	if (!p.store || !slabs)
 		goto out_of_memory;
 	memcpy(slabs, p.image + HEADER_FIXED, p.h.nslabs * sizeof(*slabs));
 
@@ -699,13 +621,13 @@ int live_parse(const void *image, size_t len, const struct live_parse_options *o
 			/* A record never written is a hole of zeroes: free. */
 			if (p.opt->has_data && !p.opt->has_data(p.opt->ctx, off, p.h.task_size))
 				continue;
-			if (!copy_record(&p, off, rec)) {
+			if (!copy_record(&p, off, &rec)) {
 				out->busy++;
 				continue;
 			}
-			if (!((const struct costack_live_task *)rec)->id)
+			if (!rec.task.id)
 				continue; /* a free record */
-			if (!task_from_record(&p, rec, &t, &r)) {
+			if (!task_from_record(&p, &rec, &t, &r)) {
 				if (p.out_of_memory)
 					goto out_of_memory;
 				out->bad++;
@@ -759,7 +681,6 @@ end:
 	}
 	store_free(p.store);
 	free(raw);
-	free(rec);
 	free(slabs);
 	return ret;
 }
@@ -775,11 +696,9 @@ void live_snapshot_free(struct live_snapshot *s)
 
 uint32_t live_task_limit(const struct live_task *t, int limit, uint32_t *first)
 {
-	uint32_t keep = limit > 0 && (uint32_t)limit < t->nframes ? (uint32_t)limit : t->nframes;
-
-	/* emit_frames(): a stack drops its oldest frames, a traceback its newest. */
-	*first = t->traceback ? 0 : t->nframes - keep;
-	return keep;
+	/* task_view.h's limit rule: a stack drops its oldest frames, a traceback its newest. */
+	return task_frames_limit(t->traceback ? TASK_FRAMES_TRACEBACK : TASK_FRAMES_SUSPENSION,
+	                         t->nframes, limit, first);
 }
 
 /* --- a process's registry -------------------------------------------------- */

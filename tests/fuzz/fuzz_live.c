@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "live_read.h"
+#include "task_view.h"
 
 /*
  * Built with clang -fsanitize=fuzzer,address,undefined (tests/fuzz/meson.build):
@@ -26,7 +27,7 @@ static void check_task(const struct live_task *t)
 	uint32_t first, keep;
 
 	check(t->id != 0);
-	check(t->state >= 0 && t->state <= 5);
+	check(t->state >= 0 && t->state <= COSTACK_STATE_UNKNOWN); /* unknown: a newer costack's */
 	check(memchr(t->name, '\0', sizeof(t->name)) != NULL);
 	check(memchr(t->exception_type, '\0', sizeof(t->exception_type)) != NULL);
 	check(memchr(t->exception_what, '\0', sizeof(t->exception_what)) != NULL);

@@ -11,6 +11,7 @@
 
 #include "costack.h"
 #include "live_read.h"
+#include "task_view.h"
 
 /*
  * Small images of a live registry, laid out as costack-live.h says but
@@ -347,7 +348,15 @@ static const struct seed seeds[] = {
          {{20, COSTACK_SUSPENDED, 4, 0x401000 + 0x10 * 73, NULL},
           {21, COSTACK_SUSPENDED, 4, 0x401000 + 0x10 * 73, NULL},
           {22, COSTACK_SUSPENDED, 0, 0, NULL}}},
-        {"lies", make_lies, 0, 5, 1, {{35, COSTACK_SUSPENDED, 2, 0x401000 + 0x10 * 81, NULL}}},
+        /* A state no costack has (a newer one's) is shown as unknown, with no frames; the
+         * other lies leave their task out as bad. */
+        {"lies",
+         make_lies,
+         0,
+         4,
+         2,
+         {{34, COSTACK_STATE_UNKNOWN, 0, 0, NULL},
+          {35, COSTACK_SUSPENDED, 2, 0x401000 + 0x10 * 81, NULL}}},
         {"empty", make_empty, 0, 0, 0, {{0}}},
 };
 
