@@ -29,21 +29,8 @@ import subprocess
 import sys
 import tempfile
 
-passed = 0
-failed = 0
-
-
-def check(ok, what, detail=''):
-    global passed, failed
-    if ok:
-        passed += 1
-        print('ok: ' + what)
-    else:
-        failed += 1
-        print('FAILED: ' + what)
-        if detail:
-            print('    ' + str(detail)[:3000].replace('\n', '\n    '))
-    return ok
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from checks import check, finish  # noqa: E402
 
 
 class Target:
@@ -511,8 +498,7 @@ def main():
     tool, library, target = (os.path.abspath(p) for p in sys.argv[1:4])
     for section in sys.argv[4:]:
         SECTIONS[section](tool, library, target)
-    print('test_live: %d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return finish('test_live')
 
 
 if __name__ == '__main__':
