@@ -81,14 +81,17 @@ enum offline_stacks_status offline_stacks_write(FILE *out, struct tm_model *m, u
 		goto end;
 	if (m->nprocs)
 		memcpy(procs, m->procs, m->nprocs * sizeof(*procs));
-	qsort(procs, m->nprocs, sizeof(*procs), tm_process_order);
+	/* qsort's arrays may not be NULL, even empty. */
+	if (m->nprocs > 1)
+		qsort(procs, m->nprocs, sizeof(*procs), tm_process_order);
 	for (size_t i = 0; i < m->nprocs; i++) {
 		struct tm_process *p = procs[i];
 		size_t before = nshown;
 
 		if (!wanted_pid(o, p->pid))
 			continue;
-		qsort(p->tasks, p->ntasks, sizeof(*p->tasks), compare_task);
+		if (p->ntasks > 1)
+			qsort(p->tasks, p->ntasks, sizeof(*p->tasks), compare_task);
 		for (size_t j = 0; j < p->ntasks; j++) {
 			const struct tm_task *t = p->tasks[j];
 			struct tm_view v;

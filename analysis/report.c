@@ -22,14 +22,19 @@ static const char *runtime_name(int r)
 	return r >= 0 && r < 3 ? runtime_names[r] : "?";
 }
 
+static const char *state_name(int state)
+{
+	return state >= 0 && state < (int)(sizeof(state_names) / sizeof(*state_names))
+	               ? state_names[state]
+	               : "unknown";
+}
+
 /* What a task ended as, or the state it was left in at the trace's end. */
 static const char *fate_name(const struct tm_model *m, const struct tm_task *t)
 {
-	if (tm_task_ended(t))
-		return state_names[t->state];
-	if (tm_task_unknown(m, t) || t->state < 0)
+	if (!tm_task_ended(t) && tm_task_unknown(m, t))
 		return "unknown";
-	return state_names[t->state];
+	return state_name(t->state);
 }
 
 /* Whether a gap may hold events of t: it was alive during one. */
@@ -135,7 +140,8 @@ static int wait_rows(const struct tm_model *m, struct wait_row **out, size_t *n)
 				rows[k - 1].total_ns += tm_open_ns(t, m->last_ns);
 		}
 	}
-	qsort(rows, count, sizeof(*rows), compare_rows);
+	if (count > 1)
+		qsort(rows, count, sizeof(*rows), compare_rows);
 	hmap_free(&index);
 	hmap_free(&serials);
 	*out = rows;
@@ -451,10 +457,13 @@ int report_write(FILE *out, struct tm_model *m, const struct report_options *o)
 
 	if (offline_sym_init(&sym, m))
 		return -1;
-	qsort(m->procs, m->nprocs, sizeof(*m->procs), tm_process_order);
+	/* qsort's arrays may not be NULL, even empty. */
+	if (m->nprocs > 1)
+		qsort(m->procs, m->nprocs, sizeof(*m->procs), tm_process_order);
 	for (size_t i = 0; i < m->nprocs; i++)
-		qsort(m->procs[i]->tasks, m->procs[i]->ntasks, sizeof(*m->procs[i]->tasks),
-		      compare_task);
+		if (m->procs[i]->ntasks > 1)
+			qsort(m->procs[i]->tasks, m->procs[i]->ntasks, sizeof(*m->procs[i]->tasks),
+			      compare_task);
 	if (wait_rows(m, &rows, &n))
 		goto end;
 	(o->json ? write_json : write_text)(out, m, &r, o, rows, n);

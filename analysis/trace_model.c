@@ -193,7 +193,7 @@ static void process_saw(struct tm_process *p, uint64_t ts)
 
 bool tm_task_ended(const struct tm_task *t)
 {
-	return t->state == COSTACK_DONE || t->state == COSTACK_FAILED ||
+	return t->ended || t->state == COSTACK_DONE || t->state == COSTACK_FAILED ||
 	       t->state == COSTACK_CANCELLED;
 }
 
@@ -271,7 +271,8 @@ void tm_on_stack(struct tm_model *m, struct tm_process *p, uint64_t id, const ui
 	struct tm_stack *head = hmap_get(&m->stacks, p->serial, h), *s;
 
 	for (s = head; s; s = s->next_same_hash)
-		if (s->nframes == nframes && !memcmp(s->frames, frames, nframes * sizeof(*frames)))
+		if (s->nframes == nframes &&
+		    (!nframes || !memcmp(s->frames, frames, nframes * sizeof(*frames))))
 			break;
 	if (!s) {
 		s = calloc(1, sizeof(*s) + nframes * sizeof(*frames));
@@ -309,11 +310,18 @@ static struct tm_stack *stack_ref(struct tm_model *m, struct tm_process *p, uint
 
 /* --- the events ---------------------------------------------------------------- */
 
+/* A task's state as a trace tells it: a value costack does not know is unknown. */
+static int known_state(uint64_t state)
+{
+	return state <= COSTACK_CANCELLED ? (int)state : TM_STATE_UNKNOWN;
+}
+
 void tm_on_task_create(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid,
-                       uint64_t task, uint64_t parent, int runtime, int state, uint64_t entry,
-                       uint64_t stack_lo, uint64_t stack_hi)
+                       uint64_t task, uint64_t parent, uint64_t runtime, uint64_t state,
+                       uint64_t entry, uint64_t stack_lo, uint64_t stack_hi)
 {
 	struct tm_task *t = task_find(m, p, task);
+	int s = known_state(state);
 
 	/* Ids are never reused in a process: this is a new one with the same
 	 * pid (an exec, or a pid reused). */
@@ -328,16 +336,16 @@ void tm_on_task_create(struct tm_model *m, struct tm_process *p, uint64_t ts, in
 		return;
 	t->created_seen = true;
 	t->parent = parent;
-	t->runtime = runtime;
+	t->runtime = runtime <= COSTACK_RUNTIME_FCONTEXT ? (int)runtime : -1;
 	t->entry = entry;
 	t->stack_lo = stack_lo;
 	t->stack_hi = stack_hi;
 	t->created_ns = ts;
 	t->tid = tid;
-	set_state(t, state, ts);
-	if (state == COSTACK_RUNNING)
+	set_state(t, s, ts);
+	if (s == COSTACK_RUNNING)
 		t->switches++;
-	determined(m, t, ts, false);
+	determined(m, t, ts, s == TM_STATE_UNKNOWN);
 }
 
 void tm_on_task_name(struct tm_model *m, struct tm_process *p, uint64_t ts, uint64_t task,
@@ -368,21 +376,28 @@ static void start_running(struct tm_model *m, struct tm_task *t, uint64_t ts, in
 static void end_task(struct tm_task *t, int outcome, uint64_t ts)
 {
 	set_state(t, outcome, ts);
+	t->ended = true;
 	t->ended_ns = ts;
 }
 
 void tm_on_switch(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid, uint64_t prev,
-                  uint64_t next, int prev_state, uint64_t stack, bool truncated)
+                  uint64_t next, uint64_t prev_state, uint64_t stack, bool truncated)
 {
 	struct tm_task *t = task_get(m, p, prev, ts);
+	int state = known_state(prev_state);
 
 	process_saw(p, ts);
 	if (t && !tm_task_ended(t)) {
-		if (prev_state >= COSTACK_DONE && prev_state <= COSTACK_CANCELLED) {
+		if (state >= COSTACK_DONE && state <= COSTACK_CANCELLED) {
 			/* It had ended: its task_end was lost. A failed one's
 			 * traceback is not known. */
-			end_task(t, prev_state, ts);
-			t->unknown = prev_state == COSTACK_FAILED;
+			end_task(t, state, ts);
+			t->unknown = state == COSTACK_FAILED;
+		} else if (state == TM_STATE_UNKNOWN) {
+			/* Left in a state costack does not know. */
+			set_state(t, state, ts);
+			t->tid = tid;
+			determined(m, t, ts, true);
 		} else {
 			bool unknown;
 			struct tm_stack *s = stack_ref(m, p, stack, &unknown);
@@ -501,7 +516,7 @@ void tm_on_raise(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t 
 }
 
 void tm_on_task_end(struct tm_model *m, struct tm_process *p, uint64_t ts, uint64_t task,
-                    int outcome, uint64_t kept_raise)
+                    uint64_t outcome, uint64_t kept_raise)
 {
 	struct tm_task *t = task_get(m, p, task, ts);
 	struct tm_raises *x;
@@ -510,9 +525,15 @@ void tm_on_task_end(struct tm_model *m, struct tm_process *p, uint64_t ts, uint6
 	process_saw(p, ts);
 	if (!t || tm_task_ended(t))
 		return;
+	if (outcome < COSTACK_DONE || outcome > COSTACK_CANCELLED) {
+		/* An end costack does not know: it ended, how is unknown. */
+		end_task(t, TM_STATE_UNKNOWN, ts);
+		t->unknown = true;
+		return;
+	}
 	x = t->raises;
 	was_unknown = tm_task_unknown(m, t);
-	end_task(t, outcome, ts);
+	end_task(t, (int)outcome, ts);
 	t->kept_raise = kept_raise;
 	t->unknown = false;
 	if (outcome != COSTACK_FAILED)

@@ -88,14 +88,17 @@ struct tm_raises {
 struct tm_task {
 	struct tm_process *process;
 	uint64_t id, parent;
-	int runtime; /* enum costack_runtime; -1: its task_create was not seen */
-	int state;   /* enum costack_state; -1: none seen yet */
+	int runtime; /* enum costack_runtime; -1: unknown (its task_create not seen, or a value
+	              * costack does not know) */
+	int state;   /* enum costack_state, TM_STATE_UNKNOWN (a value costack does not know);
+	              * -1: none seen yet */
 	uint64_t entry, stack_lo, stack_hi;
 	const char *name; /* interned; NULL: none */
 	int32_t tid;      /* the thread that last ran it (or made it) */
 	bool created_seen;
 	uint64_t created_ns; /* its task_create's, else when first named */
 	uint64_t since_ns;   /* when it entered its state */
+	bool ended;          /* its end seen (its state may be unknown) */
 	uint64_t ended_ns;   /* 0: not ended */
 	uint64_t switches;
 	uint64_t run_ns;  /* closed runs; the open one is since_ns on */
@@ -196,23 +199,25 @@ struct tm_process *tm_process_of(struct tm_model *m, int32_t pid, int32_t tid,
 /* qsort order of struct tm_process pointers: by pid, then as they came (a pid reused). */
 int tm_process_order(const void *a, const void *b);
 
-/* costack-tp.h's events. frames are innermost first. */
+/* costack-tp.h's events. frames are innermost first. Enumerations (runtime, state, prev_state,
+ * outcome) are taken as the trace has them: a value costack does not know (a corrupt trace, or
+ * one of a newer costack) makes the task's runtime or state unknown, never an index. */
 void tm_on_stack(struct tm_model *m, struct tm_process *p, uint64_t id, const uint64_t *frames,
                  uint32_t nframes);
 void tm_on_task_create(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid,
-                       uint64_t task, uint64_t parent, int runtime, int state, uint64_t entry,
-                       uint64_t stack_lo, uint64_t stack_hi);
+                       uint64_t task, uint64_t parent, uint64_t runtime, uint64_t state,
+                       uint64_t entry, uint64_t stack_lo, uint64_t stack_hi);
 void tm_on_task_name(struct tm_model *m, struct tm_process *p, uint64_t ts, uint64_t task,
                      const char *name);
 void tm_on_switch(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid, uint64_t prev,
-                  uint64_t next, int prev_state, uint64_t stack, bool truncated);
+                  uint64_t next, uint64_t prev_state, uint64_t stack, bool truncated);
 void tm_on_resume(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid,
                   uint64_t task);
 void tm_on_raise(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid, uint64_t task,
                  uint64_t number, uint64_t origin, bool forced, uint64_t stack, bool truncated,
                  const char *type, const char *what);
 void tm_on_task_end(struct tm_model *m, struct tm_process *p, uint64_t ts, uint64_t task,
-                    int outcome, uint64_t kept_raise);
+                    uint64_t outcome, uint64_t kept_raise);
 
 /* lttng_ust_statedump:bin_info and lttng_ust_dl:dlopen (is_pic: dlopen'd objects are). */
 void tm_on_module(struct tm_model *m, int32_t pid, uint64_t ts, uint64_t baddr, uint64_t memsz,

@@ -10,6 +10,14 @@
 #include "hashmap.h"
 #include "trace_model.h"
 
+/*
+ * Two steps, so that babeltrace2 may run in another process than the model
+ * (trace_graph.c): trace_decode() turns a message into a trace_item, what
+ * the model reads of it, its fields checked against the schema
+ * (tracepoints/costack-tp.h and lttng-ust's statedump and dl events);
+ * trace_reader_feed() feeds an item to the model, up to a time.
+ */
+
 /* A TIME argument: the end of the trace, seconds since the epoch, or an offset from the
  * trace's start. */
 struct trace_at {
@@ -19,12 +27,82 @@ struct trace_at {
 
 /*
  * Parse TIME: "1795542309.164005327" (seconds since the epoch, as `date +%s.%N`
- * prints; up to 9 decimals, exact) or "+1.5s", "+250ms", "+10us", "+7ns" (from
- * the trace's start; "+2" is seconds). 0, or -1 when it is none of these.
+ * prints: digits, then optionally a dot and up to 9 more, exact) or "+1.5s",
+ * "+250ms", "+10us", "+7ns" (from the trace's start; "+2" is seconds). 0, or -1
+ * when it is none of these.
  */
 int trace_parse_time(const char *arg, struct trace_at *at);
 
+/* --- items ------------------------------------------------------------------------- */
+
+enum trace_item_kind {
+	TRACE_ITEM_TIME, /* a timed message the model reads nothing else of */
+	TRACE_ITEM_STACK,
+	TRACE_ITEM_TASK_CREATE,
+	TRACE_ITEM_TASK_NAME,
+	TRACE_ITEM_SWITCH,
+	TRACE_ITEM_RESUME,
+	TRACE_ITEM_RAISE,
+	TRACE_ITEM_TASK_END,
+	TRACE_ITEM_BIN_INFO,
+	TRACE_ITEM_DLOPEN,
+	TRACE_ITEM_BUILD_ID,
+	TRACE_ITEM_DEBUG_LINK,
+	TRACE_ITEM_DLCLOSE,
+	TRACE_ITEM_LOST, /* ints: count, end (ns), whether end is known, packets (not events) */
+	TRACE_ITEM_KINDS
+};
+
+#define TRACE_ITEM_INTS 8
+#define TRACE_ITEM_STRINGS 2
+
+/* The shape of an item of a kind: how many of ints, strings and array it uses. */
+struct trace_item_shape {
+	uint8_t ints, strings;
+	bool array;
+};
+extern const struct trace_item_shape trace_item_shapes[TRACE_ITEM_KINDS];
+
+/* What the model reads of one message. Pointers are the decoder's (or the
+ * transport's) until the next item. */
+struct trace_item {
+	enum trace_item_kind kind;
+	bool timed;
+	uint64_t ts;  /* when timed */
+	bool no_vpid; /* an event without the vpid context (pid then 0) */
+	int32_t pid;  /* an event's vpid and vtid contexts */
+	int32_t tid;
+	const char *procname; /* an event's procname context; NULL: none */
+	uint64_t ints[TRACE_ITEM_INTS];
+	const char *strings[TRACE_ITEM_STRINGS]; /* NULL: none */
+	const uint64_t *array;                   /* frames, or the bytes of a build id */
+	uint32_t narray;
+};
+
 struct trace_class;
+
+/* Turns messages into items: the event classes seen, their fields looked up and checked once. */
+struct trace_decoder {
+	struct hmap classes;
+	const void *last_class;
+	struct trace_class *last;
+	uint64_t *frames;
+	uint32_t frames_cap;
+	char error[512];
+};
+
+void trace_decoder_init(struct trace_decoder *d);
+void trace_decoder_free(struct trace_decoder *d);
+
+/*
+ * The item of msg. 1: *item is it; 0: the model reads nothing of msg; -1:
+ * an event class the model reads does not have the schema's fields (a field
+ * missing, or of another type: the trace is not one of costack's schema, or
+ * its metadata is corrupt), or out of memory: d->error says which.
+ */
+int trace_decode(struct trace_decoder *d, const bt_message *msg, struct trace_item *item);
+
+/* --- the reader -------------------------------------------------------------------- */
 
 struct trace_reader {
 	struct tm_model *model;
@@ -33,14 +111,9 @@ struct trace_reader {
 	uint64_t at_ns; /* UINT64_MAX: the end */
 	bool passed;    /* a message after at came: the rest is not needed */
 	bool has_time;
-	uint64_t first_ns, last_ns; /* of the timed messages seen */
-	bool no_vpid;               /* costack events without the vpid context */
-	/* event classes seen: their kind and cached member indices */
-	struct hmap classes;
-	const void *last_class;
-	struct trace_class *last;
-	uint64_t *frames;
-	uint32_t frames_cap;
+	uint64_t first_ns, last_ns;   /* of the timed messages seen */
+	bool no_vpid;                 /* costack events without the vpid context */
+	struct trace_decoder decoder; /* trace_reader_message's */
 	/* progress on stderr (a terminal, a long trace) */
 	bool progress;
 	uint64_t messages;
@@ -55,7 +128,10 @@ void trace_reader_init(struct trace_reader *r, struct tm_model *m, const struct 
                        bool progress);
 void trace_reader_free(struct trace_reader *r);
 
-/* Feed one message. 0: go on; 1: at was passed, the rest is not needed; -1: error (r->error). */
+/* Feed one item. 0: go on; 1: at was passed, the rest is not needed; -1: error (r->error). */
+int trace_reader_feed(struct trace_reader *r, const struct trace_item *item);
+
+/* Decode and feed one message: trace_reader_feed's returns. */
 int trace_reader_message(struct trace_reader *r, const bt_message *msg);
 
 /* A sink's consume method: the next messages of it fed to r. END once the input ended or r

@@ -196,6 +196,44 @@ static void test_first_named_later(void)
 	CHECK(tm_process_of(&m, PID, TID, NULL) != p, "the newer process for the pid");
 }
 
+/* Values of the trace's enumerations costack does not know (a corrupt trace, a newer costack's):
+ * unknown, never an index into a table. */
+static void test_unknown_values(void)
+{
+	uint64_t f[8];
+	uint32_t n;
+
+	reset();
+	tm_on_task_create(&m, p, 10, TID, 1, 0, COSTACK_RUNTIME_THREAD, COSTACK_RUNNING, 0, 0, 0);
+	tm_on_task_create(&m, p, 11, TID, 2, 1, 9, COSTACK_CREATED, 0xe, 0, 0);
+	CHECK_EQ(task(2)->runtime, -1);
+	CHECK_EQ(view(2, 0, f, &n), COSTACK_CREATED);
+	tm_on_task_create(&m, p, 12, TID, 3, 1, COSTACK_RUNTIME_UCONTEXT, 77, 0xe, 0, 0);
+	CHECK_EQ(view(3, 0, f, &n), TM_STATE_UNKNOWN);
+	CHECK_EQ(task(3)->state, TM_STATE_UNKNOWN);
+	/* a task_end of outcome 50: ended, how is unknown; nothing after changes it */
+	tm_on_task_create(&m, p, 13, TID, 4, 1, COSTACK_RUNTIME_UCONTEXT, COSTACK_CREATED, 0xe, 0,
+	                  0);
+	tm_on_task_end(&m, p, 14, 4, 50, 0);
+	CHECK_EQ(view(4, 0, f, &n), TM_STATE_UNKNOWN);
+	CHECK(tm_task_ended(task(4)) && task(4)->ended_ns == 14, "ended: %d", task(4)->state);
+	tm_on_switch(&m, p, 15, TID, 1, 4, COSTACK_SUSPENDED, 0, false);
+	CHECK_EQ(view(4, 0, f, &n), TM_STATE_UNKNOWN);
+	CHECK_EQ(task(4)->state, TM_STATE_UNKNOWN);
+	tm_on_task_end(&m, p, 16, 4, COSTACK_DONE, 0);
+	CHECK_EQ(task(4)->state, TM_STATE_UNKNOWN);
+	/* a switch away in a state costack does not know: unknown, and the next runs */
+	tm_on_task_create(&m, p, 17, TID, 5, 1, COSTACK_RUNTIME_UCONTEXT, COSTACK_CREATED, 0xe, 0,
+	                  0);
+	tm_on_switch(&m, p, 18, TID, 1, 5, 200, 0, false);
+	CHECK_EQ(view(1, 0, f, &n), TM_STATE_UNKNOWN);
+	CHECK_EQ(view(5, 0, f, &n), COSTACK_RUNNING);
+	CHECK(!tm_task_ended(task(1)), "unknown is not ended");
+	/* 64-bit values are not cut to an int that would land in the enumeration */
+	tm_on_task_end(&m, p, 19, 5, (1ull << 32) | COSTACK_DONE, 0);
+	CHECK_EQ(view(5, 0, f, &n), TM_STATE_UNKNOWN);
+}
+
 static void test_modules(void)
 {
 	static const uint8_t id[] = {1, 2, 3};
@@ -241,6 +279,12 @@ static void test_time(void)
 	              trace_parse_time("+5parsecs", &at) && trace_parse_time(".", &at) &&
 	              trace_parse_time("99999999999999999999", &at),
 	      "bad TIMEs refused");
+	/* README's grammar: digits before a dot, and after it */
+	CHECK(trace_parse_time(".5", &at), ".5 refused");
+	CHECK(trace_parse_time("5.", &at), "5. refused");
+	CHECK(trace_parse_time("+.5s", &at), "+.5s refused");
+	CHECK(trace_parse_time("+5.ms", &at), "+5.ms refused");
+	CHECK(trace_parse_time("+.5", &at), "+.5 refused");
 }
 
 int main(void)
@@ -249,6 +293,7 @@ int main(void)
 	test_get_stack_rules();
 	test_unknown();
 	test_first_named_later();
+	test_unknown_values();
 	test_modules();
 	test_time();
 	tm_model_free(&m);
