@@ -30,6 +30,23 @@ static void task_entry(void)
 	task_ran++;
 }
 
+typedef void (*make_fn)(ucontext_t *, void (*)(void), int, ...);
+typedef int (*swap_fn)(ucontext_t *, const ucontext_t *);
+
+/* A task on stack made with make and run to its end with swap; true when it ran through. */
+static bool run_through(make_fn make, swap_fn swap, char *stack)
+{
+	task_ran = 0;
+	getcontext(&task_context);
+	task_context.uc_stack.ss_sp = stack;
+	task_context.uc_stack.ss_size = STACK_SIZE;
+	task_context.uc_link = &main_context;
+	make(&task_context, task_entry, 0);
+	swap(&main_context, &task_context); /* it suspends */
+	swap(&main_context, &task_context); /* it ends */
+	return task_ran == 2;
+}
+
 /* The live registries of this process: memfds named costack-live. */
 static int registries(void)
 {
@@ -53,8 +70,8 @@ static int registries(void)
 
 int main(int argc, char **argv)
 {
-	void (*second_makecontext)(ucontext_t *, void (*)(void), int, ...);
-	int (*second_swapcontext)(ucontext_t *, const ucontext_t *);
+	make_fn second_makecontext;
+	swap_fn second_swapcontext;
 	char *stack;
 	void *second;
 	size_t before;
@@ -64,32 +81,19 @@ int main(int argc, char **argv)
 	second = dlopen(argv[1], RTLD_LAZY | RTLD_NOLOAD);
 	if (!check(second != NULL, "%s is loaded", argv[1]))
 		return check_finish();
-	second_makecontext = (void (*)(ucontext_t *, void (*)(void), int, ...))dlsym(second,
-										      "makecontext");
-	second_swapcontext = (int (*)(ucontext_t *, const ucontext_t *))dlsym(second, "swapcontext");
+	second_makecontext = (make_fn)dlsym(second, "makecontext");
+	second_swapcontext = (swap_fn)dlsym(second, "swapcontext");
 
 	/* A task through the first copy, as the program's calls go. */
 	stack = coroutine_stack_new(STACK_SIZE);
-	getcontext(&task_context);
-	task_context.uc_stack.ss_sp = stack;
-	task_context.uc_stack.ss_size = STACK_SIZE;
-	task_context.uc_link = &main_context;
-	makecontext(&task_context, task_entry, 0);
-	swapcontext(&main_context, &task_context);
-	swapcontext(&main_context, &task_context);
-	check(task_ran == 2, "a task made through the first copy ran to its end");
+	check(run_through(makecontext, swapcontext, stack),
+	      "a task made through the first copy ran to its end");
 	before = costack_all_tasks(NULL, 0);
 
 	/* The same through the second copy's hooks: plain calls. */
-	task_ran = 0;
-	getcontext(&task_context);
-	task_context.uc_stack.ss_sp = stack;
-	task_context.uc_stack.ss_size = STACK_SIZE;
-	task_context.uc_link = &main_context;
-	second_makecontext(&task_context, task_entry, 0);
-	second_swapcontext(&main_context, &task_context);
-	second_swapcontext(&main_context, &task_context);
-	check(task_ran == 2, "a task made through the second copy ran to its end");
+	check(second_makecontext && second_swapcontext &&
+		      run_through(second_makecontext, second_swapcontext, stack),
+	      "a task made through the second copy ran to its end");
 	check(costack_all_tasks(NULL, 0) == before,
 	      "the second copy made no task the first sees (%zu unfinished, %zu before)",
 	      costack_all_tasks(NULL, 0), before);
