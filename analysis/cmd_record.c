@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -434,6 +435,25 @@ static int run_command(char **command, const struct libraries *libs, int *exec_e
 	return wait_status;
 }
 
+/* --- COMMAND's processes only --------------------------------------------------------------- */
+
+/*
+ * Each record's session records only COMMAND and the processes it starts: they run in a time
+ * namespace of their own, whose inode the session's filter names ($ctx.time_ns). Its clocks
+ * are everyone's (offsets 0), and every process COMMAND forks or executes stays in it, where
+ * LTTng's process tracker (by pid) would miss the forked ones. Without it, two records at once
+ * each recorded the other's program. 0 when it cannot be made (CAP_SYS_ADMIN is needed).
+ */
+static unsigned long long own_time_namespace(void)
+{
+	struct stat st;
+
+	/* costack's own children (lttng, COMMAND) are in it, not costack. */
+	if (unshare(CLONE_NEWTIME) < 0 || stat("/proc/self/ns/time_for_children", &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_ino;
+}
+
 /* --- the verb -------------------------------------------------------------------------------- */
 
 struct record_options {
@@ -553,6 +573,12 @@ int command_record(int argc, char **argv)
 	config.output = output;
 	config.subbuf_size = opts.subbuf_size;
 	config.num_subbuf = opts.num_subbuf;
+	config.time_ns = status == COSTACK_EXIT_OK ? own_time_namespace() : 0;
+	if (status == COSTACK_EXIT_OK && !config.time_ns && sessiond.others)
+		fputs("costack record: another costack record is running, and its programs will be "
+		      "in this trace too (keeping them out takes a time namespace: root, or "
+		      "CAP_SYS_ADMIN)\n",
+		      stderr);
 	if (status == COSTACK_EXIT_OK && !interrupted)
 		status = session_start(&session, &config);
 	if (status == COSTACK_EXIT_OK && !interrupted)

@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -463,6 +462,54 @@ static int sessiond_start(void)
 	return COSTACK_EXIT_OK;
 }
 
+#define SESSION_PREFIX "costack-record-"
+
+/* Whether the record that named a session NAME (SESSION_PREFIX "PID-START", START its start
+ * time, or 8 hex digits of costack's before) is gone. */
+static bool session_orphaned(const char *name)
+{
+	char *end;
+	long pid = strtol(name + strlen(SESSION_PREFIX), &end, 10);
+	unsigned long long start, now;
+
+	if (pid <= 0 || pid > INT_MAX || *end != '-')
+		return false;
+	now = process_start_time((pid_t)pid);
+	if (!now)
+		return true;
+	start = strtoull(end + 1, &end, 10);
+	/* An older name holds no start time: a live process of that pid may be the record. */
+	return !*end && start && start != now;
+}
+
+/* Destroy the sessions of records that are gone (killed by SIGKILL, they could not). */
+static void destroy_orphaned_sessions(void)
+{
+	static const char open_tag[] = "<session><name>" SESSION_PREFIX;
+	char *text = NULL;
+
+	if (lttng(&text, "--mi", "xml", "list", NULL) != COSTACK_EXIT_OK) {
+		free(text);
+		return;
+	}
+	for (char *p = strstr(text, open_tag); p; p = strstr(p, open_tag)) {
+		char *name = p + strlen("<session><name>"), *close = strchr(name, '<');
+
+		if (!close)
+			break;
+		*close = '\0';
+		p = close + 1;
+		if (!session_orphaned(name) ||
+		    lttng(NULL, "destroy", name, NULL) != COSTACK_EXIT_OK)
+			continue;
+		fprintf(stderr,
+		        "costack record: destroyed the session %s of a record that is gone "
+		        "(killed?)\n",
+		        name);
+	}
+	free(text);
+}
+
 int sessiond_acquire(struct sessiond_use *use)
 {
 	int lock_fd = open_state_file("lock");
@@ -470,6 +517,7 @@ int sessiond_acquire(struct sessiond_use *use)
 	int alive;
 
 	use->users_fd = -1;
+	use->others = false;
 	if (lock_fd < 0)
 		return COSTACK_EXIT_INPUT;
 	if (lock_file(lock_fd, LOCK_EX) < 0) {
@@ -482,10 +530,14 @@ int sessiond_acquire(struct sessiond_use *use)
 		goto end;
 	if (!alive && sessiond_start() != COSTACK_EXIT_OK)
 		goto end;
+	if (alive)
+		destroy_orphaned_sessions();
 	use->users_fd = open_state_file("users");
 	if (use->users_fd < 0)
 		goto end;
-	/* Never waits: an exclusive lock on users is only taken under lock. */
+	/* Others use the daemon if they hold users shared. Never waits: an exclusive lock on
+	 * users is only taken under lock. */
+	use->others = flock(use->users_fd, LOCK_EX | LOCK_NB) < 0;
 	if (lock_file(use->users_fd, LOCK_SH) < 0) {
 		fprintf(stderr, "costack record: cannot lock the users of the session daemon: %s\n",
 		        strerror(errno));
@@ -633,15 +685,15 @@ static void lttngrc_restore(char *saved)
 
 int session_start(struct record_session *session, const struct session_config *config)
 {
-	char output[PATH_MAX + 16], subbuf[32], nsubbuf[32];
-	unsigned int random = 0;
+	char output[PATH_MAX + 16], subbuf[32], nsubbuf[32], filter[64];
 	int status;
 
 	session->created = session->started = false;
-	if (getrandom(&random, sizeof(random), GRND_NONBLOCK) != sizeof(random))
-		random = (unsigned int)time(NULL) ^ (unsigned int)clock();
-	snprintf(session->name, sizeof(session->name), "costack-record-%d-%08x", (int)getpid(),
-	         random);
+	/* The pid and its start time name one process for ever: a later record tells whether
+	 * this one is gone (destroy_orphaned_sessions). */
+	snprintf(session->name, sizeof(session->name), SESSION_PREFIX "%d-%llu", (int)getpid(),
+	         process_start_time(getpid()));
+	snprintf(filter, sizeof(filter), "--filter=$ctx.time_ns == %llu", config->time_ns);
 	snprintf(output, sizeof(output), "--output=%s", config->output);
 	snprintf(subbuf, sizeof(subbuf), "--subbuf-size=%llu", config->subbuf_size);
 	snprintf(nsubbuf, sizeof(nsubbuf), "--num-subbuf=%llu", config->num_subbuf);
@@ -659,7 +711,7 @@ int session_start(struct record_session *session, const struct session_config *c
 	               "--buffers-uid", "--discard", subbuf, nsubbuf, CHANNEL, NULL);
 	if (status == COSTACK_EXIT_OK)
 		status = lttng(NULL, "enable-event", "--userspace", "--session", session->name,
-		               "--channel", CHANNEL, EVENTS, NULL);
+		               "--channel", CHANNEL, EVENTS, config->time_ns ? filter : NULL, NULL);
 	if (status == COSTACK_EXIT_OK)
 		status = lttng(NULL, "add-context", "--userspace", "--session", session->name,
 		               "--channel", CHANNEL, "--type=vpid", "--type=vtid",

@@ -26,8 +26,15 @@ int offline_cli_read(const char *verb, const char *dir, const struct trace_at *a
 		goto end;
 	}
 	if (trace_reader_end(&r, at_ns)) {
-		fprintf(stderr, "costack %s: %s\nTry 'costack %s --help'.\n", verb, r.error, verb);
-		status = r.has_time ? COSTACK_EXIT_USAGE : COSTACK_EXIT_INPUT;
+		if (r.has_time) {
+			fprintf(stderr, "costack %s: %s\nTry 'costack %s --help'.\n", verb, r.error,
+			        verb);
+			status = COSTACK_EXIT_USAGE;
+		} else {
+			fprintf(stderr, "costack %s: cannot read trace %s: %s\n", verb, dir,
+			        r.error);
+			status = COSTACK_EXIT_INPUT;
+		}
 		goto end;
 	}
 	if (r.no_vpid)

@@ -141,6 +141,10 @@ enum offline_stacks_status offline_stacks_write(FILE *out, struct tm_model *m, u
 	report.by_process = nprocs_shown > 1;
 	report.symbolize = offline_symbolize;
 	report.ctx = &sym;
+	report.recording = true;
+	report.lost_events = m->lost_events;
+	report.lost_packets = m->lost_packets;
+	report.lost_gaps = m->ngaps;
 	status = (o->json ? stacks_write_json : stacks_write_text)(out, &report)
 	                 ? OFFLINE_STACKS_WRITE
 	                 : OFFLINE_STACKS_OK;

@@ -240,6 +240,17 @@ int stacks_write_text(FILE *out, const struct stacks_report *r)
 
 	if (!e)
 		return -1;
+	if (r->recording && r->lost_gaps) {
+		fprintf(out, "Events were lost before this time: %" PRIu64 " event%s",
+		        r->lost_events, r->lost_events == 1 ? "" : "s");
+		if (r->lost_packets)
+			fprintf(out, " and %" PRIu64 " packet%s", r->lost_packets,
+			        r->lost_packets == 1 ? "" : "s");
+		fprintf(out,
+		        " in %zu gap%s: a task they may have touched shows as unknown, and a "
+		        "task whose every event was lost is missing.\n\n",
+		        r->lost_gaps, r->lost_gaps == 1 ? "" : "s");
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct stacks_task *t = e[i].first;
 
@@ -349,8 +360,13 @@ int stacks_write_json(FILE *out, const struct stacks_report *r)
 
 	if (!e)
 		return -1;
-	fprintf(out, "{\"schema\":\"costack.stacks/1\",\"at\":\"%s\",\"tasks\":[",
+	fprintf(out, "{\"schema\":\"costack.stacks/1\",\"at\":\"%s\",",
 	        format_timestamp(r->at_ns, at, sizeof(at)));
+	if (r->recording)
+		fprintf(out,
+		        "\"lost\":{\"events\":%" PRIu64 ",\"packets\":%" PRIu64 ",\"gaps\":%zu},",
+		        r->lost_events, r->lost_packets, r->lost_gaps);
+	fputs("\"tasks\":[", out);
 	for (size_t i = 0; i < n; i++) {
 		fputs(i ? ",\n" : "\n", out);
 		json_task(out, r, &e[i]);

@@ -53,6 +53,11 @@ struct stacks_report {
 	bool by_process;
 	stacks_symbolize_fn symbolize; /* NULL: addresses only */
 	void *ctx;
+	/* A recording: the events lost before at_ns, said before the tasks (a task whose every
+	 * event was lost is missing, one they may have touched is unknown). */
+	bool recording;
+	uint64_t lost_events, lost_packets;
+	size_t lost_gaps;
 };
 
 /*
@@ -64,8 +69,8 @@ struct stacks_report {
  *
  * "Traceback for" a failed task, ending with "type: what"; "No stack for"
  * a task without frames; "Unknown stack for" a task in STACKS_STATE_UNKNOWN. A group's block starts
- * with "N tasks (ids a, b):" and shows its first task. Returns 0, or -1 when out could not be
- * written.
+ * with "N tasks (ids a, b):" and shows its first task. A recording that lost events before at_ns
+ * starts with a line saying how many. Returns 0, or -1 when out could not be written.
  */
 int stacks_write_text(FILE *out, const struct stacks_report *r);
 
@@ -77,7 +82,9 @@ int stacks_write_text(FILE *out, const struct stacks_report *r);
  * source-level function (inlined ones with the address of the frame they are in). Unknown values
  * are null; name is null when unset; "at" and "since" are
  * "<seconds>.<9 digits>" since the epoch; address and offset "0x…" strings.
- * Grouped, each entry is the group's first task plus "count" and "ids".
+ * Grouped, each entry is the group's first task plus "count" and "ids". A
+ * recording's has "lost": {"events", "packets", "gaps"} after "at": what was
+ * lost before it.
  * Returns 0, or -1 when out could not be written.
  */
 int stacks_write_json(FILE *out, const struct stacks_report *r);

@@ -283,7 +283,7 @@ int trace_reader_end(struct trace_reader *r, uint64_t *at_ns)
 	char a[32], b[32];
 
 	if (!r->has_time) {
-		snprintf(r->error, sizeof(r->error), "the trace has no events");
+		snprintf(r->error, sizeof(r->error), "it has no events");
 		return -1;
 	}
 	if (r->at.kind == TRACE_AT_END) {

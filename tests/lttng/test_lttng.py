@@ -33,8 +33,10 @@ Sections:
                found, lttng not in PATH, no session daemon and lttng-sessiond not in PATH: the
                messages and exit statuses, and nothing left behind.
   daemon       with none running, record starts a session daemon and stops it; two records
-               at once share one, the first to end leaves it to the second, which stops it; a
-               daemon running already (the setup's) is left running.
+               at once share one, each trace holds its own program only, the first to end
+               leaves the daemon to the second, which stops it; a record killed by SIGKILL
+               leaves its session, which the next record destroys before it stops the daemon;
+               a daemon running already (the setup's) is left running.
 
 Programs are synchronised through pipes only: no sleeps.
 """
@@ -472,10 +474,11 @@ def section_daemon(tool, library, target, provider, setup):
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
         line = p.stdout.readline()
-        return p, line.startswith(b'READY')
+        m = re.match(rb'READY pid=(\d+)', line)
+        return p, bool(m), int(m.group(1)) if m else None
 
-    a, a_ready = start('a')
-    b, b_ready = start('b')
+    a, a_ready, a_pid = start('a')
+    b, b_ready, b_pid = start('b')
     check(a_ready and b_ready, 'daemon: two records at once run their programs')
     running = processes(LTTNG_DAEMONS)
     check(list(running.values()).count('lttng-sessiond') >= 1 and len(sessions() or []) == 2,
@@ -490,7 +493,31 @@ def section_daemon(tool, library, target, provider, setup):
     status, err_b, events_b = read_trace(os.path.join(work, 'b'))
     check(count(events_a, 'costack:switch') and count(events_b, 'costack:switch'),
           'daemon: both traces hold their switches')
+    # Each session records its own COMMAND's processes: the other's were running meanwhile.
+    check({e.get('vpid') for e in events_a} == {a_pid} and
+          {e.get('vpid') for e in events_b} == {b_pid},
+          'daemon: each of two records at once holds its own program only',
+          ({e.get('vpid') for e in events_a}, a_pid, {e.get('vpid') for e in events_b}, b_pid))
     check(not processes(LTTNG_DAEMONS), 'daemon: the last record out stopped the daemon',
+          processes(LTTNG_DAEMONS))
+
+    # A record killed by SIGKILL cannot destroy its session: the next record does, and then,
+    # the last one out, stops the daemon.
+    k, k_ready, k_pid = start('killed')
+    check(k_ready, 'daemon: a record runs its program')
+    k.kill()
+    k.wait()
+    left = sessions() or []
+    if k_pid:
+        os.kill(k_pid, signal.SIGKILL)  # its program, now ours (we are the namespace's init)
+        os.waitpid(k_pid, 0)
+    check(len(left) == 1 and left[0].startswith('costack-record-'),
+          'daemon: a record killed by SIGKILL leaves its session', left)
+    r = Run([tool, 'record', '-o', os.path.join(work, 'after'), target, 'passthrough', '0'])
+    check(r.status == 0 and b'destroyed the session %s of a record that is gone' %
+          (left[0].encode() if left else b'?') in r.stderr,
+          'daemon: the next record destroys the session of the record that is gone', r)
+    check(not processes(LTTNG_DAEMONS), 'daemon: and, the last one out, stops the daemon',
           processes(LTTNG_DAEMONS))
 
     # A daemon that was running (the setup's) is left alone.

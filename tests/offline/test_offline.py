@@ -321,6 +321,21 @@ def section_lost(s):
                  (status, err)):
             check('lost' in err, 'lost: stacks tells on stderr', err)
             unknown += compare_view(view, doc, 'lost, ' + view['label'], allow_unknown=True)
+            # Before the tasks, what was lost before TIME: the gaps that began by then.
+            at = int(view['time'].replace('.', ''))
+            gaps = [g for g in (rep or {'lost': {'gaps': []}})['lost']['gaps']
+                    if int(g['begin'].replace('.', '')) <= at]
+            check(doc['lost'] == {'events': sum(g.get('events', 0) for g in gaps),
+                                  'packets': sum(g.get('packets', 0) for g in gaps),
+                                  'gaps': len(gaps)} and gaps,
+                  'lost: stacks at %s says first what was lost before it' % view['label'],
+                  (doc['lost'], len(gaps)))
+            status, text, err = run(s.costack, 'stacks', trace, '--at', view['time'])
+            check(status == 0 and text.startswith(
+                'Events were lost before this time: %d events in %d gaps: ' %
+                (doc['lost']['events'], doc['lost']['gaps'])) and
+                'a task whose every event was lost is missing' in text.split('\n')[0],
+                'lost: the text says it before the tasks too', text[:300])
     check(unknown > 0, 'lost: some tasks are unknown', unknown)
 
 
@@ -343,6 +358,8 @@ def section_errors(s):
         (['report', empty], 3, 'cannot read trace .*empty: no CTF trace in it'),
         (['stacks', trace, '--at', 'noon'], 2, "bad TIME 'noon'"),
         (['stacks', trace, '--at', '1.0000000001'], 2, "bad TIME '1.0000000001'"),
+        (['stacks', trace, '--at', '.5'], 2, "bad TIME '.5'"),
+        (['stacks', trace, '--at', '+.5s'], 2, r"bad TIME '\+\.5s'"),
         (['stacks', trace, '--at', '+5parsecs'], 2, "bad TIME"),
         (['stacks', trace, '--at', '12'], 2, r"--at 12\.000000000 is before the trace's start"),
         (['stacks', trace, '--at', '+100000s'], 2, "is after the trace's end"),
