@@ -89,11 +89,12 @@ static void write_end(struct task *t)
 /* The live registry's layout (costack-live.h) is this record's: outside
  * readers copy it as it is, so every field they read must sit where the
  * layout says. */
-#define SAME_PLACE(field, live_field)                                                          \
-	_Static_assert(offsetof(struct task, field) == offsetof(struct costack_live_task, live_field) && \
-			       sizeof(((struct task *)0)->field) ==                                \
-				       sizeof(((struct costack_live_task *)0)->live_field),        \
-		       "struct task." #field " is not where costack-live.h says")
+#define SAME_PLACE(field, live_field)                                                              \
+	_Static_assert(offsetof(struct task, field) ==                                             \
+	                               offsetof(struct costack_live_task, live_field) &&           \
+	                       sizeof(((struct task *)0)->field) ==                                \
+	                               sizeof(((struct costack_live_task *)0)->live_field),        \
+	               "struct task." #field " is not where costack-live.h says")
 SAME_PLACE(seq, seq);
 SAME_PLACE(state, state);
 SAME_PLACE(runtime, runtime);
@@ -118,27 +119,29 @@ SAME_PLACE(exception, exception);
 SAME_PLACE(kept, kept);
 SAME_PLACE(has_kept, has_kept);
 _Static_assert(offsetof(struct task, ring) == sizeof(struct costack_live_task),
-	       "the ring follows the record, as costack-live.h says");
-_Static_assert(sizeof(struct snapshot) == sizeof(struct costack_live_snapshot) &&
-		       offsetof(struct snapshot, stack) == offsetof(struct costack_live_snapshot, stack) &&
-		       offsetof(struct snapshot, exception) ==
-			       offsetof(struct costack_live_snapshot, exception) &&
-		       offsetof(struct snapshot, tid) == offsetof(struct costack_live_snapshot, tid) &&
-		       offsetof(struct snapshot, kind) == offsetof(struct costack_live_snapshot, kind) &&
-		       offsetof(struct snapshot, truncated) ==
-			       offsetof(struct costack_live_snapshot, truncated),
-	       "struct snapshot is not laid out as costack-live.h says");
+               "the ring follows the record, as costack-live.h says");
+_Static_assert(
+        sizeof(struct snapshot) == sizeof(struct costack_live_snapshot) &&
+                offsetof(struct snapshot, stack) == offsetof(struct costack_live_snapshot, stack) &&
+                offsetof(struct snapshot, exception) ==
+                        offsetof(struct costack_live_snapshot, exception) &&
+                offsetof(struct snapshot, tid) == offsetof(struct costack_live_snapshot, tid) &&
+                offsetof(struct snapshot, kind) == offsetof(struct costack_live_snapshot, kind) &&
+                offsetof(struct snapshot, truncated) ==
+                        offsetof(struct costack_live_snapshot, truncated),
+        "struct snapshot is not laid out as costack-live.h says");
 _Static_assert(sizeof(struct exception_rec) == sizeof(struct costack_live_exception) &&
-		       offsetof(struct exception_rec, type) ==
-			       offsetof(struct costack_live_exception, type) &&
-		       offsetof(struct exception_rec, what) ==
-			       offsetof(struct costack_live_exception, what) &&
-		       sizeof(((struct exception_rec *)0)->what) == COSTACK_LIVE_WHAT_MAX,
-	       "struct exception_rec is not laid out as costack-live.h says");
-_Static_assert(offsetof(struct stack_rec, nframes) == offsetof(struct costack_live_stack, nframes) &&
-		       offsetof(struct stack_rec, frames) ==
-			       offsetof(struct costack_live_stack, frames),
-	       "struct stack_rec is not laid out as costack-live.h says");
+                       offsetof(struct exception_rec, type) ==
+                               offsetof(struct costack_live_exception, type) &&
+                       offsetof(struct exception_rec, what) ==
+                               offsetof(struct costack_live_exception, what) &&
+                       sizeof(((struct exception_rec *)0)->what) == COSTACK_LIVE_WHAT_MAX,
+               "struct exception_rec is not laid out as costack-live.h says");
+_Static_assert(offsetof(struct stack_rec, nframes) ==
+                               offsetof(struct costack_live_stack, nframes) &&
+                       offsetof(struct stack_rec, frames) ==
+                               offsetof(struct costack_live_stack, frames),
+               "struct stack_rec is not laid out as costack-live.h says");
 
 #define SLAB_TASKS 1024
 
@@ -193,14 +196,15 @@ static int compare_range(const void *a, const void *b)
 
 static int compare_key(const void *a, const void *b)
 {
-	uintptr_t x = ((const struct task *)a)->context_key, y = ((const struct task *)b)->context_key;
+	uintptr_t x = ((const struct task *)a)->context_key,
+	          y = ((const struct task *)b)->context_key;
 
 	return x < y ? -1 : x > y;
 }
 
 static struct task *range_find(uintptr_t lo, uintptr_t hi)
 {
-	struct task probe = { .stack_lo = lo, .stack_hi = hi };
+	struct task probe = {.stack_lo = lo, .stack_hi = hi};
 	void **node = tfind(&probe, &range_index, compare_range);
 
 	return node ? *node : NULL;
@@ -291,7 +295,7 @@ static void task_end_locked(struct task *t, int outcome, uint64_t now)
 
 /* Called with the lock held. */
 static struct task *task_new(int runtime, uint64_t parent, uintptr_t lo, uintptr_t hi,
-			     uintptr_t entry, int32_t tid)
+                             uintptr_t entry, int32_t tid)
 {
 	struct task *t = task_alloc();
 	uint64_t now = clock_now();
@@ -334,7 +338,6 @@ static struct task *task_new(int runtime, uint64_t parent, uintptr_t lo, uintptr
 	return t;
 }
 
-
 /* --- threads ------------------------------------------------------------ */
 
 static void thread_exit(void *arg)
@@ -358,7 +361,7 @@ static void thread_exit(void *arg)
 static struct thread_state *thread_state_new(void)
 {
 	size_t size = sizeof(struct thread_state) +
-		      (size_t)UNWIND_SCRATCH_WORDS(config.depth) * sizeof(uintptr_t);
+	              (size_t)UNWIND_SCRATCH_WORDS(config.depth) * sizeof(uintptr_t);
 	struct thread_state *ts;
 	pthread_attr_t attr;
 	void *stack_addr = NULL;
@@ -374,7 +377,7 @@ static struct thread_state *thread_state_new(void)
 	}
 	registry_take();
 	ts->root = task_new(COSTACK_RUNTIME_THREAD, 0, (uintptr_t)stack_addr,
-			    (uintptr_t)stack_addr + stack_size, 0, ts->tid);
+	                    (uintptr_t)stack_addr + stack_size, 0, ts->tid);
 	registry_give();
 	if (!ts->root) {
 		munmap(ts, size);
@@ -464,7 +467,8 @@ static void load_settings(void)
 		config_load_log_level();
 		config.enabled = false;
 		log_info("another libcostack.so was loaded first; this copy (%s) stands down",
-			 dladdr((void *)load_settings, &own) && own.dli_fname ? own.dli_fname : "?");
+		         dladdr((void *)load_settings, &own) && own.dli_fname ? own.dli_fname
+		                                                              : "?");
 		return;
 	}
 	config_load();
@@ -481,7 +485,7 @@ static void activate(void)
 {
 	clock_init();
 	task_size = (sizeof(struct task) + (size_t)config.ring * sizeof(struct snapshot) + 15) &
-		    ~(size_t)15;
+	            ~(size_t)15;
 	if (!live_init((uint32_t)task_size, (uint32_t)offsetof(struct task, ring))) {
 		log_error("out of memory for the task registry; costack is off in this process");
 		return;
@@ -602,7 +606,7 @@ __attribute__((noinline)) struct thread_state *core_thread_state(void)
 /* --- what adapters report -------------------------------------------------- */
 
 struct task *core_task_made(struct thread_state *ts, int runtime, uintptr_t lo, uintptr_t hi,
-			    uintptr_t entry, uintptr_t adapter_data)
+                            uintptr_t entry, uintptr_t adapter_data)
 {
 	struct task *t;
 
@@ -617,7 +621,7 @@ struct task *core_task_made(struct thread_state *ts, int runtime, uintptr_t lo, 
 /* Called with the lock held: the task of a context on no known stack. */
 static struct task *unknown_context_task(struct thread_state *ts, int runtime, uintptr_t key)
 {
-	struct task probe = { .context_key = key };
+	struct task probe = {.context_key = key};
 	void **node = tfind(&probe, &unknown_index, compare_key);
 	struct task *t;
 
@@ -633,8 +637,7 @@ static struct task *unknown_context_task(struct thread_state *ts, int runtime, u
 	return t;
 }
 
-struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_t key,
-				  uintptr_t sp)
+struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_t key, uintptr_t sp)
 {
 	unsigned slot = (unsigned)((key >> 4) ^ (key >> 12)) % THREAD_CACHE_SIZE;
 	struct task *t = ts->cache[slot].task;
@@ -672,8 +675,8 @@ struct pending_snapshot {
  * may take long (a first walk reads CFI), a write section must not. A
  * stack equal to the task's previous one is not interned again. */
 static void snapshot_capture(struct thread_state *ts, const struct task *t, int kind,
-			     const struct exception_rec *exception, const void *object,
-			     uint64_t now, struct pending_snapshot *out)
+                             const struct exception_rec *exception, const void *object,
+                             uint64_t now, struct pending_snapshot *out)
 {
 	const struct snapshot *last = newest_snapshot(t);
 	const struct stack_rec *hint = last ? last->stack : NULL;
@@ -681,24 +684,24 @@ static void snapshot_capture(struct thread_state *ts, const struct task *t, int 
 	struct capture cap;
 
 	unwind_capture(ts->scratch, config.depth, t->stack_lo, t->stack_hi, hint,
-		       ts->caller.sp ? &ts->caller : NULL, &cap);
+	               ts->caller.sp ? &ts->caller : NULL, &cap);
 	ts->caller.sp = 0;
 	if (cap.same)
 		rec = cap.same;
 	else if (hint && hint->nframes == (uint32_t)cap.n &&
-		 !memcmp(hint->frames, cap.frames, (size_t)cap.n * sizeof(*cap.frames)))
+	         !memcmp(hint->frames, cap.frames, (size_t)cap.n * sizeof(*cap.frames)))
 		rec = hint;
 	else
 		rec = stackstore_intern(&ts->arena, cap.frames, (uint32_t)cap.n, cap.shape,
-					cap.shape_size);
+		                        cap.shape_size);
 	out->snapshot = (struct snapshot){
-		.at = now,
-		.stack = rec,
-		.exception = exception,
-		.object = object,
-		.tid = ts->tid,
-		.kind = (uint8_t)kind,
-		.truncated = cap.truncated,
+	        .at = now,
+	        .stack = rec,
+	        .exception = exception,
+	        .object = object,
+	        .tid = ts->tid,
+	        .kind = (uint8_t)kind,
+	        .truncated = cap.truncated,
 	};
 	out->frames = cap.n;
 }
@@ -741,13 +744,28 @@ int core_switch(struct thread_state *ts, struct task *next, const struct unwind_
 {
 	struct task *prev = ts->current;
 	uint64_t now = clock_now();
+	const struct snapshot *last = newest_snapshot(prev);
 	struct pending_snapshot pending;
+	bool truncated;
 
 	if (next == prev)
 		return -1;
-	if (caller)
-		ts->caller = *caller;
-	snapshot_capture(ts, prev, SNAP_SUSPEND, NULL, NULL, now, &pending);
+	/* Where it suspended before, most often: the shape of that stack's walk holds. */
+	if (caller && last && last->stack &&
+	    unwind_still(last->stack, caller, prev->stack_lo, prev->stack_hi, &truncated)) {
+		pending.snapshot = (struct snapshot){
+		        .at = now,
+		        .stack = last->stack,
+		        .tid = ts->tid,
+		        .kind = SNAP_SUSPEND,
+		        .truncated = truncated,
+		};
+		pending.frames = (int)last->stack->nframes;
+	} else {
+		if (caller)
+			ts->caller = *caller;
+		snapshot_capture(ts, prev, SNAP_SUSPEND, NULL, NULL, now, &pending);
+	}
 	if (task_state_ended(prev->state)) {
 		/* Lingering: the capture only counts its frames for the adapter. */
 		TASK_EVENT(task_switched, prev, next, &pending.snapshot);
@@ -795,10 +813,10 @@ void core_raise(struct thread_state *ts, const struct exception_info *info)
 	strncpy(rec.type, info->type ? info->type : "", sizeof(rec.type) - 1);
 	strncpy(rec.what, info->what ? info->what : "", sizeof(rec.what) - 1);
 	stored = stackstore_intern(&ts->arena, (const uintptr_t *)&rec,
-				   sizeof(rec) / sizeof(uintptr_t), NULL, 0);
+	                           sizeof(rec) / sizeof(uintptr_t), NULL, 0);
 
 	const struct exception_rec *exception =
-		stored ? (const struct exception_rec *)stored->frames : NULL;
+	        stored ? (const struct exception_rec *)stored->frames : NULL;
 	struct pending_snapshot pending;
 
 	snapshot_capture(ts, t, SNAP_RAISE, exception, info->object, clock_now(), &pending);
@@ -903,7 +921,7 @@ void core_task_ended(struct thread_state *ts, int outcome, struct task *next)
 
 static struct task *find_locked(uint64_t id)
 {
-	struct task probe = { .id = id };
+	struct task probe = {.id = id};
 	void **node = id ? tfind(&probe, &id_index, compare_id) : NULL;
 
 	return node ? *node : NULL;
@@ -911,8 +929,8 @@ static struct task *find_locked(uint64_t id)
 
 bool registry_copy_task(uint64_t id, struct task_record *out)
 {
-	struct task_ring_layout ring = { (uint32_t)config.ring, offsetof(struct task, ring),
-					 sizeof(struct snapshot) };
+	struct task_ring_layout ring = {(uint32_t)config.ring, offsetof(struct task, ring),
+	                                sizeof(struct snapshot)};
 	struct task *t;
 	bool copied = false;
 
@@ -945,7 +963,7 @@ static void collect_unfinished(const void *node, VISIT which, void *closure)
 
 size_t registry_unfinished(uint64_t *ids, size_t cap)
 {
-	struct unfinished_walk w = { ids, ids ? cap : 0, 0 };
+	struct unfinished_walk w = {ids, ids ? cap : 0, 0};
 
 	registry_take();
 	twalk_r(id_index, collect_unfinished, &w);
@@ -999,7 +1017,7 @@ static void walk_one(const void *node, VISIT which, void *closure)
 
 void core_for_each_task(void (*fn)(const struct task *t, void *arg), void *arg)
 {
-	struct task_walk w = { fn, arg };
+	struct task_walk w = {fn, arg};
 	bool held = registry_held;
 
 	if (!held)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* unwind.c - stack capture: a bounded CFA-rule walk with rules cached per return address, libunwind where rules are not simple. */
+/* unwind.c - stack capture: a bounded CFA-rule walk with rules cached per return address, libunwind
+ * where rules are not simple. */
 #define _GNU_SOURCE
 #include "unwind.h"
 
@@ -26,10 +27,10 @@
  * same as this frame's when rbp_off is 0.
  */
 enum rule_kind {
-	RULE_NONE = 0,     /* slot empty or being written */
-	RULE_STEP = 1,     /* a simple rule: step with it */
+	RULE_NONE = 0,      /* slot empty or being written */
+	RULE_STEP = 1,      /* a simple rule: step with it */
 	RULE_OUTERMOST = 2, /* the return address is undefined: the stack's bottom */
-	RULE_COMPLEX = 3,  /* needs libunwind from here on */
+	RULE_COMPLEX = 3,   /* needs libunwind from here on */
 };
 
 struct rule {
@@ -52,8 +53,8 @@ struct rule_slot {
 struct module {
 	uintptr_t lo, hi; /* executable segment */
 	uintptr_t bias;
-	Dwarf_CFI *cfi;   /* NULL: no usable CFI */
-	Elf *elf; /* the file mapped; its descriptor closed */
+	Dwarf_CFI *cfi; /* NULL: no usable CFI */
+	Elf *elf;       /* the file mapped; its descriptor closed */
 };
 
 static uintptr_t own_lo, own_hi;
@@ -101,7 +102,7 @@ void unwind_init(void)
 	if (deps_dwarf())
 		elf_version(EV_CURRENT);
 	p = mmap(NULL, RULE_SLOTS * sizeof(*rules), PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	rules = p == MAP_FAILED ? NULL : p;
 }
 
@@ -205,7 +206,7 @@ static int open_module(struct dl_phdr_info *info, size_t size, void *data)
 /* Called with module_lock held. */
 static struct module *module_of(uintptr_t pc)
 {
-	struct module_search search = { pc, NULL };
+	struct module_search search = {pc, NULL};
 
 	for (int i = 0; i < nmodules; i++)
 		if (pc >= modules[i].lo && pc < modules[i].hi)
@@ -230,7 +231,7 @@ static bool cfa_offset_of(const Dwarf_Op *ops, size_t nops, int64_t *off)
 
 static struct rule rule_from_cfi(uintptr_t ra)
 {
-	struct rule r = { .kind = RULE_COMPLEX };
+	struct rule r = {.kind = RULE_COMPLEX};
 	Dwarf_Op ops_mem[3], *ops;
 	Dwarf_Frame *frame = NULL;
 	struct module *m;
@@ -286,15 +287,15 @@ static const char *symtab_name(Elf *elf, uint64_t offset)
 			GElf_Shdr shdr;
 			Elf_Data *data;
 
-			if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != wanted || !shdr.sh_entsize ||
-			    !(data = elf_getdata(scn, NULL)))
+			if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != wanted ||
+			    !shdr.sh_entsize || !(data = elf_getdata(scn, NULL)))
 				continue;
 			for (size_t i = 0; i < shdr.sh_size / shdr.sh_entsize; i++) {
 				GElf_Sym sym;
 
 				if (!gelf_getsym(data, (int)i, &sym) ||
-				    GELF_ST_TYPE(sym.st_info) != STT_FUNC || offset < sym.st_value ||
-				    offset >= sym.st_value + sym.st_size)
+				    GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+				    offset < sym.st_value || offset >= sym.st_value + sym.st_size)
 					continue;
 				return elf_strptr(elf, shdr.sh_link, sym.st_name);
 			}
@@ -368,33 +369,30 @@ static struct rule rule_for(uintptr_t ra)
 
 /*
  * The shape of a walk, relative to its start sp0 (the stack pointer of the
- * walk's caller): every word the walk read and what it held. A walk is a
- * function of its start and of those words, so when they all hold the same
- * again, relative to today's sp0, the walk would find the same frames: a
- * task suspending where it suspended before costs a few loads, no lookups.
- * Kept with the stack's record in the stack store.
+ * task's innermost frame): every word the walk read and what it held. A walk
+ * is a function of its start and of those words, so when they all hold the
+ * same again, relative to today's sp0, the walk would find the same frames: a
+ * task suspending where it suspended before costs one load and compare per
+ * word read, no lookups. Kept with the stack's record in the stack store.
+ *
+ * Laid out for that check (shape_holds): the values, then where each was
+ * read, in two runs each: the return addresses, then the saved frame
+ * pointers the walk relied on (these as offsets from sp0, which is all a
+ * walk depends on).
  */
-struct shape_step {
-	uintptr_t value;   /* the return address read */
-	uint32_t slot_rel; /* where: sp0 + slot_rel */
-	uint32_t reserved;
-};
-
-struct shape_bp {
-	uint32_t slot_rel; /* a saved frame pointer the walk relied on ... */
-	int32_t value_rel; /* ... and what it held: sp0 + value_rel */
-};
-
 struct walk_shape {
 	uintptr_t ra0;
-	uint32_t max_rel; /* the farthest slot: one bounds check for all */
-	uint16_t nsteps;
-	uint16_t nbps;
+	uintptr_t bp0_rel; /* the frame pointer register at the start, when relied on: sp0 + bp0_rel
+	                    */
+	uint32_t max_rel;  /* the farthest word read: one bounds check for all */
+	uint16_t nras;     /* return addresses read */
+	uint16_t nbps;     /* saved frame pointers relied on */
 	uint8_t truncated;
 	uint8_t bp0_used;
-	int32_t bp0_rel; /* the frame pointer register at the start, when relied on */
-	struct shape_step steps[];
-	/* then struct shape_bp bps[nbps] */
+	uint8_t reserved[6];
+	/* [nras] return addresses, [nbps] saved frame pointers - sp0; then
+	 * uint32_t rels[nras + nbps]: each read at sp0 + rel */
+	uintptr_t values[];
 };
 
 #define SHAPE_NONE UINT32_MAX
@@ -403,18 +401,26 @@ struct walk_shape {
 struct walk {
 	uintptr_t lo, hi;
 	uintptr_t *out;
-	int room;  /* frames wanted, one more than kept to tell truncation */
+	int room; /* frames wanted, one more than kept to tell truncation */
 	int n;
 	bool seen_task_frame;
-	/* The shape being recorded; shape == NULL once it cannot be. */
+	/* The shape being recorded; shape == NULL once it cannot be. Recorded
+	 * in four runs of max_steps entries, packed once the walk is over. */
 	struct walk_shape *shape;
-	struct shape_bp *bps;
+	uintptr_t *bp_values;
+	uint32_t *ra_rels, *bp_rels;
 	int max_steps;
 	uint32_t bp_slot_rel; /* where the current bp was loaded from; SHAPE_NONE: the register */
 };
+
+static inline bool in_range(uintptr_t lo, uintptr_t hi, uintptr_t addr)
+{
+	return addr >= lo && addr <= hi - sizeof(uintptr_t) && !(addr & 7);
+}
+
 static inline bool readable(const struct walk *w, uintptr_t addr)
 {
-	return addr >= w->lo && addr <= w->hi - sizeof(uintptr_t) && !(addr & 7);
+	return in_range(w->lo, w->hi, addr);
 }
 
 /* Keep ra unless it is costack's own; false when the walk is over: the
@@ -426,7 +432,8 @@ static inline bool keep(struct walk *w, uintptr_t ra)
 	if (is_bottom(ra))
 		return false;
 	if (unwind_is_own(ra))
-		return !(ra >= (uintptr_t)__start_costack_tramp && ra < (uintptr_t)__stop_costack_tramp);
+		return !(ra >= (uintptr_t)__start_costack_tramp &&
+		         ra < (uintptr_t)__stop_costack_tramp);
 	w->seen_task_frame = true;
 	w->out[w->n++] = ra;
 	return w->n < w->room;
@@ -453,25 +460,32 @@ static void walk_libunwind(struct walk *w, uintptr_t ra, uintptr_t sp, uintptr_t
 		;
 }
 
-static bool shape_holds(const struct walk *w, const struct walk_shape *shape, uintptr_t sp0,
-			uintptr_t bp0, uintptr_t ra0)
+/*
+ * Whether every word the shape's walk read holds what it held, relative to
+ * sp0, inside [lo, hi). The switch path's one loop: an independent load, an
+ * xor and an or per word, no early exit (one branch at the end).
+ */
+static inline bool shape_holds(const struct walk_shape *shape, uintptr_t lo, uintptr_t hi,
+                               uintptr_t sp0, uintptr_t bp0, uintptr_t ra0)
 {
-	const struct shape_bp *bps = (const struct shape_bp *)(shape->steps + shape->nsteps);
+	const uintptr_t *values = shape->values;
+	const uint32_t *rels = (const uint32_t *)(values + shape->nras + shape->nbps);
+	uintptr_t diff = 0;
 
-	bool same = true;
-
-	if (shape->ra0 != ra0 || (shape->bp0_used && bp0 - sp0 != (uintptr_t)(intptr_t)shape->bp0_rel))
+	if (shape->ra0 != ra0 || (shape->bp0_used && bp0 - sp0 != shape->bp0_rel))
 		return false;
-	/* Every slot lies in [sp0, sp0 + max_rel], 8-aligned as sp0 is. */
-	if (!readable(w, sp0) || !readable(w, sp0 + shape->max_rel))
+	/* Every word lies in [sp0, sp0 + max_rel], 8-aligned as sp0 is. */
+	if (!in_range(lo, hi, sp0) || !in_range(lo, hi, sp0 + shape->max_rel))
 		return false;
-	/* No early exit: independent loads, one branch. */
-	for (int i = 0; i < shape->nsteps; i++)
-		same &= *(const uintptr_t *)(sp0 + shape->steps[i].slot_rel) == shape->steps[i].value;
-	for (int i = 0; i < shape->nbps; i++)
-		same &= *(const uintptr_t *)(sp0 + bps[i].slot_rel) ==
-			sp0 + (uintptr_t)(intptr_t)bps[i].value_rel;
-	return same;
+#pragma GCC unroll 4
+	for (unsigned i = 0; i < shape->nras; i++)
+		diff |= *(const uintptr_t *)(sp0 + rels[i]) ^ values[i];
+	values += shape->nras;
+	rels += shape->nras;
+#pragma GCC unroll 4
+	for (unsigned i = 0; i < shape->nbps; i++)
+		diff |= (*(const uintptr_t *)(sp0 + rels[i]) - sp0) ^ values[i];
+	return diff == 0;
 }
 
 static bool rel32(struct walk *w, uintptr_t addr, uintptr_t sp0, uint32_t *rel)
@@ -488,18 +502,17 @@ static bool rel32(struct walk *w, uintptr_t addr, uintptr_t sp0, uint32_t *rel)
 static void shape_use_bp(struct walk *w, uintptr_t bp, uintptr_t sp0)
 {
 	struct walk_shape *shape = w->shape;
-	intptr_t value_rel = (intptr_t)(bp - sp0);
 
 	if (!shape)
 		return;
-	if (value_rel < INT32_MIN || value_rel > INT32_MAX) {
-		w->shape = NULL;
-	} else if (w->bp_slot_rel == SHAPE_NONE) {
+	if (w->bp_slot_rel == SHAPE_NONE) {
 		shape->bp0_used = 1;
-		shape->bp0_rel = (int32_t)value_rel;
+		shape->bp0_rel = bp - sp0;
+	} else if (shape->nbps == w->max_steps) {
+		w->shape = NULL;
 	} else {
-		w->bps[shape->nbps].slot_rel = w->bp_slot_rel;
-		w->bps[shape->nbps].value_rel = (int32_t)value_rel;
+		w->bp_rels[shape->nbps] = w->bp_slot_rel;
+		w->bp_values[shape->nbps] = bp - sp0;
 		shape->nbps++;
 	}
 }
@@ -511,27 +524,44 @@ static void shape_step(struct walk *w, uintptr_t slot, uintptr_t value, uintptr_
 
 	if (!shape)
 		return;
-	if (shape->nsteps == w->max_steps || !rel32(w, slot, sp0, &shape->steps[shape->nsteps].slot_rel)) {
+	if (shape->nras == w->max_steps || !rel32(w, slot, sp0, &w->ra_rels[shape->nras])) {
 		w->shape = NULL;
 		return;
 	}
-	shape->steps[shape->nsteps].value = value;
-	shape->steps[shape->nsteps].reserved = 0;
-	shape->nsteps++;
+	shape->values[shape->nras++] = value;
+}
+
+/* The four runs recorded, one after the other (struct walk_shape). Each
+ * moves towards the start, past runs already moved. */
+static void shape_pack(struct walk *w)
+{
+	struct walk_shape *shape = w->shape;
+	unsigned n = shape->nras, m = shape->nbps;
+	uint32_t *rels = (uint32_t *)(shape->values + n + m);
+
+	memmove(shape->values + n, w->bp_values, m * sizeof(*w->bp_values));
+	memmove(rels, w->ra_rels, n * sizeof(*rels));
+	memmove(rels + n, w->bp_rels, m * sizeof(*rels));
+}
+
+static uint32_t shape_size(const struct walk_shape *shape)
+{
+	return (uint32_t)(sizeof(*shape) +
+	                  (shape->nras + shape->nbps) * (sizeof(uintptr_t) + sizeof(uint32_t)));
 }
 
 enum step_result { STEP_ON, STEP_END, STEP_END_UNSHAPED };
 
 /* A frame built with a frame pointer: CFA = rbp + 16, the caller's rbp
  * saved at CFA - 16. */
-static const struct rule frame_pointer_rule = { .cfa_off = 16, .rbp_off = -16,
-						.cfa_is_rbp = 1, .kind = RULE_STEP };
+static const struct rule frame_pointer_rule = {
+        .cfa_off = 16, .rbp_off = -16, .cfa_is_rbp = 1, .kind = RULE_STEP};
 
 /* COSTACK_UNWIND=fp: a task's frame whose rbp points into the stack above
  * it is taken as a frame-pointer frame; any other, and costack's own,
  * follows its CFI rule. */
 static inline struct rule rule_of_frame(const struct walk *w, uintptr_t ra, uintptr_t sp,
-					uintptr_t bp)
+                                        uintptr_t bp)
 {
 	if (config.unwind == UNWIND_FP && bp >= sp && !(bp & 7) && bp + 16 <= w->hi &&
 	    !unwind_is_own(ra))
@@ -542,7 +572,7 @@ static inline struct rule rule_of_frame(const struct walk *w, uintptr_t ra, uint
 /* One frame outwards with the rule of *ra; sp0 is where the shape starts
  * (0: before it, in costack's own frames). */
 static inline enum step_result step(struct walk *w, uintptr_t *ra, uintptr_t *sp, uintptr_t *bp,
-				    uintptr_t sp0)
+                                    uintptr_t sp0)
 {
 	struct rule r = rule_of_frame(w, *ra, *sp, *bp);
 	uintptr_t cfa, slot;
@@ -607,9 +637,9 @@ walk(struct walk *w, const struct walk_shape *hint, const struct unwind_start *s
 		w->shape = NULL;
 		return false;
 	}
-	if (hint && shape_holds(w, hint, sp, bp, ra))
+	if (hint && shape_holds(hint, w->lo, w->hi, sp, bp, ra))
 		return true;
-	*shape = (struct walk_shape){ .ra0 = ra };
+	*shape = (struct walk_shape){.ra0 = ra};
 	w->bp_slot_rel = SHAPE_NONE;
 	const uintptr_t sp0 = sp;
 	/* keep() last: it records the frame. */
@@ -618,9 +648,8 @@ walk(struct walk *w, const struct walk_shape *hint, const struct unwind_start *s
 	if (result == STEP_END_UNSHAPED)
 		w->shape = NULL;
 	if (w->shape) {
-		/* The frame-pointer checks go right after the steps. */
-		memmove(shape->steps + shape->nsteps, w->bps, shape->nbps * sizeof(*w->bps));
 		shape->truncated = w->n == w->room;
+		shape_pack(w);
 	}
 	return false;
 }
@@ -635,22 +664,25 @@ static void walk_backtrace(struct walk *w, uintptr_t *scratch, int cap)
 }
 
 void unwind_capture(uintptr_t *scratch, int max, uintptr_t stack_lo, uintptr_t stack_hi,
-		    const struct stack_rec *hint, const struct unwind_start *start,
-		    struct capture *out)
+                    const struct stack_rec *hint, const struct unwind_start *start,
+                    struct capture *out)
 {
 	int steps = max + UNWIND_SLACK;
-	/* scratch: frames, then the shape being recorded, then its bp checks. */
+	/* scratch: frames, then the shape being recorded (its header and return addresses,
+	 * then the runs of frame pointers and where each was read). */
 	struct walk w = {
-		.lo = stack_lo,
-		.hi = stack_hi,
-		.out = scratch,
-		.room = max + 1,
-		.shape = (struct walk_shape *)(scratch + steps),
-		.max_steps = steps,
+	        .lo = stack_lo,
+	        .hi = stack_hi,
+	        .out = scratch,
+	        .room = max + 1,
+	        .shape = (struct walk_shape *)(scratch + steps),
+	        .max_steps = steps,
 	};
 	const struct walk_shape *hint_shape = NULL;
 
-	w.bps = (struct shape_bp *)(w.shape->steps + steps);
+	w.bp_values = w.shape->values + steps;
+	w.ra_rels = (uint32_t *)(w.bp_values + steps);
+	w.bp_rels = w.ra_rels + steps;
 	memset(out, 0, sizeof(*out));
 	if (config.unwind == UNWIND_LIBUNWIND || !rules) {
 		/* unw_backtrace's raw list goes where a shape would. */
@@ -672,10 +704,26 @@ void unwind_capture(uintptr_t *scratch, int max, uintptr_t stack_lo, uintptr_t s
 	out->n = w.n > max ? max : w.n;
 	if (w.shape) {
 		out->shape = w.shape;
-		out->shape_size = (uint32_t)(sizeof(struct walk_shape) +
-					     w.shape->nsteps * sizeof(struct shape_step) +
-					     w.shape->nbps * sizeof(struct shape_bp));
+		out->shape_size = shape_size(w.shape);
 	}
+}
+
+bool unwind_still(const struct stack_rec *hint, const struct unwind_start *start,
+                  uintptr_t stack_lo, uintptr_t stack_hi, bool *truncated)
+{
+	const struct walk_shape *shape = hint->extra;
+
+	/* A start in costack's own code: the walk would skip its frames first. */
+	if (hint->extra_size < sizeof(*shape) || unwind_is_own(start->ra))
+		return false;
+	if (!stack_lo || stack_lo >= stack_hi) {
+		stack_lo = start->sp; /* as walk() takes an unknown range */
+		stack_hi = start->sp + (64u << 20);
+	}
+	if (!shape_holds(shape, stack_lo, stack_hi, start->sp, start->bp, start->ra))
+		return false;
+	*truncated = shape->truncated;
+	return true;
 }
 
 int unwind_signal_frames(void *ucontext, uintptr_t *frames, int max, bool *truncated)

@@ -44,12 +44,12 @@ struct unwind_start {
 };
 
 /* In a function built with frame pointers: its caller's state. */
-#define UNWIND_CALLER(start)                                                    \
-	do {                                                                    \
-		uintptr_t *frame_ = __builtin_frame_address(0);                \
-		(start).sp = (uintptr_t)(frame_ + 2);                          \
-		(start).bp = frame_[0];                                        \
-		(start).ra = frame_[1];                                        \
+#define UNWIND_CALLER(start)                                                                       \
+	do {                                                                                       \
+		uintptr_t *frame_ = __builtin_frame_address(0);                                    \
+		(start).sp = (uintptr_t)(frame_ + 2);                                              \
+		(start).bp = frame_[0];                                                            \
+		(start).ra = frame_[1];                                                            \
 	} while (0)
 
 /* For the hooks that use UNWIND_CALLER. */
@@ -58,9 +58,9 @@ struct unwind_start {
 struct capture {
 	const uintptr_t *frames; /* innermost first */
 	int n;
-	bool truncated;          /* the stack was deeper than max */
+	bool truncated;               /* the stack was deeper than max */
 	const struct stack_rec *same; /* the hint, when the stack is still the hint's */
-	const void *shape;       /* what to keep with a new record of these frames */
+	const void *shape;            /* what to keep with a new record of these frames */
 	uint32_t shape_size;
 };
 
@@ -77,8 +77,18 @@ struct capture {
  * UNWIND_SCRATCH_WORDS(max) words; out->frames may point into it.
  */
 void unwind_capture(uintptr_t *scratch, int max, uintptr_t stack_lo, uintptr_t stack_hi,
-		    const struct stack_rec *hint, const struct unwind_start *start,
-		    struct capture *out);
+                    const struct stack_rec *hint, const struct unwind_start *start,
+                    struct capture *out);
+
+/*
+ * The switch path's capture when the task suspends where it did before:
+ * whether the stack from start (a hook's caller, the task's innermost
+ * frame) is still hint's, by the shape of the walk that made hint (see
+ * unwind_capture). True: hint's frames are the stack's, *truncated as they
+ * were. False: unwind_capture must walk.
+ */
+bool unwind_still(const struct stack_rec *hint, const struct unwind_start *start,
+                  uintptr_t stack_lo, uintptr_t stack_hi, bool *truncated);
 
 /*
  * For a crash dump, inside a signal handler: the frames of the code the
