@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "costack.h"
+#include "knowledge.h"
 #include "live_cli.h"
 #include "live_read.h"
 #include "output.h"
@@ -94,38 +95,6 @@ static int usage(const char *before, const char *arg, const char *after)
 }
 
 /* --- where ------------------------------------------------------------------- */
-
-static bool starts_with(const char *s, const char *prefix)
-{
-	return s && !strncmp(s, prefix, strlen(prefix));
-}
-
-/* A frame in a runtime's library (the rule in the help). */
-static bool runtime_module(const char *module)
-{
-	static const char *const libraries[] = {"libc.so",   "libc-",     "ld-linux",
-	                                        "libstdc++", "libgcc_s",  "libcostack",
-	                                        "libboost_", "libpthread"};
-	const char *base = module ? strrchr(module, '/') : NULL;
-
-	base = base ? base + 1 : module;
-	for (size_t i = 0; base && i < sizeof(libraries) / sizeof(*libraries); i++)
-		if (starts_with(base, libraries[i]))
-			return true;
-	return false;
-}
-
-/* A runtime's internal function, inlined into the program or not. */
-static bool runtime_function(const char *function)
-{
-	static const char *const functions[] = {"boost::context::", "boost::coroutines2::detail::",
-	                                        "boost::fibers::detail::", "std::"};
-
-	for (size_t i = 0; i < sizeof(functions) / sizeof(*functions); i++)
-		if (starts_with(function, functions[i]))
-			return true;
-	return false;
-}
 
 /* Where t is (the rule in the help) into *where; false when t has no
  * frames. */

@@ -378,7 +378,7 @@ static void exec_command(char **command, const struct libraries *libs, int error
 	if (setenv("COSTACK_TRACE", "1", 1) < 0 ||
 	    setenv("COSTACK_LTTNG_LIBRARY", libs->provider, 1) < 0 ||
 	    setenv("LTTNG_UST_REGISTER_TIMEOUT", "-1", 0) < 0 ||
-	    preload_append(libs->preload) < 0 || preload_append(LTTNG_UST_DL) < 0 ||
+	    preload_append_costack("record", libs->preload) < 0 || preload_append(LTTNG_UST_DL) < 0 ||
 	    preload_append(LTTNG_UST_FORK) < 0)
 		goto fail;
 	execvp(command[0], command);

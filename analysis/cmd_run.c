@@ -33,7 +33,8 @@ static void print_run_help(FILE *out)
 	      "                   this costack runs from its build tree, else\n"
 	      "                   " COSTACK_INSTALLED_LIBRARY "\n"
 	      "  LD_PRELOAD       The preload is appended; libraries already listed stay\n"
-	      "                   first, and it is not added twice.\n"
+	      "                   first. When LD_PRELOAD already loads a costack (any copy),\n"
+	      "                   that one is used and a line on stderr says so.\n"
 	      "  COSTACK_*        Passed through to libcostack.so (see 'costack --help').\n"
 	      "\n"
 	      "Exit status:\n"
@@ -71,7 +72,7 @@ int command_run(int argc, char **argv)
 	status = find_costack_library(&costack_preload_library, preload);
 	if (status != COSTACK_EXIT_OK)
 		return status;
-	if (preload_append(preload) < 0) {
+	if (preload_append_costack("run", preload) < 0) {
 		fprintf(stderr, "costack: cannot set LD_PRELOAD: %s\n", strerror(errno));
 		return COSTACK_EXIT_INPUT;
 	}

@@ -21,6 +21,8 @@
 #include <x86intrin.h>
 
 #include "costack.h"
+#include "task_view.h"
+#include "ticks.h"
 
 /*
  * How the reader trusts nothing. The target may be hostile (a root reader
@@ -28,9 +30,11 @@
  * read. So:
  * - every value is read once, into the reader's own memory, and only that
  *   copy is checked and used: nothing is validated and then read again;
- * - every offset is a target pointer minus header.base, checked for
- *   alignment and, without overflow, against the region's used size and
- *   the image's length before anything is copied from it;
+ * - every offset is a target pointer translated by the header's chunk
+ *   table (the chunk holding all of the object, its address minus the
+ *   chunk's plus the chunk's offset), checked for alignment and, without
+ *   overflow, against the region's used size and the image's length
+ *   before anything is copied from it;
  * - every count is bounded by the layout's maxima before it sizes a copy,
  *   and the work of a read by the region's size (slabs may not add up to
  *   more than it);
@@ -45,24 +49,21 @@
 #define STACK_HEAD sizeof(struct costack_live_stack)
 /* A TSC rate is measured over at least this much time, as the target's is. */
 #define RATE_MEASURED_OVER_NS 10000000u
-#define SPIN_TRIES 64u /* tries before yielding the CPU to a preempted writer */
-
-static const char *const state_names[] = {"created", "running", "suspended",
-                                          "done",    "failed",  "cancelled"};
-static const char *const runtime_names[] = {"thread", "ucontext", "fcontext"};
+#define SPIN_TRIES 64u         /* tries before yielding the CPU to a preempted writer */
+#define REGISTRY_MAKING_MS 100 /* how long a registry being made is waited for */
 
 const char *live_state_name(int state)
 {
-	return state >= 0 && state < (int)(sizeof(state_names) / sizeof(*state_names))
-	               ? state_names[state]
-	               : "?";
+	const char *name = task_state_name(state);
+
+	return name ? name : "?";
 }
 
 const char *live_runtime_name(int runtime)
 {
-	return runtime >= 0 && runtime < (int)(sizeof(runtime_names) / sizeof(*runtime_names))
-	               ? runtime_names[runtime]
-	               : "?";
+	const char *name = task_runtime_name(runtime);
+
+	return name ? name : "?";
 }
 
 static int fail(struct live_error *err, enum live_status status, const char *fmt, ...)
@@ -172,10 +173,12 @@ struct parser {
 	const unsigned char *image; /* a memory image, or NULL: fd */
 	int fd;                     /* a file read with pread(2), never mapped */
 	bool shrank;                /* fd ended before len: its bytes are gone */
+	unsigned char *record;      /* a file's record, task_size bytes, copied one at a time */
 	size_t len;
 	const struct live_parse_options *opt;
 	struct costack_live_header h; /* the fixed part, copied once */
 	uint64_t used;                /* h.used, re-read when it grew */
+	uint32_t nchunks;             /* chunks of h.chunks copied, re-read when they grew */
 	uint32_t max_frames;          /* min(depth, COSTACK_LIVE_MAX_FRAMES) */
 	struct stack_store *store;
 	bool out_of_memory;
@@ -187,8 +190,7 @@ struct parser {
  * The image's bytes. A registry is read from its memfd with pread(2), never
  * mapped: a target that shrinks its memfd while it is read (nothing of
  * libcostack.so does) would have a mapping's reader killed by SIGBUS, where
- * pread returns less. Each copy is a system call, a full barrier: a
- * seqlock's value read before a record's copy is read before it.
+ * pread returns less. Each copy is a system call, a full barrier.
  */
 
 /* Copy size bytes at off (inside len, checked before) into dst; false when the file ended
@@ -245,8 +247,9 @@ static bool in_region(struct parser *p, uint64_t off, uint64_t size)
 	if (off > limit || size > limit - off) {
 		/* Stacks are allocated as the target runs: it may have grown. */
 		uint64_t used = image_u64(p, offsetof(struct costack_live_header, used));
+		uint64_t grown = image_u64(p, offsetof(struct costack_live_header, size));
 
-		if (used > p->used && used <= p->h.size)
+		if (used > p->used && used <= grown)
 			p->used = used;
 		limit = p->used < p->len ? p->used : p->len;
 		if (off > limit || size > limit - off)
@@ -255,15 +258,57 @@ static bool in_region(struct parser *p, uint64_t off, uint64_t size)
 	return !p->opt->has_data || p->opt->has_data(p->opt->ctx, off, size);
 }
 
+/* Copy the chunks the target counts now (each filled in before it is counted). */
+static void read_chunks(struct parser *p)
+{
+	uint32_t n = image_u32(p, offsetof(struct costack_live_header, nchunks));
+
+	if (n > COSTACK_LIVE_MAX_CHUNKS)
+		n = COSTACK_LIVE_MAX_CHUNKS;
+	if (n <= p->nchunks)
+		return;
+	if (image_copy(p, offsetof(struct costack_live_header, chunks), p->h.chunks,
+	               n * sizeof(struct costack_live_chunk)))
+		p->nchunks = n;
+}
+
+/* The chunk holding all of [pointer, pointer + size); NULL if none of those copied does. */
+static const struct costack_live_chunk *chunk_of(const struct parser *p, uint64_t pointer,
+                                                 uint64_t size)
+{
+	for (uint32_t i = 0; i < p->nchunks; i++) {
+		const struct costack_live_chunk *c = &p->h.chunks[i];
+
+		if (pointer >= c->address && pointer - c->address <= c->size &&
+		    size <= c->size - (pointer - c->address))
+			return c;
+	}
+	return NULL;
+}
+
+/* The offset in the memfd of [pointer, pointer + size), all in one chunk; false if no chunk
+ * holds it. */
+static bool chunk_offset(struct parser *p, uint64_t pointer, uint64_t size, uint64_t *off)
+{
+	const struct costack_live_chunk *c = chunk_of(p, pointer, size);
+
+	if (!c) {
+		/* The target may have mapped another chunk since. */
+		read_chunks(p);
+		c = chunk_of(p, pointer, size);
+	}
+	if (!c || c->offset > UINT64_MAX - (pointer - c->address))
+		return false;
+	*off = c->offset + (pointer - c->address);
+	return true;
+}
+
 /* The offset in the image of a target pointer to an object of size bytes
  * aligned to align; false if it is not a pointer into the region. */
 static bool pointer_offset(struct parser *p, uint64_t pointer, uint64_t size, uint64_t align,
                            uint64_t *off)
 {
-	if (pointer < p->h.base)
-		return false;
-	*off = pointer - p->h.base;
-	return *off % align == 0 && in_region(p, *off, size);
+	return chunk_offset(p, pointer, size, off) && *off % align == 0 && in_region(p, *off, size);
 }
 
 /* The stack at pointer, copied (once per read); NULL when it is no valid
@@ -328,11 +373,11 @@ static bool follow_exception(struct parser *p, uint64_t pointer, struct live_tas
 }
 
 /*
- * A file's records, copied a run at a time, twice, with two system calls,
- * the second after the first: a record whose two copies are the same, with
- * an even seqlock, was not being written at any time between them (a write
- * makes the seqlock odd first, and even again only one higher), so its
- * first copy is consistent. The others are copied one at a time
+ * A file's records are copied a run at a time, twice, with two system
+ * calls, the second after the first: a record whose two copies are the
+ * same, with an even seqlock, was not being written at any time between
+ * them (a write makes the seqlock odd first, and even again only one
+ * higher), so its first copy is consistent. Others are copied one at a time
  * (copy_record). Two system calls a run of records instead of three a
  * record; runs of RUN_BYTES, so that the buffers stay the same few pages.
  */
@@ -364,73 +409,48 @@ static bool copy_run(struct parser *p, uint64_t off, uint64_t bytes, struct run_
 	return c->have;
 }
 
-/* Record i of a run copied twice into buf, if its copies show it consistent. */
+/* Record i of a run copied twice into out (task_view.h's reading of a copy that holds still),
+ * if its copies show it consistent. */
 static bool record_of_run(const struct parser *p, const struct run_copies *c, uint32_t i,
-                          unsigned char *buf)
+                          struct task_record *out)
 {
+	struct task_ring_layout ring = {p->h.ring, p->h.ring_offset, p->h.snapshot_size};
 	size_t at = (size_t)i * p->h.task_size;
-	uint32_t seq;
 
-	if (!c->have || memcmp(c->first + at, c->second + at, p->h.task_size))
-		return false;
-	memcpy(&seq, c->first + at, sizeof(seq));
-	if (seq & 1)
-		return false;
-	memcpy(buf, c->first + at, p->h.task_size);
-	return true;
+	return c->have && !memcmp(c->first + at, c->second + at, p->h.task_size) &&
+	       task_record_copy(c->first + at, &ring, out, 1);
 }
 
-/*
- * Copy the record at off (task_size bytes) into buf under its seqlock.
- * Returns true when the copy is consistent.
- */
-static bool copy_record(struct parser *p, uint64_t off, unsigned char *buf)
+/* Copy the record at off consistently (task_view.h's one policy): until the read's budget
+ * for records that change is spent (a running target), else a few tries (an image). A file's
+ * record is copied between two copies of its seqlock, with the same patience. */
+static bool copy_record(struct parser *p, uint64_t off, struct task_record *out)
 {
-	unsigned tries = p->opt->tries ? p->opt->tries : 1;
+	struct task_ring_layout ring = {p->h.ring, p->h.ring_offset, p->h.snapshot_size};
+	uint64_t deadline = p->busy_deadline && !p->budget_spent ? p->busy_deadline : 1;
 
-	for (unsigned i = 0; i < tries; i++) {
-		uint32_t before = image_u32(p, off), after;
-
-		if (!(before & 1)) {
-			image_copy(p, off, buf, p->h.task_size);
-			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			after = image_u32(p, off);
-			if (before == after && !p->shrank)
-				return true;
-		}
-		if (p->budget_spent || p->shrank)
-			return false;
-		if (p->busy_deadline && i % SPIN_TRIES == SPIN_TRIES - 1) {
-			if (monotonic_ns() > p->busy_deadline) {
-				p->budget_spent = true;
-				return false;
-			}
-			/* A writer preempted inside its few stores runs again
-			 * sooner if we give our CPU up. */
-			sched_yield();
-		}
-	}
-	return false;
-}
-
-/* The ring's newest snapshot of kind, from the copy; in-process
- * copy_consistent()'s walk, with its bounds. */
-static bool newest_of_kind(const struct parser *p, const unsigned char *rec,
-                           const struct costack_live_task *task, int kind,
-                           struct costack_live_snapshot *out)
-{
-	uint32_t ring = p->h.ring;
-	uint32_t used = task->ring_newest < ring && task->ring_used <= ring ? task->ring_used : 0;
-
-	for (uint32_t back = 0; back < used; back++) {
-		uint32_t slot = task->ring_newest >= back ? task->ring_newest - back
-		                                          : task->ring_newest + ring - back;
-
-		memcpy(out, rec + p->h.ring_offset + (size_t)slot * p->h.snapshot_size,
-		       sizeof(*out));
-		if (out->kind == kind)
+	if (p->image) {
+		if (task_record_copy(p->image + off, &ring, out, deadline))
 			return true;
+	} else {
+		for (unsigned tries = 0;; tries++) {
+			uint32_t before = image_u32(p, off), after;
+
+			image_copy(p, off, p->record, p->h.task_size);
+			after = image_u32(p, off);
+			if (p->shrank)
+				return false;
+			if (before == after && !(before & 1))
+				return task_record_copy(p->record, &ring, out, 1);
+			if (tries >= SPIN_TRIES && monotonic_ns() > deadline)
+				break;
+			if (tries >= SPIN_TRIES)
+				sched_yield(); /* a writer preempted in its few stores runs sooner
+				                */
+		}
 	}
+	if (p->busy_deadline && monotonic_ns() > p->busy_deadline)
+		p->budget_spent = true;
 	return false;
 }
 
@@ -460,65 +480,53 @@ struct raw_times {
  * frames with api.c's rules (task_frames, costack_task_info). False when
  * something it points to is invalid.
  */
-static bool task_from_record(struct parser *p, const unsigned char *rec, struct live_task *t,
+static bool task_from_record(struct parser *p, const struct task_record *r, struct live_task *t,
                              struct raw_times *raw)
 {
-	struct costack_live_task task;
-	struct costack_live_snapshot suspend, raise, fatal;
-	bool has_suspend, has_raise, has_fatal;
+	const struct costack_live_task *task = &r->task;
+	const struct costack_live_snapshot *fatal = task_record_fatal_raise(r), *s;
+	enum task_frames source;
 
-	memcpy(&task, rec, sizeof(task));
-	if (task.state > COSTACK_CANCELLED)
-		return false;
 	memset(t, 0, sizeof(*t));
-	t->id = task.id;
-	t->parent = task.parent;
-	t->entry = task.entry;
-	t->state = task.state;
-	t->runtime = task.runtime;
-	t->tid = task.tid;
-	t->switches = task.switches;
-	t->raises = task.raises;
-	memcpy(t->name, task.name, sizeof(t->name));
+	t->id = task->id;
+	t->parent = task->parent;
+	t->entry = task->entry;
+	/* A state this costack does not know (a newer one's): shown as unknown, with no frames. */
+	t->state = task_state_name(task->state) && task->state != COSTACK_STATE_UNKNOWN
+	                   ? task->state
+	                   : COSTACK_STATE_UNKNOWN;
+	t->runtime = task->runtime;
+	t->tid = task->tid;
+	t->switches = task->switches;
+	t->raises = task->raises;
+	memcpy(t->name, task->name, sizeof(t->name));
 	t->name[sizeof(t->name) - 1] = '\0';
-	raw->cpu_ticks = task.cpu_ticks;
-	raw->run_start = task.run_start;
-	raw->created = task.created;
-	raw->since = task.since;
-
-	has_suspend = newest_of_kind(p, rec, &task, COSTACK_LIVE_SUSPEND, &suspend);
-	has_raise = newest_of_kind(p, rec, &task, COSTACK_LIVE_RAISE, &raise);
-	/* The raise a failed task died of: the one the runtime kept, else the newest. */
-	has_fatal = task.has_kept || has_raise;
-	fatal = task.has_kept ? task.kept : raise;
+	raw->cpu_ticks = task->cpu_ticks;
+	raw->run_start = task->run_start;
+	raw->created = task->created;
+	raw->since = task->since;
 
 	/* costack_task_info(): a failed task is described by what killed it. */
-	if (task.state == COSTACK_FAILED && has_fatal) {
-		if (fatal.exception && !follow_exception(p, fatal.exception, t))
+	if (t->state == COSTACK_FAILED && fatal) {
+		if (fatal->exception && !follow_exception(p, fatal->exception, t))
 			return false;
 		t->died_of_exception = t->has_exception;
-	} else if (task.exception && !follow_exception(p, task.exception, t)) {
+	} else if (task->exception && !follow_exception(p, task->exception, t)) {
 		return false;
 	}
 
-	switch (task.state) {
-	case COSTACK_CREATED:
-		if (task.entry) {
+	/* What get_stack() shows (task_view.h); from outside, a task never asks about itself. */
+	source = task_frames_of(t->state, false);
+	t->traceback = source == TASK_FRAMES_TRACEBACK;
+	if (source == TASK_FRAMES_ENTRY) {
+		if (task->entry) {
 			t->nframes = 1; /* frames point at t->entry once the array stops moving */
 			t->frames_are_entry = true;
 		}
 		return true;
-	case COSTACK_RUNNING:
-		/* From outside a task never asks about itself: the stack at
-		 * which it was last resumed. */
-	case COSTACK_SUSPENDED:
-		return !has_suspend || frames_of(p, &suspend, t);
-	case COSTACK_FAILED:
-		t->traceback = true;
-		return !has_fatal || frames_of(p, &fatal, t);
-	default:
-		return true; /* done, cancelled: no frames */
 	}
+	s = task_record_frames(r, source);
+	return !s || frames_of(p, s, t);
 }
 
 static int compare_task_id(const void *a, const void *b)
@@ -566,42 +574,21 @@ static void clock_measure(struct tick_clock *c, const struct costack_live_header
 	}
 }
 
-/* Conversions of doubles that stay defined for whatever the target wrote. */
-static uint64_t double_to_u64(double x)
-{
-	if (!(x > 0))
-		return 0;
-	return x >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)x;
-}
-
-static int64_t double_to_i64(double x)
-{
-	if (x != x)
-		return 0;
-	if (x >= 9223372036854775807.0)
-		return INT64_MAX;
-	return x <= -9223372036854775808.0 ? INT64_MIN : (int64_t)x;
-}
-
+/* The target's ticks in nanoseconds (ticks.h: clock.c's formula, with the rate measured here). */
 static uint64_t ticks_to_ns(const struct tick_clock *c, uint64_t ticks)
 {
-	return c->h->clock_is_tsc ? double_to_u64((double)ticks * c->ns_per_tick) : ticks;
+	struct tick_origin o = {c->h->clock_is_tsc != 0, c->h->tsc_at_load, c->h->monotonic_at_load,
+	                        c->h->realtime_minus_monotonic};
+
+	return ticks_duration_ns(&o, c->ns_per_tick, ticks);
 }
 
-/* clock_to_realtime_ns(), to the operation; sums wrap rather than overflow. */
 static uint64_t ticks_to_realtime(const struct tick_clock *c, uint64_t ticks)
 {
-	uint64_t monotonic;
+	struct tick_origin o = {c->h->clock_is_tsc != 0, c->h->tsc_at_load, c->h->monotonic_at_load,
+	                        c->h->realtime_minus_monotonic};
 
-	if (!ticks)
-		return 0;
-	monotonic = c->h->clock_is_tsc
-	                    ? c->h->monotonic_at_load +
-	                              (uint64_t)double_to_i64(
-	                                      (double)(int64_t)(ticks - c->h->tsc_at_load) *
-	                                      c->ns_per_tick)
-	                    : ticks;
-	return monotonic + (uint64_t)c->h->realtime_minus_monotonic;
+	return ticks_realtime_ns(&o, c->ns_per_tick, ticks);
 }
 
 static int check_header(const struct costack_live_header *h, size_t len, int32_t pid,
@@ -627,11 +614,12 @@ static int check_header(const struct costack_live_header *h, size_t len, int32_t
 		return fail(err, LIVE_BAD_LAYOUT,
 		            "bad live registry: it belongs to process %" PRId32 ", not %" PRId32,
 		            h->pid, pid);
-	if (h->size > len || h->used > h->size)
+	/* The region grows: it may be larger now than what was mapped, which bounds every
+	 * read anyway. */
+	if (h->used > h->size)
 		return fail(err, LIVE_BAD_LAYOUT,
-		            "bad live registry: used %" PRIu64 " and size %" PRIu64
-		            " do not fit its %zu bytes",
-		            h->used, h->size, len);
+		            "bad live registry: used %" PRIu64 " is past its size %" PRIu64,
+		            h->used, h->size);
 	if (h->ring < 1 || h->ring > RING_MAX || h->depth < 1 ||
 	    h->depth > COSTACK_LIVE_MAX_FRAMES ||
 	    h->ring_offset < sizeof(struct costack_live_task) || h->ring_offset % 8 ||
@@ -672,15 +660,15 @@ static bool push_task(struct live_snapshot *out, size_t *cap, const struct live_
 	return true;
 }
 
-/* live_parse's and live_parse_file's: p has its image or file, len and options. */
-static int parse(struct parser *pp, struct live_snapshot *out, struct live_error *err)
+/* live_parse's and live_parse_file's: pp has its image or file, len and options. */
+static int parse(const struct parser *pp, struct live_snapshot *out, struct live_error *err)
 {
 	struct parser p = *pp;
 	size_t len = p.len;
 	struct costack_live_slab *slabs = NULL;
 	struct run_copies copies = {0};
 	uint32_t run_records;
-	unsigned char *rec = NULL;
+	struct task_record rec;
 	struct raw_times *raw = NULL;
 	struct tick_clock clock;
 	uint64_t slab_bytes = 0, newest_seen = 0;
@@ -701,7 +689,7 @@ static int parse(struct parser *pp, struct live_snapshot *out, struct live_error
 	}
 	/* The header, once. nslabs first, used next: a slab counted in nslabs
 	 * was allocated (used grown) before, so it lies below the used read. */
-	image_copy(&p, 0, &p.h, HEADER_FIXED);
+	image_copy(&p, 0, &p.h, offsetof(struct costack_live_header, chunks));
 	p.h.nslabs = image_u32(&p, offsetof(struct costack_live_header, nslabs));
 	p.h.used = image_u64(&p, offsetof(struct costack_live_header, used));
 	if (p.shrank)
@@ -709,6 +697,7 @@ static int parse(struct parser *pp, struct live_snapshot *out, struct live_error
 	if (check_header(&p.h, len, p.opt->pid, err))
 		goto end;
 	p.used = p.h.used;
+	read_chunks(&p);
 	p.max_frames = p.h.depth < COSTACK_LIVE_MAX_FRAMES ? p.h.depth : COSTACK_LIVE_MAX_FRAMES;
 	out->pid = p.h.pid;
 	out->depth = p.h.depth;
@@ -718,14 +707,15 @@ static int parse(struct parser *pp, struct live_snapshot *out, struct live_error
 
 	p.store = calloc(1, sizeof(*p.store));
 	slabs = malloc((p.h.nslabs ? p.h.nslabs : 1) * sizeof(*slabs));
-	rec = malloc(p.h.task_size);
-	if (!p.store || !slabs || !rec)
+	p.record = malloc(p.h.task_size);
+	if (!p.store || !slabs || !p.record)
 		goto out_of_memory;
 	if (!image_copy(&p, HEADER_FIXED, slabs, p.h.nslabs * sizeof(*slabs)))
 		goto shrank;
+	run_records = RUN_BYTES / p.h.task_size ? RUN_BYTES / p.h.task_size : 1;
 
 	for (uint32_t s = 0; s < p.h.nslabs; s++) {
-		uint64_t bytes;
+		uint64_t bytes, slab_off;
 
 		/* Slabs are carved from the region: together no larger than it,
 		 * which bounds the work of a read however the header lies. */
@@ -737,18 +727,19 @@ static int parse(struct parser *pp, struct live_snapshot *out, struct live_error
 			goto end;
 		}
 		bytes = (uint64_t)slabs[s].slots * p.h.task_size;
-		if (slabs[s].offset % 8 || !in_region(&p, slabs[s].offset, 0) ||
-		    bytes > p.used - slabs[s].offset || bytes > len - slabs[s].offset) {
+		/* Untouched records are holes (free): the slab need not be data. */
+		if (!chunk_offset(&p, slabs[s].address, bytes, &slab_off) || slab_off % 8 ||
+		    !in_region(&p, slab_off, 0) || bytes > p.used - slab_off ||
+		    bytes > len - slab_off) {
 			fail(err, LIVE_BAD_LAYOUT,
-			     "bad live registry: slab %" PRIu32 " at %" PRIu64
+			     "bad live registry: slab %" PRIu32 " at %#" PRIx64
 			     " is not inside the region",
-			     s, (uint64_t)slabs[s].offset);
+			     s, (uint64_t)slabs[s].address);
 			goto end;
 		}
 		slab_bytes += bytes;
-		run_records = RUN_BYTES / p.h.task_size ? RUN_BYTES / p.h.task_size : 1;
 		for (uint32_t i = 0; i < slabs[s].slots; i++) {
-			uint64_t off = slabs[s].offset + (uint64_t)i * p.h.task_size;
+			uint64_t off = slab_off + (uint64_t)i * p.h.task_size;
 			struct live_task t;
 			struct raw_times r;
 
@@ -765,16 +756,16 @@ static int parse(struct parser *pp, struct live_snapshot *out, struct live_error
 			/* A record never written is a hole of zeroes: free. */
 			if (p.opt->has_data && !p.opt->has_data(p.opt->ctx, off, p.h.task_size))
 				continue;
-			if (!record_of_run(&p, &copies, i % run_records, rec) &&
-			    !copy_record(&p, off, rec)) {
+			if (!record_of_run(&p, &copies, i % run_records, &rec) &&
+			    !copy_record(&p, off, &rec)) {
 				if (p.shrank)
 					goto shrank;
 				out->busy++;
 				continue;
 			}
-			if (!((const struct costack_live_task *)rec)->id)
+			if (!rec.task.id)
 				continue; /* a free record */
-			if (!task_from_record(&p, rec, &t, &r)) {
+			if (!task_from_record(&p, &rec, &t, &r)) {
 				if (p.out_of_memory)
 					goto out_of_memory;
 				if (p.shrank)
@@ -836,8 +827,8 @@ end:
 	store_free(p.store);
 	free(copies.first);
 	free(copies.second);
+	free(p.record);
 	free(raw);
-	free(rec);
 	free(slabs);
 	return ret;
 }
@@ -871,11 +862,9 @@ void live_snapshot_free(struct live_snapshot *s)
 
 uint32_t live_task_limit(const struct live_task *t, int limit, uint32_t *first)
 {
-	uint32_t keep = limit > 0 && (uint32_t)limit < t->nframes ? (uint32_t)limit : t->nframes;
-
-	/* emit_frames(): a stack drops its oldest frames, a traceback its newest. */
-	*first = t->traceback ? 0 : t->nframes - keep;
-	return keep;
+	/* task_view.h's limit rule: a stack drops its oldest frames, a traceback its newest. */
+	return task_frames_limit(t->traceback ? TASK_FRAMES_TRACEBACK : TASK_FRAMES_SUSPENSION,
+	                         t->nframes, limit, first);
 }
 
 /* --- a process's registry -------------------------------------------------- */
@@ -1031,7 +1020,7 @@ static const char *file_kind(mode_t mode)
  * its root blocked open() for ever): the file is looked at through an
  * O_PATH descriptor, which opens nothing, and opened only if it is what
  * libcostack.so makes: a regular file of shared memory (tmpfs), linked
- * nowhere, as large as a header at least.
+ * nowhere.
  */
 int live_open_registry(pid_t pid, const char *path, struct live_error *err)
 {
@@ -1059,9 +1048,6 @@ int live_open_registry(pid_t pid, const char *path, struct live_error *err)
 		     !S_ISREG(st.st_mode) ? file_kind(st.st_mode)
 		     : st.st_nlink        ? "a file linked in a directory"
 		                          : "a file not of shared memory");
-	} else if ((uint64_t)st.st_size < HEADER_FIXED) {
-		fail(err, LIVE_BAD_LAYOUT,
-		     "its costack-live memfd is too short for a live registry");
 	} else {
 		/* The descriptor held pins the file: this opens the one just looked at. */
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", where);
@@ -1081,9 +1067,18 @@ int live_read_registry(pid_t pid, int fd, struct live_snapshot *out, struct live
 	size_t len;
 	int ret;
 
-	if (fstat(fd, &st) || pread(fd, &h, HEADER_FIXED, 0) != (ssize_t)HEADER_FIXED) {
-		return fail(err, LIVE_BAD_LAYOUT,
-		            "its costack-live memfd is too short for a live registry");
+	/* A target making its registry right now (its first task) has the memfd before its
+	 * header: given a moment (its making takes microseconds), not taken for a bad one. */
+	for (int waited_ms = 0;; waited_ms++) {
+		bool made = !fstat(fd, &st) &&
+		            pread(fd, &h, HEADER_FIXED, 0) == (ssize_t)HEADER_FIXED && h.size;
+
+		if (made)
+			break;
+		if (waited_ms == REGISTRY_MAKING_MS)
+			return fail(err, LIVE_BAD_LAYOUT,
+			            "its costack-live memfd is too short for a live registry");
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
 	}
 	/* The whole region the header claims, no more than the file has. */
 	len = (uint64_t)st.st_size < h.size ? (size_t)st.st_size : (size_t)h.size;
@@ -1245,7 +1240,7 @@ int live_read_pid(pid_t pid, struct live_snapshot *out, struct live_error *err)
 	if (stat(path, &st))
 		return fail(err, LIVE_NO_PROCESS, "no such process: %d", (int)pid);
 	return fail(err, LIVE_NO_REGISTRY,
-	            "process %d is not running under libcostack.so (no live registry); start it "
-	            "with `costack run`",
+	            "process %d has no live registry: it is not running under libcostack.so "
+	            "(start it with `costack run`), or has made no coroutine yet",
 	            (int)pid);
 }

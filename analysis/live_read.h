@@ -120,7 +120,7 @@ int live_parse_file(int fd, size_t len, const struct live_parse_options *opt,
 /*
  * Open the registry at path, a /proc/PID/fd or /proc/PID/map_files entry
  * of process pid, if it is a memfd of libcostack.so's kind (a regular file
- * of shared memory, linked nowhere, larger than a header) and nothing else:
+ * of shared memory, linked nowhere) and nothing else:
  * a fifo, a device, a directory, a socket is not opened, and is
  * LIVE_NOT_MEMFD. The descriptor, or -1 with err filled.
  */

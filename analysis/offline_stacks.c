@@ -56,7 +56,7 @@ static void task_out(const struct tm_model *m, const struct tm_task *t, int limi
 	}
 	out->nframes = v.n ? tm_view_frames(&v, limit, frames) : 0;
 	out->frames = frames;
-	out->frames_are_entry = v.is_entry;
+	out->frames_are_entry = v.source == TASK_FRAMES_ENTRY;
 	out->frames_ns = v.frames_ns;
 }
 

@@ -7,6 +7,9 @@
 #include "commands.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -106,6 +109,78 @@ static bool preload_list_has(const char *list, const char *entry)
 	}
 	free(copy);
 	return found;
+}
+
+/* Whether path is a costack preload: an ELF object whose dynamic symbols define
+ * costack_get_stack, whatever its name or build. */
+static bool is_costack_library(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *elf = NULL;
+	Elf_Scn *scn = NULL;
+	bool found = false;
+
+	if (fd < 0 || elf_version(EV_CURRENT) == EV_NONE ||
+	    !(elf = elf_begin(fd, ELF_C_READ_MMAP, NULL)))
+		goto end;
+	while (!found && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_DYNSYM || !shdr.sh_entsize ||
+		    !(data = elf_getdata(scn, NULL)))
+			continue;
+		for (size_t i = 0; !found && i < shdr.sh_size / shdr.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *name;
+
+			found = gelf_getsym(data, (int)i, &sym) && sym.st_shndx != SHN_UNDEF &&
+			        (name = elf_strptr(elf, shdr.sh_link, sym.st_name)) &&
+			        !strcmp(name, "costack_get_stack");
+		}
+	}
+end:
+	if (elf)
+		elf_end(elf);
+	if (fd >= 0)
+		close(fd);
+	return found;
+}
+
+/* The first item of the LD_PRELOAD list that is a costack preload, into item[PATH_MAX];
+ * false when none is. An item without '/' is a name ld.so searches for: judged by name. */
+static bool preload_list_costack(const char *list, char *item_out)
+{
+	char *copy = strdup(list);
+	char *saveptr = NULL;
+	bool found = false;
+
+	if (!copy)
+		return false;
+	for (char *item = strtok_r(copy, PRELOAD_SEPARATORS, &saveptr); item && !found;
+	     item = strtok_r(NULL, PRELOAD_SEPARATORS, &saveptr)) {
+		found = strchr(item, '/') ? is_costack_library(item)
+		                          : !strncmp(item, "libcostack.so", strlen("libcostack.so"));
+		if (found)
+			snprintf(item_out, PATH_MAX, "%s", item);
+	}
+	free(copy);
+	return found;
+}
+
+int preload_append_costack(const char *verb, const char *entry)
+{
+	const char *list = getenv("LD_PRELOAD");
+	char present[PATH_MAX];
+
+	if (list && preload_list_costack(list, present)) {
+		if (!preload_list_has(present, entry))
+			fprintf(stderr,
+			        "costack %s: LD_PRELOAD already loads costack (%s); %s is not added\n",
+			        verb, present, entry);
+		return 0;
+	}
+	return preload_append(entry);
 }
 
 int preload_append(const char *entry)

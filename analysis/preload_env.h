@@ -31,4 +31,10 @@ int find_costack_library(const struct costack_library *lib, char *path);
  * 0, or -1 with errno. */
 int preload_append(const char *entry);
 
+/* preload_append for libcostack.so itself, unless LD_PRELOAD already loads a costack (any
+ * copy: two in one process would each hook the program's calls; the first keeps the tasks,
+ * the other stands down). Then the one there is kept, and when it is another file than entry,
+ * "costack VERB: ..." on stderr says so. */
+int preload_append_costack(const char *verb, const char *entry);
+
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "symbolize.h"
+#include "task_view.h"
 
 struct stacks_task;
 
@@ -17,8 +18,8 @@ struct stacks_task;
 typedef int (*stacks_symbolize_fn)(void *ctx, const struct stacks_task *t, uint64_t pc,
                                    bool is_return, struct sym_frame *out, int cap);
 
-/* The state of a task whose stack a recording cannot tell (events were lost). */
-#define STACKS_STATE_UNKNOWN 6
+/* The state of a task whose stack a recording cannot tell (events were lost): task_view.h's. */
+#define STACKS_STATE_UNKNOWN COSTACK_STATE_UNKNOWN
 
 /* One task as the writers show it: get_stack() already cut to its limit. */
 struct stacks_task {

@@ -2,6 +2,8 @@
 /* trace_model.c - costack-tp.h's state machine replayed: the live registry, rebuilt from events. */
 #include "trace_model.h"
 
+#include "task_view.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -538,26 +540,24 @@ void tm_on_task_end(struct tm_model *m, struct tm_process *p, uint64_t ts, uint6
 	t->unknown = false;
 	if (outcome != COSTACK_FAILED)
 		return;
-	if (kept_raise) {
-		/* Raise numbers are exact: this one is known if it was recorded. */
-		for (uint32_t k = 0; x && k < x->n && !t->has_fatal; k++) {
+	/* The raise it died of (task_view.h): the kept one, else its newest. Raise numbers are
+	 * exact (mod 2^32, as task_end has them): the one wanted is known if it was recorded;
+	 * without a kept one, a lost event may have hidden a newer raise. */
+	if (x && x->n) {
+		uint64_t fatal = task_fatal_raise_number(kept_raise != 0, kept_raise,
+		                                         newest_raise(x, 0)->number);
+
+		for (uint32_t k = 0; k < x->n && !t->has_fatal; k++) {
 			const struct tm_raise *r = newest_raise(x, k);
 
-			if ((r->number & 0xffffffffu) == (kept_raise & 0xffffffffu)) {
+			if ((r->number & 0xffffffffu) == (fatal & 0xffffffffu)) {
 				x->fatal = *r;
 				t->has_fatal = true;
 			}
 		}
-		t->fatal_unknown = !t->has_fatal || x->fatal.stack_unknown;
-	} else {
-		/* api.c's rule without a kept raise: the newest raise, which a
-		 * lost event may have hidden. */
-		if (x && x->n) {
-			x->fatal = *newest_raise(x, 0);
-			t->has_fatal = true;
-		}
-		t->fatal_unknown = was_unknown || (t->has_fatal && x->fatal.stack_unknown);
 	}
+	t->fatal_unknown = kept_raise ? !t->has_fatal || x->fatal.stack_unknown
+	                              : was_unknown || (t->has_fatal && x->fatal.stack_unknown);
 	t->unknown = t->fatal_unknown;
 }
 
@@ -710,26 +710,24 @@ void tm_task_view(const struct tm_model *m, const struct tm_task *t, struct tm_v
 		return;
 	}
 	v->state = t->state;
-	switch (t->state) {
-	case COSTACK_CREATED:
+	/* task_view.h's rule; a task in a recording never asks about itself. */
+	v->source = task_frames_of(t->state, false);
+	switch (v->source) {
+	case TASK_FRAMES_ENTRY:
 		if (t->entry) {
 			v->inner = &t->entry;
 			v->n = 1;
-			v->is_entry = true;
 			v->frames_ns = t->created_ns;
 		}
 		break;
-	case COSTACK_RUNNING:
-		/* Never asked by itself: where it was last resumed. */
-	case COSTACK_SUSPENDED:
+	case TASK_FRAMES_SUSPENSION:
 		if (t->has_suspend && t->suspend_stack) {
 			v->inner = t->suspend_stack->frames;
 			v->n = t->suspend_stack->nframes;
 			v->frames_ns = t->suspend_ns;
 		}
 		break;
-	case COSTACK_FAILED:
-		v->traceback = true;
+	case TASK_FRAMES_TRACEBACK:
 		if (t->has_fatal) {
 			const struct tm_raise *r = &t->raises->fatal;
 
@@ -748,11 +746,9 @@ void tm_task_view(const struct tm_model *m, const struct tm_task *t, struct tm_v
 
 uint32_t tm_view_frames(const struct tm_view *v, int limit, uint64_t *out)
 {
-	uint32_t n = v->n;
-	uint32_t keep = limit > 0 && (uint32_t)limit < n ? (uint32_t)limit : n;
-	uint32_t skip_outer = v->traceback ? 0 : n - keep; /* oldest frames dropped */
+	uint32_t first, keep = task_frames_limit(v->source, v->n, limit, &first);
 
 	for (uint32_t i = 0; i < keep; i++)
-		out[i] = v->inner[n - 1 - skip_outer - i];
+		out[i] = v->inner[v->n - 1 - first - i];
 	return keep;
 }

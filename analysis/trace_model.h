@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "hashmap.h"
+#include "task_view.h"
 
 /*
  * The model is fed the events of a trace in time order (tm_on_*), and
@@ -34,8 +35,8 @@
  * stays ended: no event can undo that. Unknown is never a guess.
  */
 
-/* The state of a task get_stack() cannot be told of (lost events). */
-#define TM_STATE_UNKNOWN 6
+/* The state of a task get_stack() cannot be told of (lost events): task_view.h's. */
+#define TM_STATE_UNKNOWN COSTACK_STATE_UNKNOWN
 
 struct tm_stack {
 	struct tm_stack *next_same_hash;
@@ -241,8 +242,9 @@ struct tm_view {
 	int state;             /* enum costack_state, or TM_STATE_UNKNOWN */
 	const uint64_t *inner; /* the stack, innermost first (NULL: no frames) */
 	uint32_t n;
-	bool traceback;               /* a failed task's: a limit keeps the oldest frames */
-	bool is_entry;                /* the one frame is the entry function */
+	enum task_frames source;      /* where the frames come from (task_view.h): a traceback's
+	                               * limit keeps its oldest frames; an entry's one frame is
+	                               * the entry function */
 	uint64_t frames_ns;           /* when those frames were the task's (for symbolization) */
 	const struct tm_raise *fatal; /* a failed task's exception, if known */
 };

@@ -23,8 +23,20 @@ extern "C" {
  *     if (costack_available())
  *             costack_print_stack(costack_current_task(), 0, stderr);
  *
- * Linking with `pkg-config --libs costack` instead makes the preload a hard
- * dependency.
+ * Weak references are bound by the dynamic loader in a position-independent
+ * executable (the default of Debian's gcc) or a shared library only: in a
+ * static executable, or one built with -no-pie, the linker sets them to NULL
+ * for good. There, define COSTACK_DLSYM instead and look the functions up at
+ * run time (heaptrack's heaptrack_api.h does the same):
+ *
+ *     #define COSTACK_DLSYM
+ *     #include <costack.h>
+ *     struct costack_api api;
+ *     if (costack_api_load(&api))
+ *             api.print_stack(api.current_task(), 0, stderr);
+ *
+ * (Needs -ldl on glibc older than 2.34.) Linking with `pkg-config --libs
+ * costack` instead makes the preload a hard dependency.
  */
 #ifdef COSTACK_OPTIONAL
 #define COSTACK_DECL __attribute__((weak))
@@ -88,15 +100,18 @@ COSTACK_DECL int costack_task_state(costack_task_t task);
 /* "created", "running", "suspended", "done", "failed", "cancelled"; "?" otherwise. */
 COSTACK_DECL const char *costack_state_name(int state);
 /*
- * asyncio's Task.get_stack(limit=size): return addresses, oldest frame first.
- * suspended: where it waits; created: its entry function alone; running: the
- * live stack when asked by itself, else where it was last resumed; done and
- * cancelled: none; failed: the traceback. A stack keeps its newest frames
- * when cut to size, a traceback its oldest. size <= 0 means no limit: frames
- * must then have room for COSTACK_MAX_FRAMES. Returns the number of frames
- * written, or -1 and errno = ESRCH for an unknown task.
+ * asyncio's Task.get_stack(limit=limit): return addresses, oldest frame
+ * first, into frames, which has room for capacity of them. suspended: where
+ * it waits; created: its entry function alone; running: the live stack when
+ * asked by itself, else where it was last resumed; done and cancelled: none;
+ * failed: the traceback. limit <= 0: no limit. A stack cut to limit (or to
+ * capacity) keeps its newest frames, a traceback its oldest. Returns the
+ * number of frames written, or -1 and errno = ESRCH for an unknown task
+ * (EAGAIN: its record was being changed all along, as when the caller is a
+ * signal handler that interrupted costack).
  */
-COSTACK_DECL int costack_get_stack(costack_task_t task, void **frames, int size);
+COSTACK_DECL int costack_get_stack(costack_task_t task, void **frames, size_t capacity,
+                                   int limit);
 /* asyncio's Task.print_stack(limit, file): for a failed task the traceback,
  * then "type: what" as Python's traceback ends. limit <= 0: all. 0 or -1 (ESRCH). */
 COSTACK_DECL int costack_print_stack(costack_task_t task, int limit, FILE *out);
@@ -109,6 +124,40 @@ COSTACK_DECL int costack_task_info(costack_task_t task, struct costack_task_info
 static inline int costack_available(void)
 {
 	return costack_get_stack != NULL;
+}
+#endif
+
+#ifdef COSTACK_DLSYM
+#include <dlfcn.h>
+
+/* The API looked up at run time: every member NULL when libcostack.so is not loaded. */
+struct costack_api {
+	costack_task_t (*current_task)(void);
+	costack_task_t (*task_at)(const void *);
+	size_t (*all_tasks)(costack_task_t *, size_t);
+	int (*task_state)(costack_task_t);
+	const char *(*state_name)(int);
+	int (*get_stack)(costack_task_t, void **, size_t, int);
+	int (*print_stack)(costack_task_t, int, FILE *);
+	int (*set_task_name)(costack_task_t, const char *);
+	int (*task_info)(costack_task_t, struct costack_task_info *);
+};
+
+/* Fill api from the costack loaded in the process; nonzero when there is one. */
+static inline int costack_api_load(struct costack_api *api)
+{
+#define COSTACK_API_LOOKUP(member, name) *(void **)&api->member = dlsym(RTLD_DEFAULT, name)
+	COSTACK_API_LOOKUP(current_task, "costack_current_task");
+	COSTACK_API_LOOKUP(task_at, "costack_task_at");
+	COSTACK_API_LOOKUP(all_tasks, "costack_all_tasks");
+	COSTACK_API_LOOKUP(task_state, "costack_task_state");
+	COSTACK_API_LOOKUP(state_name, "costack_state_name");
+	COSTACK_API_LOOKUP(get_stack, "costack_get_stack");
+	COSTACK_API_LOOKUP(print_stack, "costack_print_stack");
+	COSTACK_API_LOOKUP(set_task_name, "costack_set_task_name");
+	COSTACK_API_LOOKUP(task_info, "costack_task_info");
+#undef COSTACK_API_LOOKUP
+	return api->current_task && api->get_stack && api->print_stack && api->task_info;
 }
 #endif
 

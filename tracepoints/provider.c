@@ -6,6 +6,11 @@
  */
 #define LTTNG_UST_TRACEPOINT_CREATE_PROBES
 #define LTTNG_UST_TRACEPOINT_DEFINE
+/* The tracepoint and provider definitions stay inside this library (as lttng-ust's own
+ * helpers keep theirs): none clashes with a program that defines a provider costack. Only
+ * costack_trace_ops is exported. */
+#define LTTNG_UST_TRACEPOINT_HIDDEN_DEFINITION
+#define LTTNG_UST_TRACEPOINT_PROVIDER_HIDDEN_DEFINITION
 #include "costack-tp.h"
 
 #include "costack-trace-ops.h"

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* bench_fcontext.c - hooked vs bare Boost.Context jump_fcontext per switch, both sides N frames deep, in one run. */
+/* bench_fcontext.c - hooked vs bare Boost.Context jump_fcontext per switch, both sides N frames
+ * deep, in one run. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,32 +90,74 @@ static double timer_ns(void)
 	return (t1 - t0) / 1000.0;
 }
 
+/*
+ * `--only bare|hooked DEPTH ROUND_TRIPS`: one ping-pong with one jump function, nothing timed,
+ * for a profiler to count what a switch costs (profile_switch.py runs it under callgrind at two
+ * lengths: the difference is the switches'). A hooked one must be seen whole by costack.
+ */
+static int only(jump_fn jump, make_fn make, int depth, const struct costack_api *api, bool hooked)
+{
+	char *stack = malloc(STACK_SIZE);
+	struct pingpong pp = {.jump = jump, .depth = depth};
+	uint64_t switches;
+	int frames;
+
+	if (!stack)
+		return 2;
+	pp.coro = make(stack + STACK_SIZE, STACK_SIZE, coro_entry);
+	measure(&pp);
+	switches = hooked ? bench_seen_switches(api, stack + STACK_SIZE / 2, &frames) : 0;
+	if (hooked && (switches != (uint64_t)round_trips || frames < depth)) {
+		printf("no figure: costack saw %llu switches of %ld into the hooked coroutine, and "
+		       "%d frames of its %d\n",
+		       (unsigned long long)switches, round_trips, frames, depth);
+		return 1;
+	}
+	printf("%s switches: %ld\n", hooked ? "hooked" : "bare", 2 * round_trips);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	static const int depths[] = { 8, 32, 64 };
+	static const int depths[] = {8, 32, 64};
 	void *lib = dlopen(BOOST_CONTEXT_SONAME, RTLD_NOLOAD | RTLD_NOW);
 	jump_fn bare_jump = lib ? (jump_fn)dlsym(lib, "jump_fcontext") : NULL;
 	make_fn bare_make = lib ? (make_fn)dlsym(lib, "make_fcontext") : NULL;
 	jump_fn hooked_jump = jump_fcontext; /* the preload's, when it is loaded */
 	make_fn hooked_make = make_fcontext;
 	const char *unwind = getenv("COSTACK_UNWIND");
+	double target = bench_target();
+	struct costack_api api;
+	bool failed = false;
 
-	round_trips = argc > 1 ? atol(argv[1]) : 2000000;
+	bool only_one = argc == 5 && !strcmp(argv[1], "--only");
+
+	round_trips = only_one ? atol(argv[4]) : argc > 1 ? atol(argv[1]) : 2000000;
 	if (!bare_jump || !bare_make || round_trips <= 0) {
-		fprintf(stderr, "bench_fcontext: cannot find %s's jump_fcontext and make_fcontext\n",
-			BOOST_CONTEXT_SONAME);
+		fprintf(stderr,
+		        "bench_fcontext: cannot find %s's jump_fcontext and make_fcontext\n",
+		        BOOST_CONTEXT_SONAME);
 		return 2;
 	}
-	if (bare_jump == hooked_jump)
-		printf("warning: jump_fcontext is not hooked (run under libcostack.so)\n");
+	if (bare_jump == hooked_jump || !costack_api_load(&api)) {
+		fprintf(stderr, "bench_fcontext: jump_fcontext is not hooked (run under "
+		                "libcostack.so)\n");
+		return 2;
+	}
+	if (only_one)
+		return only(strcmp(argv[2], "bare") ? hooked_jump : bare_jump,
+		            strcmp(argv[2], "bare") ? hooked_make : bare_make, atoi(argv[3]), &api,
+		            strcmp(argv[2], "bare") != 0);
 	printf("%-6s %12s %12s %8s   (median of %d interleaved rounds, %ld round trips each)\n",
 	       "depth", "bare ns", "hooked ns", "ratio", ROUNDS, round_trips);
 	for (size_t d = 0; d < sizeof(depths) / sizeof(*depths); d++) {
 		double bare_ns[ROUNDS], hooked_ns[ROUNDS], ratio[ROUNDS];
+		uint64_t before, after;
+		int frames;
 		/* Fresh coroutines per depth, so that their stacks are depth frames deep too. */
 		char *bare_stack = malloc(STACK_SIZE), *hooked_stack = malloc(STACK_SIZE);
-		struct pingpong bare = { .jump = bare_jump, .depth = depths[d] };
-		struct pingpong hooked = { .jump = hooked_jump, .depth = depths[d] };
+		struct pingpong bare = {.jump = bare_jump, .depth = depths[d]};
+		struct pingpong hooked = {.jump = hooked_jump, .depth = depths[d]};
 
 		if (!bare_stack || !hooked_stack)
 			return 2;
@@ -121,17 +166,21 @@ int main(int argc, char **argv)
 		hooked.coro = hooked_make(hooked_stack + STACK_SIZE, STACK_SIZE, coro_entry);
 		measure(&bare); /* warm: first switches, caches */
 		measure(&hooked);
+		before = bench_seen_switches(&api, hooked_stack + STACK_SIZE / 2, &frames);
 		for (int r = 0; r < ROUNDS; r++) {
 			bare_ns[r] = measure(&bare);
 			hooked_ns[r] = measure(&hooked);
 			ratio[r] = hooked_ns[r] / bare_ns[r];
 		}
-		printf("%-6d %12.1f %12.1f %7.2fx\n", depths[d], bench_median(bare_ns, ROUNDS),
-		       bench_median(hooked_ns, ROUNDS), bench_median(ratio, ROUNDS));
+		after = bench_seen_switches(&api, hooked_stack + STACK_SIZE / 2, &frames);
+		if (!bench_row(depths[d], bare_ns, hooked_ns, ratio, ROUNDS, after - before,
+			       (uint64_t)ROUNDS * (uint64_t)round_trips, frames, target))
+			failed = true;
 		/* The coroutines stay suspended, never finished: their stacks stay too. */
 	}
 	printf("timer: %.1f ns per reading, 2 readings per round\n", timer_ns());
-	printf("target: <= 50x at depth 32 with the default unwinder; <= 10x with COSTACK_UNWIND=fp (built with frame pointers)\n");
+	if (!failed)
+		bench_summary(target);
 	printf("this run: COSTACK_UNWIND=%s, %s\n", unwind ? unwind : "default",
 #ifdef BENCH_FRAME_POINTERS
 	       "built with frame pointers"
@@ -139,5 +188,5 @@ int main(int argc, char **argv)
 	       "built with the default flags"
 #endif
 	);
-	return 0;
+	return failed ? 1 : 0;
 }

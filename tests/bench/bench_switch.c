@@ -2,6 +2,8 @@
 /* bench_switch.c - hooked vs bare swapcontext per switch, both sides N frames deep, in one run. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,22 +62,30 @@ static double measure(swap_fn fn, int which, int depth)
 int main(int argc, char **argv)
 {
 	static const int depths[] = { 8, 32, 64 };
+	static double target; /* static: main calls getcontext, which returns twice */
+	struct costack_api api;
+	static bool failed; /* static: main calls getcontext, which returns twice */
 	void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
 	swap_fn bare = libc ? (swap_fn)dlsym(libc, "swapcontext") : NULL;
 	swap_fn hooked = swapcontext; /* the preload's, when it is loaded */
 	char *stack = malloc(2 * STACK_SIZE);
 
+	target = bench_target();
 	switches = argc > 1 ? atol(argv[1]) : 200000;
 	if (!bare || !stack) {
 		fprintf(stderr, "bench_switch: cannot find glibc's swapcontext\n");
 		return 2;
 	}
-	if (bare == hooked)
-		printf("warning: swapcontext is not hooked (run under libcostack.so)\n");
+	if (bare == hooked || !costack_api_load(&api)) {
+		fprintf(stderr, "bench_switch: swapcontext is not hooked (run under libcostack.so)\n");
+		return 2;
+	}
 	printf("%-6s %12s %12s %8s   (median of %d interleaved rounds, %ld round trips each)\n",
 	       "depth", "bare ns", "hooked ns", "ratio", ROUNDS, switches);
 	for (size_t d = 0; d < sizeof(depths) / sizeof(*depths); d++) {
 		double bare_ns[ROUNDS], hooked_ns[ROUNDS], ratio[ROUNDS];
+		uint64_t before, after;
+		int frames;
 
 		/* One coroutine per depth, so that its stack is depth frames deep too. */
 		coro_depth = depths[d];
@@ -89,15 +99,18 @@ int main(int argc, char **argv)
 		/* warm: first switches, caches */
 		measure(bare, BARE, depths[d]);
 		measure(hooked, HOOKED, depths[d]);
+		before = bench_seen_switches(&api, stack + STACK_SIZE, &frames);
 		for (int r = 0; r < ROUNDS; r++) {
 			bare_ns[r] = measure(bare, BARE, depths[d]);
 			hooked_ns[r] = measure(hooked, HOOKED, depths[d]);
 			ratio[r] = hooked_ns[r] / bare_ns[r];
 		}
-		printf("%-6d %12.1f %12.1f %7.2fx\n", depths[d], bench_median(bare_ns, ROUNDS),
-		       bench_median(hooked_ns, ROUNDS), bench_median(ratio, ROUNDS));
+		after = bench_seen_switches(&api, stack + STACK_SIZE, &frames);
+		if (!bench_row(depths[d], bare_ns, hooked_ns, ratio, ROUNDS, after - before,
+			       (uint64_t)ROUNDS * (uint64_t)switches, frames, target))
+			failed = true;
 	}
-	printf("target: <= 1.5x at depth 32 (COSTACK_UNWIND=%s)\n",
-	       getenv("COSTACK_UNWIND") ? getenv("COSTACK_UNWIND") : "default");
-	return 0;
+	if (!failed)
+		bench_summary(target);
+	return failed ? 1 : 0;
 }

@@ -25,8 +25,11 @@ thrower failed, main running):
                    its content, its mode kept; stderr as without the preload
   file-relative    a relative COSTACK_DUMP_FILE is the load-time directory's, even
                    after the program's chdir; a new file is made with mode 0600
-  file-unopenable  a COSTACK_DUMP_FILE that cannot be opened: one line saying so,
-                   the dump on stderr, errno of the program untouched
+  file-unopenable  a COSTACK_DUMP_FILE that cannot be opened: one line at load,
+                   one at the dump saying so, the dump on stderr, errno of the
+                   program untouched
+  file-full        a COSTACK_DUMP_FILE that opens but takes nothing (/dev/full):
+                   one line saying so, then the dump on stderr
   stderr-gone      stderr is a pipe nobody reads any more: the dump is lost, and
                    the program goes on (no SIGPIPE)
   segv abort fpe ill bus
@@ -56,7 +59,7 @@ import tempfile
 import time
 
 HEADER = re.compile(r"^costack: dump of process (\d+) \(reason: (.*)\), (\d+) tasks?$")
-NO_REGISTRY = re.compile(r"^costack: dump of process (\d+) \(reason: (.*)\): costack has no live")
+NO_REGISTRY = re.compile(r"^costack: dump of process (\d+) \(reason: (.*)\): no task was made")
 END = re.compile(r"^costack: end of dump of process (\d+)$")
 TASK = re.compile(r'^Task id=(\d+) name="((?:[^"\\]|\\.)*)" state=(\w+) runtime=(\w+) '
                   r"thread=(\d+)(?: \((.*)\))?$")
@@ -478,11 +481,33 @@ def case_file_unopenable(args):
     # The failed open() set errno inside the handler: the program must not see it.
     compare(bare, run)
     text = run.stderr.decode(errors="replace")
+    at_load, _, text = text.partition("\n")
+    check(at_load == f"costack: COSTACK_DUMP_FILE={path} cannot be written (No such file or "
+          "directory): dumps will go to stderr", f"one line at load says so: {at_load!r}")
     first, _, rest = text.partition("\n")
     check(first == f"costack: cannot open COSTACK_DUMP_FILE {path} (ENOENT): the dump goes "
           "to stderr", f"one line says the file cannot be opened: {first!r}")
     dumps = dumps_of(rest.encode(), "the rest of stderr")
     if check(len(dumps) == 1, f"the dump on stderr ({len(dumps)})"):
+        check_states(dumps[0], run.pid, args.target, ["main", "make_states", "run_task"],
+                     "the dump")
+
+
+def case_file_full(args):
+    lines = [b"go\n"]
+    with tempfile.TemporaryDirectory() as cwd:
+        bare = Run([args.target, "wait"], environment(None, {}), cwd, lines=lines)
+        run = Run([args.target, "wait"],
+                  environment(args.preload, {"COSTACK_DUMP_SIGNAL": "USR2",
+                                             "COSTACK_DUMP_FILE": "/dev/full"}),
+                  cwd, signals=[signal.SIGUSR2], lines=lines, await_dumps=True)
+    compare(bare, run)
+    text = run.stderr.decode(errors="replace")
+    first, _, rest = text.partition("\n")
+    check(first == "costack: cannot write the dump to COSTACK_DUMP_FILE (ENOSPC): the rest of "
+          "it goes to stderr", f"one line says the file takes nothing: {first!r}")
+    dumps = dumps_of(rest.encode(), "the rest of stderr")
+    if check(len(dumps) == 1, f"the whole dump on stderr ({len(dumps)})"):
         check_states(dumps[0], run.pid, args.target, ["main", "make_states", "run_task"],
                      "the dump")
 
@@ -615,9 +640,12 @@ def case_handler_before(args):
         check(dumps[0]["reason"] == "signal SIGUSR2" and
               dumps[1]["reason"] == "crash SIGSEGV at 0x0",
               f"their reasons: {dumps[0]['reason']!r}, {dumps[1]['reason']!r}")
-        crashed = [t for t in dumps[1]["tasks"] if t["note"] == "crashed here"]
-        if check(len(crashed) == 1 and crashed[0]["runtime"] == "thread",
-                 "main's task is the one that crashed"):
+        # The program made no task: costack is not active, the dumps list none, and the crash
+        # dump shows the thread that crashed.
+        check(not dumps[0]["tasks"] and not dumps[1]["tasks"],
+              f"no task listed: {dumps[0]['tasks']}, {dumps[1]['tasks']}")
+        crashed = [t for t in dumps[1]["threads"] if "crashed here" in t["note"]]
+        if check(len(crashed) == 1, f"the thread that crashed is shown: {dumps[1]['threads']}"):
             check(functions(crashed[0])[-2:] == ["main", "handler_before"],
                   f"its live stack ends in main -> handler_before: {functions(crashed[0])}")
 
@@ -629,6 +657,7 @@ CASES = {
     "file": case_file,
     "file-relative": case_file_relative,
     "file-unopenable": case_file_unopenable,
+    "file-full": case_file_full,
     "stderr-gone": case_stderr_gone,
     "overflow": case_overflow,
     "no-crash-dump": case_no_crash_dump,

@@ -16,6 +16,17 @@ extern "C" STACK_FN void throw_deep(int depth)
 	KEEP_FRAME();
 }
 
+// A raise after the kept one, caught where it is raised: the dump's traceback is still the
+// kept raise's, not the newest raise's.
+extern "C" STACK_FN void throw_aside(void)
+{
+	try {
+		throw std::logic_error("caught at once");
+	} catch (const std::logic_error &) {
+	}
+	KEEP_FRAME();
+}
+
 // As a coroutine runtime does with an exception that escapes a body: kept
 // (std::current_exception), and the task counts as failed.
 extern "C" STACK_FN void thrower_entry(void)
@@ -24,6 +35,7 @@ extern "C" STACK_FN void thrower_entry(void)
 		throw_deep(2);
 	} catch (...) {
 		kept = std::current_exception();
+		throw_aside();
 	}
 	KEEP_FRAME();
 }

@@ -183,8 +183,7 @@ def is_costack_frame(function, file, costack_src):
     if function.startswith("costack_") or "libcostack" in file:
         return True
     path = os.path.normpath(file)
-    return (os.path.basename(path) in costack_src["files"] and
-            os.path.basename(os.path.dirname(path)) == costack_src["dirname"])
+    return (os.path.basename(os.path.dirname(path)), os.path.basename(path)) in costack_src
 
 
 def has_frame(task, pattern):
@@ -226,8 +225,10 @@ def main():
         if not sep or not count.isdigit():
             parser.error(f"--exit {spec}: expected STATE=N")
         exit_counts[state] = int(count)
-    costack_src = {"files": set(os.listdir(args.costack_src)),
-                   "dirname": os.path.basename(os.path.normpath(args.costack_src))}
+    # (folder, file) of every source of the preload: a frame in one of them is costack's.
+    costack_src = {(os.path.basename(root), name)
+                   for root, _, names in os.walk(os.path.normpath(args.costack_src))
+                   for name in names}
     compile_all = lambda regexes: [(r, re.compile(r)) for r in regexes]  # noqa: E731
 
     env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}

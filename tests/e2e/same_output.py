@@ -5,10 +5,12 @@
 stdout, stderr and the exit status byte for byte. Exit 0 when they are the same,
 1 when not (with a diff), 2 on a usage error.
 
-  same_output.py --preload LIBRARY [--env NAME=VALUE]... [--warning REGEX]
+  same_output.py --preload LIBRARY [--preload LIBRARY]... [--env NAME=VALUE]... [--warning REGEX]
                  [--expect-stdout FILE] [--normalise REGEX REPLACEMENT]...
                  [--stdout-limit BYTES] -- COMMAND [ARG]...
 
+--preload LIBRARY  what the second run preloads; several, in this order (two copies of
+                   costack)
 --env NAME=VALUE   set in both runs (repeatable)
 --warning REGEX    the preloaded run's stderr must be the bare run's plus exactly
                    one line matching REGEX (costack's one line about a bad setting)
@@ -86,7 +88,7 @@ def diff(old, new, old_name, new_name):
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preload", required=True, help="libcostack.so")
+    parser.add_argument("--preload", required=True, action="append", help="libcostack.so")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--warning", metavar="REGEX")
     parser.add_argument("--expect-stdout", metavar="FILE")
@@ -98,8 +100,9 @@ def main():
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("no command given")
-    if not os.path.isfile(args.preload):
-        parser.error(f"{args.preload}: no such file")
+    for library in args.preload:
+        if not os.path.isfile(library):
+            parser.error(f"{library}: no such file")
 
     try:
         rules = [(re.compile(regex.encode(), re.MULTILINE), replacement.encode())
@@ -113,7 +116,7 @@ def main():
         if not sep or not name:
             parser.error(f"--env {setting}: expected NAME=VALUE")
         env[name] = value
-    preloaded_env = dict(env, LD_PRELOAD=os.path.abspath(args.preload))
+    preloaded_env = dict(env, LD_PRELOAD=":".join(os.path.abspath(p) for p in args.preload))
 
     print("command:", " ".join(command))
     out_bare, err_bare, status_bare = run(command, env, args.stdout_limit)

@@ -203,6 +203,14 @@ run env LD_PRELOAD="$libm $tmp/libcostack.so" "$costack" run -- "${print_preload
 [[ $status -eq 0 && $out == "$libm $tmp/libcostack.so" ]]
 check "run does not add the preload twice (another name for it, space-separated list)"
 
+# A copy of the preload at another path and name (an installed costack, another build): kept,
+# not joined by a second copy, and said in one line.
+cp "$real_library" "$tmp/other-costack.so"
+run env LD_PRELOAD="$libm:$tmp/other-costack.so" "$costack" run -- "${print_preload[@]}"
+[[ $status -eq 0 && $out == "$libm:$tmp/other-costack.so" &&
+	$err == "costack run: LD_PRELOAD already loads costack ($tmp/other-costack.so);"* ]]
+check "run keeps a copy of costack already in LD_PRELOAD, and says so"
+
 # shellcheck disable=SC2016 # the variables are the program's
 run env COSTACK_DEPTH=5 COSTACK_LOG=warn "$costack" run -- sh -c 'echo "$COSTACK_DEPTH $COSTACK_LOG"'
 [[ $status -eq 0 && $out == "5 warn" ]]

@@ -3,6 +3,7 @@
  * memfd that shrinks while it is read, and on files that are no memfd. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "live_read.h"
+#include "task_view.h"
 
 /*
  * Built with clang -fsanitize=fuzzer,address,undefined (tests/fuzz/meson.build):
@@ -41,7 +43,7 @@ static void check_task(const struct live_task *t)
 	uint32_t first, keep;
 
 	check(t->id != 0);
-	check(t->state >= 0 && t->state <= 5);
+	check(t->state >= 0 && t->state <= COSTACK_STATE_UNKNOWN); /* unknown: a newer costack's */
 	check(memchr(t->name, '\0', sizeof(t->name)) != NULL);
 	check(memchr(t->exception_type, '\0', sizeof(t->exception_type)) != NULL);
 	check(memchr(t->exception_what, '\0', sizeof(t->exception_what)) != NULL);
@@ -166,11 +168,17 @@ static void through_files(const uint8_t *data, size_t size, uint64_t h)
 	fd = live_open_registry(0, path, &err);
 	if (kind) {
 		check(fd < 0 && err.status == LIVE_NOT_MEMFD);
-	} else if (fd >= 0) {
-		check_result(live_read_registry(0, fd, &snap, &err), &snap, &err);
-		close(fd);
 	} else {
-		check(err.status == LIVE_BAD_LAYOUT); /* shorter than a header */
+		uint64_t claimed = 0;
+
+		check(fd >= 0);
+		/* A header of size 0 is one being made, waited for 100 ms: not each input. */
+		if (size >= offsetof(struct costack_live_header, slabs))
+			memcpy(&claimed, data + offsetof(struct costack_live_header, size),
+			       sizeof(claimed));
+		if (claimed)
+			check_result(live_read_registry(0, fd, &snap, &err), &snap, &err);
+		close(fd);
 	}
 	close(s.fd);
 }

@@ -11,6 +11,7 @@
 
 #include "costack.h"
 #include "live_read.h"
+#include "task_view.h"
 
 /*
  * Small images of a live registry, laid out as costack-live.h says but
@@ -59,11 +60,11 @@ static void begin(struct image *im, uint32_t nslabs)
 
 static uint64_t add_slab(struct image *im, uint32_t index, uint32_t slots)
 {
-	struct costack_live_slab slab = {.offset = put(im, NULL, (size_t)slots * TASK_SIZE),
-	                                 .slots = slots};
+	uint64_t off = put(im, NULL, (size_t)slots * TASK_SIZE);
+	struct costack_live_slab slab = {.address = BASE + off, .slots = slots};
 
 	memcpy(im->buf + HEADER_FIXED + index * sizeof(slab), &slab, sizeof(slab));
-	return slab.offset;
+	return off;
 }
 
 /* A stack of n frames, innermost first as the target stores them: a
@@ -123,8 +124,10 @@ static void finish(struct image *im)
 	memcpy(h.magic, COSTACK_LIVE_MAGIC, sizeof(h.magic));
 	h.version = COSTACK_LIVE_VERSION;
 	h.header_size = sizeof(struct costack_live_header);
-	h.base = BASE;
 	im->len = (im->len + 15) & ~(size_t)15;
+	/* One chunk: the image, mapped at BASE. */
+	h.nchunks = 1;
+	h.chunks[0] = (struct costack_live_chunk){.address = BASE, .offset = 0, .size = im->len};
 	h.size = im->len;
 	h.used = im->len;
 	h.pid = PID;
@@ -345,7 +348,15 @@ static const struct seed seeds[] = {
          {{20, COSTACK_SUSPENDED, 4, 0x401000 + 0x10 * 73, NULL},
           {21, COSTACK_SUSPENDED, 4, 0x401000 + 0x10 * 73, NULL},
           {22, COSTACK_SUSPENDED, 0, 0, NULL}}},
-        {"lies", make_lies, 0, 5, 1, {{35, COSTACK_SUSPENDED, 2, 0x401000 + 0x10 * 81, NULL}}},
+        /* A state no costack has (a newer one's) is shown as unknown, with no frames; the
+         * other lies leave their task out as bad. */
+        {"lies",
+         make_lies,
+         0,
+         4,
+         2,
+         {{34, COSTACK_STATE_UNKNOWN, 0, 0, NULL},
+          {35, COSTACK_SUSPENDED, 2, 0x401000 + 0x10 * 81, NULL}}},
         {"empty", make_empty, 0, 0, 0, {{0}}},
 };
 

@@ -25,6 +25,17 @@ STACK_FN void throw_deep(int depth)
 	KEEP_FRAME();
 }
 
+// A raise after the kept one, caught where it is raised: the task's traceback is still the
+// kept raise's, not its newest raise's.
+STACK_FN void throw_aside(void)
+{
+	try {
+		throw std::logic_error("caught at once");
+	} catch (const std::logic_error &) {
+	}
+	KEEP_FRAME();
+}
+
 static boost::context::fiber fiber;
 static const void *fiber_local;
 static bool fiber_go_on;
@@ -54,6 +65,7 @@ extern "C" STACK_FN void live_thrower_entry(void)
 		live_target::throw_deep(3);
 	} catch (...) {
 		live_target::kept = std::current_exception();
+		live_target::throw_aside();
 	}
 	KEEP_FRAME();
 }

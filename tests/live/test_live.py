@@ -35,21 +35,8 @@ import subprocess
 import sys
 import tempfile
 
-passed = 0
-failed = 0
-
-
-def check(ok, what, detail=''):
-    global passed, failed
-    if ok:
-        passed += 1
-        print('ok: ' + what)
-    else:
-        failed += 1
-        print('FAILED: ' + what)
-        if detail:
-            print('    ' + str(detail)[:3000].replace('\n', '\n    '))
-    return ok
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from checks import check, finish  # noqa: E402
 
 
 class Target:
@@ -419,7 +406,7 @@ def section_errors(tool, library, target):
     try:
         for verb in ('ps', 'stacks'):
             status, out, err = costack(tool, verb, cat.pid)
-            check(status == 3 and 'is not running under libcostack.so' in err and
+            check(status == 3 and 'it is not running under libcostack.so' in err and
                   'costack run' in err and not out,
                   '%s of a process without the preload: exit 3, says to use costack run' % verb,
                   '%s %s' % (status, err))
@@ -572,8 +559,7 @@ def main():
     tool, library, target = (os.path.abspath(p) for p in sys.argv[1:4])
     for section in sys.argv[4:]:
         SECTIONS[section](tool, library, target)
-    print('test_live: %d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return finish('test_live')
 
 
 if __name__ == '__main__':

@@ -50,24 +50,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import lttng_session  # noqa: E402
-
-passed = 0
-failed = 0
-
-
-def check(ok, what, detail=''):
-    global passed, failed
-    if ok:
-        passed += 1
-        print('ok: ' + what)
-    else:
-        failed += 1
-        print('FAILED: ' + what)
-        if detail:
-            print('    ' + str(detail)[:3000].replace('\n', '\n    '))
-    return ok
-
+from checks import check, finish  # noqa: E402
 
 # --- the namespaces and the daemon ---------------------------------------------------------------
 
@@ -579,8 +564,7 @@ def main():
                 no_session_left(section + ' (setup)')
             setup.stop()
     shutil.rmtree(os.environ['LTTNG_HOME'])
-    print('test_lttng: %d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return finish('test_lttng')
 
 
 if __name__ == '__main__':

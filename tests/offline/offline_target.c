@@ -157,10 +157,10 @@ static void json_task(FILE *out, const char *role, costack_task_t id)
 	json_string(out, info.exception_type);
 	fputs(",\"exception_what\":", out);
 	json_string(out, info.exception_what);
-	n = costack_get_stack(id, frames, 0);
+	n = costack_get_stack(id, frames, sizeof(frames) / sizeof(*frames), 0);
 	fputs(",\"frames\":", out);
 	json_frames(out, frames, n);
-	n = costack_get_stack(id, frames, 2);
+	n = costack_get_stack(id, frames, sizeof(frames) / sizeof(*frames), 2);
 	fputs(",\"frames_limit2\":", out);
 	json_frames(out, frames, n);
 	putc('}', out);

@@ -35,24 +35,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lttng'))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import lttng_session  # noqa: E402
-
-passed = 0
-failed = 0
-
-
-def check(ok, what, detail=''):
-    global passed, failed
-    if ok:
-        passed += 1
-        print('ok: ' + what)
-    else:
-        failed += 1
-        print('FAILED: ' + what)
-        if detail:
-            print('    ' + str(detail)[:4000].replace('\n', '\n    '))
-    return ok
-
+from checks import check, finish  # noqa: E402
 
 def run(*args, env=None, cwd=None):
     r = subprocess.run([str(a) for a in args], stdin=subprocess.DEVNULL, capture_output=True,
@@ -426,8 +411,7 @@ def main():
                 sections[name](s)
     finally:
         shutil.rmtree(s.work, ignore_errors=True)
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed or not passed else 0
+    return finish('test_offline')
 
 
 if __name__ == '__main__':

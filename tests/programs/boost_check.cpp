@@ -52,7 +52,7 @@ std::vector<frame> task_frames(costack_task_t task, int size, int *n)
 {
 	void *pcs[FRAMES_MAX];
 	int state = costack_task_state(task);
-	int got = costack_get_stack(task, pcs, size);
+	int got = costack_get_stack(task, pcs, sizeof(pcs) / sizeof(*pcs), size);
 
 	if (n)
 		*n = got;

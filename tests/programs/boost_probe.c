@@ -83,7 +83,7 @@ static void remember(costack_task_t id)
 static void print_frames(costack_task_t id, int state)
 {
 	static void *frames[COSTACK_MAX_FRAMES];
-	int n = costack_get_stack(id, frames, 0);
+	int n = costack_get_stack(id, frames, sizeof(frames) / sizeof(*frames), 0);
 
 	for (int i = 0; i < n; i++) {
 		/* A return address is looked up at the call; a created task's

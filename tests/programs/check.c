@@ -154,7 +154,7 @@ bool check_stack(costack_task_t task, int size, const char *what, const char *co
 	void *frames[FRAMES_MAX];
 	char got[1024], want[512];
 	int state = costack_task_state(task);
-	int n = costack_get_stack(task, frames, size);
+	int n = costack_get_stack(task, frames, sizeof(frames) / sizeof(*frames), size);
 
 	describe_expected(expected, nexpected, want, sizeof(want));
 	if (n < 0)
@@ -183,7 +183,7 @@ bool check_no_stack(costack_task_t task, int state, const char *what)
 {
 	void *frames[FRAMES_MAX];
 	int got_state = costack_task_state(task);
-	int n = costack_get_stack(task, frames, 0);
+	int n = costack_get_stack(task, frames, sizeof(frames) / sizeof(*frames), 0);
 
 	return check(got_state == state && n == 0,
 		     "%s: task %llu is %s with %d frames (want %s with 0 frames)", what,

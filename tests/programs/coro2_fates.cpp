@@ -84,7 +84,7 @@ STACK_FN void look_at_self(seen *s)
 	costack_task_t self = costack_current_task();
 	struct costack_task_info info = {};
 	void *frames[FRAMES_MAX];
-	int n = costack_get_stack(self, frames, 0);
+	int n = costack_get_stack(self, frames, sizeof(frames) / sizeof(*frames), 0);
 
 	s->self = self;
 	if (!check(self != 0 && self != root_id && self == costack_task_at(&self),
@@ -292,7 +292,7 @@ static void check_stack_sizes(costack_task_t task, const char *what)
 	void *frames[8];
 	for (void *&f : frames)
 		f = (void *)0x5a5a5a5a;
-	n = costack_get_stack(task, frames, 2);
+	n = costack_get_stack(task, frames, sizeof(frames) / sizeof(*frames), 2);
 	check(n == 2 && frames[2] == (void *)0x5a5a5a5a,
 	      "%s, size 2: 2 frames written, frames[2] untouched", what);
 }

@@ -86,7 +86,7 @@ STACK_FN void newborn_check(void)
 	struct costack_task_info info = { .size = sizeof(info) };
 	costack_task_t self = costack_current_task();
 	void *frames[FRAMES_MAX];
-	int n = costack_get_stack(self, frames, 0);
+	int n = costack_get_stack(self, frames, sizeof(frames) / sizeof(*frames), 0);
 
 	check(self != 0 && self == newborn.id, "child: the new task is current (%llu)",
 	      (unsigned long long)self);

@@ -84,7 +84,7 @@ STACK_FN void check_on_b(void)
 {
 	if (checks) {
 		void *frames[FRAMES_MAX];
-		int n = costack_get_stack(costack_current_task(), frames, 0);
+		int n = costack_get_stack(costack_current_task(), frames, sizeof(frames) / sizeof(*frames), 0);
 
 		check(gettid() == b_tid, "the resumed task runs on thread B");
 		check(costack_current_task() == task_id,

@@ -99,7 +99,7 @@ static void check_blocked(struct blocked *b, const char *program)
 	check(task != 0 && task != costack_current_task(),
 	      "%s: costack_task_at(a local of the thread) finds its task", b->what);
 	check_state(task, COSTACK_SUSPENDED, b->what);
-	n = costack_get_stack(task, frames, 0);
+	n = costack_get_stack(task, frames, sizeof(frames) / sizeof(*frames), 0);
 
 	got[0] = '\0';
 	for (int i = 0; i < n; i++) {

@@ -119,7 +119,7 @@ static void check_created(void)
 
 	check(created.id != 0, "created: costack_task_at(its stack) finds the task");
 	check_state(created.id, COSTACK_CREATED, "created");
-	n = costack_get_stack(created.id, frames, 0);
+	n = costack_get_stack(created.id, frames, sizeof(frames) / sizeof(*frames), 0);
 	check(n == 1 && frames[0] == (void *)created_entry,
 	      "created: get_stack is one frame, the entry function itself (%d frames, %p vs %p)", n,
 	      n > 0 ? frames[0] : NULL, (void *)created_entry);
@@ -198,7 +198,7 @@ static void check_sleeper_frames(void)
 	/* A cut stack writes no more than size frames. */
 	for (int i = 0; i < 8; i++)
 		frames[i] = (void *)(uintptr_t)0x5a5a5a5a;
-	n = costack_get_stack(sleeper.id, frames, 2);
+	n = costack_get_stack(sleeper.id, frames, sizeof(frames) / sizeof(*frames), 2);
 	check(n == 2 && frames[2] == (void *)(uintptr_t)0x5a5a5a5a,
 	      "suspended, size 2: 2 frames written, frames[2] untouched");
 }
@@ -270,9 +270,9 @@ STACK_FN void runner_check(void)
 	      "running: costack_current_task() is the task on this stack");
 	check_state(self, COSTACK_RUNNING, "running");
 	void *frames[FRAMES_MAX];
-	int n = costack_get_stack(self, frames, 0);
+	int n = costack_get_stack(self, frames, sizeof(frames) / sizeof(*frames), 0);
 	CHECK_FRAMES(frames, n, "running, asked by itself", "runner_entry", "runner_check");
-	n = costack_get_stack(self, frames, 1);
+	n = costack_get_stack(self, frames, sizeof(frames) / sizeof(*frames), 1);
 	CHECK_FRAMES(frames, n, "running, size 1", "runner_check");
 	CHECK_STACK(root_id, 0, "main while a task runs", "...", "main", "run_task");
 	check_state(root_id, COSTACK_SUSPENDED, "main while a task runs");
@@ -363,10 +363,10 @@ static void check_unknown(void)
 	FILE *devnull = fopen("/dev/null", "w");
 
 	errno = 0;
-	check(costack_get_stack(unknown, frames, 4) == -1 && errno == ESRCH,
+	check(costack_get_stack(unknown, frames, sizeof(frames) / sizeof(*frames), 4) == -1 && errno == ESRCH,
 	      "unknown task: get_stack = -1, errno ESRCH");
 	errno = 0;
-	check(costack_get_stack(0, frames, 4) == -1 && errno == ESRCH,
+	check(costack_get_stack(0, frames, sizeof(frames) / sizeof(*frames), 4) == -1 && errno == ESRCH,
 	      "task 0: get_stack = -1, errno ESRCH");
 	errno = 0;
 	check(costack_task_state(unknown) == -1 && errno == ESRCH,
@@ -406,7 +406,7 @@ int main(int argc, char **argv)
 			      info.thread == getpid() && info.parent == 0,
 		      "main is a running root task of runtime thread on thread %d", (int)getpid());
 		void *frames[FRAMES_MAX];
-		int n = costack_get_stack(root_id, frames, 0);
+		int n = costack_get_stack(root_id, frames, sizeof(frames) / sizeof(*frames), 0);
 		CHECK_FRAMES(frames, n, "main asking about itself", "...", "main");
 		check_unknown();
 	}

@@ -75,7 +75,7 @@ static void check_sibling(struct wtask *t, int round)
 	bool is_created = round == 0 && t->index + 1 < NTASKS;
 	void *frames[8];
 	char got[512];
-	int n = costack_get_stack(next->id, frames, 8);
+	int n = costack_get_stack(next->id, frames, sizeof(frames) / sizeof(*frames), 8);
 
 	wcheck(w, n >= 0 &&
 			  frames_match(frames, n, is_created, is_created ? created : suspended,
@@ -168,7 +168,7 @@ static void *worker_main(void *arg)
 			void *frames[4];
 			int state = costack_task_state(t->id);
 
-			wcheck(w, state == COSTACK_DONE && costack_get_stack(t->id, frames, 4) == 0,
+			wcheck(w, state == COSTACK_DONE && costack_get_stack(t->id, frames, sizeof(frames) / sizeof(*frames), 4) == 0,
 			       "thread %d task %d: %s at the end, want done with no frames", w->index,
 			       i, costack_state_name(state));
 		}

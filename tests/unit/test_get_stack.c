@@ -165,7 +165,7 @@ static void test_suspended(void)
 
 	/* Oldest first, down to where it waits; the core's own frames (the switch
 	 * and the capture) absent: the function that switched is the newest. */
-	n = costack_get_stack(id, full, MAXF);
+	n = costack_get_stack(id, full, sizeof(full) / sizeof(*full), MAXF);
 	CHECK(n >= 4, "suspended: %d frames", n);
 	CHECK_ENDS_WITH("suspended in suspend_entry > outer > middle > inner", full, n,
 	                "suspend_entry", "suspend_outer", "suspend_middle", "suspend_inner");
@@ -180,8 +180,8 @@ static void test_suspended(void)
 	}
 
 	/* size <= 0: no limit. */
-	CHECK_EQ(costack_get_stack(id, cut, 0), n);
-	CHECK_EQ(costack_get_stack(id, cut, -1), n);
+	CHECK_EQ(costack_get_stack(id, cut, sizeof(cut) / sizeof(*cut), 0), n);
+	CHECK_EQ(costack_get_stack(id, cut, sizeof(cut) / sizeof(*cut), -1), n);
 	CHECK(!memcmp(cut, full, (size_t)(n > 0 ? n : 0) * sizeof(*full)),
 	      "no limit: other frames than with size %d", MAXF);
 
@@ -191,24 +191,36 @@ static void test_suspended(void)
 		int got;
 
 		memset(cut, 0, sizeof(cut));
-		got = costack_get_stack(id, cut, k);
+		got = costack_get_stack(id, cut, sizeof(cut) / sizeof(*cut), k);
 		CHECK(got == want, "size %d of %d frames: got %d", k, n, got);
 		CHECK(got == want && !memcmp(cut, full + (n - want), (size_t)want * sizeof(*cut)),
 		      "size %d: not the newest %d frames", k, want);
 		CHECK(cut[want] == NULL, "size %d: a frame written past the %d kept", k, want);
 	}
-	CHECK_ENDS_WITH("size 1", cut, costack_get_stack(id, cut, 1), "suspend_inner");
-	CHECK_ENDS_WITH("size 2", cut, costack_get_stack(id, cut, 2), "suspend_middle",
+	CHECK_ENDS_WITH("size 1", cut, costack_get_stack(id, cut, sizeof(cut) / sizeof(*cut), 1),
 	                "suspend_inner");
+	CHECK_ENDS_WITH("size 2", cut, costack_get_stack(id, cut, sizeof(cut) / sizeof(*cut), 2),
+	                "suspend_middle", "suspend_inner");
+
+	/* No limit, and a buffer smaller than the stack: the capacity cuts as a limit would (the
+	 * newest frames), and nothing is written past it. */
+	for (k = 1; k < n; k++) {
+		memset(cut, 0, sizeof(cut));
+		CHECK_EQ(costack_get_stack(id, cut, (size_t)k, 0), k);
+		CHECK(!memcmp(cut, full + (n - k), (size_t)k * sizeof(*cut)) && cut[k] == NULL,
+		      "capacity %d, no limit: not the newest %d frames, or one written past them", k,
+		      k);
+	}
+	CHECK_EQ(costack_get_stack(id, cut, 0, 0), 0);
 
 	/* Asking does not change it. */
-	CHECK_EQ(costack_get_stack(id, cut, MAXF), n);
+	CHECK_EQ(costack_get_stack(id, cut, sizeof(cut) / sizeof(*cut), MAXF), n);
 	CHECK(!memcmp(cut, full, (size_t)(n > 0 ? n : 0) * sizeof(*full)),
 	      "a second get_stack differs");
 
 	utask_resume(&t);
 	CHECK_EQ(costack_task_state(id), COSTACK_DONE);
-	CHECK_EQ(costack_get_stack(id, full, MAXF), 0);
+	CHECK_EQ(costack_get_stack(id, full, sizeof(full) / sizeof(*full), MAXF), 0);
 	utask_free(&t);
 }
 
@@ -236,30 +248,30 @@ static void test_changing_paths(void)
 	id = utask_id(&t);
 
 	utask_resume(&t);
-	n = costack_get_stack(id, frames, MAXF);
+	n = costack_get_stack(id, frames, sizeof(frames) / sizeof(*frames), MAXF);
 	CHECK_ENDS_WITH("path 1", frames, n, "path_entry", "suspend_outer", "suspend_middle",
 	                "suspend_inner");
 	utask_resume(&t);
-	n = costack_get_stack(id, frames, MAXF);
+	n = costack_get_stack(id, frames, sizeof(frames) / sizeof(*frames), MAXF);
 	CHECK_ENDS_WITH("path 2", frames, n, "path_entry", "suspend_middle", "suspend_inner");
 	utask_resume(&t);
-	n = costack_get_stack(id, frames, MAXF);
+	n = costack_get_stack(id, frames, sizeof(frames) / sizeof(*frames), MAXF);
 	CHECK_ENDS_WITH("path 3", frames, n, "path_entry", "suspend_other", "suspend_inner");
 	utask_resume(&t);
-	n = costack_get_stack(id, frames, MAXF);
+	n = costack_get_stack(id, frames, sizeof(frames) / sizeof(*frames), MAXF);
 	CHECK_ENDS_WITH("path 4 (recursion 3)", frames, n, "path_entry", "suspend_recurse",
 	                "suspend_recurse", "suspend_recurse", "suspend_recurse", "suspend_inner");
 	utask_resume(&t);
-	n = costack_get_stack(id, frames, MAXF);
+	n = costack_get_stack(id, frames, sizeof(frames) / sizeof(*frames), MAXF);
 	CHECK_ENDS_WITH("path 5 (recursion 5)", frames, n, "path_entry", "suspend_recurse",
 	                "suspend_recurse", "suspend_recurse", "suspend_recurse", "suspend_recurse",
 	                "suspend_recurse", "suspend_inner");
 	utask_resume(&t);
-	n = costack_get_stack(id, frames, MAXF);
+	n = costack_get_stack(id, frames, sizeof(frames) / sizeof(*frames), MAXF);
 	CHECK_ENDS_WITH("path 6 (recursion 3 again)", frames, n, "path_entry", "suspend_recurse",
 	                "suspend_recurse", "suspend_recurse", "suspend_recurse", "suspend_inner");
 	utask_resume(&t);
-	n = costack_get_stack(id, frames, MAXF);
+	n = costack_get_stack(id, frames, sizeof(frames) / sizeof(*frames), MAXF);
 	CHECK_ENDS_WITH("path 7 (path 1 again)", frames, n, "path_entry", "suspend_outer",
 	                "suspend_middle", "suspend_inner");
 	utask_resume(&t);
@@ -283,7 +295,7 @@ static void test_deep(void)
 
 	utask_make(&t, deep_entry, NULL, STACK_SIZE);
 	utask_resume(&t);
-	n = costack_get_stack(utask_id(&t), frames, MAXF);
+	n = costack_get_stack(utask_id(&t), frames, sizeof(frames) / sizeof(*frames), MAXF);
 	CHECK(n == config.depth, "suspended %d frames deep: %d frames, COSTACK_DEPTH %d",
 	      2 * config.depth, n, config.depth);
 	CHECK_ENDS_WITH("deep", frames, n, "suspend_recurse", "suspend_recurse", "suspend_inner");
@@ -311,42 +323,42 @@ static void test_no_stack_states(void)
 	/* created: one frame, its entry function. */
 	utask_make(&c, created_entry, NULL, STACK_SIZE);
 	memset(frames, 0, sizeof(frames));
-	n = costack_get_stack(utask_id(&c), frames, MAXF);
+	n = costack_get_stack(utask_id(&c), frames, sizeof(frames) / sizeof(*frames), MAXF);
 	CHECK_EQ(n, 1);
 	CHECK(frames[0] == (void *)created_entry, "created: frame %p, entry %p", frames[0],
 	      (void *)created_entry);
 	CHECK(frames[1] == NULL, "created: a second frame %p written", frames[1]);
-	CHECK_EQ(costack_get_stack(utask_id(&c), frames, 1), 1);
+	CHECK_EQ(costack_get_stack(utask_id(&c), frames, sizeof(frames) / sizeof(*frames), 1), 1);
 	CHECK(frames[0] == (void *)created_entry, "created, size 1: frame %p", frames[0]);
-	CHECK_EQ(costack_get_stack(utask_id(&c), frames, 0), 1);
+	CHECK_EQ(costack_get_stack(utask_id(&c), frames, sizeof(frames) / sizeof(*frames), 0), 1);
 
 	/* done: none. */
 	utask_make(&d, created_entry, NULL, STACK_SIZE);
 	utask_resume(&d);
 	CHECK_EQ(costack_task_state(utask_id(&d)), COSTACK_DONE);
 	frames[0] = (void *)&sink;
-	CHECK_EQ(costack_get_stack(utask_id(&d), frames, MAXF), 0);
-	CHECK_EQ(costack_get_stack(utask_id(&d), frames, 0), 0);
+	CHECK_EQ(costack_get_stack(utask_id(&d), frames, sizeof(frames) / sizeof(*frames), MAXF), 0);
+	CHECK_EQ(costack_get_stack(utask_id(&d), frames, sizeof(frames) / sizeof(*frames), 0), 0);
 
 	/* cancelled (its stack reused while it was suspended): none. */
 	utask_make(&x, suspend_entry, NULL, STACK_SIZE);
 	utask_resume(&x);
-	CHECK(costack_get_stack(utask_id(&x), frames, MAXF) > 0, "suspended: no frames");
+	CHECK(costack_get_stack(utask_id(&x), frames, sizeof(frames) / sizeof(*frames), MAXF) > 0, "suspended: no frames");
 	utask_report_made((uintptr_t)x.stack, (uintptr_t)x.stack + STACK_SIZE, 0);
 	CHECK_EQ(costack_task_state(utask_id(&x)), COSTACK_CANCELLED);
-	CHECK_EQ(costack_get_stack(utask_id(&x), frames, MAXF), 0);
+	CHECK_EQ(costack_get_stack(utask_id(&x), frames, sizeof(frames) / sizeof(*frames), MAXF), 0);
 
 	/* unknown: -1, ESRCH. */
 	errno = 0;
-	CHECK_EQ(costack_get_stack(0, frames, MAXF), -1);
+	CHECK_EQ(costack_get_stack(0, frames, sizeof(frames) / sizeof(*frames), MAXF), -1);
 	CHECK_EQ(errno, ESRCH);
 	errno = 0;
-	CHECK_EQ(costack_get_stack(UINT64_MAX / 2, frames, MAXF), -1);
+	CHECK_EQ(costack_get_stack(UINT64_MAX / 2, frames, sizeof(frames) / sizeof(*frames), MAXF), -1);
 	CHECK_EQ(errno, ESRCH);
 
 	/* errno is kept on success. */
 	errno = EAGAIN;
-	costack_get_stack(utask_id(&c), frames, MAXF);
+	costack_get_stack(utask_id(&c), frames, sizeof(frames) / sizeof(*frames), MAXF);
 	CHECK_EQ(errno, EAGAIN);
 	/* c and x stay as they are; their stacks stay mapped (a reported task lives on x's). */
 	utask_free(&d);
@@ -363,7 +375,7 @@ NOINLINE int running_probe(void **frames, int size)
 	int n;
 
 	reference_n = reference_backtrace(reference, MAXF);
-	n = costack_get_stack(costack_current_task(), frames, size);
+	n = costack_get_stack(costack_current_task(), frames, MAXF, size); /* frames: room for MAXF */
 
 	sink++;
 	return n;
@@ -467,10 +479,10 @@ static void test_running_other(void)
 	while (!atomic_load(&remote_running))
 		usleep(100);
 	CHECK_EQ(costack_task_state(utask_id(&t)), COSTACK_RUNNING);
-	n = costack_get_stack(utask_id(&t), frames, MAXF);
+	n = costack_get_stack(utask_id(&t), frames, sizeof(frames) / sizeof(*frames), MAXF);
 	CHECK_ENDS_WITH("running on another thread", frames, n, "remote_entry", "remote_outer",
 	                "suspend_inner");
-	n = costack_get_stack(utask_id(&t), frames, 1);
+	n = costack_get_stack(utask_id(&t), frames, sizeof(frames) / sizeof(*frames), 1);
 	CHECK_ENDS_WITH("running on another thread, size 1", frames, n, "suspend_inner");
 	atomic_store(&remote_go, 1);
 	pthread_join(thread, NULL);
@@ -545,11 +557,11 @@ static void test_failed(void)
 	CHECK_STR_EQ(info.exception_what, "boom");
 
 	/* From the task's outermost frame to the raise site, oldest first. */
-	n = costack_get_stack(id, full, MAXF);
+	n = costack_get_stack(id, full, sizeof(full) / sizeof(*full), MAXF);
 	CHECK(n >= 4, "failed: %d frames", n);
 	CHECK_ENDS_WITH("traceback", full, n, "fail_entry", "raise_outer", "raise_middle",
 	                "raise_inner");
-	CHECK_EQ(costack_get_stack(id, cut, 0), n);
+	CHECK_EQ(costack_get_stack(id, cut, sizeof(cut) / sizeof(*cut), 0), n);
 
 	/* size keeps the oldest frames of a traceback. */
 	for (int k = 1; k <= n + 2; k++) {
@@ -557,13 +569,18 @@ static void test_failed(void)
 		int got;
 
 		memset(cut, 0, sizeof(cut));
-		got = costack_get_stack(id, cut, k);
+		got = costack_get_stack(id, cut, sizeof(cut) / sizeof(*cut), k);
 		CHECK(got == want, "traceback, size %d of %d frames: got %d", k, n, got);
 		CHECK(got == want && !memcmp(cut, full, (size_t)want * sizeof(*cut)),
 		      "traceback, size %d: not the oldest %d frames", k, want);
 		CHECK(cut[want] == NULL, "traceback, size %d: a frame written past the %d kept", k,
 		      want);
 	}
+	/* A capacity smaller than the traceback, no limit: its oldest frames. */
+	memset(cut, 0, sizeof(cut));
+	CHECK_EQ(costack_get_stack(id, cut, 2, 0), 2);
+	CHECK(!memcmp(cut, full, 2 * sizeof(*cut)) && cut[2] == NULL,
+	      "traceback, capacity 2: not the oldest 2 frames, or one written past them");
 	utask_free(&t);
 }
 
@@ -611,7 +628,7 @@ static void test_failed_plain_adapter(void)
 	id = utask_id(&t);
 	utask_resume(&t);
 	CHECK_EQ(costack_task_state(id), COSTACK_FAILED);
-	n = costack_get_stack(id, frames, MAXF);
+	n = costack_get_stack(id, frames, sizeof(frames) / sizeof(*frames), MAXF);
 	CHECK(n >= 3, "failed after a raise, no exception kept: %d frames (the traceback expected)",
 	      n);
 	CHECK_ENDS_WITH("traceback of a plain adapter's task", frames, n, "plain_fail_entry",
@@ -655,12 +672,12 @@ static void test_caught(void)
 	id = utask_id(&t);
 	utask_resume(&t);
 	CHECK_EQ(costack_task_state(id), COSTACK_SUSPENDED);
-	n = costack_get_stack(id, frames, MAXF);
+	n = costack_get_stack(id, frames, sizeof(frames) / sizeof(*frames), MAXF);
 	CHECK_ENDS_WITH("suspended after a caught raise", frames, n, "caught_entry",
 	                "suspend_outer", "suspend_middle", "suspend_inner");
 	utask_resume(&t);
 	CHECK_EQ(costack_task_state(id), COSTACK_DONE);
-	CHECK_EQ(costack_get_stack(id, frames, MAXF), 0);
+	CHECK_EQ(costack_get_stack(id, frames, sizeof(frames) / sizeof(*frames), MAXF), 0);
 	utask_free(&t);
 }
 

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "core.h"
 #include "costack.h"
+#include "stackstore.h"
 #include "utask.h"
 
 #define WORKERS 4
@@ -162,7 +163,7 @@ static void *reader_main(void *arg)
 			    info.runtime != COSTACK_RUNTIME_UCONTEXT)
 				r->bad_state++;
 		}
-		n = costack_get_stack(id, frames, MAXF);
+		n = costack_get_stack(id, frames, sizeof(frames) / sizeof(*frames), MAXF);
 		if (n < -1 || n > MAXF || (n == -1 && errno != ESRCH))
 			r->bad_frames++;
 		n = costack_task_state(id);
@@ -544,12 +545,157 @@ static void test_fork(void)
 	utask_free(&suspended);
 }
 
+/* --- many short-lived threads, each with a stack of its own ------------------------- */
+
+/* 10,000 threads in sequence (a thread-per-connection server), each running one task that
+ * suspends at a path of its own: 14 levels of path_a or path_b, the bits of the thread's
+ * number. Every one of those stacks is new to the store, and each must be kept. */
+#define SHORT_THREADS 10000
+#define PATH_BITS 14
+
+struct short_thread {
+	struct utask task;
+	unsigned path;
+	int frames; /* what get_stack gave while it was suspended */
+};
+
+static void path_step(struct utask *t, unsigned bit);
+
+__attribute__((noinline, noipa)) static void path_a(struct utask *t, unsigned bit)
+{
+	path_step(t, bit + 1);
+	__asm__ volatile("" ::: "memory"); /* not a tail call: the frame stays */
+}
+
+__attribute__((noinline, noipa)) static void path_b(struct utask *t, unsigned bit)
+{
+	path_step(t, bit + 1);
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline, noipa)) static void path_step(struct utask *t, unsigned bit)
+{
+	const struct short_thread *s = t->arg;
+
+	if (bit == PATH_BITS)
+		UTASK_YIELD(t);
+	else if ((s->path >> bit) & 1)
+		path_b(t, bit);
+	else
+		path_a(t, bit);
+	__asm__ volatile("" ::: "memory");
+}
+
+static void path_entry(struct utask *t)
+{
+	path_step(t, 0);
+}
+
+static void *short_thread_main(void *arg)
+{
+	struct short_thread *s = arg;
+	void *frames[MAXF];
+
+	if (!utask_make(&s->task, path_entry, s, STACK_SIZE))
+		return NULL;
+	utask_resume(&s->task); /* it suspends at the end of its path */
+	s->frames = costack_get_stack(utask_id(&s->task), frames, sizeof(frames) / sizeof(*frames), MAXF);
+	utask_resume(&s->task); /* and ends */
+	utask_free(&s->task);
+	return NULL;
+}
+
+static void test_short_threads(void)
+{
+	static struct short_thread s;
+	int kept = 0, first_lost = -1;
+	int count = RUNNING_ON_VALGRIND ? 200 : SHORT_THREADS;
+	uint64_t bytes_before = stackstore_bytes();
+
+	for (int i = 0; i < count; i++) {
+		pthread_t thread;
+
+		memset(&s, 0, sizeof(s));
+		s.path = (unsigned)i;
+		if (pthread_create(&thread, NULL, short_thread_main, &s) != 0 ||
+		    pthread_join(thread, NULL) != 0)
+			break;
+		/* entry, path_step, then a path_a or path_b and a path_step per bit */
+		if (s.frames >= 2 + 2 * PATH_BITS)
+			kept++;
+		else if (first_lost < 0)
+			first_lost = i;
+	}
+	CHECK(kept == count, "%d of %d short-lived threads' stacks kept (the first lost: thread %d)",
+	      kept, count, first_lost);
+	/* What a thread's arena had left goes to the next thread: the store grows with the
+	 * stacks (~300 bytes each here), not with the threads that came and went. */
+	CHECK(stackstore_bytes() - bytes_before < (uint64_t)count * 1024,
+	      "the stack store grew by %llu bytes for %d threads",
+	      (unsigned long long)(stackstore_bytes() - bytes_before), count);
+}
+
+/* --- print_stack from many threads --------------------------------------------------- */
+
+/* The process' address space, from /proc/self/status (kB). */
+static long vm_size_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmSize: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static void *print_once(void *arg)
+{
+	costack_print_stack(1, 0, arg);
+	return NULL;
+}
+
+/* 200 threads print a stack once each and exit: the address space does not grow with them (it
+ * grew by the 4 MiB print stack each thread got). */
+static void test_print_threads(void)
+{
+	FILE *sink = fopen("/dev/null", "we");
+	long before, after;
+	int count = RUNNING_ON_VALGRIND ? 20 : 200;
+
+	if (!sink) {
+		CHECK(false, "cannot open /dev/null");
+		return;
+	}
+	print_once(sink); /* the symbolizer and the print stack, made once */
+	before = vm_size_kb();
+	for (int i = 0; i < count; i++) {
+		pthread_t thread;
+
+		if (pthread_create(&thread, NULL, print_once, sink) != 0 ||
+		    pthread_join(thread, NULL) != 0)
+			break;
+	}
+	after = vm_size_kb();
+	fclose(sink);
+	CHECK(before > 0 && after - before < 16 * 1024,
+	      "%d threads that printed once grew the address space by %ld kB", count,
+	      after - before);
+}
+
 int main(void)
 {
 	if (RUNNING_ON_VALGRIND)
 		switches = 50;
+	/* costack becomes active here, the main thread's root its task 1. */
+	CHECK_EQ(costack_current_task(), 1);
 	test_many_threads();
 	test_migration();
+	test_short_threads();
+	test_print_threads();
 	test_fork();
 	return check_finish("test_threads");
 }

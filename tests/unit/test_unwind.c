@@ -358,6 +358,121 @@ static void test_bounds(void)
 	free(s);
 }
 
+/* --- the shape: every word the walk read is checked ----------------------------------- */
+
+void deep_chain(struct seen *s, int depth, const struct stack_rec *hint);
+void deep_from_a(struct seen *s, const struct stack_rec *hint);
+void deep_from_b(struct seen *s, const struct stack_rec *hint);
+
+NOINLINE void deep_chain(struct seen *s, int depth, const struct stack_rec *hint)
+{
+	if (depth > 0)
+		deep_chain(s, depth - 1, hint);
+	else
+		capture_here(s, MAXF, hint);
+	sink++;
+}
+
+NOINLINE void deep_from_a(struct seen *s, const struct stack_rec *hint)
+{
+	deep_chain(s, 12, hint);
+	sink += 1;
+}
+
+NOINLINE void deep_from_b(struct seen *s, const struct stack_rec *hint)
+{
+	deep_chain(s, 12, hint);
+	sink += 2;
+}
+
+/* Two paths to one place that part 14 frames out: the shape checks the far frames too. */
+static void test_shape_far_frames(void)
+{
+	struct seen *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	void (*volatile path)(struct seen *, const struct stack_rec *) = deep_from_a;
+	const struct stack_rec *volatile hint = NULL;
+	const struct stack_rec *rec = NULL;
+
+	/* One call site for every round: the frames outside it are the same. */
+	for (volatile int round = 0; round < 3; round++) {
+		path(round == 0 ? a : b, hint);
+		if (round == 0)
+			hint = rec = intern(a);
+		if (round == 1) {
+			CHECK(rec && b->same == rec,
+			      "far frames: the same path again is not the hint's");
+			path = deep_from_b;
+		}
+	}
+	CHECK(b->same == NULL, "far frames: a path parting 14 frames out taken for the hint's");
+	CHECK_INNERMOST("far frames", b, "capture_here", "deep_chain", "deep_chain", "deep_chain",
+	                "deep_chain", "deep_chain", "deep_chain", "deep_chain", "deep_chain",
+	                "deep_chain", "deep_chain", "deep_chain", "deep_chain", "deep_chain",
+	                "deep_from_b");
+	check_reference("far frames", b);
+	free(a);
+	free(b);
+}
+
+/*
+ * COSTACK_UNWIND=fp on a stack laid out by hand: frame-pointer frames (saved rbp, return
+ * address) in a buffer, the chain ending at a return address 0. Changing a saved rbp so that the
+ * chain skips a frame, every return address staying where it was, must not be taken for the
+ * hint: the walk relied on that rbp.
+ */
+static void test_shape_frame_pointers(void)
+{
+	uintptr_t stack[32] __attribute__((aligned(16)));
+	/* Return addresses of this program (not costack's, not a runtime's start). */
+	const uintptr_t ra[4] = {(uintptr_t)nest_inner + 1, (uintptr_t)nest_middle + 1,
+	                         (uintptr_t)nest_outer + 1, (uintptr_t)nest_other + 1};
+	const uintptr_t lo = (uintptr_t)stack, hi = (uintptr_t)(stack + 32);
+	struct unwind_start start = {.sp = lo, .bp = (uintptr_t)&stack[2], .ra = ra[0]};
+	const struct stack_rec *rec;
+	struct capture c;
+	int saved = config.unwind;
+	bool truncated = true;
+
+	memset(stack, 0, sizeof(stack));
+	/* Frame k: its saved rbp at stack[2k] points to frame k+1's; its caller's return
+	 * address at stack[2k + 1]. */
+	for (int k = 1; k <= 3; k++) {
+		stack[2 * k] = (uintptr_t)&stack[2 * k + 2];
+		stack[2 * k + 1] = ra[k];
+	}
+	stack[9] = 0; /* frame 4: no caller */
+	config.unwind = UNWIND_FP;
+	unwind_capture(scratch, MAXF, lo, hi, NULL, &start, &c);
+	CHECK(c.n == 4 && c.frames[0] == ra[0] && c.frames[3] == ra[3] && c.shape,
+	      "frame pointers: %d frames, a shape %p", c.n, c.shape);
+	rec = c.shape ? stackstore_intern(&arena, c.frames, (uint32_t)c.n, c.shape, c.shape_size)
+	              : NULL;
+	if (rec) {
+		CHECK(unwind_still(rec, &start, lo, hi, &truncated) && !truncated,
+		      "frame pointers: the same stack is not the hint's");
+		stack[4] = (uintptr_t)&stack[8]; /* frame 2's caller is frame 4 now */
+		CHECK(!unwind_still(rec, &start, lo, hi, &truncated),
+		      "frame pointers: a changed saved rbp taken for the hint's stack");
+		unwind_capture(scratch, MAXF, lo, hi, rec, &start, &c);
+		CHECK(c.same == NULL && c.n == 3,
+		      "frame pointers: %d frames after the change (same %p)", c.n,
+		      (const void *)c.same);
+		stack[4] = (uintptr_t)&stack[6];
+		stack[5] ^= 1; /* a return address the walk read */
+		CHECK(!unwind_still(rec, &start, lo, hi, &truncated),
+		      "frame pointers: a changed return address taken for the hint's stack");
+		stack[5] ^= 1;
+		stack[9] = ra[1]; /* the last word read: the chain goes on */
+		CHECK(!unwind_still(rec, &start, lo, hi, &truncated),
+		      "frame pointers: a chain going on further taken for the hint's stack");
+		stack[9] = 0;
+		start.bp += 16; /* the frame pointer register itself */
+		CHECK(!unwind_still(rec, &start, lo, hi, &truncated),
+		      "frame pointers: a changed rbp register taken for the hint's stack");
+	}
+	config.unwind = saved;
+}
+
 /* --- COSTACK_UNWIND=libunwind ---------------------------------------------------------- */
 
 static void test_libunwind_mode(void)
@@ -381,8 +496,9 @@ int main(void)
 {
 	struct costack_task_info info = {.size = sizeof(info)};
 
-	/* The main thread's stack, as the core knows it (its root task). */
-	if (costack_task_info(1, &info) == 0) {
+	/* The main thread's stack, as the core knows it (its root task, registered by the
+	 * API's first call). */
+	if (costack_task_info(costack_current_task(), &info) == 0) {
 		stack_lo = (uintptr_t)info.stack_lo;
 		stack_hi = (uintptr_t)info.stack_hi;
 	}
@@ -393,6 +509,8 @@ int main(void)
 	test_thread();
 	test_on_task_stack();
 	test_bounds();
+	test_shape_far_frames();
+	test_shape_frame_pointers();
 	test_libunwind_mode();
 	return check_finish("test_unwind");
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "thread_state.h" /* white-box: the tests look into the core */
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -54,7 +55,7 @@ static void utask_start(unsigned hi, unsigned lo);
 
 static inline struct task *utask_report_made(uintptr_t lo, uintptr_t hi, uintptr_t entry)
 {
-	struct thread_state *ts = core_enter();
+	struct thread_state *ts = core_enter_activating(); /* as an adapter's "task made" does */
 	struct task *task;
 
 	if (!ts)
@@ -125,7 +126,7 @@ static inline void utask_resume(struct utask *t)
 	struct task *self = ts->current;
 
 	t->resumer = self;
-	core_switch(ts, t->task);
+	core_switch(ts, t->task, NULL);
 	core_leave(ts);
 	swapcontext(&t->caller, &t->uc);
 	/* Back in our own frame: we run again, on the thread we left from. */
@@ -138,7 +139,7 @@ static inline void utask_resume(struct utask *t)
 	do {                                                                                       \
 		struct utask *utask_ = (t);                                                        \
 		struct thread_state *uts_ = core_enter();                                          \
-		core_switch(uts_, utask_->resumer);                                                \
+		core_switch(uts_, utask_->resumer, NULL);                                                \
 		core_leave(uts_);                                                                  \
 		swapcontext(&utask_->uc, &utask_->caller);                                         \
 		core_resumed(core_thread_state(), utask_->task);                                   \

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* thread_state.h - the core's state of one OS thread: its own, and the unit tests' (white-box). */
+#ifndef COSTACK_THREAD_STATE_H
+#define COSTACK_THREAD_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stackstore.h"
+#include "task.h"
+#include "unwind.h"
+
+#define THREAD_CACHE_SIZE 64
+
+/* One per OS thread, reached through a single initial-exec TLS pointer. */
+struct thread_state {
+	struct task *current; /* the task running on this thread */
+	struct task *root;    /* this thread's original stack */
+	int32_t tid;
+	int in_hook;          /* recursion guard: a hook entered from our own code falls through */
+	/* Set by core_switch: the hook's caller, where the outgoing task's frames begin; used
+	 * once. */
+	struct unwind_start caller;
+	struct stack_arena arena;
+	struct {
+		uintptr_t key; /* the runtime's handle of a context (ucontext_t *) */
+		struct task *task;
+		uint64_t id;
+	} cache[THREAD_CACHE_SIZE]; /* tasks of known stacks only */
+	uintptr_t scratch[]; /* capture buffer */
+};
+
+#endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* boost_coroutine2.c - what costack knows of Boost.Coroutine2: its frames, its yields, how its coroutines end. */
+#include "knowledge.h"
+
+#include <string.h>
+
+static const char *const scopes[] = { "boost::coroutines2::detail::", NULL };
+static const char *const mangled_scopes[] = { "5boost11coroutines26detail", NULL };
+
+const struct runtime_frames boost_coroutine2_frames = {
+	.runtime = "Boost.Coroutine2",
+	.scopes = scopes,
+	.mangled_scopes = mangled_scopes,
+};
+
+/* A yield goes through the control block's resume: push_coroutine<T>::control_block::resume
+ * (a push_type's operator()) and pull_coroutine<T>::control_block::resume. */
+static bool yield_frame(const char *name)
+{
+	return strstr(name, "13control_block6resume") || strstr(name, "::control_block::resume(");
+}
+
+/*
+ * Coroutine2 keeps a coroutine whose body ended suspended in its control block until the
+ * coroutine object dies: the body's frames are gone, and every frame left is Boost's (or
+ * std::invoke's between them at -O0). A yield looks the same when the compiler inlined the
+ * body's call into Boost's frames, but goes through control_block::resume: such a stack is not
+ * taken for an ended body.
+ */
+bool coroutine2_body_ended(const uintptr_t *frames, uint32_t n, runtime_name_fn name_of,
+			   void *ctx)
+{
+	char name[1024];
+
+	if (!n)
+		return false;
+	for (uint32_t i = 0; i < n; i++)
+		if (!name_of(frames[i], name, sizeof(name), ctx) || !runtime_function(name) ||
+		    yield_frame(name))
+			return false;
+	return true;
+}
+
+/* Its entry is boost::context's fiber_entry instantiated for Coroutine2's control block, which
+ * its mangled name spells. */
+bool coroutine2_task(const char *outermost)
+{
+	return outermost && strstr(outermost, "11coroutines26detail");
+}
