@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "live_cli.h"
 #include "live_read.h"
@@ -51,7 +53,9 @@ static void print_stacks_help(FILE *out)
 	      "             a gap every task not ended is unknown until an event after the\n"
 	      "             gap tells its state and stack again (a switch away from it, its\n"
 	      "             end, or a switch to it when it was known before); a stack\n"
-	      "             whose definition was lost is unknown too. Never a guess.\n"
+	      "             whose definition was lost is unknown too. Never a guess. Such a\n"
+	      "             TRACE's output starts with the events lost before TIME: a task\n"
+	      "             whose every event was lost is missing.\n"
 	      "Tasks come by id; a live process keeps its ended tasks while it can\n"
 	      "(COSTACK_ENDED), a trace has them all. With several processes in a TRACE,\n"
 	      "tasks come by process, and each one names its process (\"pid\").\n"
@@ -96,8 +100,9 @@ static void print_stacks_help(FILE *out)
 	      "shares its caller's address); unknown values are null; \"exception\" is a\n"
 	      "failed task's; times are CLOCK_REALTIME; \"address\" and \"offset\" (in the\n"
 	      "module, as addr2line -e takes it) are \"0x...\" strings. A TRACE's tasks also\n"
-	      "have \"pid\", their process. With --group each entry also has \"count\" and\n"
-	      "\"ids\" (all its tasks' ids).\n"
+	      "have \"pid\", their process, and a TRACE's output \"lost\": {\"events\",\n"
+	      "\"packets\", \"gaps\"} after \"at\", lost before it. With --group each entry also\n"
+	      "has \"count\" and \"ids\" (all its tasks' ids).\n"
 	      "\n"
 	      "Symbols of a TRACE come from the modules it recorded (lttng_ust_statedump and\n"
 	      "lttng_ust_dl events, which `costack record` enables): each binary where it was\n"
@@ -115,7 +120,8 @@ static void print_stacks_help(FILE *out)
 	      "  2  Usage error: a bad option or TIME, --at outside the TRACE.\n"
 	      "  3  No such process or task, permission denied, PID not running under\n"
 	      "     libcostack.so, or an unreadable registry; no such TRACE directory, no\n"
-	      "     trace in it, an unreadable trace.\n"
+	      "     trace in it, an unreadable trace (corrupt, not of costack's schema, or\n"
+	      "     one babeltrace2 crashes or hangs on: costack says so within seconds).\n"
 	      "\n"
 	      "Examples:\n"
 	      "  costack stacks 4242\n"
@@ -140,6 +146,18 @@ static bool parse_count(const char *arg, long long max, long long *value)
 	*value = strtoll(arg, &end, 10);
 	return !errno && end != arg && !*end && *value >= 0 && *value <= max && arg[0] != '-' &&
 	       arg[0] != '+';
+}
+
+/* Digits only are a PID: whether there is no such process, but a directory of that name (a
+ * trace, which ./NAME reads). */
+static bool no_process_but_directory(pid_t pid, const char *arg)
+{
+	char proc[32];
+	struct stat st;
+
+	snprintf(proc, sizeof(proc), "/proc/%d", (int)pid);
+	return access(proc, F_OK) < 0 && errno == ENOENT && stat(arg, &st) == 0 &&
+	       S_ISDIR(st.st_mode);
 }
 
 /* costack stacks TRACE: the tasks of a recording at a time. */
@@ -270,6 +288,13 @@ int command_stacks(int argc, char **argv)
 		             " needs a TRACE (a recording); a live PID has only now");
 	if (npids)
 		return usage("--pid needs a TRACE; a live PID is its own process", NULL, "");
+	if (no_process_but_directory(pid, argv[optind])) {
+		fprintf(stderr,
+		        "costack stacks: no such process: %d (to read the trace directory %s, "
+		        "write ./%s)\n",
+		        (int)pid, argv[optind], argv[optind]);
+		return COSTACK_EXIT_INPUT;
+	}
 
 	status = live_cli_read("stacks", pid, &snap);
 	if (status != COSTACK_EXIT_OK)

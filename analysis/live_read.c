@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* live_read.c - a live registry read from outside: found in /proc, mapped, copied, distrusted. */
+/* live_read.c - a live registry read from outside: found in /proc, copied, distrusted. */
 #define _GNU_SOURCE
 #include "live_read.h"
 
@@ -13,8 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
@@ -32,7 +33,7 @@
  * - every offset is a target pointer translated by the header's chunk
  *   table (the chunk holding all of the object, its address minus the
  *   chunk's plus the chunk's offset), checked for alignment and, without
- *   overflow, against the region's used size and the mapping's length
+ *   overflow, against the region's used size and the image's length
  *   before anything is copied from it;
  * - every count is bounded by the layout's maxima before it sizes a copy,
  *   and the work of a read by the region's size (slabs may not add up to
@@ -48,7 +49,7 @@
 #define STACK_HEAD sizeof(struct costack_live_stack)
 /* A TSC rate is measured over at least this much time, as the target's is. */
 #define RATE_MEASURED_OVER_NS 10000000u
-#define SPIN_TRIES 64u /* tries before yielding the CPU to a preempted writer */
+#define SPIN_TRIES 64u         /* tries before yielding the CPU to a preempted writer */
 #define REGISTRY_MAKING_MS 100 /* how long a registry being made is waited for */
 
 const char *live_state_name(int state)
@@ -169,7 +170,10 @@ static struct stack_copy *store_add(struct stack_store *s, uint64_t pointer)
 /* --- the parse ------------------------------------------------------------- */
 
 struct parser {
-	const unsigned char *image;
+	const unsigned char *image; /* a memory image, or NULL: fd */
+	int fd;                     /* a file read with pread(2), never mapped */
+	bool shrank;                /* fd ended before len: its bytes are gone */
+	unsigned char *record;      /* a file's record, task_size bytes, copied one at a time */
 	size_t len;
 	const struct live_parse_options *opt;
 	struct costack_live_header h; /* the fixed part, copied once */
@@ -182,20 +186,68 @@ struct parser {
 	bool budget_spent;
 };
 
+/*
+ * The image's bytes. A registry is read from its memfd with pread(2), never
+ * mapped: a target that shrinks its memfd while it is read (nothing of
+ * libcostack.so does) would have a mapping's reader killed by SIGBUS, where
+ * pread returns less. Each copy is a system call, a full barrier.
+ */
+
+/* Copy size bytes at off (inside len, checked before) into dst; false when the file ended
+ * first (p->shrank). */
+static bool image_copy(struct parser *p, uint64_t off, void *dst, size_t size)
+{
+	size_t done = 0;
+
+	if (p->image) {
+		memcpy(dst, p->image + off, size);
+		return true;
+	}
+	while (done < size) {
+		ssize_t n = pread(p->fd, (char *)dst + done, size - done, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			p->shrank = true;
+			memset((char *)dst + done, 0, size - done);
+			return false;
+		}
+		done += (size_t)n;
+	}
+	return true;
+}
+
+static uint32_t image_u32(struct parser *p, uint64_t off)
+{
+	uint32_t v = 0;
+
+	if (p->image)
+		return __atomic_load_n((const uint32_t *)(p->image + off), __ATOMIC_ACQUIRE);
+	image_copy(p, off, &v, sizeof(v));
+	return v;
+}
+
+static uint64_t image_u64(struct parser *p, uint64_t off)
+{
+	uint64_t v = 0;
+
+	if (p->image)
+		return __atomic_load_n((const uint64_t *)(p->image + off), __ATOMIC_ACQUIRE);
+	image_copy(p, off, &v, sizeof(v));
+	return v;
+}
+
 /* Whether [off, off + size) lies in what the target handed out, within the
- * mapping, and (for a memfd) over data rather than holes. */
+ * image, and (for a memfd) over data rather than holes. */
 static bool in_region(struct parser *p, uint64_t off, uint64_t size)
 {
 	uint64_t limit = p->used < p->len ? p->used : p->len;
 
 	if (off > limit || size > limit - off) {
 		/* Stacks are allocated as the target runs: it may have grown. */
-		uint64_t used = __atomic_load_n(
-		        (const uint64_t *)(p->image + offsetof(struct costack_live_header, used)),
-		        __ATOMIC_ACQUIRE);
-		uint64_t grown = __atomic_load_n(
-		        (const uint64_t *)(p->image + offsetof(struct costack_live_header, size)),
-		        __ATOMIC_ACQUIRE);
+		uint64_t used = image_u64(p, offsetof(struct costack_live_header, used));
+		uint64_t grown = image_u64(p, offsetof(struct costack_live_header, size));
 
 		if (used > p->used && used <= grown)
 			p->used = used;
@@ -209,17 +261,15 @@ static bool in_region(struct parser *p, uint64_t off, uint64_t size)
 /* Copy the chunks the target counts now (each filled in before it is counted). */
 static void read_chunks(struct parser *p)
 {
-	uint32_t n = __atomic_load_n(
-	        (const uint32_t *)(p->image + offsetof(struct costack_live_header, nchunks)),
-	        __ATOMIC_ACQUIRE);
+	uint32_t n = image_u32(p, offsetof(struct costack_live_header, nchunks));
 
 	if (n > COSTACK_LIVE_MAX_CHUNKS)
 		n = COSTACK_LIVE_MAX_CHUNKS;
 	if (n <= p->nchunks)
 		return;
-	memcpy(p->h.chunks, p->image + offsetof(struct costack_live_header, chunks),
-	       n * sizeof(struct costack_live_chunk));
-	p->nchunks = n;
+	if (image_copy(p, offsetof(struct costack_live_header, chunks), p->h.chunks,
+	               n * sizeof(struct costack_live_chunk)))
+		p->nchunks = n;
 }
 
 /* The chunk holding all of [pointer, pointer + size); NULL if none of those copied does. */
@@ -258,8 +308,7 @@ static bool chunk_offset(struct parser *p, uint64_t pointer, uint64_t size, uint
 static bool pointer_offset(struct parser *p, uint64_t pointer, uint64_t size, uint64_t align,
                            uint64_t *off)
 {
-	return chunk_offset(p, pointer, size, off) && *off % align == 0 &&
-	       in_region(p, *off, size);
+	return chunk_offset(p, pointer, size, off) && *off % align == 0 && in_region(p, *off, size);
 }
 
 /* The stack at pointer, copied (once per read); NULL when it is no valid
@@ -279,7 +328,8 @@ static const struct stack_copy *follow_stack(struct parser *p, uint64_t pointer)
 	}
 	if (!pointer_offset(p, pointer, STACK_HEAD, 8, &off))
 		return NULL;
-	memcpy(&head, p->image + off, STACK_HEAD);
+	if (!image_copy(p, off, &head, STACK_HEAD))
+		return NULL;
 	if (head.nframes > p->max_frames ||
 	    !in_region(p, off + STACK_HEAD, (uint64_t)head.nframes * sizeof(uint64_t)))
 		return NULL;
@@ -291,7 +341,10 @@ static const struct stack_copy *follow_stack(struct parser *p, uint64_t pointer)
 		return NULL;
 	}
 	/* One copy of the target's bytes; the reversal reads only ours. */
-	memcpy(innermost_first, p->image + off + STACK_HEAD, head.nframes * sizeof(uint64_t));
+	if (!image_copy(p, off + STACK_HEAD, innermost_first, head.nframes * sizeof(uint64_t))) {
+		free(innermost_first);
+		return NULL;
+	}
 	for (uint32_t i = 0; i < head.nframes; i++)
 		c->frames[i] = innermost_first[head.nframes - 1 - i];
 	free(innermost_first);
@@ -308,7 +361,8 @@ static bool follow_exception(struct parser *p, uint64_t pointer, struct live_tas
 
 	if (!pointer_offset(p, pointer, sizeof(e), 8, &off))
 		return false;
-	memcpy(&e, p->image + off, sizeof(e));
+	if (!image_copy(p, off, &e, sizeof(e)))
+		return false;
 	if (!memchr(e.type, '\0', sizeof(e.type)) || !memchr(e.what, '\0', sizeof(e.what)))
 		return false;
 	t->has_exception = true;
@@ -318,15 +372,83 @@ static bool follow_exception(struct parser *p, uint64_t pointer, struct live_tas
 	return true;
 }
 
+/*
+ * A file's records are copied a run at a time, twice, with two system
+ * calls, the second after the first: a record whose two copies are the
+ * same, with an even seqlock, was not being written at any time between
+ * them (a write makes the seqlock odd first, and even again only one
+ * higher), so its first copy is consistent. Others are copied one at a time
+ * (copy_record). Two system calls a run of records instead of three a
+ * record; runs of RUN_BYTES, so that the buffers stay the same few pages.
+ */
+#define RUN_BYTES (64 * 1024)
+
+struct run_copies {
+	unsigned char *first, *second;
+	size_t cap;
+	bool have; /* the current run's copies are made */
+};
+
+/* Copy [off, off + bytes) twice into c; false when out of memory or the file shrank. */
+static bool copy_run(struct parser *p, uint64_t off, uint64_t bytes, struct run_copies *c)
+{
+	c->have = false;
+	if (bytes > c->cap) {
+		unsigned char *a = realloc(c->first, bytes), *b;
+
+		if (!a)
+			return false;
+		c->first = a;
+		b = realloc(c->second, bytes);
+		if (!b)
+			return false;
+		c->second = b;
+		c->cap = bytes;
+	}
+	c->have = image_copy(p, off, c->first, bytes) && image_copy(p, off, c->second, bytes);
+	return c->have;
+}
+
+/* Record i of a run copied twice into out (task_view.h's reading of a copy that holds still),
+ * if its copies show it consistent. */
+static bool record_of_run(const struct parser *p, const struct run_copies *c, uint32_t i,
+                          struct task_record *out)
+{
+	struct task_ring_layout ring = {p->h.ring, p->h.ring_offset, p->h.snapshot_size};
+	size_t at = (size_t)i * p->h.task_size;
+
+	return c->have && !memcmp(c->first + at, c->second + at, p->h.task_size) &&
+	       task_record_copy(c->first + at, &ring, out, 1);
+}
+
 /* Copy the record at off consistently (task_view.h's one policy): until the read's budget
- * for records that change is spent (a running target), else a few tries (an image). */
+ * for records that change is spent (a running target), else a few tries (an image). A file's
+ * record is copied between two copies of its seqlock, with the same patience. */
 static bool copy_record(struct parser *p, uint64_t off, struct task_record *out)
 {
-	struct task_ring_layout ring = { p->h.ring, p->h.ring_offset, p->h.snapshot_size };
+	struct task_ring_layout ring = {p->h.ring, p->h.ring_offset, p->h.snapshot_size};
+	uint64_t deadline = p->busy_deadline && !p->budget_spent ? p->busy_deadline : 1;
 
-	if (task_record_copy(p->image + off, &ring, out,
-	                     p->busy_deadline && !p->budget_spent ? p->busy_deadline : 1))
-		return true;
+	if (p->image) {
+		if (task_record_copy(p->image + off, &ring, out, deadline))
+			return true;
+	} else {
+		for (unsigned tries = 0;; tries++) {
+			uint32_t before = image_u32(p, off), after;
+
+			image_copy(p, off, p->record, p->h.task_size);
+			after = image_u32(p, off);
+			if (p->shrank)
+				return false;
+			if (before == after && !(before & 1))
+				return task_record_copy(p->record, &ring, out, 1);
+			if (tries >= SPIN_TRIES && monotonic_ns() > deadline)
+				break;
+			if (tries >= SPIN_TRIES)
+				sched_yield(); /* a writer preempted in its few stores runs sooner
+				                */
+		}
+	}
 	if (p->busy_deadline && monotonic_ns() > p->busy_deadline)
 		p->budget_spent = true;
 	return false;
@@ -496,8 +618,8 @@ static int check_header(const struct costack_live_header *h, size_t len, int32_t
 	 * read anyway. */
 	if (h->used > h->size)
 		return fail(err, LIVE_BAD_LAYOUT,
-		            "bad live registry: used %" PRIu64 " is past its size %" PRIu64, h->used,
-		            h->size);
+		            "bad live registry: used %" PRIu64 " is past its size %" PRIu64,
+		            h->used, h->size);
 	if (h->ring < 1 || h->ring > RING_MAX || h->depth < 1 ||
 	    h->depth > COSTACK_LIVE_MAX_FRAMES ||
 	    h->ring_offset < sizeof(struct costack_live_task) || h->ring_offset % 8 ||
@@ -538,12 +660,14 @@ static bool push_task(struct live_snapshot *out, size_t *cap, const struct live_
 	return true;
 }
 
-int live_parse(const void *image, size_t len, const struct live_parse_options *opt,
-               struct live_snapshot *out, struct live_error *err)
+/* live_parse's and live_parse_file's: pp has its image or file, len and options. */
+static int parse(const struct parser *pp, struct live_snapshot *out, struct live_error *err)
 {
-	static const struct live_parse_options defaults;
-	struct parser p = {.image = image, .len = len, .opt = opt ? opt : &defaults};
+	struct parser p = *pp;
+	size_t len = p.len;
 	struct costack_live_slab *slabs = NULL;
+	struct run_copies copies = {0};
+	uint32_t run_records;
 	struct task_record rec;
 	struct raw_times *raw = NULL;
 	struct tick_clock clock;
@@ -554,7 +678,7 @@ int live_parse(const void *image, size_t len, const struct live_parse_options *o
 	memset(out, 0, sizeof(*out));
 	err->status = LIVE_OK;
 	err->message[0] = '\0';
-	if ((uintptr_t)image % 8) {
+	if ((uintptr_t)p.image % 8) {
 		fail(err, LIVE_SYSTEM, "a registry image must be 8-byte aligned");
 		goto end;
 	}
@@ -565,13 +689,11 @@ int live_parse(const void *image, size_t len, const struct live_parse_options *o
 	}
 	/* The header, once. nslabs first, used next: a slab counted in nslabs
 	 * was allocated (used grown) before, so it lies below the used read. */
-	memcpy(&p.h, image, offsetof(struct costack_live_header, chunks));
-	p.h.nslabs = __atomic_load_n(
-	        (const uint32_t *)(p.image + offsetof(struct costack_live_header, nslabs)),
-	        __ATOMIC_ACQUIRE);
-	p.h.used = __atomic_load_n(
-	        (const uint64_t *)(p.image + offsetof(struct costack_live_header, used)),
-	        __ATOMIC_ACQUIRE);
+	image_copy(&p, 0, &p.h, offsetof(struct costack_live_header, chunks));
+	p.h.nslabs = image_u32(&p, offsetof(struct costack_live_header, nslabs));
+	p.h.used = image_u64(&p, offsetof(struct costack_live_header, used));
+	if (p.shrank)
+		goto shrank;
 	if (check_header(&p.h, len, p.opt->pid, err))
 		goto end;
 	p.used = p.h.used;
@@ -585,9 +707,12 @@ int live_parse(const void *image, size_t len, const struct live_parse_options *o
 
 	p.store = calloc(1, sizeof(*p.store));
 	slabs = malloc((p.h.nslabs ? p.h.nslabs : 1) * sizeof(*slabs));
-	if (!p.store || !slabs)
+	p.record = malloc(p.h.task_size);
+	if (!p.store || !slabs || !p.record)
 		goto out_of_memory;
-	memcpy(slabs, p.image + HEADER_FIXED, p.h.nslabs * sizeof(*slabs));
+	if (!image_copy(&p, HEADER_FIXED, slabs, p.h.nslabs * sizeof(*slabs)))
+		goto shrank;
+	run_records = RUN_BYTES / p.h.task_size ? RUN_BYTES / p.h.task_size : 1;
 
 	for (uint32_t s = 0; s < p.h.nslabs; s++) {
 		uint64_t bytes, slab_off;
@@ -618,10 +743,23 @@ int live_parse(const void *image, size_t len, const struct live_parse_options *o
 			struct live_task t;
 			struct raw_times r;
 
+			if (!p.image && i % run_records == 0) {
+				uint32_t n = slabs[s].slots - i < run_records ? slabs[s].slots - i
+				                                              : run_records;
+
+				if (!copy_run(&p, off, (uint64_t)n * p.h.task_size, &copies)) {
+					if (p.shrank)
+						goto shrank;
+					goto out_of_memory;
+				}
+			}
 			/* A record never written is a hole of zeroes: free. */
 			if (p.opt->has_data && !p.opt->has_data(p.opt->ctx, off, p.h.task_size))
 				continue;
-			if (!copy_record(&p, off, &rec)) {
+			if (!record_of_run(&p, &copies, i % run_records, &rec) &&
+			    !copy_record(&p, off, &rec)) {
+				if (p.shrank)
+					goto shrank;
 				out->busy++;
 				continue;
 			}
@@ -630,6 +768,8 @@ int live_parse(const void *image, size_t len, const struct live_parse_options *o
 			if (!task_from_record(&p, &rec, &t, &r)) {
 				if (p.out_of_memory)
 					goto out_of_memory;
+				if (p.shrank)
+					goto shrank;
 				out->bad++;
 				continue;
 			}
@@ -671,6 +811,11 @@ int live_parse(const void *image, size_t len, const struct live_parse_options *o
 	ret = 0;
 	goto end;
 
+shrank:
+	fail(err, LIVE_CHANGED,
+	     "its live registry shrank while it was read (libcostack.so never shrinks it: is "
+	     "the process pretending to run under it?)");
+	goto end;
 out_of_memory:
 	fail(err, LIVE_SYSTEM, "out of memory reading the live registry");
 end:
@@ -680,9 +825,30 @@ end:
 		out->ntasks = 0;
 	}
 	store_free(p.store);
+	free(copies.first);
+	free(copies.second);
+	free(p.record);
 	free(raw);
 	free(slabs);
 	return ret;
+}
+
+int live_parse(const void *image, size_t len, const struct live_parse_options *opt,
+               struct live_snapshot *out, struct live_error *err)
+{
+	static const struct live_parse_options defaults;
+	struct parser p = {.image = image, .fd = -1, .len = len, .opt = opt ? opt : &defaults};
+
+	return parse(&p, out, err);
+}
+
+int live_parse_file(int fd, size_t len, const struct live_parse_options *opt,
+                    struct live_snapshot *out, struct live_error *err)
+{
+	static const struct live_parse_options defaults;
+	struct parser p = {.fd = fd, .len = len, .opt = opt ? opt : &defaults};
+
+	return parse(&p, out, err);
 }
 
 void live_snapshot_free(struct live_snapshot *s)
@@ -830,31 +996,75 @@ static int permission_error(pid_t pid, struct live_error *err)
 	            (int)pid);
 }
 
-/* Open the registry memfd fd of pid, given as a /proc path; -1 on error
- * (err filled). */
-static int open_candidate(pid_t pid, const char *path, struct live_error *err)
+/* What a file that is no memfd is, for a message. */
+static const char *file_kind(mode_t mode)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd >= 0)
-		return fd;
-	if (errno == EACCES || errno == EPERM)
-		permission_error(pid, err);
-	else if (errno == ENOENT)
-		fail(err, LIVE_NO_PROCESS, "no such process: %d", (int)pid);
-	else
-		fail(err, LIVE_SYSTEM, "cannot open %s: %s", path, strerror(errno));
-	return -1;
+	switch (mode & S_IFMT) {
+	case S_IFIFO:
+		return "a fifo";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFSOCK:
+		return "a socket";
+	default:
+		return "a file";
+	}
 }
 
-/* Map fd and parse it; 0, or -1 with err filled. */
-static int read_memfd(pid_t pid, int fd, struct live_snapshot *out, struct live_error *err)
+/*
+ * A hostile process can name anything so (a fifo at /memfd:costack-live in
+ * its root blocked open() for ever): the file is looked at through an
+ * O_PATH descriptor, which opens nothing, and opened only if it is what
+ * libcostack.so makes: a regular file of shared memory (tmpfs), linked
+ * nowhere.
+ */
+int live_open_registry(pid_t pid, const char *path, struct live_error *err)
+{
+	int where = open(path, O_PATH | O_CLOEXEC), fd = -1;
+	char self[64];
+	struct statfs fs;
+	struct stat st;
+
+	if (where < 0) {
+		if (errno == EACCES || errno == EPERM)
+			permission_error(pid, err);
+		else if (errno == ENOENT)
+			fail(err, LIVE_NO_PROCESS, "no such process: %d", (int)pid);
+		else
+			fail(err, LIVE_SYSTEM, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(where, &st) || fstatfs(where, &fs)) {
+		fail(err, LIVE_SYSTEM, "cannot look at %s: %s", path, strerror(errno));
+	} else if (!S_ISREG(st.st_mode) || st.st_nlink ||
+	           ((unsigned long)fs.f_type != TMPFS_MAGIC &&
+	            (unsigned long)fs.f_type != HUGETLBFS_MAGIC)) {
+		fail(err, LIVE_NOT_MEMFD,
+		     "its costack-live descriptor is %s, not the memfd of libcostack.so's registry",
+		     !S_ISREG(st.st_mode) ? file_kind(st.st_mode)
+		     : st.st_nlink        ? "a file linked in a directory"
+		                          : "a file not of shared memory");
+	} else {
+		/* The descriptor held pins the file: this opens the one just looked at. */
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", where);
+		fd = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		if (fd < 0)
+			fail(err, LIVE_SYSTEM, "cannot open %s: %s", path, strerror(errno));
+	}
+	close(where);
+	return fd;
+}
+
+int live_read_registry(pid_t pid, int fd, struct live_snapshot *out, struct live_error *err)
 {
 	struct costack_live_header h;
 	struct extents e = {.fd = fd};
 	struct stat st;
 	size_t len;
-	void *map;
 	int ret;
 
 	/* A target making its registry right now (its first task) has the memfd before its
@@ -876,23 +1086,18 @@ static int read_memfd(pid_t pid, int fd, struct live_snapshot *out, struct live_
 		return fail(err, LIVE_BAD_LAYOUT,
 		            "bad live registry: it claims %" PRIu64 " bytes in a file of %jd",
 		            h.size, (intmax_t)st.st_size);
-	map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED)
-		return fail(err, LIVE_SYSTEM, "cannot map process %d's live registry: %s", (int)pid,
-		            strerror(errno));
 	e.limit = len;
 	extents_scan(&e);
-	ret = live_parse(map, len,
-	                 &(struct live_parse_options){
-	                         .pid = (int32_t)pid,
-	                         .tries = 100000,
-	                         .busy_budget_ns = 200000000, /* 200 ms */
-	                         .has_data = memfd_has_data,
-	                         .ctx = &e,
-	                         .live_clock = true,
-	                 },
-	                 out, err);
-	munmap(map, len);
+	ret = live_parse_file(fd, len,
+	                      &(struct live_parse_options){
+	                              .pid = (int32_t)pid, /* 0: any */
+	                              .tries = 100000,
+	                              .busy_budget_ns = 200000000, /* 200 ms */
+	                              .has_data = memfd_has_data,
+	                              .ctx = &e,
+	                              .live_clock = true,
+	                      },
+	                      out, err);
 	free(e.v);
 	return ret;
 }
@@ -933,14 +1138,14 @@ static int read_from_fds(pid_t pid, struct live_snapshot *out, struct live_error
 		link[n] = '\0';
 		if (strcmp(link, MEMFD_LINK))
 			continue;
-		fd = open_candidate(pid, path, err);
+		fd = live_open_registry(pid, path, err);
 		if (fd < 0) {
 			found = -1;
 			if (err->status != LIVE_NO_PROCESS)
 				break;
 			continue;
 		}
-		found = read_memfd(pid, fd, out, err) ? -1 : 1;
+		found = live_read_registry(pid, fd, out, err) ? -1 : 1;
 		close(fd);
 	}
 	closedir(dir);
@@ -973,7 +1178,7 @@ static int read_from_maps(pid_t pid, struct live_snapshot *out, struct live_erro
 		if (strcmp(line + name_at, MEMFD_LINK))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", (int)pid, lo, hi);
-		fd = open_candidate(pid, path, err);
+		fd = live_open_registry(pid, path, err);
 		if (fd < 0) {
 			found = -1;
 			if (err->status == LIVE_PERMISSION)
@@ -984,7 +1189,7 @@ static int read_from_maps(pid_t pid, struct live_snapshot *out, struct live_erro
 				     (int)pid, (int)pid);
 			break;
 		}
-		found = read_memfd(pid, fd, out, err) ? -1 : 1;
+		found = live_read_registry(pid, fd, out, err) ? -1 : 1;
 		close(fd);
 	}
 	fclose(maps);
@@ -1020,7 +1225,8 @@ int live_read_pid(pid_t pid, struct live_snapshot *out, struct live_error *err)
 	if (found < 0) {
 		/* Name the process in a layout complaint found deep down. */
 		if (err->status == LIVE_BAD_MAGIC || err->status == LIVE_BAD_VERSION ||
-		    err->status == LIVE_BAD_LAYOUT) {
+		    err->status == LIVE_BAD_LAYOUT || err->status == LIVE_NOT_MEMFD ||
+		    err->status == LIVE_CHANGED) {
 			char message[sizeof(err->message) + 32];
 
 			snprintf(message, sizeof(message), "process %d: %s", (int)pid,

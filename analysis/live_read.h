@@ -17,9 +17,11 @@ enum live_status {
 	LIVE_EXITED,      /* a zombie: it ended, its parent has not reaped it */
 	LIVE_PERMISSION,  /* the reader may not debug it (ptrace access mode read) */
 	LIVE_NO_REGISTRY, /* not running under libcostack.so (no costack-live memfd) */
+	LIVE_NOT_MEMFD,   /* a costack-live fd that is no memfd (a fifo, a device, a file) */
 	LIVE_BAD_MAGIC,   /* a costack-live memfd that is no registry */
 	LIVE_BAD_VERSION, /* a registry of another layout version */
 	LIVE_BAD_LAYOUT,  /* its header's sizes, offsets or pid make no sense */
+	LIVE_CHANGED,     /* its memfd shrank while it was read */
 	LIVE_SYSTEM,      /* the reader's own failure: out of memory, mmap */
 };
 
@@ -97,7 +99,7 @@ struct live_parse_options {
 
 /*
  * Parse a registry image of len bytes at image (8-byte aligned), which may
- * change while it is read (a running target's mapping). Every offset, count
+ * change while it is read (shared memory). Every offset, count
  * and string is checked before use, against len and the header; records
  * are copied under their seqlock and only the copies are looked at; a task
  * that fails a check is counted in bad, one never consistent in busy.
@@ -108,9 +110,32 @@ int live_parse(const void *image, size_t len, const struct live_parse_options *o
                struct live_snapshot *out, struct live_error *err);
 
 /*
+ * live_parse() of the first len bytes of the file fd, read with pread(2),
+ * never mapped: a file that shrinks while it is read is LIVE_CHANGED (a
+ * mapping would be SIGBUS).
+ */
+int live_parse_file(int fd, size_t len, const struct live_parse_options *opt,
+                    struct live_snapshot *out, struct live_error *err);
+
+/*
+ * Open the registry at path, a /proc/PID/fd or /proc/PID/map_files entry
+ * of process pid, if it is a memfd of libcostack.so's kind (a regular file
+ * of shared memory, linked nowhere) and nothing else:
+ * a fifo, a device, a directory, a socket is not opened, and is
+ * LIVE_NOT_MEMFD. The descriptor, or -1 with err filled.
+ */
+int live_open_registry(pid_t pid, const char *path, struct live_error *err);
+
+/* Read the registry memfd fd of pid (0: any) with live_parse_file, as long as its header and
+ * its size say. 0, or -1 with err filled. */
+int live_read_registry(pid_t pid, int fd, struct live_snapshot *out, struct live_error *err);
+
+/*
  * Read process pid's registry: find its costack-live memfd among
- * /proc/PID/fd (else, for root, through /proc/PID/map_files), map it
- * read-only and parse it. Nothing in the target stops or runs.
+ * /proc/PID/fd (else, for root, through /proc/PID/map_files), check that
+ * it is a memfd (a regular file of shared memory, linked nowhere) before
+ * anything is read of it, and parse it (live_parse_file). Nothing in the
+ * target stops or runs.
  */
 int live_read_pid(pid_t pid, struct live_snapshot *out, struct live_error *err);
 

@@ -20,10 +20,21 @@ enum record {
 
 enum flags {
 	F_TIMED = 1,
+	F_TS_DELTA = 2, /* the time as 32 bits past the previous one's */
 	F_NO_VPID = 4,
-	F_PROCNAME_NEW = 8,  /* a procname follows */
-	F_PROCNAME_SAME = 16 /* the previous procname */
+	F_PROCNAME_NEW = 8,   /* a procname follows */
+	F_PROCNAME_SAME = 16, /* the previous procname */
+	F_SAME_PID = 32,      /* the previous event's pid */
+	F_SAME_TID = 64,      /* the previous event's tid */
 };
+
+/* An integer's width, 2 bits of a record's widths: 0 (the value 0), 1, 4 or 8 bytes. */
+static unsigned width_of(uint64_t v)
+{
+	return !v ? 0 : v <= UINT8_MAX ? 1 : v <= UINT32_MAX ? 2 : 3;
+}
+
+static const uint8_t width_bytes[4] = {0, 1, 4, 8};
 
 static bool is_event(enum trace_item_kind kind)
 {
@@ -99,6 +110,29 @@ static void put(struct item_writer *w, const void *v, size_t n)
 	w->len += n;
 }
 
+/* An integer in its width (width_of): copies of a known size, which the compiler makes
+ * single stores. */
+static inline void put_int(struct item_writer *w, uint64_t v, unsigned width)
+{
+	unsigned char *to = w->buf + w->len;
+	uint32_t v32 = (uint32_t)v;
+
+	switch (width) {
+	case 0:
+		return;
+	case 1:
+		*to = (unsigned char)v;
+		break;
+	case 2:
+		memcpy(to, &v32, sizeof(v32));
+		break;
+	default:
+		memcpy(to, &v, sizeof(v));
+		break;
+	}
+	w->len += width_bytes[width];
+}
+
 /* A string: its length + 1 (0: NULL), then its bytes. */
 static int put_string(struct item_writer *w, const char *s)
 {
@@ -142,23 +176,45 @@ int item_writer_put(struct item_writer *w, const struct trace_item *it)
 {
 	const struct trace_item_shape *shape = &trace_item_shapes[it->kind];
 	unsigned flags = it->timed ? F_TIMED : 0;
+	uint16_t widths = 0;
 
-	if (room(w, 2 + sizeof(uint64_t) * (2 + TRACE_ITEM_INTS)))
+	if (room(w, 4 + sizeof(uint64_t) * (3 + TRACE_ITEM_INTS)))
 		return -1;
+	if (it->timed && it->ts >= w->last_ts && it->ts - w->last_ts <= UINT32_MAX)
+		flags |= F_TS_DELTA;
 	if (is_event(it->kind)) {
 		flags |= it->no_vpid ? F_NO_VPID : 0;
+		flags |= w->has_event && it->pid == w->last_pid ? F_SAME_PID : 0;
+		flags |= w->has_event && it->tid == w->last_tid ? F_SAME_TID : 0;
 		if (procname_flag(w, it->procname, &flags))
 			return -1;
 	}
+	for (int i = 0; i < shape->ints; i++)
+		widths |= (uint16_t)(width_of(it->ints[i]) << (2 * i));
 	w->buf[w->len++] = (unsigned char)it->kind;
 	w->buf[w->len++] = (unsigned char)flags;
-	if (it->timed)
+	if (shape->ints)
+		put(w, &widths, sizeof(widths));
+	if (flags & F_TS_DELTA) {
+		uint32_t delta = (uint32_t)(it->ts - w->last_ts);
+
+		put(w, &delta, sizeof(delta));
+	} else if (it->timed) {
 		put(w, &it->ts, sizeof(it->ts));
-	if (is_event(it->kind)) {
-		put(w, &it->pid, sizeof(it->pid));
-		put(w, &it->tid, sizeof(it->tid));
 	}
-	put(w, it->ints, shape->ints * sizeof(*it->ints));
+	if (it->timed)
+		w->last_ts = it->ts;
+	if (is_event(it->kind)) {
+		if (!(flags & F_SAME_PID))
+			put(w, &it->pid, sizeof(it->pid));
+		if (!(flags & F_SAME_TID))
+			put(w, &it->tid, sizeof(it->tid));
+		w->has_event = true;
+		w->last_pid = it->pid;
+		w->last_tid = it->tid;
+	}
+	for (int i = 0; i < shape->ints; i++)
+		put_int(w, it->ints[i], (widths >> (2 * i)) & 3);
 	if ((flags & F_PROCNAME_NEW) && put_string(w, it->procname))
 		return -1;
 	for (int i = 0; i < shape->strings; i++)
@@ -264,6 +320,35 @@ static void get(struct cursor *c, void *v, size_t n)
 	c->p += n;
 }
 
+/* An integer of width (width_of); 0 and short_ past the end. */
+static inline uint64_t get_int(struct cursor *c, unsigned width)
+{
+	uint64_t v = 0;
+	uint32_t v32;
+
+	if ((size_t)(c->end - c->p) < width_bytes[width]) {
+		c->short_ = true;
+		c->p = c->end;
+		return 0;
+	}
+	switch (width) {
+	case 0:
+		return 0;
+	case 1:
+		v = *c->p;
+		break;
+	case 2:
+		memcpy(&v32, c->p, sizeof(v32));
+		v = v32;
+		break;
+	default:
+		memcpy(&v, c->p, sizeof(v));
+		break;
+	}
+	c->p += width_bytes[width];
+	return v;
+}
+
 /* A string in place (not NUL-terminated yet), its length in *n; NULL for NULL. */
 static const char *get_string(struct cursor *c, size_t *n)
 {
@@ -302,6 +387,7 @@ enum item_next item_reader_next(struct item_reader *r, struct trace_item *it)
 	const struct trace_item_shape *shape;
 	const char *strings[TRACE_ITEM_STRINGS + 1];
 	size_t lengths[TRACE_ITEM_STRINGS + 1];
+	uint16_t widths = 0;
 	unsigned kind, flags;
 	int nstrings = 0;
 
@@ -329,23 +415,35 @@ enum item_next item_reader_next(struct item_reader *r, struct trace_item *it)
 		return ITEM_MORE;
 	flags = *c.p++;
 	shape = &trace_item_shapes[kind];
+	if (shape->ints)
+		get(&c, &widths, sizeof(widths));
 	/* Only what the shape does not set: an item is some 150 bytes, most of them unused. */
 	it->kind = (enum trace_item_kind)kind;
 	it->timed = flags & F_TIMED;
 	it->ts = 0;
 	it->no_vpid = flags & F_NO_VPID;
-	it->pid = it->tid = 0;
 	it->procname = NULL;
 	it->strings[0] = it->strings[1] = NULL;
 	it->array = NULL;
 	it->narray = 0;
-	if (it->timed)
+	if (flags & F_TS_DELTA) {
+		uint32_t delta;
+
+		get(&c, &delta, sizeof(delta));
+		it->ts = r->last_ts + delta;
+	} else if (it->timed) {
 		get(&c, &it->ts, sizeof(it->ts));
-	if (is_event(it->kind)) {
-		get(&c, &it->pid, sizeof(it->pid));
-		get(&c, &it->tid, sizeof(it->tid));
 	}
-	get(&c, it->ints, shape->ints * sizeof(*it->ints));
+	it->pid = r->last_pid;
+	it->tid = r->last_tid;
+	if (is_event(it->kind)) {
+		if (!(flags & F_SAME_PID))
+			get(&c, &it->pid, sizeof(it->pid));
+		if (!(flags & F_SAME_TID))
+			get(&c, &it->tid, sizeof(it->tid));
+	}
+	for (int i = 0; i < shape->ints; i++)
+		it->ints[i] = get_int(&c, (widths >> (2 * i)) & 3);
 	if (flags & F_PROCNAME_NEW)
 		nstrings++;
 	nstrings += shape->strings;
@@ -395,6 +493,12 @@ enum item_next item_reader_next(struct item_reader *r, struct trace_item *it)
 		it->procname = r->has_procname ? r->procname : NULL;
 	for (int i = 0; i < shape->strings; i++)
 		it->strings[i] = strings[i + !!(flags & F_PROCNAME_NEW)];
+	if (it->timed)
+		r->last_ts = it->ts;
+	if (is_event(it->kind)) {
+		r->last_pid = it->pid;
+		r->last_tid = it->tid;
+	}
 	r->start = (size_t)(c.p - r->buf);
 	return ITEM_ITEM;
 }

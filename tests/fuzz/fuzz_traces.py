@@ -23,6 +23,9 @@ offline_target states (one process, every state, exceptions), offline_target flo
           the UUID changed, the text cut or a byte of it changed; written back as packets or as
           text), fifos, symbolic links to a parent or in a cycle; then runs one verb of
           stacks (text, JSON, --group, --at) and report (text, JSON) on it.
+  args    every verb with bad arguments (a list, then 10 s of random ones for ps, stacks,
+          report and help): exit 2 with the message and the "Try" line, or 3 in one line,
+          never a signal or a sanitizer report.
 
 Every run must end within 30 s (costack's own watchdog gives babeltrace2 10 s of silence),
 by no signal, with no sanitizer report, with 0 (and JSON that parses, for --format json),
@@ -185,10 +188,12 @@ def edit_uuid(text, rng):
 
 
 def edit_cut(text, rng):
-    return text[:rng.randrange(len(text))]
+    return text[:rng.randrange(len(text))] if text else text
 
 
 def edit_byte(text, rng):
+    if not text:
+        return text
     at = rng.randrange(len(text))
     return text[:at] + chr(rng.choice([0x7b, 0x7d, 0x3b, 0x22, 0x30, 0x41, 0x20, 0x0a])) + \
         text[at + 1:]
@@ -429,6 +434,26 @@ class Runner:
         return status, out, seconds
 
 
+    def expect_args(self, what, args, statuses):
+        """Run args (arguments, no trace to corrupt): exit 2 with its line and the Try line, 3
+        in one line, or 0; never a signal, never a sanitizer report."""
+        status, out, err, seconds, reports = self.run(args)
+        lines = err.rstrip('\n').split('\n') if err.strip() else []
+        why = ''
+        if reports:
+            why = 'sanitizer report:\n' + '\n'.join(reports)[:3000]
+        elif status not in statuses:
+            why = 'exit %s, not one of %s' % (status, statuses)
+        elif status == 2 and (len(lines) != 2 or not lines[0].startswith('costack') or
+                              not re.match(r"Try 'costack( \w+)? --help'\.$", lines[1])):
+            why = 'exit 2 without one line and the Try line'
+        elif status == 3 and (len(lines) != 1 or not lines[0].startswith('costack ')):
+            why = 'exit 3 without one line'
+        with lock:
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+        check(not why, what, '%s\n  %.1f s, stderr: %s' % (why, seconds, err[-1500:]))
+
+
 VERBS = [['stacks'], ['stacks', '--format', 'json'], ['stacks', '--group'],
          ['stacks', '--at', '+40ms'], ['stacks', '--at', '+1ms', '--format', 'json'],
          ['report'], ['report', '--format', 'json']]
@@ -436,6 +461,51 @@ VERBS = [['stacks'], ['stacks', '--format', 'json'], ['stacks', '--group'],
 
 def verb_args(verb, trace):
     return [verb[0], trace] + verb[1:]
+
+
+# --- bad arguments -----------------------------------------------------------------------------
+
+BAD_ARGS = [[], ['bogus'], ['-x'], ['--version', 'x'], ['help', 'bogus'], ['help', 'stacks', 'x'],
+            ['run'], ['run', '--bogus'], ['run', '--'], ['record'], ['record', '--bogus'],
+            ['record', '-o'], ['record', '-o', ''], ['record', '--subbuf-size', '3'],
+            ['record', '--num-subbuf', '3'], ['record', '--subbuf-size', '1T', '--', 'true'],
+            ['ps'], ['ps', 'x'], ['ps', '1', '2'], ['ps', '0'], ['ps', '99999999999'],
+            ['ps', '1', '--format'], ['ps', '1', '--format', 'xml'], ['stacks'],
+            ['stacks', '--at'], ['stacks', '1', '--at', '+1s'], ['stacks', 'TRACE', '--at', ''],
+            ['stacks', 'TRACE', '--at', '.5'], ['stacks', 'TRACE', '--at', '1e9'],
+            ['stacks', 'TRACE', '--limit', '-1'], ['stacks', 'TRACE', '--limit', '9' * 30],
+            ['stacks', 'TRACE', '--task', '0'], ['stacks', 'TRACE', '--pid', '0'],
+            ['stacks', 'TRACE', '--format'], ['stacks', 'TRACE', '--task'] + ['1'] * 70,
+            ['stacks', 'TRACE'] + ['--task', '1'] * 65, ['report'],
+            ['report', 'TRACE', '--top', '-1'], ['report', 'TRACE', '--top', 'x'],
+            ['report', 'TRACE', '--top', '9' * 30], ['report', 'TRACE', '--bogus'],
+            ['report', 'a', 'b']]
+
+TOKENS = ['--at', '--task', '--pid', '--limit', '--group', '--format', '--top', '--help', '-h',
+          '--', '-', '', '0', '1', '-1', '+', '+1s', '+.5s', '.5', '5.', '1e9', '+250ms',
+          '1795542309.164005327', 'json', 'text', 'yaml', '4294967296', '9' * 40, '\u00e9',
+          '\x01\x1b[31m', 'a' * 5000, '%s%n', 'TRACE', 'NOTRACE', 'TRACE/', './TRACE']
+
+
+def args_section(runner, traces, work, seconds, seed):
+    def expand(args):
+        return [traces['states'] if a == 'TRACE' else
+                traces['states'] + '/' if a == 'TRACE/' else
+                os.path.join(work, 'no-such-trace') if a == 'NOTRACE' else a for a in args]
+
+    for args in BAD_ARGS:
+        runner.expect_args('bad arguments: costack ' + ' '.join(args)[:120], expand(args), (2,))
+    rng = random.Random(seed)
+    deadline = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < deadline:
+        args = [rng.choice(['ps', 'stacks', 'stacks', 'report', 'help', '--help', '--version',
+                            'stacks'])]
+        args += [rng.choice(TOKENS) for _ in range(rng.randrange(6))]
+        runner.expect_args('random arguments %d: costack %r' % (n, args)[:200], expand(args),
+                           (0, 2, 3))
+        n += 1
+    print('args: %d bad argument lists, then %d random ones' % (len(BAD_ARGS), n))
 
 
 # --- the recordings ----------------------------------------------------------------------------
@@ -516,8 +586,16 @@ def known(s, runner, traces, work):
     os.makedirs(linked)
     copy_trace(traces['states'], os.path.join(linked, 'trace'))
     os.symlink('trace', os.path.join(linked, 'again'))
+    # Without a UUID (text metadata may have none), a trace is told by its directory alone.
+    linked_bare = os.path.join(work, 'known', 'linked_bare')
+    os.makedirs(linked_bare)
+    copy_trace(traces['states'], os.path.join(linked_bare, 'trace'))
+    rewrite_metadata(first(metadata_of(os.path.join(linked_bare, 'trace'))),
+                     lambda x: re.sub(r'(trace \{[^}]*?)\n\s*uuid = "[^"]*";', r'\1', x, 1), True)
+    os.symlink('trace', os.path.join(linked_bare, 'again'))
     for what, path in [('the trace twice in a directory', twice),
-                       ('a symbolic link to the trace beside it', linked)]:
+                       ('a symbolic link to the trace beside it', linked),
+                       ('a symbolic link to a trace without UUID beside it', linked_bare)]:
         status, out, _ = runner.expect(what + ': read once', ['report', path, '--format', 'json'],
                                        (0,))
         if status == 0 and base:
@@ -659,6 +737,7 @@ def main():
             runner = Runner(s.costack, work)
             known(s, runner, traces, work)
             random_phase(runner, traces, work, s.seconds, s.seeds)
+            args_section(runner, traces, work, 10 if s.seconds else 0, s.seeds[0])
             print('exit statuses: ' + ', '.join('%s: %d' % (k, v) for k, v in
                                               sorted(runner.statuses.items(), key=str)))
             print('babeltrace2 crashed on %d of them (the child it runs in ended; costack said '

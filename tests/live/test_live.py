@@ -17,6 +17,12 @@ Sections:
   errors  a process without the preload, a thread id, no such process, bad arguments, a user
           not allowed to debug the target: the messages and exit statuses.
   fork    a fork child's registry is its own, and the parent's is undisturbed.
+  hostile (LIVE_TARGET is hostile_target) a process pretending to run under libcostack.so: a
+          registry memfd cut to a header and restored over and over while 300 reads go on
+          (a mapping's reader died of SIGBUS), and a fifo (whose open waited for ever), a
+          character device and a directory where the memfd would be: each read ends with
+          exit 0 or 3, never a signal, in one line; the fifo and the others are not opened.
+          Needs root (the impostors live in a mount namespace of their own).
 
 Programs are synchronised through their standard input and output only: no sleeps.
 """
@@ -487,8 +493,63 @@ def section_fork(tool, library, target):
     check(status == 0, 'fork: parent and child end well', out)
 
 
+# --- hostile -------------------------------------------------------------------------------------
+
+class Hostile:
+    """hostile_target ARGS, started and read until READY; it ends when its stdin closes."""
+
+    def __init__(self, target, *args):
+        self.proc = subprocess.Popen([target] + list(args), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        self.pid = self.proc.pid
+        self.ready = self.proc.stdout.readline() == 'READY\n'
+
+    def finish(self):
+        self.proc.stdin.close()
+        return self.proc.wait(timeout=60)
+
+
+def section_hostile(tool, library, target):
+    seed = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'fuzz', 'corpus',
+                        'seed_states')
+    h = Hostile(target, 'shrink', seed)
+    outcomes = {}
+    bad = []
+    if check(h.ready, 'hostile: a registry memfd that shrinks and grows, ready'):
+        for i in range(300):
+            verb = 'stacks' if i % 3 else 'ps'
+            status, out, err = costack(tool, verb, h.pid)
+            outcomes[status] = outcomes.get(status, 0) + 1
+            lines = err.splitlines()
+            if status not in (0, 3) or (status == 3 and (
+                    len(lines) != 1 or not lines[0].startswith('costack %s: ' % verb))):
+                bad.append((verb, status, err[-300:]))
+        check(not bad, 'hostile: 300 reads of a shrinking registry: exit 0 or 3 in one line, '
+              'never a signal (%s)' % ', '.join('exit %s: %d' % kv for kv in
+                                                sorted(outcomes.items(), key=str)), bad[:5])
+    check(h.finish() == 0, 'hostile: the shrinking one ends well')
+    if os.geteuid() != 0:
+        check(False, 'hostile: the impostor files need root (a mount namespace)')
+        return
+    for kind, shown in [('fifo', 'a fifo'), ('chardev', 'a character device'),
+                        ('directory', 'a directory')]:
+        h = Hostile(target, kind)
+        if check(h.ready, 'hostile: %s at /memfd:costack-live (deleted), ready' % kind):
+            for verb in ('stacks', 'ps'):
+                try:
+                    status, out, err = costack(tool, verb, h.pid)
+                except subprocess.TimeoutExpired:
+                    status, out, err = 'timeout', '', ''
+                check(status == 3 and not out and err == 'costack %s: process %d: its '
+                      'costack-live descriptor is %s, not the memfd of libcostack.so\'s '
+                      'registry\n' % (verb, h.pid, shown),
+                      'hostile: %s of %s for a memfd: exit 3 at once, says so' % (verb, kind),
+                      (status, err))
+        check(h.finish() == 0, 'hostile: the %s one ends well' % kind)
+
+
 SECTIONS = {'states': section_states, 'load': section_load, 'kill': section_kill,
-            'errors': section_errors, 'fork': section_fork}
+            'errors': section_errors, 'fork': section_fork, 'hostile': section_hostile}
 
 
 def main():

@@ -39,9 +39,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 import lttng_session  # noqa: E402
 from checks import check, finish  # noqa: E402
 
-def run(*args, env=None):
+def run(*args, env=None, cwd=None):
     r = subprocess.run([str(a) for a in args], stdin=subprocess.DEVNULL, capture_output=True,
-                       text=True, errors='surrogateescape', timeout=600, env=env)
+                       text=True, errors='surrogateescape', timeout=600, env=env, cwd=cwd)
     return r.returncode, r.stdout, r.stderr
 
 
@@ -375,6 +375,22 @@ def section_errors(s):
                                                                             for a in args[1:]]),
                                                     want_status, pattern),
               (status, err, out[:300]))
+    # Digits only are a PID, anything with a '/' a path: a trace directory named 4194305 (above
+    # any pid Linux gives) is read as ./4194305, and named plainly gets a hint.
+    os.symlink(trace, os.path.join(s.work, '4194305'))
+    status, out, err = run(s.costack, 'stacks', '4194305', cwd=s.work)
+    check(status == 3 and not out and err == 'costack stacks: no such process: 4194305 (to read '
+          'the trace directory 4194305, write ./4194305)\n',
+          'errors: stacks DIGITS names the trace directory of that name', (status, err))
+    status, out, err = run(s.costack, 'stacks', './4194305', '--format', 'json', cwd=s.work)
+    check(status == 0 and json.loads(out)['tasks'], 'errors: stacks ./DIGITS reads the trace',
+          (status, err))
+    waits = {}
+    for top in ('0', '1', '1000001', '99999999999'):
+        status, out, err = run(s.costack, 'report', trace, '--top', top, '--format', 'json')
+        waits[top] = len(json.loads(out)['waits']) if status == 0 else None
+    check(waits['0'] == 0 and waits['1'] == 1 and waits['1000001'] == waits['99999999999'] > 1,
+          'errors: report --top N: any N, no limit of its own', waits)
     status, out, err = run('babeltrace2', '--plugin-path=' + s.plugin_dir, trace, '-c',
                            'sink.costack.stacks', '-p', 'at="noon"')
     check(status != 0 and "Failed to read parameter `at`" in err,

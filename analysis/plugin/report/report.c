@@ -2,6 +2,7 @@
 /* report.c - sink.costack.report: `costack report TRACE` as a babeltrace2 sink component. */
 #include "report.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,7 @@ report_initialize(bt_self_component_sink *self, bt_self_component_sink_configura
 		     bad);
 		goto fail;
 	}
-	if (!params_uint(params, "top", 1000000, &top)) {
+	if (!params_uint(params, "top", SIZE_MAX, &top)) {
 		FAIL(s->self, "Failed to read parameter `top`: a number of stacks");
 		goto fail;
 	}
