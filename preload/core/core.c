@@ -19,6 +19,7 @@
 #include "config.h"
 #include "live.h"
 #include "log.h"
+#include "own_symbols.h"
 #include "unwind.h"
 
 static __thread struct thread_state *thread_state __attribute__((tls_model("initial-exec")));
@@ -426,6 +427,7 @@ static void atfork_child(void)
 	pthread_mutex_init(&registry_lock, NULL);
 	pthread_mutex_init(&origin_lock, NULL);
 	unwind_after_fork();
+	own_symbols_after_fork();
 	registry_held = false;
 	if (ts) {
 		ts->tid = (int32_t)syscall(SYS_gettid);
