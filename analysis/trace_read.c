@@ -83,6 +83,7 @@ enum event_kind {
 	K_STACK,
 	K_TASK_CREATE,
 	K_TASK_NAME,
+	K_TASK_ENTRY,
 	K_SWITCH,
 	K_RESUME,
 	K_RAISE,
@@ -107,6 +108,7 @@ static const struct {
          K_TASK_CREATE,
          {"task", "parent", "runtime", "state", "entry", "stack_lo", "stack_hi"}},
         {"costack:task_name", K_TASK_NAME, {"task", "name"}},
+        {"costack:task_entry", K_TASK_ENTRY, {"task", "entry"}},
         {"costack:switch", K_SWITCH, {"prev", "next", "prev_state", "stack", "truncated"}},
         {"costack:resume", K_RESUME, {"task"}},
         {"costack:raise",
@@ -389,6 +391,9 @@ static void event(struct trace_reader *r, const bt_message *msg, uint64_t ts)
 		break;
 	case K_TASK_NAME:
 		tm_on_task_name(m, p, ts, u(payload, c, 0), str(payload, c, 1));
+		break;
+	case K_TASK_ENTRY:
+		tm_on_task_entry(m, p, ts, u(payload, c, 0), u(payload, c, 1));
 		break;
 	case K_SWITCH:
 		tm_on_switch(m, p, ts, tid, u(payload, c, 0), u(payload, c, 1),

@@ -11,6 +11,7 @@
 #include "core.h"
 #include "task.h"
 #include "costack.h"
+#include "knowledge.h"
 #include "own_symbols.h"
 #include "symbolize.h"
 #include "task_view.h"
@@ -130,14 +131,17 @@ static void print_task_repr(const struct task_record *r, struct symbolizer *s, F
 {
 	const struct costack_live_task *t = &r->task;
 	const char *runtime = task_runtime_name(t->runtime);
-	struct sym_frame entry;
+	struct sym_frame entry[MAX_INLINE];
+	int n = t->entry && s ? symbolizer_lookup(s, t->entry, false, entry, MAX_INLINE) : 0;
+	/* Named by the outermost function there that is the program's own: the user's function
+	 * behind a runtime's start code (knowledge.h). */
+	int k = n > 0 ? program_frame_outermost(entry, n) : -1;
 
 	fprintf(out, "<Task %s id=%llu", costack_state_name(t->state), (unsigned long long)t->id);
 	if (t->name[0])
 		fprintf(out, " name='%.*s'", (int)sizeof(t->name), t->name);
-	if (t->entry && s && symbolizer_lookup(s, t->entry, false, &entry, 1) >= 1 &&
-	    entry.function)
-		fprintf(out, " entry=%s()", entry.function);
+	if (n > 0 && entry[k < 0 ? 0 : k].function)
+		fprintf(out, " entry=%s()", entry[k < 0 ? 0 : k].function);
 	else if (t->entry)
 		fprintf(out, " entry=%#lx", (unsigned long)t->entry);
 	fprintf(out, " runtime=%s thread=%d>", runtime ? runtime : "?", t->tid);

@@ -6,11 +6,13 @@
 
 static const char *const scopes[] = { "boost::coroutines2::detail::", NULL };
 static const char *const mangled_scopes[] = { "5boost11coroutines26detail", NULL };
+static const char *const sources[] = { "/boost/coroutine2/", NULL };
 
 const struct runtime_frames boost_coroutine2_frames = {
 	.runtime = "Boost.Coroutine2",
 	.scopes = scopes,
 	.mangled_scopes = mangled_scopes,
+	.sources = sources,
 };
 
 /* A yield goes through the control block's resume: push_coroutine<T>::control_block::resume
@@ -41,9 +43,21 @@ bool coroutine2_body_ended(const uintptr_t *frames, uint32_t n, runtime_name_fn 
 	return true;
 }
 
+/*
+ * The same, on source-level frames: the control block's lambda makes the last switch itself,
+ * after setting `complete`; a yield, even inlined with the body into that lambda, still shows
+ * control_block::resume and the body in the DWARF inline information at its return address.
+ */
+bool coroutine2_body_ended_inline(const uintptr_t *frames, uint32_t n, runtime_names_fn names,
+				  void *ctx)
+{
+	return runtime_frames_only(frames, n, names, ctx, yield_frame);
+}
+
 /* Its entry is boost::context's fiber_entry instantiated for Coroutine2's control block, which
  * its mangled name spells. */
 bool coroutine2_task(const char *outermost)
 {
-	return outermost && strstr(outermost, "11coroutines26detail");
+	return outermost &&
+	       (strstr(outermost, "11coroutines26detail") || strstr(outermost, "boost::coroutines2::"));
 }
