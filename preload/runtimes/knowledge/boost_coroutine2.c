@@ -24,29 +24,11 @@ static bool yield_frame(const char *name)
 
 /*
  * Coroutine2 keeps a coroutine whose body ended suspended in its control block until the
- * coroutine object dies: the body's frames are gone, and every frame left is Boost's (or
- * std::invoke's between them at -O0). A yield looks the same when the compiler inlined the
- * body's call into Boost's frames, but goes through control_block::resume: such a stack is not
- * taken for an ended body.
- */
-bool coroutine2_body_ended(const uintptr_t *frames, uint32_t n, runtime_name_fn name_of,
-			   void *ctx)
-{
-	char name[1024];
-
-	if (!n)
-		return false;
-	for (uint32_t i = 0; i < n; i++)
-		if (!name_of(frames[i], name, sizeof(name), ctx) || !runtime_function(name) ||
-		    yield_frame(name))
-			return false;
-	return true;
-}
-
-/*
- * The same, on source-level frames: the control block's lambda makes the last switch itself,
- * after setting `complete`; a yield, even inlined with the body into that lambda, still shows
- * control_block::resume and the body in the DWARF inline information at its return address.
+ * coroutine object dies: the body's frames are gone, and every frame left is Boost's (or std's
+ * between them). The control block's lambda makes that last switch itself, after setting
+ * `complete`; a yield goes through control_block::resume, which, with the body, still shows in
+ * the DWARF inline information at its return address when the compiler inlined them into
+ * Boost's frames.
  */
 bool coroutine2_body_ended_inline(const uintptr_t *frames, uint32_t n, runtime_names_fn names,
 				  void *ctx)

@@ -114,22 +114,12 @@ bool runtime_forced_unwind(const char *type);
 bool runtime_frames_only(const uintptr_t *frames, uint32_t n, runtime_names_fn names, void *ctx,
 			 bool (*excluded)(const char *function));
 
-/* Boost.Coroutine2 (boost_coroutine2.c). The name of a frame, as the caller finds it (false:
- * none): */
-typedef bool (*runtime_name_fn)(uintptr_t pc, char *name, size_t size, void *ctx);
-
-/* Whether a task suspended with these frames (innermost first) is a Coroutine2 coroutine whose
- * body ended, by their physical names alone: every frame is a runtime's own, and none is a yield
- * (control_block::resume, which a yield the compiler inlined into Boost's frames calls). */
-bool coroutine2_body_ended(const uintptr_t *frames, uint32_t n, runtime_name_fn name_of,
-			   void *ctx);
-
 /* Whether a task whose outermost frame has this name is a Coroutine2 coroutine (its entry is
  * instantiated for Coroutine2's control block). */
 bool coroutine2_task(const char *outermost);
 
-/* The knowledge of one family: coroutine2_body_ended's rule on source-level frames (inlined
- * ones included), and the same for Boost.Coroutine (v1). */
+/* Each family's rule of runtime_body_ended (boost_coroutine2.c, boost_asio.c, boost_fiber.c,
+ * simgrid.c). */
 bool coroutine2_body_ended_inline(const uintptr_t *frames, uint32_t n, runtime_names_fn names,
 				  void *ctx);
 bool coroutine_v1_body_ended(const uintptr_t *frames, uint32_t n, runtime_names_fn names,
