@@ -1067,6 +1067,11 @@ uint16_t core_task_knowledge(const struct task *t)
 	return t->knowledge;
 }
 
+uint32_t core_tasks_knowledge(const struct task *prev, const struct task *next)
+{
+	return prev->knowledge | (next ? (uint32_t)next->knowledge << 16 : 0);
+}
+
 void core_task_set_knowledge(struct task *t, uint16_t knowledge)
 {
 	t->knowledge = knowledge;

@@ -118,6 +118,8 @@ void core_task_ended(struct thread_state *ts, int outcome, struct task *next);
  * learned of it. The core never reads it; it is not in the live layout. */
 uint16_t core_task_knowledge(const struct task *t);
 void core_task_set_knowledge(struct task *t, uint16_t knowledge);
+/* Both words at a switch, in one call: prev's in the low half, next's (0 for NULL) above. */
+uint32_t core_tasks_knowledge(const struct task *prev, const struct task *next);
 
 /* A task's entry as its runtime knows it: the function the user gave the runtime (Pth's
  * pth_spawn), or an address in the user's function that the runtime's own start code called

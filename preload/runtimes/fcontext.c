@@ -117,9 +117,9 @@ static struct task *switch_out(fcontext_t to, bool ontop, const struct unwind_st
 	next = task_of(ts, to);
 	frames = next ? core_switch(ts, next, caller) : -1;
 	if (frames >= 0)
-		runtime_task_switched(self, next, frames,
-				      core_task_runtime(self) == COSTACK_RUNTIME_FCONTEXT &&
-					      last_switch(ontop, frames, caller));
+		runtime_task_switched(self, next,
+				      last_switch(ontop, frames, caller) &&
+					      core_task_runtime(self) == COSTACK_RUNTIME_FCONTEXT);
 	core_leave(ts);
 	errno = saved_errno;
 	return self;

@@ -18,9 +18,12 @@
 /* The runtimes' word of a task (core_task_knowledge): its family, and what is still to learn. */
 #define FAMILY_MASK 0x000f
 #define NEEDS_ENTRY 0x0010 /* the user's function is still to be found on its stack */
-#define NEEDS_NAME 0x0020  /* its runtime names it once it runs (a SimGrid actor) */
-#define WATCH_END 0x0040   /* the frames of its switches tell when its body ends */
+#define WATCH_END 0x0020   /* the frames of its switches tell when its body ends */
+#define NEEDS_NAME 0x0040  /* its runtime names it once it runs (a SimGrid actor) */
 #define KILLED 0x0080      /* SimGrid killed it (raised its kill in the program's code) */
+_Static_assert(RUNTIME_AT_SWITCH_OUT == (NEEDS_ENTRY | WATCH_END) &&
+		       RUNTIME_AT_SWITCH_IN == NEEDS_NAME,
+	       "the switch's fast path (runtime_tasks.h) tests these");
 
 #define MAX_INLINE 16
 
@@ -212,11 +215,10 @@ static void name_from_simgrid(struct task *next, uint16_t knowledge)
 		core_task_set_name(next, name);
 }
 
-void runtime_task_switched(struct task *self, struct task *next, int frames, bool last)
+void runtime_task_switched_slow(struct task *self, struct task *next, bool last)
 {
 	uint16_t knowledge = core_task_knowledge(self);
 
-	(void)frames;
 	if (last)
 		core_end_task(self, fate_of_body(self, knowledge));
 	else if (knowledge & (NEEDS_ENTRY | WATCH_END))

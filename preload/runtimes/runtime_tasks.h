@@ -12,14 +12,31 @@
  * which runtime made it, and so what is to be learned of it at its switches. */
 void runtime_task_made(struct task *t, uintptr_t entry);
 
+/* What a task's knowledge word (core_task_knowledge) still waits for at its switches: as the
+ * switching task, its user's entry or its end (RUNTIME_AT_SWITCH_OUT); as the one switched
+ * to, its name (RUNTIME_AT_SWITCH_IN). */
+#define RUNTIME_AT_SWITCH_OUT 0x0030
+#define RUNTIME_AT_SWITCH_IN 0x0040
+
+void runtime_task_switched_slow(struct task *self, struct task *next, bool last);
+
 /*
- * self switched away to next (core_switch captured frames of it; lingering tasks too).
- * last: its adapter knows this was self's last switch (Boost.Context's ontop_fcontext from the
- * entry, a switch tail-called by the entry). Here a task ends when its runtime's knowledge says
- * its body ended, learns the user's entry from its stack, and a SimGrid actor switched to gets
- * its name. Called inside the hook (core_enter), errno saved by the caller.
+ * self switched away to next (core_switch returned; lingering tasks too). last: its adapter
+ * knows this was self's last switch (Boost.Context's ontop_fcontext from the entry, a switch
+ * tail-called by the entry). Here a task ends when its runtime's knowledge says its body ended,
+ * learns the user's entry from its stack, and a SimGrid actor switched to gets its name; a
+ * switch of tasks with nothing left to learn costs one call. Called inside the hook
+ * (core_enter), errno saved by the caller.
  */
-void runtime_task_switched(struct task *self, struct task *next, int frames, bool last);
+static inline void runtime_task_switched(struct task *self, struct task *next, bool last)
+{
+	uint32_t knowledge = core_tasks_knowledge(self, next);
+
+	if (__builtin_expect(last || (knowledge & RUNTIME_AT_SWITCH_OUT) ||
+				     ((knowledge >> 16) & RUNTIME_AT_SWITCH_IN),
+			     0))
+		runtime_task_switched_slow(self, next, last);
+}
 
 /* An exception of this type (demangled) was raised in t, which had this stack then. */
 void runtime_task_raised(struct task *t, const char *type, const struct stack_rec *stack);

@@ -109,7 +109,7 @@ static struct task *switch_out(const ucontext_t *ucp, const struct unwind_start 
 	next = task_of(ts, ucp);
 	frames = next ? core_switch(ts, next, caller) : -1;
 	if (frames >= 0)
-		runtime_task_switched(self, next, frames, false);
+		runtime_task_switched(self, next, false);
 	core_leave(ts);
 	errno = saved_errno;
 	return self;
