@@ -78,7 +78,7 @@ int main()
 	/* Posted twice: it runs after the quick coroutine was resumed from its own post. */
 	asio::post(io, [] {
 		asio::post(io, [] {
-			if (costack_available())
+			if (ids[2])
 				expect(costack_task_state(ids[2]) == COSTACK_DONE,
 				       "a returned coroutine is done");
 			std::printf("two coroutines wait, one finished\n");
@@ -103,5 +103,6 @@ int main()
 	        {"quick", ids[2], "done", nullptr, "asio_quick", nullptr},
 	};
 	truth_phase("end", ended, 3);
+	truth_next_descriptor();
 	return failures ? 1 : 0;
 }

@@ -108,6 +108,16 @@ TRUTH_FN void *aborted_thread(void *arg)
 	return NULL;
 }
 
+/* Cancelled asynchronously: killed at once, wherever it waits. */
+TRUTH_FN void *async_thread(void *arg)
+{
+	ids[6] = truth_self();
+	(void)arg;
+	pth_cancel_state(PTH_CANCEL_ENABLE | PTH_CANCEL_ASYNCHRONOUS, NULL);
+	cancel_point_here();
+	return NULL;
+}
+
 TRUTH_FN void *fresh_thread(void *arg)
 {
 	return arg;
@@ -136,9 +146,9 @@ static void let_run(void)
 
 int main(void)
 {
-	pth_t sleeper, exiter, returner, cancelled, aborted, fresh;
+	pth_t sleeper, exiter, returner, cancelled, aborted, async, fresh;
 	char sleeper_name[64], exiter_name[64], returner_name[64], cancelled_name[64],
-	        aborted_name[64], fresh_name[64];
+	        aborted_name[64], async_name[64], fresh_name[64];
 
 	if (!pth_init() || pipe(event_fd) != 0)
 		return 2;
@@ -147,18 +157,21 @@ int main(void)
 	returner = spawn(NULL, returner_thread); /* Pth names it "unknown" */
 	cancelled = spawn("cancelled", cancelled_thread);
 	aborted = spawn("aborted", aborted_thread);
+	async = spawn("async", async_thread);
 	snprintf(sleeper_name, 64, "%s", name_of(sleeper));
 	snprintf(exiter_name, 64, "%s", name_of(exiter));
 	snprintf(returner_name, 64, "%s", name_of(returner));
 	snprintf(cancelled_name, 64, "%s", name_of(cancelled));
 	snprintf(aborted_name, 64, "%s", name_of(aborted));
+	snprintf(async_name, 64, "%s", name_of(async));
 	let_run();
 	pth_cancel(cancelled); /* deferred: it exits at its next cancellation point */
 	let_run();
 	pth_abort(aborted);
+	pth_cancel(async);                    /* asynchronous: killed at once */
 	fresh = spawn("fresh", fresh_thread); /* never run: main does not yield again */
 	snprintf(fresh_name, 64, "%s", name_of(fresh));
-	if (costack_available()) {
+	if (truth_self()) {
 		/* The fresh thread's stack is Pth's: find its task as Pth's own view names it. */
 		pth_attr_t attr = pth_attr_of(fresh);
 		char *stack = NULL;
@@ -169,7 +182,8 @@ int main(void)
 		expect(costack_task_state(ids[1]) == COSTACK_DONE,
 		       "a thread that called pth_exit is done");
 	}
-	printf("threads spawned, exited, returned, cancelled and aborted\n");
+	printf("threads spawned, exited, returned, cancelled (deferred, asynchronous) and "
+	       "aborted\n");
 	truth_phase(
 	        "mid",
 	        (struct truth[]){
@@ -180,9 +194,10 @@ int main(void)
 	                {"cancelled", ids[3], "cancelled", cancelled_name, "cancelled_thread",
 	                 NULL},
 	                {"aborted", ids[4], "cancelled", aborted_name, "aborted_thread", NULL},
+	                {"async", ids[6], "cancelled", async_name, "async_thread", NULL},
 	                {"fresh", ids[5], "created", fresh_name, "fresh_thread", "fresh_thread"},
 	        },
-	        6);
+	        7);
 
 	if (write(event_fd[1], "x", 1) != 1)
 		return 2;
@@ -196,5 +211,6 @@ int main(void)
 	                    {"fresh", ids[5], "done", fresh_name, "fresh_thread", NULL},
 	            },
 	            3);
+	truth_next_descriptor();
 	return failures ? 1 : 0;
 }

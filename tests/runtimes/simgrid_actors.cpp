@@ -93,5 +93,6 @@ int main(int argc, char **argv)
 	        {"sender", ids[3], "done", "sender", "sg_sender", nullptr},
 	};
 	truth_phase("end", ended, 4);
+	truth_next_descriptor();
 	return 0;
 }

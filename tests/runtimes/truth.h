@@ -37,8 +37,12 @@ struct truth {
  */
 void truth_phase(const char *phase, const struct truth *tasks, int n);
 
-/* The running task's id, 0 without the preload. */
+/* The running task's id; 0 without the preload, or when no truth is written (COSTACK_TRUTH
+ * unset: the program asks costack nothing). */
 costack_task_t truth_self(void);
+
+/* Print the number the program's next open() gets: costack keeps none of the low ones. */
+void truth_next_descriptor(void);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* test_stacks_out.c - costack stacks' writers (analysis/stacks_out.c) on tasks and a symbolizer given by hand: --group by the frames down to the program's own innermost one, entry= by the user's function. */
+/* test_stacks_out.c - costack stacks' writers (analysis/stacks_out.c) on tasks and a symbolizer
+ * given by hand: --group by the frames down to the program's own innermost one, entry= by the
+ * user's function. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +52,8 @@ static int symbolize(void *ctx, const struct stacks_task *t, uint64_t pc, bool i
 /* The text writer's output for tasks. */
 static char *text_of(struct stacks_task *tasks, size_t n, bool group)
 {
-	struct stacks_report r = {.tasks = tasks, .ntasks = n, .group = group, .symbolize = symbolize};
+	struct stacks_report r = {
+	        .tasks = tasks, .ntasks = n, .group = group, .symbolize = symbolize};
 	char *text = NULL;
 	size_t size = 0;
 	FILE *f = open_memstream(&text, &size);
