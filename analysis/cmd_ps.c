@@ -38,6 +38,11 @@ static void print_ps_help(FILE *out)
 	      "            2h05m, 3d04h\n"
 	      "  CPU       its time switched in, the current run included\n"
 	      "  SWITCHES  how many times it was switched in\n"
+	      "  ENTRY     its entry: the function its runtime started it in, or the user's\n"
+	      "            function behind it (the one given to GNU Pth's pth_spawn; for a\n"
+	      "            Boost.Fiber fiber, an Asio spawn handler, a Boost.Coroutine2 or\n"
+	      "            Boost.Context body, a SimGrid actor: the outermost function of the\n"
+	      "            program's own on its stack, once it ran); '-' for a thread\n"
 	      "  WHERE     where it is: the innermost source-level frame (inlined functions\n"
 	      "            included) of its get_stack() that is the program's own (see\n"
 	      "            below), as function (file:line), else function (module+offset);\n"
@@ -46,10 +51,19 @@ static void print_ps_help(FILE *out)
 	      "            never switched out)\n"
 	      "\n"
 	      "The program's own frame: frames are looked at from the innermost out, and the\n"
-	      "first one shown is the first that is neither in a runtime's library (libc,\n"
-	      "ld.so, libstdc++, libgcc_s, libcostack, libboost_*) nor a runtime's internal\n"
-	      "function (boost::context::*, boost::coroutines2::detail::*,\n"
-	      "boost::fibers::detail::*, std::*); when every frame is such, the innermost.\n"
+	      "first one shown is the first that is none of a runtime's: in a runtime's\n"
+	      "library (libc, ld.so, libstdc++, libgcc_s, libcostack, libboost_*, libpth,\n"
+	      "libsimgrid), a runtime's function (std::*, boost::context::*,\n"
+	      "boost::coroutines2::detail::*, boost::fibers::*, boost::this_fiber::*,\n"
+	      "boost::asio::*, boost::coroutines::*, simgrid::*, xbt::*), or code of a\n"
+	      "runtime's headers inlined into the program (.../include/c++/, boost/context/,\n"
+	      "boost/coroutine2/, boost/coroutine/, boost/fiber/, boost/asio/,\n"
+	      "include/simgrid/, include/xbt/); when every frame is such, the innermost.\n"
+	      "\n"
+	      "A thread that ran code on a stack costack knows of no task (a coroutine\n"
+	      "switched to by code costack does not hook: SimGrid's raw contexts,\n"
+	      "setjmp/longjmp, hand-written assembly) is said so on stderr: what runs there\n"
+	      "is not listed.\n"
 	      "\n"
 	      "Order: running tasks, then suspended, then created ones, each the longest in\n"
 	      "its state first; then ended ones (failed, cancelled, done), the most recently\n"
@@ -61,9 +75,10 @@ static void print_ps_help(FILE *out)
 	      "                \"state\", \"runtime\", \"thread\", \"parent\" (0: none), "
 	      "\"since\"\n"
 	      "                (\"<seconds>.<9 digits>\", CLOCK_REALTIME), \"in_state_ns\",\n"
-	      "                \"cpu_ns\", \"switches\", \"where\" (null, or a frame as in\n"
-	      "                costack stacks' JSON) and \"exception\" ({\"type\", \"what\"} of a\n"
-	      "                failed task, else null).\n"
+	      "                \"cpu_ns\", \"switches\", \"entry\" and \"where\" (null, or a\n"
+	      "                frame as in costack stacks' JSON), \"exception\" ({\"type\",\n"
+	      "                \"what\"} of a failed task, else null) and \"untracked_stack\"\n"
+	      "                (a thread that ran on a stack costack knows of no task).\n"
 	      "  -h, --help    Show this help and exit.\n"
 	      "\n"
 	      "Permissions: reading PID needs the right to debug it (ptrace access mode\n"
@@ -79,12 +94,13 @@ static void print_ps_help(FILE *out)
 	      "\n"
 	      "Example:\n"
 	      "  $ costack ps 4242\n"
-	      "  ID  NAME    STATE      RUNTIME   THREAD  IN STATE  CPU    SWITCHES  WHERE\n"
-	      "  1   -       running    thread    4242    2.1s      2.1s   1         -\n"
-	      "  4   reader  suspended  ucontext  4242    1.9s      12us   3         read_line "
-	      "(server.c:88)\n"
-	      "  5   -       created    ucontext  4242    1.9s      0us    0         worker "
-	      "(server.c:20)\n",
+	      "  ID  NAME    STATE      RUNTIME   THREAD  IN STATE  CPU    SWITCHES  ENTRY   "
+	      "WHERE\n"
+	      "  1   -       running    thread    4242    2.1s      2.1s   1         -       -\n"
+	      "  4   reader  suspended  ucontext  4242    1.9s      12us   3         reader  "
+	      "read_line (server.c:88)\n"
+	      "  5   -       created    ucontext  4242    1.9s      0us    0         worker  "
+	      "worker (server.c:20)\n",
 	      out);
 }
 
@@ -110,6 +126,7 @@ static bool task_where(struct symbolizer *sym, const struct live_task *t, struct
 		int n = sym ? symbolizer_lookup(sym, t->frames[i], !t->frames_are_entry, f,
 		                                MAX_INLINE)
 		            : 0;
+		int own;
 
 		if (n <= 0) {
 			memset(f, 0, sizeof(*f));
@@ -121,17 +138,33 @@ static bool task_where(struct symbolizer *sym, const struct live_task *t, struct
 			*address = t->frames[i];
 			have_innermost = true;
 		}
-		if (runtime_module(f[0].module))
-			continue;
-		for (int j = n; j-- > 0;) {
-			if (!runtime_function(f[j].function)) {
-				*where = f[j];
-				*address = t->frames[i];
-				return true;
-			}
+		own = program_frame_innermost(f, n);
+		if (own >= 0) {
+			*where = f[own];
+			*address = t->frames[i];
+			return true;
 		}
 	}
 	return have_innermost;
+}
+
+/* t's entry (the rule in the help) into *entry; false for none (a thread's root task). */
+static bool task_entry(struct symbolizer *sym, const struct live_task *t, struct sym_frame *entry)
+{
+	struct sym_frame f[MAX_INLINE];
+	int n = sym && t->entry ? symbolizer_lookup(sym, t->entry, false, f, MAX_INLINE) : 0;
+	int own;
+
+	if (!t->entry)
+		return false;
+	if (n <= 0) {
+		memset(entry, 0, sizeof(*entry));
+		entry->offset = t->entry;
+		return true;
+	}
+	own = program_frame_outermost(f, n);
+	*entry = f[own < 0 ? 0 : own];
+	return true;
 }
 
 static void text_where(FILE *out, const struct sym_frame *f, uint64_t address)
@@ -188,16 +221,47 @@ static int compare_ps(const void *a, const void *b)
 
 struct row {
 	const struct live_task *t;
-	bool has_where;
-	struct sym_frame where;
+	bool has_where, has_entry;
+	struct sym_frame where, entry;
 	uint64_t address;
 };
+
+#define ENTRY_WIDTH_MAX 32
+
+/* The ENTRY column: its function, else its address. */
+static int text_entry(FILE *out, const struct row *row, int width)
+{
+	char buf[32];
+
+	if (!row->has_entry) {
+		putc('-', out);
+		return 1;
+	}
+	if (row->entry.function)
+		return text_string_cut(out, row->entry.function, width);
+	snprintf(buf, sizeof(buf), "%#" PRIx64, row->t->entry);
+	fputs(buf, out);
+	return (int)strlen(buf);
+}
+
+static int entry_width(const struct row *row)
+{
+	char buf[32];
+	int len;
+
+	if (!row->has_entry)
+		return 1;
+	if (!row->entry.function)
+		return snprintf(buf, sizeof(buf), "%#" PRIx64, row->t->entry);
+	len = text_width(row->entry.function);
+	return len > ENTRY_WIDTH_MAX ? ENTRY_WIDTH_MAX : len;
+}
 
 static void write_text(FILE *out, const struct row *rows, size_t n)
 {
 	char buf[32], dur[16], cpu[16];
 	int w_id = 2, w_name = 4, w_state = 5, w_runtime = 7, w_thread = 6, w_in = 8, w_cpu = 3,
-	    w_switches = 8;
+	    w_switches = 8, w_entry = 5;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct live_task *t = rows[i].t;
@@ -213,11 +277,12 @@ static void write_text(FILE *out, const struct row *rows, size_t n)
 		WIDEN(w_in, (int)strlen(format_duration(t->in_state_ns, dur, sizeof(dur))));
 		WIDEN(w_cpu, (int)strlen(format_duration(t->cpu_ns, cpu, sizeof(cpu))));
 		WIDEN(w_switches, snprintf(buf, sizeof(buf), "%" PRIu64, t->switches));
+		WIDEN(w_entry, entry_width(&rows[i]));
 #undef WIDEN
 	}
-	fprintf(out, "%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  WHERE\n", w_id, "ID", w_name,
-	        "NAME", w_state, "STATE", w_runtime, "RUNTIME", w_thread, "THREAD", w_in,
-	        "IN STATE", w_cpu, "CPU", w_switches, "SWITCHES");
+	fprintf(out, "%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  WHERE\n", w_id, "ID",
+	        w_name, "NAME", w_state, "STATE", w_runtime, "RUNTIME", w_thread, "THREAD", w_in,
+	        "IN STATE", w_cpu, "CPU", w_switches, "SWITCHES", w_entry, "ENTRY");
 	for (size_t i = 0; i < n; i++) {
 		const struct live_task *t = rows[i].t;
 		int pad;
@@ -234,6 +299,8 @@ static void write_text(FILE *out, const struct row *rows, size_t n)
 		        live_runtime_name(t->runtime), w_thread, t->tid, w_in,
 		        format_duration(t->in_state_ns, dur, sizeof(dur)), w_cpu,
 		        format_duration(t->cpu_ns, cpu, sizeof(cpu)), w_switches, t->switches);
+		pad = w_entry - text_entry(out, &rows[i], ENTRY_WIDTH_MAX);
+		fprintf(out, "%*s  ", pad > 0 ? pad : 0, "");
 		if (rows[i].has_where)
 			text_where(out, &rows[i].where, rows[i].address);
 		else
@@ -285,6 +352,11 @@ static void write_json(FILE *out, const struct row *rows, size_t n)
 			json_frame(out, &rows[i].where, rows[i].address);
 		else
 			fputs("null", out);
+		fputs(",\"entry\":", out);
+		if (rows[i].has_entry)
+			json_frame(out, &rows[i].entry, t->entry);
+		else
+			fputs("null", out);
 		fputs(",\"exception\":", out);
 		if (t->died_of_exception) {
 			fputs("{\"type\":", out);
@@ -295,7 +367,7 @@ static void write_json(FILE *out, const struct row *rows, size_t n)
 		} else {
 			fputs("null", out);
 		}
-		putc('}', out);
+		fprintf(out, ",\"untracked_stack\":%s}", t->untracked_stack ? "true" : "false");
 	}
 	fputs(n ? "\n]\n" : "]\n", out);
 }
@@ -356,6 +428,14 @@ int command_ps(int argc, char **argv)
 	for (size_t i = 0; i < snap.ntasks; i++) {
 		rows[i].t = order[i];
 		rows[i].has_where = task_where(sym, order[i], &rows[i].where, &rows[i].address);
+		rows[i].has_entry = task_entry(sym, order[i], &rows[i].entry);
+		if (order[i]->untracked_stack)
+			fprintf(stderr,
+			        "costack ps: thread %" PRId32 " of process %d ran code on a stack "
+			        "costack knows of no task: coroutines that code it does not hook "
+			        "switches to (SimGrid's raw contexts, setjmp/longjmp, assembly) are "
+			        "not tracked there\n",
+			        order[i]->tid, (int)pid);
 	}
 	(json ? write_json : write_text)(stdout, rows, snap.ntasks);
 	if (fflush(stdout) || ferror(stdout)) {

@@ -499,6 +499,7 @@ static bool task_from_record(struct parser *p, const struct task_record *r, stru
 	t->tid = task->tid;
 	t->switches = task->switches;
 	t->raises = task->raises;
+	t->untracked_stack = (task->flags & COSTACK_LIVE_TASK_UNTRACKED_STACK) != 0;
 	memcpy(t->name, task->name, sizeof(t->name));
 	t->name[sizeof(t->name) - 1] = '\0';
 	raw->cpu_ticks = task->cpu_ticks;

@@ -64,6 +64,9 @@ struct live_task {
 	bool frames_are_entry;
 	bool traceback; /* a failed task's: a limit keeps its oldest frames */
 	bool truncated; /* the stack was deeper than COSTACK_DEPTH */
+	/* A thread's root task: code on that thread ran on a stack costack knows of no task
+	 * (COSTACK_LIVE_TASK_UNTRACKED_STACK): coroutines there are not tracked. */
+	bool untracked_stack;
 };
 
 /* What one read saw. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "costack.h"
+#include "knowledge.h"
 #include "output.h"
 
 #define MAX_INLINE 16
@@ -43,11 +44,21 @@ static int lookup(const struct stacks_report *r, const struct stacks_task *t, ui
 	return 0;
 }
 
+/* The frame a task's entry is named by, among the n at its address: the outermost that is the
+ * program's own (the user's function a runtime's start code called), else the outermost. */
+static int entry_frame(const struct sym_frame *f, int n)
+{
+	int k = program_frame_outermost(f, n);
+
+	return k < 0 ? 0 : k;
+}
+
 /* --- groups ------------------------------------------------------------------ */
 
 /* An entry of the output: a task, or (grouped) the tasks showing the same. */
 struct entry {
 	const struct stacks_task *first;
+	uint32_t key_frames; /* of its frames, those it is grouped by (its first ones) */
 	size_t count;
 	uint64_t *ids; /* grouped only */
 };
@@ -57,22 +68,46 @@ static bool same_string(const char *a, const char *b)
 	return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
-/* Whether b shows what a shows: the state, the frames, the exception. */
-static bool same_shown(const struct stacks_task *a, const struct stacks_task *b)
+/*
+ * The frames a task is grouped by: its frames from the oldest to the innermost holding the
+ * program's own code, where it waits (costack ps's WHERE); the runtime's frames inside that
+ * one (a scheduler's internals, a channel's) split no group. All of them when none is the
+ * program's own, or nothing is known of them.
+ */
+static uint32_t key_frames(const struct stacks_report *r, const struct stacks_task *t)
 {
-	return a->pid == b->pid && a->state == b->state &&
-	       a->frames_are_entry == b->frames_are_entry && a->nframes == b->nframes &&
-	       (!a->nframes || !memcmp(a->frames, b->frames, a->nframes * sizeof(*a->frames))) &&
-	       same_string(a->exception_type, b->exception_type) &&
-	       same_string(a->exception_what, b->exception_what);
+	struct sym_frame f[MAX_INLINE];
+
+	if (t->frames_are_entry || !r->symbolize)
+		return t->nframes;
+	for (uint32_t i = t->nframes; i-- > 0;) {
+		int n = r->symbolize(r->ctx, t, t->frames[i], true, f, MAX_INLINE);
+
+		if (n > 0 && program_frame_innermost(f, n) >= 0)
+			return i + 1;
+	}
+	return t->nframes;
 }
 
-static uint64_t shown_hash(const struct stacks_task *t)
+/* Whether b (grouped by its first nb frames) shows what a shows: the state, the frames where
+ * it is, the exception. */
+static bool same_shown(const struct entry *a, const struct stacks_task *b, uint32_t nb)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)t->state ^ ((uint64_t)t->nframes << 8) ^
+	const struct stacks_task *t = a->first;
+
+	return t->pid == b->pid && t->state == b->state &&
+	       t->frames_are_entry == b->frames_are_entry && a->key_frames == nb &&
+	       (!nb || !memcmp(t->frames, b->frames, nb * sizeof(*t->frames))) &&
+	       same_string(t->exception_type, b->exception_type) &&
+	       same_string(t->exception_what, b->exception_what);
+}
+
+static uint64_t shown_hash(const struct stacks_task *t, uint32_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)t->state ^ ((uint64_t)n << 8) ^
 	             ((uint64_t)(uint32_t)t->pid << 32);
 
-	for (uint32_t i = 0; i < t->nframes; i++) {
+	for (uint32_t i = 0; i < n; i++) {
 		h ^= t->frames[i];
 		h *= 0xff51afd7ed558ccdull;
 		h ^= h >> 32;
@@ -121,14 +156,16 @@ static struct entry *make_entries(const struct stacks_report *r, size_t *count)
 		goto fail;
 	for (size_t i = 0; i < r->ntasks; i++) {
 		const struct stacks_task *t = &r->tasks[i];
-		size_t slot = shown_hash(t) & (cap - 1);
+		uint32_t nkey = key_frames(r, t);
+		size_t slot = shown_hash(t, nkey) & (cap - 1);
 		struct entry *g;
 
-		while (table[slot] && !same_shown(e[table[slot] - 1].first, t))
+		while (table[slot] && !same_shown(&e[table[slot] - 1], t, nkey))
 			slot = (slot + 1) & (cap - 1);
 		if (!table[slot]) {
 			table[slot] = ++n;
 			e[n - 1].first = t;
+			e[n - 1].key_frames = nkey;
 			e[n - 1].ids = malloc(sizeof(uint64_t));
 			if (!e[n - 1].ids)
 				goto fail;
@@ -160,6 +197,7 @@ fail:
 static void text_repr(FILE *out, const struct stacks_report *r, const struct stacks_task *t)
 {
 	struct sym_frame f[MAX_INLINE];
+	int n, k;
 
 	fprintf(out, "<Task %s id=%" PRIu64, state_name(t->state), t->id);
 	if (t->name && t->name[0]) {
@@ -167,9 +205,10 @@ static void text_repr(FILE *out, const struct stacks_report *r, const struct sta
 		text_string(out, t->name);
 		putc('\'', out);
 	}
-	if (t->entry && lookup(r, t, t->entry, false, f) >= 1 && f[0].function) {
+	if (t->entry && (n = lookup(r, t, t->entry, false, f)) >= 1 &&
+	    f[(k = entry_frame(f, n))].function) {
 		fputs(" entry=", out);
-		text_string(out, f[0].function);
+		text_string(out, f[k].function);
 		fputs("()", out);
 	} else if (t->entry) {
 		fprintf(out, " entry=%#" PRIx64, t->entry);

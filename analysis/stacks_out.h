@@ -46,7 +46,9 @@ struct stacks_report {
 	const struct stacks_task *tasks;
 	size_t ntasks;
 	/* Fold tasks showing the same (state, frames, exception) into one
-	 * entry with their count and ids, the largest first (Go's debug=1). */
+	 * entry with their count and ids, the largest first (Go's debug=1);
+	 * frames up to the innermost one of the program's own, where they wait:
+	 * the runtime's frames inside it split no group. */
 	bool group;
 	/* Tasks come by process (pid): text shows a "Process PID (NAME):" line
 	 * before each process' tasks; groups never mix processes. */

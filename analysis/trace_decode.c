@@ -31,6 +31,7 @@ static const struct {
          "uuuuuuu",
          {"task", "parent", "runtime", "state", "entry", "stack_lo", "stack_hi"}},
         {"costack:task_name", TRACE_ITEM_TASK_NAME, "us", {"task", "name"}},
+        {"costack:task_entry", TRACE_ITEM_TASK_ENTRY, "uu", {"task", "entry"}},
         {"costack:switch",
          TRACE_ITEM_SWITCH,
          "uuuuu",
@@ -57,6 +58,7 @@ static const struct {
 const struct trace_item_shape trace_item_shapes[TRACE_ITEM_KINDS] = {
         [TRACE_ITEM_TIME] = {0, 0, false},        [TRACE_ITEM_STACK] = {1, 0, true},
         [TRACE_ITEM_TASK_CREATE] = {7, 0, false}, [TRACE_ITEM_TASK_NAME] = {1, 1, false},
+        [TRACE_ITEM_TASK_ENTRY] = {2, 0, false},
         [TRACE_ITEM_SWITCH] = {5, 0, false},      [TRACE_ITEM_RESUME] = {1, 0, false},
         [TRACE_ITEM_RAISE] = {6, 2, false},       [TRACE_ITEM_TASK_END] = {3, 0, false},
         [TRACE_ITEM_BIN_INFO] = {3, 1, false},    [TRACE_ITEM_DLOPEN] = {2, 1, false},

@@ -360,6 +360,16 @@ void tm_on_task_name(struct tm_model *m, struct tm_process *p, uint64_t ts, uint
 		t->name = name && *name ? tm_intern(m, name) : NULL;
 }
 
+void tm_on_task_entry(struct tm_model *m, struct tm_process *p, uint64_t ts, uint64_t task,
+                      uint64_t entry)
+{
+	struct tm_task *t = task_get(m, p, task, ts);
+
+	process_saw(p, ts);
+	if (t)
+		t->entry = entry;
+}
+
 /* The second half of a switch: t runs on tid from ts. */
 static void start_running(struct tm_model *m, struct tm_task *t, uint64_t ts, int32_t tid)
 {

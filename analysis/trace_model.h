@@ -210,6 +210,9 @@ void tm_on_task_create(struct tm_model *m, struct tm_process *p, uint64_t ts, in
                        uint64_t entry, uint64_t stack_lo, uint64_t stack_hi);
 void tm_on_task_name(struct tm_model *m, struct tm_process *p, uint64_t ts, uint64_t task,
                      const char *name);
+/* The task's runtime told its entry (the user's function): it replaces task_create's. */
+void tm_on_task_entry(struct tm_model *m, struct tm_process *p, uint64_t ts, uint64_t task,
+                      uint64_t entry);
 void tm_on_switch(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid, uint64_t prev,
                   uint64_t next, uint64_t prev_state, uint64_t stack, bool truncated);
 void tm_on_resume(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid,

@@ -173,6 +173,9 @@ static void event(struct trace_reader *r, const struct trace_item *it, uint64_t 
 	case TRACE_ITEM_TASK_NAME:
 		tm_on_task_name(m, p, ts, v[0], it->strings[0]);
 		break;
+	case TRACE_ITEM_TASK_ENTRY:
+		tm_on_task_entry(m, p, ts, v[0], v[1]);
+		break;
 	case TRACE_ITEM_SWITCH:
 		tm_on_switch(m, p, ts, it->tid, v[0], v[1], v[2], v[3], v[4] != 0);
 		break;

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* attach.c - what libcostack.so is: the core, and the consumers of its tasks it attaches at load. */
-#include "api.h"
 #include "core.h"
 #include "dump.h"
 #include "trace.h"
@@ -9,7 +8,6 @@
  * another copy): each consumer registers what it observes. */
 void costack_attach(void)
 {
-	api_attach();
 	dump_attach();
 	trace_attach();
 }

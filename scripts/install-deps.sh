@@ -16,6 +16,9 @@ PACKAGES=(
 	# tests/programs: the coroutine runtimes the preload hooks; Boost.Coroutine2 is
 	# header-only, in libboost1.74-dev
 	libpth-dev libboost1.74-dev libboost-context1.74-dev libboost-fiber1.74-dev
+	# tests/runtimes: SimGrid (its ucontext, boost and raw context factories) and Asio's
+	# spawn, which Boost 1.74 builds on Boost.Coroutine (v1)
+	libsimgrid-dev libboost-coroutine1.74-dev
 	# tests/e2e: Boost.Context and Coroutine2 examples nobody on the team wrote
 	libboost1.74-doc
 	# tests: the valgrind test setup, stacks checked against gdb, file(1) on built objects

@@ -20,7 +20,8 @@
  *   costack:task_create  a task is made (a thread's root task: at its first hook);
  *                        in a fork child, before its first other event, each task it
  *                        inherited unfinished, in its state at the fork (and its name)
- *   costack:task_name    a task is named (costack_set_name)
+ *   costack:task_name    a task is named (costack_set_name, or by its runtime)
+ *   costack:task_entry   a task's runtime tells its entry: the user's function
  *   costack:switch       prev stops running on this thread, next runs
  *   costack:resume       a task runs on this thread though no switch named it
  *   costack:raise        an exception is raised in a task, with its stack
@@ -38,6 +39,8 @@
  *     If next is not 0 and has not ended, next becomes running on this
  *     thread since the event, its switches + 1. Running time is counted
  *     from a task's switch in to its switch out (or its end).
+ *   task_entry: the task's entry is `entry` from now on (the user's function behind
+ *     its runtime's start code; the one task_create gave until then).
  *   resume: as the second half of a switch, for `task`.
  *   raise: the task's raise number `raise` (1, 2, ... in that task) is this
  *     exception with this stack; `origin` is the task that first threw it.
@@ -79,6 +82,16 @@ LTTNG_UST_TRACEPOINT_EVENT(costack, task_create,
 		lttng_ust_field_integer_hex(uint64_t, entry, entry)
 		lttng_ust_field_integer_hex(uint64_t, stack_lo, stack_lo)
 		lttng_ust_field_integer_hex(uint64_t, stack_hi, stack_hi)
+	)
+)
+
+/* entry: an address in the user's function that the task's runtime started it in (a reader
+ * names it by the outermost function there that is the program's own). */
+LTTNG_UST_TRACEPOINT_EVENT(costack, task_entry,
+	LTTNG_UST_TP_ARGS(uint64_t, task, uint64_t, entry),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint64_t, task, task)
+		lttng_ust_field_integer_hex(uint64_t, entry, entry)
 	)
 )
 

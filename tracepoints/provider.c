@@ -58,6 +58,11 @@ static void tp_task_end(uint64_t task, uint8_t outcome, uint64_t kept_raise)
 	lttng_ust_tracepoint(costack, task_end, task, outcome, kept_raise);
 }
 
+static void tp_task_entry(uint64_t task, uint64_t entry)
+{
+	lttng_ust_tracepoint(costack, task_entry, task, entry);
+}
+
 __attribute__((visibility("default"))) const struct costack_trace_ops costack_trace_ops = {
 	.version = COSTACK_TRACE_OPS_VERSION,
 	.size = sizeof(struct costack_trace_ops),
@@ -68,4 +73,5 @@ __attribute__((visibility("default"))) const struct costack_trace_ops costack_tr
 	.resume = tp_resume,
 	.raise = tp_raise,
 	.task_end = tp_task_end,
+	.task_entry = tp_task_entry,
 };

@@ -1,26 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* api.c - the public costack.h API: asyncio's get_stack()/print_stack() over the task registry. */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <ucontext.h>
 
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#define HAVE_VALGRIND_H 1
-#endif
-
-#include "api.h"
 #include "clock.h"
 #include "config.h"
 #include "core.h"
 #include "task.h"
 #include "costack.h"
+#include "knowledge.h"
+#include "own_symbols.h"
 #include "symbolize.h"
 #include "task_view.h"
 #include "unwind.h"
@@ -132,48 +124,24 @@ EXPORT int costack_get_stack(costack_task_t task, void **frames, size_t capacity
 
 /* --- print_stack ------------------------------------------------------------ */
 
-/*
- * One print at a time, in the process: a print takes the symbolizer's lock for its whole
- * length, and runs on the one print stack. libdw's line-table reader alone has a 150 KB
- * frame, more than many coroutines' whole stack (Boost's default is 128 KB): a print runs on a
- * stack of its own, entered with glibc's own context switch, which costack's hooks do not see.
- * One stack for the process, made at the first print: a thread that printed and exited leaves
- * no address space behind.
- */
-#define PRINT_STACK_SIZE ((size_t)4 << 20)
-
-static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct symbolizer *symbolizer;
-static void *print_stack_base;
-
-/* In a fork child, only the forking thread lives on: a print another thread was making is
- * never finished there. */
-static void on_fork_child(void)
-{
-	pthread_mutex_init(&print_lock, NULL);
-}
-
-static const struct core_observer api_observer = {
-	.fork_child = on_fork_child,
-};
-
-void api_attach(void)
-{
-	core_observe(&api_observer);
-}
+/* One print at a time, in the process, on the symbolizer's own stack (own_symbols.h): a print
+ * takes the symbolizer for its whole length. */
 
 static void print_task_repr(const struct task_record *r, struct symbolizer *s, FILE *out)
 {
 	const struct costack_live_task *t = &r->task;
 	const char *runtime = task_runtime_name(t->runtime);
-	struct sym_frame entry;
+	struct sym_frame entry[MAX_INLINE];
+	int n = t->entry && s ? symbolizer_lookup(s, t->entry, false, entry, MAX_INLINE) : 0;
+	/* Named by the outermost function there that is the program's own: the user's function
+	 * behind a runtime's start code (knowledge.h). */
+	int k = n > 0 ? program_frame_outermost(entry, n) : -1;
 
 	fprintf(out, "<Task %s id=%llu", costack_state_name(t->state), (unsigned long long)t->id);
 	if (t->name[0])
 		fprintf(out, " name='%.*s'", (int)sizeof(t->name), t->name);
-	if (t->entry && s && symbolizer_lookup(s, t->entry, false, &entry, 1) >= 1 &&
-	    entry.function)
-		fprintf(out, " entry=%s()", entry.function);
+	if (n > 0 && entry[k < 0 ? 0 : k].function)
+		fprintf(out, " entry=%s()", entry[k < 0 ? 0 : k].function);
 	else if (t->entry)
 		fprintf(out, " entry=%#lx", (unsigned long)t->entry);
 	fprintf(out, " runtime=%s thread=%d>", runtime ? runtime : "?", t->tid);
@@ -209,19 +177,14 @@ struct print_job {
 	FILE *out;
 };
 
-/* Set under print_lock, for print_job_entry, which takes no argument. */
-static struct print_job *current_job;
-static ucontext_t print_caller;
-
-static void print_job_run(struct print_job *job)
+static void print_job_run(struct symbolizer *symbolizer, void *arg)
 {
+	const struct print_job *job = arg;
 	const struct task_record *r = job->r;
 	const struct costack_live_snapshot *fatal =
 		job->source == TASK_FRAMES_TRACEBACK ? task_record_fatal_raise(r) : NULL;
 	FILE *out = job->out;
 
-	if (!symbolizer)
-		symbolizer = symbolizer_new_self();
 	flockfile(out);
 	if (!job->n)
 		fputs("No stack for ", out);
@@ -245,48 +208,6 @@ static void print_job_run(struct print_job *job)
 	funlockfile(out);
 }
 
-static void print_job_entry(void)
-{
-	print_job_run(current_job);
-}
-
-/* Run job on the print stack; where that cannot be had, here. Called with print_lock held. */
-static void run_print_job(struct print_job *job)
-{
-	static int (*real_getcontext)(ucontext_t *);
-	static void (*real_makecontext)(ucontext_t *, void (*)(void), int, ...);
-	static int (*real_swapcontext)(ucontext_t *, const ucontext_t *);
-	ucontext_t context;
-
-	if (!real_swapcontext) {
-		real_getcontext = dlsym(RTLD_NEXT, "getcontext");
-		real_makecontext = dlsym(RTLD_NEXT, "makecontext");
-		real_swapcontext = dlsym(RTLD_NEXT, "swapcontext");
-	}
-	if (!print_stack_base) {
-		void *p = mmap(NULL, PRINT_STACK_SIZE, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-
-		if (p != MAP_FAILED) {
-			print_stack_base = p;
-#ifdef HAVE_VALGRIND_H
-			VALGRIND_STACK_REGISTER(p, (char *)p + PRINT_STACK_SIZE);
-#endif
-		}
-	}
-	if (!print_stack_base || !real_getcontext || !real_makecontext || !real_swapcontext ||
-	    real_getcontext(&context) != 0) {
-		print_job_run(job);
-		return;
-	}
-	context.uc_stack.ss_sp = print_stack_base;
-	context.uc_stack.ss_size = PRINT_STACK_SIZE;
-	context.uc_link = &print_caller;
-	real_makecontext(&context, print_job_entry, 0);
-	current_job = job;
-	real_swapcontext(&print_caller, &context);
-}
-
 EXPORT int costack_print_stack(costack_task_t task, int limit, FILE *out)
 {
 	void *frames[CONFIG_DEPTH_MAX];
@@ -297,9 +218,7 @@ EXPORT int costack_print_stack(costack_task_t task, int limit, FILE *out)
 	if (!registry_copy_task(task, &r))
 		return -1;
 	job.n = task_frames(&r, frames, CONFIG_DEPTH_MAX, limit, &job.source);
-	pthread_mutex_lock(&print_lock);
-	run_print_job(&job);
-	pthread_mutex_unlock(&print_lock);
+	own_symbols_run(print_job_run, &job);
 	errno = saved_errno;
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <search.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -19,6 +20,7 @@
 #include "config.h"
 #include "live.h"
 #include "log.h"
+#include "own_symbols.h"
 #include "unwind.h"
 
 static __thread struct thread_state *thread_state __attribute__((tls_model("initial-exec")));
@@ -98,6 +100,7 @@ static void write_end(struct task *t)
 SAME_PLACE(seq, seq);
 SAME_PLACE(state, state);
 SAME_PLACE(runtime, runtime);
+SAME_PLACE(flags, flags);
 SAME_PLACE(id, id);
 SAME_PLACE(parent, parent);
 SAME_PLACE(entry, entry);
@@ -277,8 +280,8 @@ void core_observe(const struct core_observer *o)
 	if (nobservers == OBSERVERS_MAX)
 		return;
 	observers[nobservers++] = o;
-	if (o->task_created || o->task_named || o->task_ended || o->task_switched ||
-	    o->task_resumed || o->task_raised)
+	if (o->task_created || o->task_named || o->task_entry || o->task_ended ||
+	    o->task_switched || o->task_resumed || o->task_raised)
 		observing_tasks = true;
 }
 
@@ -291,6 +294,28 @@ static void task_end_locked(struct task *t, int outcome, uint64_t now)
 	write_end(t);
 	TASK_EVENT(task_ended, t);
 	ended_push(t);
+}
+
+static const struct snapshot *newest_snapshot(const struct task *t)
+{
+	return t->ring_used ? &t->ring[t->ring_newest] : NULL;
+}
+
+/*
+ * The fate of a task whose stack is freed or reused while it does not run (core_stack_freed).
+ * Its entry frame made its last switch when it suspended with one frame (its entry function
+ * called the switch) or none (a tail call of it): a runtime of its own that never resumes a
+ * finished task (MTasker's pattern) frees its stack instead. Anything else was abandoned where
+ * it waited.
+ */
+static int fate_of_abandoned(const struct task *t)
+{
+	const struct snapshot *last = newest_snapshot(t);
+
+	if (t->state == COSTACK_SUSPENDED && last && last->kind == SNAP_SUSPEND && last->stack &&
+	    !last->truncated && last->stack->nframes <= 1)
+		return core_task_fate(t);
+	return COSTACK_CANCELLED;
 }
 
 /* Called with the lock held. */
@@ -329,8 +354,9 @@ static struct task *task_new(int runtime, uint64_t parent, uintptr_t lo, uintptr
 		/* The stack is reused: whatever lived there is over. */
 		while ((old = range_find(lo, hi))) {
 			range_remove(old);
+			old->lingering = false;
 			if (old->state == COSTACK_CREATED || old->state == COSTACK_SUSPENDED)
-				task_end_locked(old, COSTACK_CANCELLED, now);
+				task_end_locked(old, fate_of_abandoned(old), now);
 		}
 		t->in_range_index = tsearch(t, &range_index, compare_range) != NULL;
 	}
@@ -429,6 +455,7 @@ static void atfork_child(void)
 	pthread_mutex_init(&registry_lock, NULL);
 	pthread_mutex_init(&origin_lock, NULL);
 	unwind_after_fork();
+	own_symbols_after_fork();
 	registry_held = false;
 	if (ts) {
 		ts->tid = (int32_t)syscall(SYS_gettid);
@@ -573,6 +600,11 @@ int core_task_runtime(const struct task *t)
 	return t->runtime;
 }
 
+int core_task_state(const struct task *t)
+{
+	return t->state;
+}
+
 uint64_t core_task_switches(const struct task *t)
 {
 	return t->switches;
@@ -657,11 +689,6 @@ struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_
 	}
 	registry_give();
 	return t;
-}
-
-static const struct snapshot *newest_snapshot(const struct task *t)
-{
-	return t->ring_used ? &t->ring[t->ring_newest] : NULL;
 }
 
 /* A snapshot ready to be written into a task's ring. */
@@ -799,7 +826,7 @@ static uint64_t origin_of(const void *object, uint64_t raiser, bool rethrow)
 	return origin;
 }
 
-void core_raise(struct thread_state *ts, const struct exception_info *info)
+const struct stack_rec *core_raise(struct thread_state *ts, const struct exception_info *info)
 {
 	struct task *t = ts->current;
 	/* Interned like a stack, so that a loop throwing the same error
@@ -827,6 +854,7 @@ void core_raise(struct thread_state *ts, const struct exception_info *info)
 	snapshot_push(t, &pending);
 	write_end(t);
 	TASK_EVENT(task_raised, t, &pending.snapshot);
+	return pending.snapshot.stack;
 }
 
 void core_exception_kept(struct thread_state *ts, const void *object)
@@ -874,10 +902,15 @@ void core_end_task(struct task *t, int outcome)
 
 void core_body_ended(struct task *t, int outcome)
 {
+	uint64_t now;
+
 	registry_take();
 	if (!task_state_ended(t->state)) {
+		now = clock_now();
+		if (t->state == COSTACK_RUNNING)
+			t->cpu_ticks += now - t->run_start;
 		t->lingering = true;
-		task_end_locked(t, outcome, clock_now());
+		task_end_locked(t, outcome, now);
 	}
 	registry_give();
 }
@@ -983,19 +1016,24 @@ uint64_t registry_task_at(uintptr_t addr)
 	return id;
 }
 
+/* Called with the lock held. */
+static void set_name_locked(struct task *t, const char *name)
+{
+	write_begin(t);
+	strncpy(t->name, name ? name : "", sizeof(t->name) - 1);
+	t->name[sizeof(t->name) - 1] = '\0';
+	write_end(t);
+	TASK_EVENT(task_named, t);
+}
+
 int registry_set_name(uint64_t id, const char *name)
 {
 	struct task *t;
 
 	registry_take();
 	t = find_locked(id);
-	if (t) {
-		write_begin(t);
-		strncpy(t->name, name ? name : "", sizeof(t->name) - 1);
-		t->name[sizeof(t->name) - 1] = '\0';
-		write_end(t);
-		TASK_EVENT(task_named, t);
-	}
+	if (t)
+		set_name_locked(t, name);
 	registry_give();
 	if (!t)
 		errno = ESRCH;
@@ -1030,4 +1068,120 @@ void core_for_each_task(void (*fn)(const struct task *t, void *arg), void *arg)
 uint64_t core_next_task_id(void)
 {
 	return atomic_load(&next_task_id);
+}
+
+/* --- what a runtime knows of its tasks ------------------------------------------- */
+
+bool core_active(void)
+{
+	return atomic_load_explicit(&ready, memory_order_acquire);
+}
+
+uint16_t core_task_knowledge(const struct task *t)
+{
+	return t->knowledge;
+}
+
+uint32_t core_tasks_knowledge(const struct task *prev, const struct task *next)
+{
+	return prev->knowledge | (next ? (uint32_t)next->knowledge << 16 : 0);
+}
+
+void core_task_set_knowledge(struct task *t, uint16_t knowledge)
+{
+	t->knowledge = knowledge;
+}
+
+uintptr_t core_task_entry(const struct task *t)
+{
+	return t->entry;
+}
+
+void core_task_set_entry(struct task *t, uintptr_t entry)
+{
+	registry_take();
+	if (t->entry != entry) {
+		write_begin(t);
+		t->entry = entry;
+		write_end(t);
+		TASK_EVENT(task_entry, t);
+	}
+	registry_give();
+}
+
+void core_task_set_name(struct task *t, const char *name)
+{
+	registry_take();
+	set_name_locked(t, name);
+	registry_give();
+}
+
+bool core_task_has_name(const struct task *t)
+{
+	return t->name[0] != '\0';
+}
+
+struct task *core_task_at(uintptr_t addr)
+{
+	struct task *t;
+
+	registry_take();
+	t = range_find(addr, addr + 1);
+	registry_give();
+	return t;
+}
+
+const char *core_task_exception_type(const struct task *t)
+{
+	return t->exception ? t->exception->type : NULL;
+}
+
+void core_stack_freed(uintptr_t lo, uintptr_t hi)
+{
+	struct task *t;
+	uint64_t now;
+	int saved_errno = errno;
+
+	/* Unmapped by costack's own code with the lock held (or before any task): nothing of
+	 * a task's. */
+	if (lo >= hi || registry_held || !core_active())
+		return;
+	registry_take();
+	now = clock_now();
+	while ((t = range_find(lo, hi))) {
+		range_remove(t);
+		t->lingering = false;
+		if (t->state == COSTACK_CREATED || t->state == COSTACK_SUSPENDED)
+			task_end_locked(t, fate_of_abandoned(t), now);
+	}
+	registry_give();
+	errno = saved_errno;
+}
+
+bool core_on_known_stack(struct thread_state *ts, uintptr_t sp)
+{
+	const struct task *t = ts->current;
+	stack_t alternate;
+	bool known;
+
+	if ((!t->stack_lo && !t->stack_hi) || (sp >= t->stack_lo && sp < t->stack_hi))
+		return true;
+	if (sigaltstack(NULL, &alternate) == 0 && !(alternate.ss_flags & SS_DISABLE) &&
+	    sp - (uintptr_t)alternate.ss_sp < alternate.ss_size)
+		return true;
+	registry_take();
+	known = range_find(sp, sp + 1) != NULL;
+	registry_give();
+	return known;
+}
+
+void core_untracked_stack(struct thread_state *ts)
+{
+	struct task *root = ts->root;
+
+	if (root->flags & COSTACK_LIVE_TASK_UNTRACKED_STACK)
+		return;
+	write_begin(root);
+	root->flags |= COSTACK_LIVE_TASK_UNTRACKED_STACK;
+	write_end(root);
 }

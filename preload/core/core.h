@@ -44,8 +44,13 @@ struct task *core_task_made(struct thread_state *ts, int runtime, uintptr_t lo, 
 /* The task running on the thread of ts. */
 struct task *core_running(struct thread_state *ts);
 
+/* Whether costack is active in this process: a task was made (or the API asked), and its
+ * registry exists. */
+bool core_active(void);
+
 /* What an adapter may know of a task it holds. */
 int core_task_runtime(const struct task *t);          /* enum costack_runtime */
+int core_task_state(const struct task *t);            /* enum costack_state */
 uint64_t core_task_switches(const struct task *t);     /* times switched in */
 unsigned core_task_forced_raises(const struct task *t); /* forced unwinds raised in it */
 uintptr_t core_task_adapter_data(const struct task *t); /* core_task_made's adapter_data */
@@ -76,8 +81,8 @@ struct exception_info {
 };
 
 /* An exception is raised in the current task: its stack now is kept as a
- * raise snapshot, with the exception. */
-void core_raise(struct thread_state *ts, const struct exception_info *info);
+ * raise snapshot, with the exception. Returns that stack (NULL: none kept). */
+const struct stack_rec *core_raise(struct thread_state *ts, const struct exception_info *info);
 
 /* The runtime keeps the exception being handled in the current task
  * (std::current_exception): if the task threw it, it escaped the task's
@@ -92,11 +97,12 @@ int core_task_fate(const struct task *t);
  * it for the last time). */
 void core_end_task(struct task *t, int outcome);
 
-/* A task not running now whose body ended (outcome as below), while its
- * runtime keeps the stack and may still switch into it to clean up
- * (Boost.Coroutine2 keeps a finished coroutine's context until the
- * coroutine object dies): it reads ended from now on, switches into and
- * out of it change nothing, and core_end_task releases its stack. */
+/* A task whose body ended (outcome as below), while its runtime keeps the
+ * stack and may still switch into it to clean up (Boost.Coroutine2 keeps a
+ * finished coroutine's context until the coroutine object dies), or, when it
+ * is the running task, is about to switch away from it for the last time
+ * (GNU Pth's pth_exit): it reads ended from now on, switches into and out of
+ * it change nothing, and core_end_task releases its stack. */
 void core_body_ended(struct task *t, int outcome);
 
 /* The stack t was suspended with last, if its newest snapshot is one. */
@@ -105,6 +111,49 @@ const struct stack_rec *core_suspended_stack(const struct task *t);
 /* The current task ended (outcome: COSTACK_DONE, _FAILED, _CANCELLED); next
  * (may be NULL) runs on this thread after it. */
 void core_task_ended(struct thread_state *ts, int outcome, struct task *next);
+
+/* --- what a runtime knows of its tasks (runtimes/knowledge/) ------------------------------ */
+
+/* The runtimes' own word of a task, 0 when it is made: which runtime made it, what its adapter
+ * learned of it. The core never reads it; it is not in the live layout. */
+uint16_t core_task_knowledge(const struct task *t);
+void core_task_set_knowledge(struct task *t, uint16_t knowledge);
+/* Both words at a switch, in one call: prev's in the low half, next's (0 for NULL) above. */
+uint32_t core_tasks_knowledge(const struct task *prev, const struct task *next);
+
+/* A task's entry as its runtime knows it: the function the user gave the runtime (Pth's
+ * pth_spawn), or an address in the user's function that the runtime's own start code called
+ * (found on its stack). Observers are told (task_entry). */
+uintptr_t core_task_entry(const struct task *t);
+void core_task_set_entry(struct task *t, uintptr_t entry);
+
+/* A task's name as its runtime knows it (a Pth thread's, a SimGrid actor's), as
+ * costack_set_task_name() sets it. Observers are told (task_named). */
+void core_task_set_name(struct task *t, const char *name);
+bool core_task_has_name(const struct task *t);
+
+/* The task whose stack holds addr, NULL if none. */
+struct task *core_task_at(uintptr_t addr);
+
+/* The type of the exception raised last in t (demangled); NULL when none was. */
+const char *core_task_exception_type(const struct task *t);
+
+/*
+ * The memory [lo, hi) was unmapped: the tasks whose stacks lay there and are not running end,
+ * as they do when a new task reuses their stack: one whose entry frame made its last switch (it
+ * suspended from its entry function itself, or from a tail call of it: one frame, or none)
+ * ended as its raises say (core_task_fate: done, or failed); one that waited anywhere else was
+ * abandoned: cancelled. Any thread may call it, one costack does not know too.
+ */
+void core_stack_freed(uintptr_t lo, uintptr_t hi);
+
+/* Whether sp, an address on the calling thread's stack, lies on the stack of a task costack
+ * knows, or where it cannot tell (its running task's stack is unknown, a signal stack). */
+bool core_on_known_stack(struct thread_state *ts, uintptr_t sp);
+
+/* The thread of ts ran code on a stack costack knows of no task (a coroutine switched to by
+ * code costack does not hook): its root task says so (COSTACK_LIVE_TASK_UNTRACKED_STACK). */
+void core_untracked_stack(struct thread_state *ts);
 
 /*
  * What the core tells the consumers of its tasks (the API, the dumps, the trace), which
@@ -119,6 +168,7 @@ struct core_observer {
 	void (*fork_child)(void);   /* in a fork child, on its one thread, before any hook */
 	void (*task_created)(const struct task *t);                 /* locked */
 	void (*task_named)(const struct task *t);                   /* locked */
+	void (*task_entry)(const struct task *t); /* locked; its runtime told its entry */
 	void (*task_ended)(const struct task *t);                   /* locked; state: how */
 	/* prev stopped running (suspension: its stack then; prev may have ended already) */
 	void (*task_switched)(const struct task *prev, const struct task *next,

@@ -9,11 +9,11 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "config.h"
+#include "fd_place.h"
 #include "log.h"
 
 #define PAGE 4096u
@@ -22,11 +22,6 @@
  * for costack's sake), and 64 chunks reach 4 GiB. */
 #define FIRST_CHUNK ((uint64_t)256 << 10)
 #define LARGEST_CHUNK ((uint64_t)64 << 20)
-/* The memfd's number goes to the top of the descriptors a program counts on (below the soft
- * RLIMIT_NOFILE, at most this), never among the low ones it gets from open(). */
-#define FD_CEILING 1024
-#define FD_LOWEST 16
-
 static struct costack_live_header *header; /* the first chunk's start; NULL: no region */
 static int region_fd = -1;                 /* -1: chunks are anonymous memory */
 /* The chunk handed out from: (address, offset, size) of one entry of the header's table. */
@@ -42,31 +37,18 @@ static void *map_anonymous(size_t size)
 
 /*
  * The program's own descriptors keep the numbers they would have had: the memfd moves to the
- * highest free number below the soft limit (at most FD_CEILING). Where none is free high
- * enough, it is closed, and the region is anonymous memory that no outside reader sees.
+ * top of its range (fd_place.h). Where none is free high enough, it is closed, and the region is
+ * anonymous memory that no outside reader sees.
  */
 static int out_of_the_way(int fd)
 {
-	struct rlimit limit;
-	rlim_t top = FD_CEILING;
+	int moved = fd_out_of_the_way(fd);
 
-	if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < top)
-		top = limit.rlim_cur;
-	for (rlim_t want = top; want-- > FD_LOWEST && want + 64 > top;) {
-		int moved = fcntl(fd, F_DUPFD_CLOEXEC, (int)want);
-
-		if (moved == (int)want) {
-			close(fd);
-			return moved;
-		}
-		if (moved >= 0)
-			close(moved);
-	}
-	log_info("no free descriptor between %d and %d for the live registry: costack ps and "
-		 "costack stacks cannot read this process",
-		 (int)(top > 64 ? top - 64 : FD_LOWEST), (int)top - 1);
-	close(fd);
-	return -1;
+	if (moved < 0)
+		log_info("no free descriptor near the top of the range (below %d) for the live "
+			 "registry: costack ps and costack stacks cannot read this process",
+			 FD_CEILING);
+	return moved;
 }
 
 /* Map bytes [offset, offset + size) of the region, next to the last chunk if that place is

@@ -41,6 +41,7 @@ struct task {
 	uint8_t state;   /* enum costack_state */
 	uint8_t runtime; /* enum costack_runtime */
 	bool in_range_index;
+	uint8_t flags; /* COSTACK_LIVE_TASK_* (costack-live.h) */
 	uint64_t id;
 	uint64_t parent;
 	uintptr_t entry;
@@ -68,6 +69,9 @@ struct task {
 	/* Ended, but its runtime still holds the stack and may switch into it
 	 * to clean up: kept in the range index until core_end_task. */
 	bool lingering;
+	/* The runtimes' own word (core_task_knowledge): which runtime made the task, what its
+	 * adapter learned of it. Not in the live layout. */
+	uint16_t knowledge;
 	struct task *ended_next; /* FIFO of ended tasks, oldest evicted first */
 	struct snapshot ring[];  /* config.ring entries */
 };

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* hook_raise.c - the raise adapter: C++ throw, rethrow, rethrow_exception, current_exception, and raw _Unwind raises. */
+/* cxx_raise.c - the raise adapter: C++ throw, rethrow, rethrow_exception, current_exception, and raw _Unwind raises. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include "knowledge.h"
 #include "log.h"
 #include "real.h"
+#include "runtime_tasks.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -125,19 +126,27 @@ static void describe(void *object, const struct type_info *type, char *name, siz
 	}
 }
 
+/* A raise on a stack costack knows of no task is no task's (runtime_enter_checked). */
+static struct thread_state *enter(void)
+{
+	return runtime_enter_checked((uintptr_t)__builtin_frame_address(0));
+}
+
 static void record(void *object, const struct type_info *type, bool rethrow)
 {
-	struct thread_state *ts = core_enter();
+	struct thread_state *ts = enter();
 	struct exception_info info = { .object = object, .rethrow = rethrow };
 	char name[COSTACK_EXCEPTION_TYPE_MAX];
+	const struct stack_rec *stack;
 	int saved_errno = errno;
 
 	if (!ts)
 		return;
 	describe(object, type, name, sizeof(name), &info.what);
 	info.type = name;
-	info.forced = boost_context_forced_unwind(name);
-	core_raise(ts, &info);
+	info.forced = runtime_forced_unwind(name);
+	stack = core_raise(ts, &info);
+	runtime_task_raised(core_running(ts), name, stack);
 	raise_recorded = true;
 	core_leave(ts);
 	errno = saved_errno;
@@ -155,7 +164,7 @@ static void record_foreign(struct unwind_exception *exception, bool rethrow)
 		raise_recorded = false; /* the C++ hook's own raise */
 		return;
 	}
-	ts = core_enter();
+	ts = enter();
 	if (!ts)
 		return;
 	/* The exception class: eight characters naming the vendor and language. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* hook_fcontext.c - the fcontext adapter: Boost.Context's make_fcontext, jump_fcontext, ontop_fcontext. */
+/* fcontext.c - the fcontext adapter: Boost.Context's make_fcontext, jump_fcontext, ontop_fcontext. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "core.h"
-#include "knowledge.h"
 #include "log.h"
 #include "real.h"
+#include "runtime_tasks.h"
 #include "unwind.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -39,6 +39,8 @@ static transfer_t (*real_ontop_fcontext)(fcontext_t, void *, transfer_t (*)(tran
  */
 /* A context's entry returns into Boost's start code, inside make_fcontext's symbol: every
  * fcontext task's stack begins there. */
+static uintptr_t start_code_lo, start_code_hi;
+
 static void add_start_code(void)
 {
 	int saved_errno = errno;
@@ -46,9 +48,11 @@ static void add_start_code(void)
 	Dl_info info;
 
 	if (dladdr1((void *)real_make_fcontext, &info, (void **)&symbol, RTLD_DL_SYMENT) && symbol &&
-	    symbol->st_size)
-		unwind_add_bottom((uintptr_t)real_make_fcontext,
-				  (uintptr_t)real_make_fcontext + symbol->st_size);
+	    symbol->st_size) {
+		start_code_lo = (uintptr_t)real_make_fcontext;
+		start_code_hi = start_code_lo + symbol->st_size;
+		unwind_add_bottom(start_code_lo, start_code_hi);
+	}
 	errno = saved_errno;
 }
 
@@ -62,6 +66,7 @@ static struct task *task_of(struct thread_state *ts, fcontext_t to)
 EXPORT fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t))
 {
 	struct thread_state *ts;
+	struct task *t;
 
 	if (!real_make_fcontext) {
 		if (!REAL_FUNCTION(real_make_fcontext, "make_fcontext"))
@@ -70,68 +75,36 @@ EXPORT fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t))
 	}
 	ts = core_enter_activating();
 	if (ts) {
+		int saved_errno = errno;
+
 		/* sp is the top: Boost's stacks grow down from it. */
-		core_task_made(ts, COSTACK_RUNTIME_FCONTEXT, (uintptr_t)sp - size, (uintptr_t)sp,
-			       (uintptr_t)fn, 0);
+		t = core_task_made(ts, COSTACK_RUNTIME_FCONTEXT, (uintptr_t)sp - size, (uintptr_t)sp,
+				   (uintptr_t)fn, 0);
+		if (t)
+			runtime_task_made(t, (uintptr_t)fn);
 		core_leave(ts);
+		errno = saved_errno;
 	}
 	return real_make_fcontext(sp, size, fn);
 }
 
-/* A frame's name for the knowledge of Boost.Coroutine2 (knowledge.h): its ELF symbol. */
-static bool symbol_name(uintptr_t pc, char *name, size_t size, void *ctx)
-{
-	(void)ctx;
-	return unwind_symbol_name(pc, name, size);
-}
-
-/* Whether t's body ended, by the stack it suspended at (boost_coroutine2.c), cached per thread:
- * stacks are interned and never freed, so a record's address is its identity. */
-#define VERDICTS 64
-static __thread struct {
-	const struct stack_rec *stack;
-	bool ended;
-} verdicts[VERDICTS];
-
-static bool body_ended(const struct task *t)
-{
-	const struct stack_rec *stack = core_suspended_stack(t);
-	unsigned slot = (unsigned)((uintptr_t)stack >> 4) % VERDICTS;
-
-	if (!stack)
-		return false;
-	if (verdicts[slot].stack != stack) {
-		verdicts[slot].ended =
-			coroutine2_body_ended(stack->frames, stack->nframes, symbol_name, NULL);
-		verdicts[slot].stack = stack;
-	}
-	return verdicts[slot].ended;
-}
-
 /*
- * The fate of a task at its last switch. A forced unwind cancels a task, but Boost.Coroutine2
- * frees even a coroutine whose body returned with one: it runs each body inside a handler that
- * rethrows a forced unwind, so one raised once only in a Coroutine2 task (told by its
- * outermost frame) never went through the body, which had returned.
+ * Whether this switch is the task's last, as Boost.Context's start code tells: Boost ends a
+ * context with ontop_fcontext called by the context's entry function itself (fiber_entry:
+ * "destroy context-stack of `this` context on next context"), and an entry that calls a switch
+ * in tail position (a scheduler of the program's own, at -O2: its entry ends with a last jump
+ * back) leaves the start code's return address for the switch's own: resumed, it would return
+ * into Boost's finish, which ends the process.
  */
-static int fate_at_end(const struct task *t)
+static bool last_switch(bool ontop, int frames, const struct unwind_start *caller)
 {
-	const struct stack_rec *stack = core_suspended_stack(t);
-	int fate = core_task_fate(t);
-	char name[1024];
-
-	if (fate == COSTACK_CANCELLED && core_task_forced_raises(t) == 1 && stack &&
-	    stack->nframes &&
-	    symbol_name(stack->frames[stack->nframes - 1], name, sizeof(name), NULL) &&
-	    coroutine2_task(name))
-		return COSTACK_DONE;
-	return fate;
+	return (ontop && frames == 1) ||
+	       (caller->ra >= start_code_lo && caller->ra < start_code_hi);
 }
 
 /* Bookkeeping before a switch: returns the task switching out, or NULL.
  * caller: the hook's caller, where the outgoing task's frames begin. */
-static struct task *switch_out(fcontext_t to, bool last_if_entry_only,
-			       const struct unwind_start *caller)
+static struct task *switch_out(fcontext_t to, bool ontop, const struct unwind_start *caller)
 {
 	struct thread_state *ts = core_enter();
 	struct task *self, *next;
@@ -143,22 +116,10 @@ static struct task *switch_out(fcontext_t to, bool last_if_entry_only,
 	self = core_running(ts);
 	next = task_of(ts, to);
 	frames = next ? core_switch(ts, next, caller) : -1;
-	/*
-	 * Boost ends a context with ontop_fcontext called by the context's entry function itself
-	 * (fiber_entry: "destroy context-stack of `this` context on next context"): the task's
-	 * last switch. A Coroutine2 coroutine whose body threw, and whose exception its control
-	 * block kept, waits in Boost's frames for its object to die: failed from then on (not at
-	 * its first switch: Boost's entry code bounces back to the maker before the body starts).
-	 * One whose body returned looks the same, but so does one whose yield the compiler
-	 * inlined into Boost's frames: without an exception kept, costack does not guess.
-	 */
-	if (core_task_runtime(self) == COSTACK_RUNTIME_FCONTEXT && frames > 0) {
-		if (last_if_entry_only && frames == 1)
-			core_end_task(self, fate_at_end(self));
-		else if (core_task_fate(self) == COSTACK_FAILED && core_task_switches(self) > 1 &&
-			 body_ended(self))
-			core_body_ended(self, COSTACK_FAILED);
-	}
+	if (frames >= 0)
+		runtime_task_switched(self, next,
+				      last_switch(ontop, frames, caller) &&
+					      core_task_runtime(self) == COSTACK_RUNTIME_FCONTEXT);
 	core_leave(ts);
 	errno = saved_errno;
 	return self;

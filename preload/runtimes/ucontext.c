@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* hook_ucontext.c - the ucontext adapter: glibc's makecontext, swapcontext, setcontext, getcontext. */
+/* ucontext.c - the ucontext adapter: glibc's makecontext, swapcontext, setcontext, getcontext. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -7,6 +7,7 @@
 
 #include "core.h"
 #include "real.h"
+#include "runtime_tasks.h"
 #include "unwind.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -64,6 +65,8 @@ void *costack_makecontext_prepare(ucontext_t *ucp, void (*func)(void), int argc)
 	hi = lo + ucp->uc_stack.ss_size;
 	task = core_task_made(ts, COSTACK_RUNTIME_UCONTEXT, lo, hi, (uintptr_t)func,
 			      (uintptr_t)ucp->uc_link);
+	if (task)
+		runtime_task_made(task, (uintptr_t)func);
 	core_leave(ts);
 	if (!task)
 		return (void *)func;
@@ -97,15 +100,16 @@ static struct task *switch_out(const ucontext_t *ucp, const struct unwind_start 
 {
 	struct thread_state *ts = core_enter();
 	struct task *self, *next;
-	int saved_errno;
+	int saved_errno, frames;
 
 	if (!ts)
 		return NULL;
 	saved_errno = errno;
 	self = core_running(ts);
 	next = task_of(ts, ucp);
-	if (next)
-		core_switch(ts, next, caller);
+	frames = next ? core_switch(ts, next, caller) : -1;
+	if (frames >= 0)
+		runtime_task_switched(self, next, false);
 	core_leave(ts);
 	errno = saved_errno;
 	return self;

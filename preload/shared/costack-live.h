@@ -124,6 +124,11 @@ struct costack_live_exception {
 	uint8_t reserved[7];
 };
 
+/* A thread's root task: code on that thread ran, at a call costack hooks, on a stack costack
+ * knows of no task (a coroutine switched to by code it does not hook: SimGrid's raw contexts,
+ * setjmp/longjmp, assembly). What runs there is not tracked. */
+#define COSTACK_LIVE_TASK_UNTRACKED_STACK 0x01
+
 /*
  * A task record; its ring of header.ring snapshots follows at ring_offset,
  * ring_used of them in use, the newest in slot ring_newest, older ones
@@ -134,8 +139,9 @@ struct costack_live_task {
 	uint32_t seq;
 	uint8_t state;
 	uint8_t runtime;
-	uint8_t reserved0[2];
-	uint64_t id; /* never reused; 0: a free record */
+	uint8_t reserved0;
+	uint8_t flags; /* COSTACK_LIVE_TASK_* */
+	uint64_t id;   /* never reused; 0: a free record */
 	uint64_t parent;
 	uint64_t entry;
 	uint64_t stack_lo, stack_hi; /* both 0 when unknown */

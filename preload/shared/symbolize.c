@@ -26,6 +26,7 @@
  * C++ runtime: a preload must not.
  */
 #ifdef COSTACK_PRELOAD
+#include "fd_place.h"
 #include "deps.h"
 #endif
 
@@ -107,7 +108,21 @@ static int find_debuginfo_local(Dwfl_Module *mod, void **userdata,
 static int find_elf_proc(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
 			 char **file_name, Elf **elfp)
 {
-	return dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
+	int fd = dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
+
+#ifdef COSTACK_PRELOAD
+	/* In a program of someone else's, no descriptor stays: the file is mapped whole, and
+	 * the program's next open() gets the number it would have had. */
+	if (fd >= 0 && !*elfp) {
+		*elfp = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+		if (*elfp) {
+			elf_cntl(*elfp, ELF_C_FDDONE);
+			close(fd);
+			fd = -1;
+		}
+	}
+#endif
+	return fd;
 }
 
 #ifndef COSTACK_PRELOAD
@@ -191,11 +206,11 @@ static int try_debuglink(Dwfl_Module *mod, const char *prefix,
  * under /usr/lib/debug/<dir>/, accepting a file only with the object's
  * build ID.
  */
-static int find_debuginfo_local(Dwfl_Module *mod, void **userdata,
-				const char *modname, GElf_Addr base,
-				const char *file_name, const char *debuglink_file,
-				GElf_Word debuglink_crc,
-				char **debuginfo_file_name)
+static int find_debuginfo_on_disk(Dwfl_Module *mod, void **userdata,
+				  const char *modname, GElf_Addr base,
+				  const char *file_name, const char *debuglink_file,
+				  GElf_Word debuglink_crc,
+				  char **debuginfo_file_name)
 {
 	char *canon = NULL, *deflink = NULL;
 	const char *name, *link, *slash;
@@ -235,6 +250,25 @@ static int find_debuginfo_local(Dwfl_Module *mod, void **userdata,
 out:
 	free(deflink);
 	free(canon);
+	return fd;
+}
+
+static int find_debuginfo_local(Dwfl_Module *mod, void **userdata,
+				const char *modname, GElf_Addr base,
+				const char *file_name, const char *debuglink_file,
+				GElf_Word debuglink_crc,
+				char **debuginfo_file_name)
+{
+	int fd = find_debuginfo_on_disk(mod, userdata, modname, base, file_name,
+					debuglink_file, debuglink_crc,
+					debuginfo_file_name);
+
+#ifdef COSTACK_PRELOAD
+	/* libdwfl keeps a debug file's descriptor: in someone else's program, at the top of
+	 * its range, not among the numbers its open() gets. */
+	if (fd >= 0)
+		fd = fd_out_of_the_way(fd);
+#endif
 	return fd;
 }
 

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define COSTACK_TRACE_OPS_SYMBOL "costack_trace_ops"
-#define COSTACK_TRACE_OPS_VERSION 1
+#define COSTACK_TRACE_OPS_VERSION 2
 
 struct costack_trace_ops {
 	uint32_t version; /* COSTACK_TRACE_OPS_VERSION */
@@ -42,6 +42,8 @@ struct costack_trace_ops {
 		      uint64_t stack, uint8_t truncated, const char *type, const char *what);
 	/* costack:task_end */
 	void (*task_end)(uint64_t task, uint8_t outcome, uint64_t kept_raise);
+	/* costack:task_entry */
+	void (*task_entry)(uint64_t task, uint64_t entry);
 };
 
 #endif

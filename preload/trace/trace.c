@@ -139,6 +139,12 @@ static void on_task_named(const struct task *t)
 	ops->task_name(t->id, t->name);
 }
 
+static void on_task_entry(const struct task *t)
+{
+	tell_inherited();
+	ops->task_entry(t->id, t->entry);
+}
+
 static void on_task_ended(const struct task *t)
 {
 	tell_inherited();
@@ -190,6 +196,7 @@ static const struct core_observer trace_observer = {
 	.fork_child = on_fork_child,
 	.task_created = on_task_created,
 	.task_named = on_task_named,
+	.task_entry = on_task_entry,
 	.task_ended = on_task_ended,
 	.task_switched = on_task_switched,
 	.task_resumed = on_task_resumed,

@@ -33,6 +33,8 @@ function may show its bare name, "S" for "Parser::S(…)"):
   --tasks N           at some output, exactly N unfinished tasks of the runtime
   --exit STATE=N      at exit, exactly N tasks of the runtime the probe saw are in
                       STATE; with several, they must account for every such task
+  --last-output STATE=N  the same at the program's last output: a generator whose body
+                      returned reads done while the coroutine object still lives
   --exit-raised REGEX at exit, a task of the runtime has raises >= 1 and its latest
                       exception's type matches REGEX
 Always: at least one task of the runtime; no frame of any stack is costack's own
@@ -210,6 +212,7 @@ def main():
     parser.add_argument("--root-suspended", action="append", default=[], metavar="REGEX")
     parser.add_argument("--tasks", type=int, metavar="N")
     parser.add_argument("--exit", action="append", default=[], metavar="STATE=N")
+    parser.add_argument("--last-output", action="append", default=[], metavar="STATE=N")
     parser.add_argument("--exit-raised", action="append", default=[], metavar="REGEX")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
@@ -219,12 +222,17 @@ def main():
     for path in (args.preload, args.probe):
         if not os.path.isfile(path):
             parser.error(f"{path}: no such file")
-    exit_counts = {}
-    for spec in args.exit:
-        state, sep, count = spec.partition("=")
-        if not sep or not count.isdigit():
-            parser.error(f"--exit {spec}: expected STATE=N")
-        exit_counts[state] = int(count)
+    def counts(option, specs):
+        wanted = {}
+        for spec in specs:
+            state, sep, count = spec.partition("=")
+            if not sep or not count.isdigit():
+                parser.error(f"{option} {spec}: expected STATE=N")
+            wanted[state] = int(count)
+        return wanted
+
+    exit_counts = counts("--exit", args.exit)
+    last_output_counts = counts("--last-output", args.last_output)
     # (folder, file) of every source of the preload: a frame in one of them is costack's.
     costack_src = {(os.path.basename(root), name)
                    for root, _, names in os.walk(os.path.normpath(args.costack_src))
@@ -324,20 +332,31 @@ def main():
                      f"at some output, {args.tasks} unfinished {args.runtime} tasks",
                      f"  counts seen: {sorted(set(counts))}")
 
+    def census_of(snapshot):
+        tasks = [t for t in snapshot.tasks if t.runtime == args.runtime]
+        census = {}
+        for t in tasks:
+            census[t.state] = census.get(t.state, 0) + 1
+        detail = "\n".join(f"  task {t.id} {t.state} raises={t.raises} "
+                           f"exception={t.exception_type!r}:\n{t.describe()}" for t in tasks)
+        return tasks, census, detail
+
+    def check_census(snapshot, wanted, when):
+        _, census, detail = census_of(snapshot)
+        want = {k: v for k, v in wanted.items() if v}
+        checks.check(census == want,
+                     f"{when}, the {args.runtime} tasks are: " +
+                     ", ".join(f"{n} {state}" for state, n in sorted(want.items())),
+                     f"  got: {census or 'none'}\n{detail}")
+
+    if last_output_counts and checks.check(outputs, "the probe saw an output"):
+        check_census(outputs[-1], last_output_counts,
+                     f"at the last output ({outputs[-1].header})")
     if exit_counts or args.exit_raised:
         if checks.check(len(exits) == 1, "the probe took its snapshot at exit"):
-            tasks = [t for t in exits[0].tasks if t.runtime == args.runtime]
-            census = {}
-            for t in tasks:
-                census[t.state] = census.get(t.state, 0) + 1
-            detail = "\n".join(f"  task {t.id} {t.state} raises={t.raises} "
-                               f"exception={t.exception_type!r}:\n{t.describe()}" for t in tasks)
+            tasks, _, detail = census_of(exits[0])
             if exit_counts:
-                want = {k: v for k, v in exit_counts.items() if v}
-                checks.check(census == want,
-                             f"at exit, the {args.runtime} tasks are: " +
-                             ", ".join(f"{n} {state}" for state, n in sorted(want.items())),
-                             f"  got: {census or 'none'}\n{detail}")
+                check_census(exits[0], exit_counts, "at exit")
             for regex, pattern in compile_all(args.exit_raised):
                 found = [t for t in tasks if t.raises >= 1 and pattern.search(t.exception_type)]
                 checks.check(found, f"at exit, a {args.runtime} task raised /{regex}/", detail)

@@ -277,11 +277,12 @@ def section_states(tool, library, target):
     status, text, err = costack(tool, 'ps', pid)
     lines = text.rstrip('\n').split('\n')
     check(status == 0 and re.match(r'^ID +NAME +STATE +RUNTIME +THREAD +IN STATE +CPU +SWITCHES '
-                                   r'+WHERE$', lines[0]) and len(lines) == 1 + len(by_id),
+                                   r'+ENTRY +WHERE$', lines[0]) and len(lines) == 1 + len(by_id),
           'states: ps: a header and a line per task', text)
     line = [l for l in lines if re.match(r'^%d ' % sleeper, l)]
-    check(line and re.search(r' sleeper +suspended +ucontext .* task_yield \(live_target\.c:[0-9]+\)$',
-                             line[0]), 'states: ps: the sleeper\'s line', line)
+    check(line and re.search(r' sleeper +suspended +ucontext .* sleeper_entry +task_yield '
+                             r'\(live_target\.c:[0-9]+\)$', line[0]),
+          'states: ps: the sleeper\'s line', line)
 
     status, out = t.finish()
     check(status == 0, 'states: the target ends well', out)

@@ -650,6 +650,122 @@ static void test_cancelled(void)
 	/* The area stays mapped: tasks reported on it live on as created. */
 }
 
+/* --- a stack freed or reused: done after the entry frame's last switch ------------------- */
+
+/* A task whose entry function switches away from its own frame, as a scheduler's entry ends
+ * with a last switch back (MTasker's pattern): its suspension shows its entry alone. */
+static void entry_alone_start(unsigned hi, unsigned lo)
+{
+	struct utask *t = (struct utask *)(((uintptr_t)hi << 32) | lo);
+
+	core_resumed(core_thread_state(), t->task);
+	UTASK_YIELD(t);
+	abort(); /* never resumed: its stack is freed */
+}
+
+static void make_entry_alone(struct utask *t, char *stack)
+{
+	uintptr_t self = (uintptr_t)t;
+
+	memset(t, 0, sizeof(*t));
+	t->stack = stack;
+	t->stack_size = STACK_SIZE;
+	getcontext(&t->uc);
+	t->uc.uc_stack.ss_sp = stack;
+	t->uc.uc_stack.ss_size = STACK_SIZE;
+	makecontext(&t->uc, (void (*)(void))entry_alone_start, 2, (unsigned)(self >> 32),
+	            (unsigned)self);
+	t->task = utask_report_made((uintptr_t)stack, (uintptr_t)stack + STACK_SIZE,
+	                            (uintptr_t)entry_alone_start);
+}
+
+static void test_stack_gone(void)
+{
+	struct utask alone, deep, fresh, reused;
+	void *frames[8];
+	char *area = mmap(NULL, 8 * STACK_SIZE, PROT_READ | PROT_WRITE,
+	                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+
+	CHECK(area != MAP_FAILED, "mmap failed");
+	if (area == MAP_FAILED)
+		return;
+	/* The unit tests start tasks with glibc's start code, not costack's trampoline: the walk
+	 * ends at it as at a runtime's start code (unwind_add_bottom), as the adapters' tasks'. */
+	make_entry_alone(&alone, area);
+	utask_resume(&alone);
+	if (costack_get_stack(utask_id(&alone), frames, 8, 0) == 2)
+		unwind_add_bottom((uintptr_t)frames[0] - 1, (uintptr_t)frames[0] + 1);
+	make_entry_alone(&alone, area);
+	utask_make_on(&deep, short_entry, NULL, area + STACK_SIZE, STACK_SIZE);
+	utask_make_on(&fresh, short_entry, NULL, area + 2 * STACK_SIZE, STACK_SIZE);
+	utask_resume(&alone);
+	utask_resume(&deep);
+	CHECK_EQ(costack_get_stack(utask_id(&alone), frames, 8, 0), 1);
+	CHECK_EQ(costack_task_state(utask_id(&alone)), COSTACK_SUSPENDED);
+
+	/* Freed after its entry frame's last switch: done; elsewhere: abandoned. */
+	core_stack_freed((uintptr_t)area, (uintptr_t)area + 3 * STACK_SIZE);
+	CHECK_EQ(costack_task_state(utask_id(&alone)), COSTACK_DONE);
+	CHECK_EQ(costack_task_state(utask_id(&deep)), COSTACK_CANCELLED);
+	CHECK_EQ(costack_task_state(utask_id(&fresh)), COSTACK_CANCELLED);
+	CHECK_EQ(costack_task_at(area + 100), 0);
+
+	/* Reused by a new task: the same rule. */
+	make_entry_alone(&reused, area + 4 * STACK_SIZE);
+	utask_resume(&reused);
+	CHECK_EQ(costack_task_state(utask_id(&reused)), COSTACK_SUSPENDED);
+	utask_make_on(&fresh, short_entry, NULL, area + 4 * STACK_SIZE, STACK_SIZE);
+	CHECK_EQ(costack_task_state(utask_id(&reused)), COSTACK_DONE);
+	CHECK_EQ(costack_task_at(area + 4 * STACK_SIZE + 100), utask_id(&fresh));
+
+	/* Memory that holds no task's stack: nothing happens. */
+	core_stack_freed((uintptr_t)area + 6 * STACK_SIZE, (uintptr_t)area + 8 * STACK_SIZE);
+	CHECK_EQ(costack_task_state(utask_id(&fresh)), COSTACK_CREATED);
+}
+
+/* --- what a runtime tells of its tasks -------------------------------------------------- */
+
+static void test_runtime_facts(void)
+{
+	struct costack_task_info info;
+	struct task_record record;
+	struct thread_state *ts;
+	struct utask t;
+	char *elsewhere = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
+	                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int local;
+
+	utask_make(&t, short_entry, NULL, STACK_SIZE);
+	core_task_set_entry(t.task, (uintptr_t)test_runtime_facts);
+	core_task_set_name(t.task, "from its runtime");
+	CHECK_EQ(info_of(utask_id(&t), &info), 0);
+	CHECK(info.entry == (const void *)test_runtime_facts, "the entry its runtime told");
+	CHECK_STR_EQ(info.name, "from its runtime");
+	CHECK(core_task_has_name(t.task), "it has a name");
+	CHECK(core_task_at((uintptr_t)t.stack + 100) == t.task, "the task at its stack");
+
+	ts = core_enter();
+	CHECK(ts != NULL, "core_enter");
+	if (ts) {
+		CHECK(core_on_known_stack(ts, (uintptr_t)&local), "main's stack is known");
+		CHECK(core_on_known_stack(ts, (uintptr_t)t.stack + 100), "a task's stack is known");
+		CHECK(!core_on_known_stack(ts, (uintptr_t)elsewhere + 100),
+		      "memory no task owns is no known stack");
+		CHECK(registry_copy_task(ts->root->id, &record) &&
+		              !(record.task.flags & COSTACK_LIVE_TASK_UNTRACKED_STACK),
+		      "no untracked stack said before one is seen");
+		core_untracked_stack(ts);
+		CHECK(registry_copy_task(ts->root->id, &record) &&
+		              (record.task.flags & COSTACK_LIVE_TASK_UNTRACKED_STACK),
+		      "the root task says its thread ran on an untracked stack");
+		core_leave(ts);
+	}
+	utask_resume(&t);
+	utask_resume(&t);
+	utask_free(&t);
+	munmap(elsewhere, STACK_SIZE);
+}
+
 /* --- ended tasks kept, then forgotten ------------------------------------------------ */
 
 static void run_to_end(struct utask *t)
@@ -910,6 +1026,8 @@ int main(void)
 	test_info_size();
 	test_all_tasks();
 	test_cancelled();
+	test_stack_gone();
+	test_runtime_facts();
 	test_ended_kept();
 	test_unknown_stack();
 	test_end_and_running_at();

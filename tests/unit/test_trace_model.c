@@ -234,6 +234,23 @@ static void test_unknown_values(void)
 	CHECK_EQ(view(5, 0, f, &n), TM_STATE_UNKNOWN);
 }
 
+/* A runtime tells a task's entry after making it: the user's function from then on. */
+static void test_entry_told(void)
+{
+	uint64_t f[4];
+	uint32_t n;
+
+	reset();
+	tm_on_task_create(&m, p, 10, TID, 2, 1, COSTACK_RUNTIME_FCONTEXT, COSTACK_CREATED, 0x500,
+	                  0x1000, 0x2000);
+	CHECK_EQ(view(2, 0, f, &n), COSTACK_CREATED);
+	CHECK(n == 1 && f[0] == 0x500, "created: its runtime's entry");
+	tm_on_task_entry(&m, p, 20, 2, 0x600);
+	CHECK_EQ(task(2)->entry, 0x600);
+	CHECK_EQ(view(2, 0, f, &n), COSTACK_CREATED);
+	CHECK(n == 1 && f[0] == 0x600, "created: the entry told since");
+}
+
 static void test_modules(void)
 {
 	static const uint8_t id[] = {1, 2, 3};
@@ -294,6 +311,7 @@ int main(void)
 	test_unknown();
 	test_first_named_later();
 	test_unknown_values();
+	test_entry_told();
 	test_modules();
 	test_time();
 	tm_model_free(&m);
