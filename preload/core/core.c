@@ -483,7 +483,7 @@ static void load_settings(void)
  */
 static void activate(void)
 {
-	clock_init();
+	clock_init(config.clock == CLOCK_CHOICE_PRECISE);
 	task_size = (sizeof(struct task) + (size_t)config.ring * sizeof(struct snapshot) + 15) &
 	            ~(size_t)15;
 	if (!live_init((uint32_t)task_size, (uint32_t)offsetof(struct task, ring))) {
