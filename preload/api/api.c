@@ -97,7 +97,7 @@ static int task_frames(const struct task_record *r, void **out, size_t capacity,
 		out[0] = (void *)(uintptr_t)r->task.entry;
 		return 1;
 	case TASK_FRAMES_LIVE: {
-		uintptr_t scratch[UNWIND_SCRATCH_WORDS(CONFIG_DEPTH_MAX)];
+		uintptr_t scratch[UNWIND_SCRATCH_WORDS(config.depth)];
 		struct capture now;
 
 		unwind_capture(scratch, config.depth, current->stack_lo, current->stack_hi, NULL,

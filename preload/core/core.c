@@ -640,14 +640,12 @@ static struct task *unknown_context_task(struct thread_state *ts, int runtime, u
 	return t;
 }
 
-struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_t key, uintptr_t sp)
+/* core_task_of_context when the thread's cache has no answer: the registry's. */
+static __attribute__((noinline)) struct task *task_of_context_locked(struct thread_state *ts,
+                                                                     int runtime, uintptr_t key,
+                                                                     uintptr_t sp, unsigned slot)
 {
-	unsigned slot = (unsigned)((key >> 4) ^ (key >> 12)) % THREAD_CACHE_SIZE;
-	struct task *t = ts->cache[slot].task;
-
-	if (ts->cache[slot].key == key && t && t->id == ts->cache[slot].id &&
-	    !task_state_ended(t->state) && sp >= t->stack_lo && sp < t->stack_hi)
-		return t;
+	struct task *t;
 
 	registry_take();
 	t = range_find(sp, sp + 1);
@@ -660,6 +658,17 @@ struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_
 	}
 	registry_give();
 	return t;
+}
+
+struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_t key, uintptr_t sp)
+{
+	unsigned slot = (unsigned)((key >> 4) ^ (key >> 12)) % THREAD_CACHE_SIZE;
+	struct task *t = ts->cache[slot].task;
+
+	if (ts->cache[slot].key == key && t && t->id == ts->cache[slot].id &&
+	    !task_state_ended(t->state) && sp >= t->stack_lo && sp < t->stack_hi)
+		return t;
+	return task_of_context_locked(ts, runtime, key, sp, slot);
 }
 
 static const struct snapshot *newest_snapshot(const struct task *t)
@@ -709,27 +718,29 @@ static void snapshot_capture(struct thread_state *ts, const struct task *t, int 
 	out->frames = cap.n;
 }
 
-/* Called inside t's write section. */
-static void snapshot_push(struct task *t, const struct pending_snapshot *p)
+/* Called inside t's write section: p becomes t's newest snapshot, which is returned. */
+static inline __attribute__((always_inline)) const struct snapshot *
+snapshot_push(struct task *t, const struct snapshot *p)
 {
 	uint32_t slot = t->ring_newest + 1 < (uint32_t)config.ring ? t->ring_newest + 1 : 0;
 	struct snapshot *s = &t->ring[slot];
 
-	/* Field by field, as snapshot_capture stored them: a copy of the whole
-	 * would load it in wider pieces than it was stored, and stall. */
-	s->at = p->snapshot.at;
-	s->stack = p->snapshot.stack;
-	s->exception = p->snapshot.exception;
-	s->object = p->snapshot.object;
-	s->tid = p->snapshot.tid;
-	s->kind = p->snapshot.kind;
-	s->truncated = p->snapshot.truncated;
+	/* Field by field, as they were stored: a copy of the whole would load it in wider
+	 * pieces than it was stored, and stall. */
+	s->at = p->at;
+	s->stack = p->stack;
+	s->exception = p->exception;
+	s->object = p->object;
+	s->tid = p->tid;
+	s->kind = p->kind;
+	s->truncated = p->truncated;
 	t->ring_newest = slot;
 	if (t->ring_used < (uint32_t)config.ring)
 		t->ring_used++;
+	return s;
 }
 
-static void start_running(struct thread_state *ts, struct task *t, uint64_t now)
+static inline void start_running(struct thread_state *ts, struct task *t, uint64_t now)
 {
 	ts->current = t;
 	if (task_state_ended(t->state))
@@ -743,47 +754,66 @@ static void start_running(struct thread_state *ts, struct task *t, uint64_t now)
 	write_end(t);
 }
 
+/* prev stops running with the stack it has now; next runs. */
+static inline __attribute__((always_inline)) int
+suspend_and_run(struct thread_state *ts, struct task *prev, struct task *next,
+                const struct snapshot *p, int frames)
+{
+	const struct snapshot *s;
+
+	if (task_state_ended(prev->state)) {
+		/* Lingering: the capture only counts its frames for the adapter. */
+		TASK_EVENT(task_switched, prev, next, p);
+		start_running(ts, next, p->at);
+		return frames;
+	}
+	write_begin(prev);
+	s = snapshot_push(prev, p);
+	prev->state = COSTACK_SUSPENDED;
+	prev->since = p->at;
+	prev->cpu_ticks += p->at - prev->run_start;
+	write_end(prev);
+	TASK_EVENT(task_switched, prev, next, s);
+	start_running(ts, next, p->at);
+	return frames;
+}
+
+/* A switch whose outgoing stack must be walked. */
+static __attribute__((noinline)) int switch_walking(struct thread_state *ts, struct task *prev,
+                                                    struct task *next,
+                                                    const struct unwind_start *caller)
+{
+	struct pending_snapshot pending;
+
+	if (caller)
+		ts->caller = *caller;
+	snapshot_capture(ts, prev, SNAP_SUSPEND, NULL, NULL, clock_now(), &pending);
+	return suspend_and_run(ts, prev, next, &pending.snapshot, pending.frames);
+}
+
 int core_switch(struct thread_state *ts, struct task *next, const struct unwind_start *caller)
 {
 	struct task *prev = ts->current;
-	uint64_t now = clock_now();
-	const struct snapshot *last = newest_snapshot(prev);
-	struct pending_snapshot pending;
+	const struct stack_rec *hint;
+	struct snapshot s;
 	bool truncated;
 
 	if (next == prev)
 		return -1;
-	/* Where it suspended before, most often: the shape of that stack's walk holds. */
-	if (caller && last && last->stack &&
-	    unwind_still(last->stack, caller, prev->stack_lo, prev->stack_hi, &truncated)) {
-		pending.snapshot = (struct snapshot){
-		        .at = now,
-		        .stack = last->stack,
-		        .tid = ts->tid,
-		        .kind = SNAP_SUSPEND,
-		        .truncated = truncated,
-		};
-		pending.frames = (int)last->stack->nframes;
-	} else {
-		if (caller)
-			ts->caller = *caller;
-		snapshot_capture(ts, prev, SNAP_SUSPEND, NULL, NULL, now, &pending);
-	}
-	if (task_state_ended(prev->state)) {
-		/* Lingering: the capture only counts its frames for the adapter. */
-		TASK_EVENT(task_switched, prev, next, &pending.snapshot);
-		start_running(ts, next, now);
-		return pending.frames;
-	}
-	write_begin(prev);
-	snapshot_push(prev, &pending);
-	prev->state = COSTACK_SUSPENDED;
-	prev->since = now;
-	prev->cpu_ticks += now - prev->run_start;
-	write_end(prev);
-	TASK_EVENT(task_switched, prev, next, &pending.snapshot);
-	start_running(ts, next, now);
-	return pending.frames;
+	/* Most often a task suspends where it did before: the shape of that stack's walk
+	 * holds, and the switch is a clock read and two write sections. */
+	hint = prev->ring_used ? prev->ring[prev->ring_newest].stack : NULL;
+	if (!caller || !hint ||
+	    !unwind_still(hint, caller, prev->stack_lo, prev->stack_hi, &truncated))
+		return switch_walking(ts, prev, next, caller);
+	s = (struct snapshot){
+	        .at = clock_now(),
+	        .stack = hint,
+	        .tid = ts->tid,
+	        .kind = SNAP_SUSPEND,
+	        .truncated = truncated,
+	};
+	return suspend_and_run(ts, prev, next, &s, (int)hint->nframes);
 }
 
 static uint64_t origin_of(const void *object, uint64_t raiser, bool rethrow)
@@ -827,7 +857,7 @@ void core_raise(struct thread_state *ts, const struct exception_info *info)
 	t->raises++;
 	t->forced_raises += info->forced;
 	t->exception = exception;
-	snapshot_push(t, &pending);
+	snapshot_push(t, &pending.snapshot);
 	write_end(t);
 	TASK_EVENT(task_raised, t, &pending.snapshot);
 }
@@ -892,16 +922,21 @@ const struct stack_rec *core_suspended_stack(const struct task *t)
 	return last && last->kind == SNAP_SUSPEND ? last->stack : NULL;
 }
 
-void core_resumed(struct thread_state *ts, struct task *self)
+/* A task resumed by a switch costack did not see go to it. */
+static __attribute__((noinline)) void resumed_unseen(struct thread_state *ts, struct task *self)
 {
-	int saved_errno;
+	int saved_errno = errno;
 
-	if (!ts || ts->current == self)
-		return;
-	saved_errno = errno;
 	start_running(ts, self, clock_now());
 	TASK_EVENT(task_resumed, self);
 	errno = saved_errno;
+}
+
+void core_resumed(struct thread_state *ts, struct task *self)
+{
+	/* Most often the switch that resumed it was costack's: nothing to do. */
+	if (ts && ts->current != self)
+		resumed_unseen(ts, self);
 }
 
 void core_task_ended(struct thread_state *ts, int outcome, struct task *next)
