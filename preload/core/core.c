@@ -778,42 +778,81 @@ suspend_and_run(struct thread_state *ts, struct task *prev, struct task *next,
 	return frames;
 }
 
-/* A switch whose outgoing stack must be walked. */
+/*
+ * Where a task suspends, for the thread's table of stacks by place: its innermost return
+ * address and how deep in its stack it is. Tasks running the same code suspend at the same
+ * place with the same stack, and a task that waits at a few places in turn (a read, then a
+ * write) finds each one's stack there, where its newest snapshot holds the other's.
+ */
+static inline unsigned place_slot(const struct task *t, const struct unwind_start *caller)
+{
+	uint64_t key = caller->ra ^ ((t->stack_hi - caller->sp) * 0x9e3779b97f4a7c15ull);
+
+	return (unsigned)(key >> 32 ^ key) % PLACE_SETS;
+}
+
+/* A thread's place now has stack first (most recently used first). */
+static inline void place_keep(const struct stack_rec **set, const struct stack_rec *stack)
+{
+	if (stack && stack != set[0]) {
+		set[1] = set[0];
+		set[0] = stack;
+	}
+}
+
+/* A switch whose outgoing stack is walked. */
 static __attribute__((noinline)) int switch_walking(struct thread_state *ts, struct task *prev,
                                                     struct task *next,
-                                                    const struct unwind_start *caller)
+                                                    const struct unwind_start *caller,
+                                                    const struct stack_rec **set)
 {
 	struct pending_snapshot pending;
 
 	if (caller)
 		ts->caller = *caller;
 	snapshot_capture(ts, prev, SNAP_SUSPEND, NULL, NULL, clock_now(), &pending);
+	if (set)
+		place_keep(set, pending.snapshot.stack);
 	return suspend_and_run(ts, prev, next, &pending.snapshot, pending.frames);
 }
 
 int core_switch(struct thread_state *ts, struct task *next, const struct unwind_start *caller)
 {
 	struct task *prev = ts->current;
-	const struct stack_rec *hint;
+	const struct stack_rec **set, *stack = NULL;
 	struct snapshot s;
 	bool truncated;
 
 	if (next == prev)
 		return -1;
-	/* Most often a task suspends where it did before: the shape of that stack's walk
-	 * holds, and the switch is a clock read and two write sections. */
-	hint = prev->ring_used ? prev->ring[prev->ring_newest].stack : NULL;
-	if (!caller || !hint ||
-	    !unwind_still(hint, caller, prev->stack_lo, prev->stack_hi, &truncated))
-		return switch_walking(ts, prev, next, caller);
+	if (!caller)
+		return switch_walking(ts, prev, next, NULL, NULL);
+	/*
+	 * Most often a task suspends where it, or a task like it, suspended before on this
+	 * thread: the shape of that stack's walk holds, and the switch is a clock read and two
+	 * write sections. Tried in turn: the place's two stacks, then the task's newest.
+	 */
+	set = ts->places[place_slot(prev, caller)];
+	for (int i = 0; i < PLACE_WAYS + 1; i++) {
+		stack = i < PLACE_WAYS    ? set[i]
+		        : prev->ring_used ? prev->ring[prev->ring_newest].stack
+		                          : NULL;
+		if (stack && (i == 0 || stack != set[0]) &&
+		    unwind_still(stack, caller, prev->stack_lo, prev->stack_hi, &truncated))
+			break;
+		stack = NULL;
+	}
+	if (!stack)
+		return switch_walking(ts, prev, next, caller, set);
+	place_keep(set, stack);
 	s = (struct snapshot){
 	        .at = clock_now(),
-	        .stack = hint,
+	        .stack = stack,
 	        .tid = ts->tid,
 	        .kind = SNAP_SUSPEND,
 	        .truncated = truncated,
 	};
-	return suspend_and_run(ts, prev, next, &s, (int)hint->nframes);
+	return suspend_and_run(ts, prev, next, &s, (int)stack->nframes);
 }
 
 static uint64_t origin_of(const void *object, uint64_t raiser, bool rethrow)

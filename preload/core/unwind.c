@@ -488,6 +488,11 @@ static inline __attribute__((always_inline)) bool shape_holds(const struct walk_
 	/* Every word lies in [sp0, sp0 + max_rel], 8-aligned as sp0 is. */
 	if (!in_range(lo, hi, sp0) || !in_range(lo, hi, sp0 + shape->max_rel))
 		return false;
+	/* The first word read first, alone: another place's stack most often differs there, and
+	 * a caller may try a few stacks. */
+	if (shape->npairs ? WORD_AT(sp0, rels[0] + 8) != values[1]
+	                  : shape->nras && WORD_AT(sp0, rels[0]) != values[0])
+		return false;
 	if (shape->npairs) {
 		const __m128i bias = _mm_set_epi64x(0, (long long)sp0); /* the rbp, below */
 		__m128i d = _mm_setzero_si128();
@@ -778,8 +783,9 @@ void unwind_capture(uintptr_t *scratch, int max, uintptr_t stack_lo, uintptr_t s
 	}
 }
 
-bool unwind_still(const struct stack_rec *hint, const struct unwind_start *start,
-                  uintptr_t stack_lo, uintptr_t stack_hi, bool *truncated)
+__attribute__((noinline)) bool unwind_still(const struct stack_rec *hint,
+                                            const struct unwind_start *start, uintptr_t stack_lo,
+                                            uintptr_t stack_hi, bool *truncated)
 {
 	const struct walk_shape *shape = hint->extra;
 
