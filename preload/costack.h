@@ -77,6 +77,8 @@ struct costack_task_info {
 	const void *stack_hi;
 	int32_t thread;          /* kernel thread id that last ran it */
 	uint64_t switches;       /* times it was switched in */
+	/* Times, to the resolution of the clock COSTACK_CLOCK names (by default the kernel's
+	 * tick: a moment up to a tick early, a run's time up to a tick off). */
 	uint64_t cpu_ns;         /* time spent running (wall clock while switched in) */
 	uint64_t created_ns;     /* CLOCK_REALTIME, ns since the epoch */
 	uint64_t state_since_ns; /* CLOCK_REALTIME when it entered its state */

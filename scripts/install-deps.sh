@@ -21,6 +21,8 @@ PACKAGES=(
 	libsimgrid-dev libboost-coroutine1.74-dev
 	# tests/e2e: Boost.Context and Coroutine2 examples nobody on the team wrote
 	libboost1.74-doc
+	# tests/bench: a Boost.Asio server whose coroutines are spawn()ed (Boost.Coroutine)
+	libboost-coroutine1.74-dev
 	# tests: the valgrind test setup, stacks checked against gdb, file(1) on built objects
 	valgrind gdb file
 	# tests/fuzz: the live registry's reader fuzzed with libFuzzer, which clang builds and

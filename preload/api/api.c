@@ -57,7 +57,7 @@ EXPORT const char *costack_state_name(int state)
 /* frames[0..n) innermost first, cut by get_stack's limit rule (and the caller's capacity, as
  * a limit), oldest first into out. */
 static int emit_frames(const uintptr_t *innermost_first, uint32_t n, enum task_frames source,
-		       void **out, size_t capacity, int limit)
+                       void **out, size_t capacity, int limit)
 {
 	uint32_t first, keep;
 
@@ -72,7 +72,7 @@ static int emit_frames(const uintptr_t *innermost_first, uint32_t n, enum task_f
 /* What get_stack() shows for the task copied in r: oldest first into out (room for capacity);
  * *source tells where the frames come from (an entry function is no return address). */
 static int task_frames(const struct task_record *r, void **out, size_t capacity, int limit,
-		       enum task_frames *source)
+                       enum task_frames *source)
 {
 	const struct task *current = core_current();
 	bool asked_by_itself = current && current->id == r->task.id;
@@ -89,11 +89,11 @@ static int task_frames(const struct task_record *r, void **out, size_t capacity,
 		out[0] = (void *)(uintptr_t)r->task.entry;
 		return 1;
 	case TASK_FRAMES_LIVE: {
-		uintptr_t scratch[UNWIND_SCRATCH_WORDS(CONFIG_DEPTH_MAX)];
+		uintptr_t scratch[UNWIND_SCRATCH_WORDS(config.depth)];
 		struct capture now;
 
 		unwind_capture(scratch, config.depth, current->stack_lo, current->stack_hi, NULL,
-			       NULL, &now);
+		               NULL, &now);
 		return emit_frames(now.frames, (uint32_t)now.n, *source, out, capacity, limit);
 	}
 	case TASK_FRAMES_SUSPENSION:
@@ -161,11 +161,11 @@ static void print_frame(struct symbolizer *s, uintptr_t pc, bool is_return, FILE
 
 		if (f[i].file && f[i].line > 0)
 			fprintf(out, "  File \"%s\", line %d, in %s%s\n", f[i].file, f[i].line, fn,
-				f[i].inlined ? " (inlined)" : "");
+			        f[i].inlined ? " (inlined)" : "");
 		else
 			fprintf(out, "  File \"%s\", offset %#llx, in %s%s\n",
-				f[i].module ? f[i].module : "?", (unsigned long long)f[i].offset,
-				fn, f[i].inlined ? " (inlined)" : "");
+			        f[i].module ? f[i].module : "?", (unsigned long long)f[i].offset,
+			        fn, f[i].inlined ? " (inlined)" : "");
 	}
 }
 
@@ -182,7 +182,7 @@ static void print_job_run(struct symbolizer *symbolizer, void *arg)
 	const struct print_job *job = arg;
 	const struct task_record *r = job->r;
 	const struct costack_live_snapshot *fatal =
-		job->source == TASK_FRAMES_TRACEBACK ? task_record_fatal_raise(r) : NULL;
+	        job->source == TASK_FRAMES_TRACEBACK ? task_record_fatal_raise(r) : NULL;
 	FILE *out = job->out;
 
 	flockfile(out);
@@ -196,14 +196,14 @@ static void print_job_run(struct symbolizer *symbolizer, void *arg)
 	fputs(job->n ? " (most recent call last):\n" : "\n", out);
 	for (int i = 0; i < job->n; i++)
 		print_frame(symbolizer, (uintptr_t)job->frames[i], job->source != TASK_FRAMES_ENTRY,
-			    out);
+		            out);
 	/* Python's traceback ends with the exception: "ValueError: boom". */
 	if (fatal && fatal->exception) {
 		const struct costack_live_exception *e =
-			(const struct costack_live_exception *)(uintptr_t)fatal->exception;
+		        (const struct costack_live_exception *)(uintptr_t)fatal->exception;
 
 		fprintf(out, "%s%s%s\n", e->type[0] ? e->type : "exception", e->what[0] ? ": " : "",
-			e->what);
+		        e->what);
 	}
 	funlockfile(out);
 }
@@ -212,7 +212,7 @@ EXPORT int costack_print_stack(costack_task_t task, int limit, FILE *out)
 {
 	void *frames[CONFIG_DEPTH_MAX];
 	struct task_record r;
-	struct print_job job = { .r = &r, .frames = frames, .out = out };
+	struct print_job job = {.r = &r, .frames = frames, .out = out};
 	int saved_errno = errno;
 
 	if (!registry_copy_task(task, &r))
@@ -259,8 +259,10 @@ EXPORT int costack_task_info(costack_task_t task, struct costack_task_info *info
 	full.stack_hi = (const void *)t->stack_hi;
 	full.thread = t->tid;
 	full.switches = t->switches;
+	/* The current run by the clock that will end it: a running task's cpu_ns never exceeds
+	 * the one it has once suspended. */
 	full.cpu_ns = clock_ticks_to_ns(
-		t->cpu_ticks + (t->state == COSTACK_RUNNING ? clock_now() - t->run_start : 0));
+	        t->cpu_ticks + (t->state == COSTACK_RUNNING ? clock_now() - t->run_start : 0));
 	full.created_ns = clock_to_realtime_ns(t->created);
 	full.state_since_ns = clock_to_realtime_ns(t->since);
 	memcpy(full.name, t->name, sizeof(full.name));
@@ -268,7 +270,7 @@ EXPORT int costack_task_info(costack_task_t task, struct costack_task_info *info
 	/* A failed task is described by the exception it died of. */
 	raise = t->state == COSTACK_FAILED ? task_record_fatal_raise(&r) : NULL;
 	e = (const struct costack_live_exception *)(uintptr_t)(raise ? raise->exception
-								     : t->exception);
+	                                                             : t->exception);
 	if (e) {
 		full.exception_origin = e->origin;
 		memcpy(full.exception_type, e->type, sizeof(full.exception_type));

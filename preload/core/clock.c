@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* clock.c - the tick clock's choice and its conversion to nanoseconds, measured against CLOCK_MONOTONIC. */
+/* clock.c - the tick clock's choice (COSTACK_CLOCK) and its conversion to nanoseconds, measured
+ * against CLOCK_MONOTONIC. */
 #include "clock.h"
 #include "ticks.h"
 
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 bool clock_use_tsc;
+clockid_t clock_moments = CLOCK_MONOTONIC_COARSE;
 static uint64_t tsc_at_load;
 static uint64_t monotonic_at_load;
 static int64_t realtime_minus_monotonic;
@@ -24,7 +26,7 @@ static bool kernel_clock_is_tsc(void)
 {
 	char name[16] = "";
 	int fd = open("/sys/devices/system/clocksource/clocksource0/current_clocksource",
-		      O_RDONLY | O_CLOEXEC);
+	              O_RDONLY | O_CLOEXEC);
 	ssize_t len = fd >= 0 ? read(fd, name, sizeof(name) - 1) : -1;
 
 	if (fd >= 0)
@@ -32,16 +34,17 @@ static bool kernel_clock_is_tsc(void)
 	return len >= 3 && !strncmp(name, "tsc", 3) && (len == 3 || name[3] == '\n');
 }
 
-void clock_init(void)
+void clock_init(bool precise)
 {
 	struct timespec real;
 
-	clock_use_tsc = kernel_clock_is_tsc();
+	clock_use_tsc = precise && kernel_clock_is_tsc();
+	clock_moments = precise ? CLOCK_MONOTONIC : CLOCK_MONOTONIC_COARSE;
 	clock_gettime(CLOCK_REALTIME, &real);
 	monotonic_at_load = clock_monotonic_ns();
 	tsc_at_load = __rdtsc();
-	realtime_minus_monotonic = (int64_t)real.tv_sec * 1000000000 + real.tv_nsec -
-				   (int64_t)monotonic_at_load;
+	realtime_minus_monotonic =
+	        (int64_t)real.tv_sec * 1000000000 + real.tv_nsec - (int64_t)monotonic_at_load;
 }
 
 /* Nanoseconds per tick, from the ticks and nanoseconds elapsed since load. */
@@ -76,8 +79,8 @@ void clock_origin(uint32_t *is_tsc, uint64_t *tsc, uint64_t *monotonic, int64_t 
 
 static struct tick_origin origin(void)
 {
-	return (struct tick_origin){ clock_use_tsc, tsc_at_load, monotonic_at_load,
-				     realtime_minus_monotonic };
+	return (struct tick_origin){clock_use_tsc, tsc_at_load, monotonic_at_load,
+	                            realtime_minus_monotonic};
 }
 
 uint64_t clock_ticks_to_ns(uint64_t ticks)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* config.c - COSTACK_* variables: a bad value never harms the target, it gets one line and the default. */
+/* config.c - COSTACK_* variables: a bad value never harms the target, it gets one line and the
+ * default. */
 #define _GNU_SOURCE
 #include "config.h"
 #include "log.h"
@@ -13,11 +14,12 @@
 #include <unistd.h>
 
 struct config config = {
-	.depth = 64,
-	.ring = 8,
-	.ended = 1024,
-	.unwind = UNWIND_DEFAULT,
-	.enabled = true,
+        .depth = 64,
+        .ring = 8,
+        .ended = 1024,
+        .unwind = UNWIND_DEFAULT,
+        .clock = CLOCK_CHOICE_COARSE,
+        .enabled = true,
 };
 
 static void load_int(const char *name, int *value, int min, int max)
@@ -32,7 +34,7 @@ static void load_int(const char *name, int *value, int min, int max)
 	v = strtol(text, &end, 10);
 	if (errno || end == text || *end || v < min || v > max) {
 		log_warn("ignoring %s='%s': expected a whole number from %d to %d; using %d", name,
-			 text, min, max, *value);
+		         text, min, max, *value);
 		return;
 	}
 	*value = (int)v;
@@ -54,7 +56,7 @@ static void load_choice(const char *name, int *value, const char *const *choices
 		strncat(list, choices[i], sizeof(list) - strlen(list) - 1);
 	}
 	log_warn("ignoring %s='%s': expected one of %s; using %s", name, text, list,
-		 choices[*value]);
+	         choices[*value]);
 }
 
 /* --- COSTACK_DUMP_* ----------------------------------------------------------- */
@@ -64,17 +66,15 @@ static const struct {
 	const char *name;
 	int sig;
 } signal_names[] = {
-	{ "HUP", SIGHUP },       { "INT", SIGINT },       { "QUIT", SIGQUIT },
-	{ "ILL", SIGILL },       { "TRAP", SIGTRAP },     { "ABRT", SIGABRT },
-	{ "IOT", SIGIOT },       { "BUS", SIGBUS },       { "FPE", SIGFPE },
-	{ "KILL", SIGKILL },     { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV },
-	{ "USR2", SIGUSR2 },     { "PIPE", SIGPIPE },     { "ALRM", SIGALRM },
-	{ "TERM", SIGTERM },     { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD },
-	{ "CONT", SIGCONT },     { "STOP", SIGSTOP },     { "TSTP", SIGTSTP },
-	{ "TTIN", SIGTTIN },     { "TTOU", SIGTTOU },     { "URG", SIGURG },
-	{ "XCPU", SIGXCPU },     { "XFSZ", SIGXFSZ },     { "VTALRM", SIGVTALRM },
-	{ "PROF", SIGPROF },     { "WINCH", SIGWINCH },   { "IO", SIGIO },
-	{ "POLL", SIGPOLL },     { "PWR", SIGPWR },       { "SYS", SIGSYS },
+        {"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},     {"ILL", SIGILL},
+        {"TRAP", SIGTRAP},     {"ABRT", SIGABRT}, {"IOT", SIGIOT},       {"BUS", SIGBUS},
+        {"FPE", SIGFPE},       {"KILL", SIGKILL}, {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},
+        {"USR2", SIGUSR2},     {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},     {"TERM", SIGTERM},
+        {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},     {"STOP", SIGSTOP},
+        {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},
+        {"XCPU", SIGXCPU},     {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
+        {"WINCH", SIGWINCH},   {"IO", SIGIO},     {"POLL", SIGPOLL},     {"PWR", SIGPWR},
+        {"SYS", SIGSYS},
 };
 #define NSIGNAL_NAMES (sizeof(signal_names) / sizeof(*signal_names))
 
@@ -196,13 +196,15 @@ static void load_dump_signal(void)
 	sig = parse_signal(text);
 	if (!sig) {
 		log_warn("ignoring COSTACK_DUMP_SIGNAL='%s': expected a signal name (USR2, "
-			 "SIGUSR2, RTMIN+1) or number; using none", text);
+		         "SIGUSR2, RTMIN+1) or number; using none",
+		         text);
 		return;
 	}
 	why = dump_signal_refused(sig);
 	if (why) {
 		log_warn("ignoring COSTACK_DUMP_SIGNAL='%s': %s cannot be the dump signal, %s; "
-			 "using none", text, config_signal_name(sig, name), why);
+		         "using none",
+		         text, config_signal_name(sig, name), why);
 		return;
 	}
 	config.dump_signal = sig;
@@ -224,7 +226,8 @@ static void load_dump_file(void)
 	if (text[0] == '/') {
 		if (len >= sizeof(config.dump_file)) {
 			log_warn("ignoring COSTACK_DUMP_FILE='%s': longer than %zu bytes; "
-				 "using stderr", text, sizeof(config.dump_file) - 1);
+			         "using stderr",
+			         text, sizeof(config.dump_file) - 1);
 			return;
 		}
 		memcpy(config.dump_file, text, len + 1);
@@ -232,14 +235,16 @@ static void load_dump_file(void)
 	}
 	if (!getcwd(config.dump_file, sizeof(config.dump_file))) {
 		log_warn("ignoring COSTACK_DUMP_FILE='%s': the working directory is unknown (%s); "
-			 "using stderr", text, strerror(errno));
+		         "using stderr",
+		         text, strerror(errno));
 		config.dump_file[0] = '\0';
 		return;
 	}
 	dir_len = strlen(config.dump_file);
 	if (dir_len + 1 + len >= sizeof(config.dump_file)) {
 		log_warn("ignoring COSTACK_DUMP_FILE='%s': its absolute path is longer than %zu "
-			 "bytes; using stderr", text, sizeof(config.dump_file) - 1);
+		         "bytes; using stderr",
+		         text, sizeof(config.dump_file) - 1);
 		config.dump_file[0] = '\0';
 		return;
 	}
@@ -255,19 +260,19 @@ static void load_dump_file(void)
  */
 static void load_dump_settings(void)
 {
-	static const char *const booleans[] = { "0", "1" };
-	static const char *const names[] = { "COSTACK_DUMP_SIGNAL", "COSTACK_DUMP_FILE",
-					     "COSTACK_DUMP_ON_CRASH" };
-	static const char *const defaults[] = { "none", "stderr", "0" };
+	static const char *const booleans[] = {"0", "1"};
+	static const char *const names[] = {"COSTACK_DUMP_SIGNAL", "COSTACK_DUMP_FILE",
+	                                    "COSTACK_DUMP_ON_CRASH"};
+	static const char *const defaults[] = {"none", "stderr", "0"};
 	int on_crash = 0;
 
 	if (getauxval(AT_SECURE)) {
 		for (int i = 0; i < 3; i++)
 			if (getenv(names[i]))
 				log_warn("ignoring %s='%s': a program in secure-execution "
-					 "mode (set-user-ID, capabilities) takes no dump setting "
-					 "from the environment; using %s",
-					 names[i], getenv(names[i]), defaults[i]);
+				         "mode (set-user-ID, capabilities) takes no dump setting "
+				         "from the environment; using %s",
+				         names[i], getenv(names[i]), defaults[i]);
 		return;
 	}
 	load_dump_signal();
@@ -278,15 +283,16 @@ static void load_dump_settings(void)
 
 void config_load_log_level(void)
 {
-	static const char *const log_levels[] = { "error", "warn", "info", "debug" };
+	static const char *const log_levels[] = {"error", "warn", "info", "debug"};
 
 	load_choice("COSTACK_LOG", &log_threshold, log_levels, 4);
 }
 
 void config_load(void)
 {
-	static const char *const unwinders[] = { "default", "libunwind", "fp" };
-	static const char *const booleans[] = { "0", "1" };
+	static const char *const unwinders[] = {"default", "libunwind", "fp"};
+	static const char *const clocks[] = {"coarse", "precise"};
+	static const char *const booleans[] = {"0", "1"};
 	int disable = 0;
 	int trace = 0;
 
@@ -296,6 +302,7 @@ void config_load(void)
 	load_int("COSTACK_RING", &config.ring, 1, CONFIG_RING_MAX);
 	load_int("COSTACK_ENDED", &config.ended, 0, 1 << 24);
 	load_choice("COSTACK_UNWIND", &config.unwind, unwinders, 3);
+	load_choice("COSTACK_CLOCK", &config.clock, clocks, 2);
 	load_choice("COSTACK_DISABLE", &disable, booleans, 2);
 	config.enabled = !disable;
 	load_choice("COSTACK_TRACE", &trace, booleans, 2);

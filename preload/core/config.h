@@ -10,15 +10,18 @@
 #define CONFIG_PATH_MAX 4096
 
 enum unwind_mode { UNWIND_DEFAULT = 0, UNWIND_LIBUNWIND = 1, UNWIND_FP = 2 };
+/* COSTACK_CLOCK: what the registry's moments are read from (clock.h). */
+enum clock_choice { CLOCK_CHOICE_COARSE = 0, CLOCK_CHOICE_PRECISE = 1 };
 
 struct config {
-	int depth;        /* COSTACK_DEPTH: frames kept per snapshot */
-	int ring;         /* COSTACK_RING: snapshots kept per task */
-	int ended;        /* COSTACK_ENDED: ended tasks kept queryable */
-	int unwind;       /* COSTACK_UNWIND: enum unwind_mode */
-	bool enabled;     /* COSTACK_DISABLE=1 turns every hook into a plain call */
-	bool trace;       /* COSTACK_TRACE=1: LTTng events (trace.c) */
-	int dump_signal;  /* COSTACK_DUMP_SIGNAL: every task's stack on this signal; 0: none */
+	int depth;          /* COSTACK_DEPTH: frames kept per snapshot */
+	int ring;           /* COSTACK_RING: snapshots kept per task */
+	int ended;          /* COSTACK_ENDED: ended tasks kept queryable */
+	int unwind;         /* COSTACK_UNWIND: enum unwind_mode */
+	int clock;          /* COSTACK_CLOCK: enum clock_choice */
+	bool enabled;       /* COSTACK_DISABLE=1 turns every hook into a plain call */
+	bool trace;         /* COSTACK_TRACE=1: LTTng events (trace.c) */
+	int dump_signal;    /* COSTACK_DUMP_SIGNAL: every task's stack on this signal; 0: none */
 	bool dump_on_crash; /* COSTACK_DUMP_ON_CRASH=1: every task's stack on a crash */
 	/* COSTACK_DUMP_FILE, made absolute at load time; "": stderr */
 	char dump_file[CONFIG_PATH_MAX];

@@ -510,7 +510,7 @@ static void load_settings(void)
  */
 static void activate(void)
 {
-	clock_init();
+	clock_init(config.clock == CLOCK_CHOICE_PRECISE);
 	task_size = (sizeof(struct task) + (size_t)config.ring * sizeof(struct snapshot) + 15) &
 	            ~(size_t)15;
 	if (!live_init((uint32_t)task_size, (uint32_t)offsetof(struct task, ring))) {
@@ -669,14 +669,12 @@ static struct task *unknown_context_task(struct thread_state *ts, int runtime, u
 	return t;
 }
 
-struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_t key, uintptr_t sp)
+/* core_task_of_context when the thread's cache has no answer: the registry's. */
+static __attribute__((noinline)) struct task *task_of_context_locked(struct thread_state *ts,
+                                                                     int runtime, uintptr_t key,
+                                                                     uintptr_t sp, unsigned slot)
 {
-	unsigned slot = (unsigned)((key >> 4) ^ (key >> 12)) % THREAD_CACHE_SIZE;
-	struct task *t = ts->cache[slot].task;
-
-	if (ts->cache[slot].key == key && t && t->id == ts->cache[slot].id &&
-	    !task_state_ended(t->state) && sp >= t->stack_lo && sp < t->stack_hi)
-		return t;
+	struct task *t;
 
 	registry_take();
 	t = range_find(sp, sp + 1);
@@ -733,27 +731,29 @@ static void snapshot_capture(struct thread_state *ts, const struct task *t, int 
 	out->frames = cap.n;
 }
 
-/* Called inside t's write section. */
-static void snapshot_push(struct task *t, const struct pending_snapshot *p)
+/* Called inside t's write section: p becomes t's newest snapshot, which is returned. */
+static inline __attribute__((always_inline)) const struct snapshot *
+snapshot_push(struct task *t, const struct snapshot *p)
 {
 	uint32_t slot = t->ring_newest + 1 < (uint32_t)config.ring ? t->ring_newest + 1 : 0;
 	struct snapshot *s = &t->ring[slot];
 
-	/* Field by field, as snapshot_capture stored them: a copy of the whole
-	 * would load it in wider pieces than it was stored, and stall. */
-	s->at = p->snapshot.at;
-	s->stack = p->snapshot.stack;
-	s->exception = p->snapshot.exception;
-	s->object = p->snapshot.object;
-	s->tid = p->snapshot.tid;
-	s->kind = p->snapshot.kind;
-	s->truncated = p->snapshot.truncated;
+	/* Field by field, as they were stored: a copy of the whole would load it in wider
+	 * pieces than it was stored, and stall. */
+	s->at = p->at;
+	s->stack = p->stack;
+	s->exception = p->exception;
+	s->object = p->object;
+	s->tid = p->tid;
+	s->kind = p->kind;
+	s->truncated = p->truncated;
 	t->ring_newest = slot;
 	if (t->ring_used < (uint32_t)config.ring)
 		t->ring_used++;
+	return s;
 }
 
-static void start_running(struct thread_state *ts, struct task *t, uint64_t now)
+static inline void start_running(struct thread_state *ts, struct task *t, uint64_t now)
 {
 	ts->current = t;
 	if (task_state_ended(t->state))
@@ -767,47 +767,105 @@ static void start_running(struct thread_state *ts, struct task *t, uint64_t now)
 	write_end(t);
 }
 
+/* prev stops running with the stack it has now; next runs. */
+static inline __attribute__((always_inline)) int
+suspend_and_run(struct thread_state *ts, struct task *prev, struct task *next,
+                const struct snapshot *p, int frames)
+{
+	const struct snapshot *s;
+
+	if (task_state_ended(prev->state)) {
+		/* Lingering: the capture only counts its frames for the adapter. */
+		TASK_EVENT(task_switched, prev, next, p);
+		start_running(ts, next, p->at);
+		return frames;
+	}
+	write_begin(prev);
+	s = snapshot_push(prev, p);
+	prev->state = COSTACK_SUSPENDED;
+	prev->since = p->at;
+	prev->cpu_ticks += p->at - prev->run_start;
+	write_end(prev);
+	TASK_EVENT(task_switched, prev, next, s);
+	start_running(ts, next, p->at);
+	return frames;
+}
+
+/*
+ * Where a task suspends, for the thread's table of stacks by place: its innermost return
+ * address and how deep in its stack it is. Tasks running the same code suspend at the same
+ * place with the same stack, and a task that waits at a few places in turn (a read, then a
+ * write) finds each one's stack there, where its newest snapshot holds the other's.
+ */
+static inline unsigned place_slot(const struct task *t, const struct unwind_start *caller)
+{
+	uint64_t key = caller->ra ^ ((t->stack_hi - caller->sp) * 0x9e3779b97f4a7c15ull);
+
+	return (unsigned)(key >> 32 ^ key) % PLACE_SETS;
+}
+
+/* A thread's place now has stack first (most recently used first). */
+static inline void place_keep(const struct stack_rec **set, const struct stack_rec *stack)
+{
+	if (stack && stack != set[0]) {
+		set[1] = set[0];
+		set[0] = stack;
+	}
+}
+
+/* A switch whose outgoing stack is walked. */
+static __attribute__((noinline)) int switch_walking(struct thread_state *ts, struct task *prev,
+                                                    struct task *next,
+                                                    const struct unwind_start *caller,
+                                                    const struct stack_rec **set)
+{
+	struct pending_snapshot pending;
+
+	if (caller)
+		ts->caller = *caller;
+	snapshot_capture(ts, prev, SNAP_SUSPEND, NULL, NULL, clock_now(), &pending);
+	if (set)
+		place_keep(set, pending.snapshot.stack);
+	return suspend_and_run(ts, prev, next, &pending.snapshot, pending.frames);
+}
+
 int core_switch(struct thread_state *ts, struct task *next, const struct unwind_start *caller)
 {
 	struct task *prev = ts->current;
-	uint64_t now = clock_now();
-	const struct snapshot *last = newest_snapshot(prev);
-	struct pending_snapshot pending;
+	const struct stack_rec **set, *stack = NULL;
+	struct snapshot s;
 	bool truncated;
 
 	if (next == prev)
 		return -1;
-	/* Where it suspended before, most often: the shape of that stack's walk holds. */
-	if (caller && last && last->stack &&
-	    unwind_still(last->stack, caller, prev->stack_lo, prev->stack_hi, &truncated)) {
-		pending.snapshot = (struct snapshot){
-		        .at = now,
-		        .stack = last->stack,
-		        .tid = ts->tid,
-		        .kind = SNAP_SUSPEND,
-		        .truncated = truncated,
-		};
-		pending.frames = (int)last->stack->nframes;
-	} else {
-		if (caller)
-			ts->caller = *caller;
-		snapshot_capture(ts, prev, SNAP_SUSPEND, NULL, NULL, now, &pending);
+	if (!caller)
+		return switch_walking(ts, prev, next, NULL, NULL);
+	/*
+	 * Most often a task suspends where it, or a task like it, suspended before on this
+	 * thread: the shape of that stack's walk holds, and the switch is a clock read and two
+	 * write sections. Tried in turn: the place's two stacks, then the task's newest.
+	 */
+	set = ts->places[place_slot(prev, caller)];
+	for (int i = 0; i < PLACE_WAYS + 1; i++) {
+		stack = i < PLACE_WAYS    ? set[i]
+		        : prev->ring_used ? prev->ring[prev->ring_newest].stack
+		                          : NULL;
+		if (stack && (i == 0 || stack != set[0]) &&
+		    unwind_still(stack, caller, prev->stack_lo, prev->stack_hi, &truncated))
+			break;
+		stack = NULL;
 	}
-	if (task_state_ended(prev->state)) {
-		/* Lingering: the capture only counts its frames for the adapter. */
-		TASK_EVENT(task_switched, prev, next, &pending.snapshot);
-		start_running(ts, next, now);
-		return pending.frames;
-	}
-	write_begin(prev);
-	snapshot_push(prev, &pending);
-	prev->state = COSTACK_SUSPENDED;
-	prev->since = now;
-	prev->cpu_ticks += now - prev->run_start;
-	write_end(prev);
-	TASK_EVENT(task_switched, prev, next, &pending.snapshot);
-	start_running(ts, next, now);
-	return pending.frames;
+	if (!stack)
+		return switch_walking(ts, prev, next, caller, set);
+	place_keep(set, stack);
+	s = (struct snapshot){
+	        .at = clock_now(),
+	        .stack = stack,
+	        .tid = ts->tid,
+	        .kind = SNAP_SUSPEND,
+	        .truncated = truncated,
+	};
+	return suspend_and_run(ts, prev, next, &s, (int)stack->nframes);
 }
 
 static uint64_t origin_of(const void *object, uint64_t raiser, bool rethrow)
@@ -851,7 +909,7 @@ const struct stack_rec *core_raise(struct thread_state *ts, const struct excepti
 	t->raises++;
 	t->forced_raises += info->forced;
 	t->exception = exception;
-	snapshot_push(t, &pending);
+	snapshot_push(t, &pending.snapshot);
 	write_end(t);
 	TASK_EVENT(task_raised, t, &pending.snapshot);
 	return pending.snapshot.stack;
@@ -922,16 +980,21 @@ const struct stack_rec *core_suspended_stack(const struct task *t)
 	return last && last->kind == SNAP_SUSPEND ? last->stack : NULL;
 }
 
-void core_resumed(struct thread_state *ts, struct task *self)
+/* A task resumed by a switch costack did not see go to it. */
+static __attribute__((noinline)) void resumed_unseen(struct thread_state *ts, struct task *self)
 {
-	int saved_errno;
+	int saved_errno = errno;
 
-	if (!ts || ts->current == self)
-		return;
-	saved_errno = errno;
 	start_running(ts, self, clock_now());
 	TASK_EVENT(task_resumed, self);
 	errno = saved_errno;
+}
+
+void core_resumed(struct thread_state *ts, struct task *self)
+{
+	/* Most often the switch that resumed it was costack's: nothing to do. */
+	if (ts && ts->current != self)
+		resumed_unseen(ts, self);
 }
 
 void core_task_ended(struct thread_state *ts, int outcome, struct task *next)

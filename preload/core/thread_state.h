@@ -11,13 +11,16 @@
 #include "unwind.h"
 
 #define THREAD_CACHE_SIZE 64
+/* The stacks tasks suspended with lately on this thread, by place (place_slot): 2 ways a set. */
+#define PLACE_SETS 256
+#define PLACE_WAYS 2
 
 /* One per OS thread, reached through a single initial-exec TLS pointer. */
 struct thread_state {
 	struct task *current; /* the task running on this thread */
 	struct task *root;    /* this thread's original stack */
 	int32_t tid;
-	int in_hook;          /* recursion guard: a hook entered from our own code falls through */
+	int in_hook; /* recursion guard: a hook entered from our own code falls through */
 	/* Set by core_switch: the hook's caller, where the outgoing task's frames begin; used
 	 * once. */
 	struct unwind_start caller;
@@ -27,6 +30,8 @@ struct thread_state {
 		struct task *task;
 		uint64_t id;
 	} cache[THREAD_CACHE_SIZE]; /* tasks of known stacks only */
+	/* Interned stacks (never freed: a stale one is only a shape that does not hold). */
+	const struct stack_rec *places[PLACE_SETS][PLACE_WAYS];
 	uintptr_t scratch[]; /* capture buffer */
 };
 

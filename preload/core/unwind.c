@@ -5,6 +5,7 @@
 #include "unwind.h"
 
 #include <dwarf.h>
+#include <emmintrin.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <link.h>
@@ -376,26 +377,28 @@ static struct rule rule_for(uintptr_t ra)
  * word read, no lookups. Kept with the stack's record in the stack store.
  *
  * Laid out for that check (shape_holds): the values, then where each was
- * read, in two runs each: the return addresses, then the saved frame
- * pointers the walk relied on (these as offsets from sp0, which is all a
- * walk depends on).
+ * read, in three runs each: the frame-pointer frames' pairs (a saved rbp the
+ * walk relied on and, right above it, the return address it read: one
+ * 16-byte load), the other return addresses, the other saved rbps. A saved
+ * rbp is kept as an offset from sp0, which is all a walk depends on.
  */
 struct walk_shape {
 	uintptr_t ra0;
-	uintptr_t bp0_rel; /* the frame pointer register at the start, when relied on: sp0 + bp0_rel
-	                    */
+	uintptr_t bp0_rel; /* the rbp register at the start (sp0 + bp0_rel), if relied on */
 	uint32_t max_rel;  /* the farthest word read: one bounds check for all */
-	uint16_t nras;     /* return addresses read */
-	uint16_t nbps;     /* saved frame pointers relied on */
+	uint16_t npairs;   /* (saved rbp, return address) pairs */
+	uint16_t nras;     /* other return addresses read */
+	uint16_t nbps;     /* other saved rbps relied on */
 	uint8_t truncated;
 	uint8_t bp0_used;
-	uint8_t reserved[6];
-	/* [nras] return addresses, [nbps] saved frame pointers - sp0; then
-	 * uint32_t rels[nras + nbps]: each read at sp0 + rel */
+	uint8_t reserved[2];
+	/* [2 * npairs] (saved rbp - sp0, return address), [nras] return addresses, [nbps]
+	 * saved rbps - sp0; then uint32_t rels[npairs + nras + nbps]: each read at sp0 + rel */
 	uintptr_t values[];
 };
 
 #define SHAPE_NONE UINT32_MAX
+#define PAIRED 1u /* in a recorded rel (a multiple of 8) */
 
 /* The stack being walked: no read leaves it. */
 struct walk {
@@ -404,9 +407,11 @@ struct walk {
 	int room; /* frames wanted, one more than kept to tell truncation */
 	int n;
 	bool seen_task_frame;
-	/* The shape being recorded; shape == NULL once it cannot be. Recorded
-	 * in four runs of max_steps entries, packed once the walk is over. */
-	struct walk_shape *shape;
+	/* The shape being recorded; shape == NULL once it cannot be. Recorded in
+	 * four runs of max_steps entries (return addresses in shape->values, and
+	 * saved rbps, and where each was read: PAIRED marks the two of a pair),
+	 * laid out in packed once the walk is over. */
+	struct walk_shape *shape, *packed;
 	uintptr_t *bp_values;
 	uint32_t *ra_rels, *bp_rels;
 	int max_steps;
@@ -460,16 +465,22 @@ static void walk_libunwind(struct walk *w, uintptr_t ra, uintptr_t sp, uintptr_t
 		;
 }
 
+#define WORD_AT(sp0, rel) (*(const uintptr_t *)((sp0) + (rel)))
+
 /*
  * Whether every word the shape's walk read holds what it held, relative to
- * sp0, inside [lo, hi). The switch path's one loop: an independent load, an
- * xor and an or per word, no early exit (one branch at the end).
+ * sp0, inside [lo, hi). The switch path's one loop: independent loads, an
+ * xor and an or per word (a pair's two words at once), no early exit (one
+ * branch at the end).
  */
-static inline bool shape_holds(const struct walk_shape *shape, uintptr_t lo, uintptr_t hi,
-                               uintptr_t sp0, uintptr_t bp0, uintptr_t ra0)
+static inline __attribute__((always_inline)) bool shape_holds(const struct walk_shape *shape,
+                                                              uintptr_t lo, uintptr_t hi,
+                                                              uintptr_t sp0, uintptr_t bp0,
+                                                              uintptr_t ra0)
 {
 	const uintptr_t *values = shape->values;
-	const uint32_t *rels = (const uint32_t *)(values + shape->nras + shape->nbps);
+	const uint32_t *rels =
+	        (const uint32_t *)(values + 2 * shape->npairs + shape->nras + shape->nbps);
 	uintptr_t diff = 0;
 
 	if (shape->ra0 != ra0 || (shape->bp0_used && bp0 - sp0 != shape->bp0_rel))
@@ -477,14 +488,40 @@ static inline bool shape_holds(const struct walk_shape *shape, uintptr_t lo, uin
 	/* Every word lies in [sp0, sp0 + max_rel], 8-aligned as sp0 is. */
 	if (!in_range(lo, hi, sp0) || !in_range(lo, hi, sp0 + shape->max_rel))
 		return false;
-#pragma GCC unroll 4
-	for (unsigned i = 0; i < shape->nras; i++)
-		diff |= *(const uintptr_t *)(sp0 + rels[i]) ^ values[i];
-	values += shape->nras;
-	rels += shape->nras;
-#pragma GCC unroll 4
-	for (unsigned i = 0; i < shape->nbps; i++)
-		diff |= (*(const uintptr_t *)(sp0 + rels[i]) - sp0) ^ values[i];
+	/* The first word read first, alone: another place's stack most often differs there, and
+	 * a caller may try a few stacks. */
+	if (shape->npairs ? WORD_AT(sp0, rels[0] + 8) != values[1]
+	                  : shape->nras && WORD_AT(sp0, rels[0]) != values[0])
+		return false;
+	if (shape->npairs) {
+		const __m128i bias = _mm_set_epi64x(0, (long long)sp0); /* the rbp, below */
+		__m128i d = _mm_setzero_si128();
+
+		for (size_t k = 0; k < shape->npairs; k++) {
+			__m128i word = _mm_loadu_si128((const __m128i *)(sp0 + rels[k]));
+			__m128i want = _mm_loadu_si128((const __m128i *)(values + 2 * k));
+
+			d = _mm_or_si128(d, _mm_xor_si128(_mm_sub_epi64(word, bias), want));
+		}
+		d = _mm_or_si128(d, _mm_unpackhi_epi64(d, d));
+		diff = (uintptr_t)_mm_cvtsi128_si64(d);
+		values += 2 * shape->npairs;
+		rels += shape->npairs;
+	}
+	/* Four at a time: the loop's own work is a fifth of the rest. (size_t indexes: the
+	 * four addresses are one register and constant offsets.) */
+	size_t i = 0, n = shape->nras;
+	for (; i + 4 <= n; i += 4)
+		diff |= (WORD_AT(sp0, rels[i]) ^ values[i]) |
+		        (WORD_AT(sp0, rels[i + 1]) ^ values[i + 1]) |
+		        (WORD_AT(sp0, rels[i + 2]) ^ values[i + 2]) |
+		        (WORD_AT(sp0, rels[i + 3]) ^ values[i + 3]);
+	for (; i < n; i++)
+		diff |= WORD_AT(sp0, rels[i]) ^ values[i];
+	values += n;
+	rels += n;
+	for (i = 0; i < shape->nbps; i++)
+		diff |= (WORD_AT(sp0, rels[i]) - sp0) ^ values[i];
 	return diff == 0;
 }
 
@@ -511,7 +548,14 @@ static void shape_use_bp(struct walk *w, uintptr_t bp, uintptr_t sp0)
 	} else if (shape->nbps == w->max_steps) {
 		w->shape = NULL;
 	} else {
-		w->bp_rels[shape->nbps] = w->bp_slot_rel;
+		uint32_t rel = w->bp_slot_rel;
+
+		/* Read right below the last return address read: a frame-pointer frame. */
+		if (shape->nras && w->ra_rels[shape->nras - 1] == rel + sizeof(uintptr_t)) {
+			w->ra_rels[shape->nras - 1] |= PAIRED;
+			rel |= PAIRED;
+		}
+		w->bp_rels[shape->nbps] = rel;
 		w->bp_values[shape->nbps] = bp - sp0;
 		shape->nbps++;
 	}
@@ -531,23 +575,53 @@ static void shape_step(struct walk *w, uintptr_t slot, uintptr_t value, uintptr_
 	shape->values[shape->nras++] = value;
 }
 
-/* The four runs recorded, one after the other (struct walk_shape). Each
- * moves towards the start, past runs already moved. */
-static void shape_pack(struct walk *w)
+/* The shape recorded, laid out for shape_holds in w->packed. The k-th return address
+ * marked PAIRED goes with the k-th saved rbp marked so: both were marked in walk order. */
+static struct walk_shape *shape_pack(const struct walk *w)
 {
-	struct walk_shape *shape = w->shape;
-	unsigned n = shape->nras, m = shape->nbps;
-	uint32_t *rels = (uint32_t *)(shape->values + n + m);
+	const struct walk_shape *rec = w->shape;
+	struct walk_shape *out = w->packed;
+	unsigned n = rec->nras, m = rec->nbps, npairs = 0, pair = 0, ra = 0, bp = 0;
 
-	memmove(shape->values + n, w->bp_values, m * sizeof(*w->bp_values));
-	memmove(rels, w->ra_rels, n * sizeof(*rels));
-	memmove(rels + n, w->bp_rels, m * sizeof(*rels));
+	for (unsigned i = 0; i < n; i++)
+		npairs += w->ra_rels[i] & PAIRED;
+	*out = *rec;
+	out->npairs = (uint16_t)npairs;
+	out->nras = (uint16_t)(n - npairs);
+	out->nbps = (uint16_t)(m - npairs);
+
+	uintptr_t *pair_values = out->values, *ra_values = pair_values + 2 * npairs;
+	uintptr_t *bp_values = ra_values + out->nras;
+	uint32_t *pair_rels = (uint32_t *)(bp_values + out->nbps), *ra_rels = pair_rels + npairs;
+	uint32_t *bp_rels = ra_rels + out->nras;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (w->ra_rels[i] & PAIRED) {
+			pair_rels[pair] = (w->ra_rels[i] & ~PAIRED) - sizeof(uintptr_t);
+			pair_values[2 * pair++ + 1] = rec->values[i];
+		} else {
+			ra_rels[ra] = w->ra_rels[i];
+			ra_values[ra++] = rec->values[i];
+		}
+	}
+	pair = 0;
+	for (unsigned j = 0; j < m; j++) {
+		if (w->bp_rels[j] & PAIRED) {
+			pair_values[2 * pair++] = w->bp_values[j];
+		} else {
+			bp_rels[bp] = w->bp_rels[j];
+			bp_values[bp++] = w->bp_values[j];
+		}
+	}
+	return out;
 }
 
 static uint32_t shape_size(const struct walk_shape *shape)
 {
-	return (uint32_t)(sizeof(*shape) +
-	                  (shape->nras + shape->nbps) * (sizeof(uintptr_t) + sizeof(uint32_t)));
+	unsigned words = 2u * shape->npairs + shape->nras + shape->nbps;
+	unsigned rels = (unsigned)shape->npairs + shape->nras + shape->nbps;
+
+	return (uint32_t)(sizeof(*shape) + words * sizeof(uintptr_t) + rels * sizeof(uint32_t));
 }
 
 enum step_result { STEP_ON, STEP_END, STEP_END_UNSHAPED };
@@ -649,7 +723,7 @@ walk(struct walk *w, const struct walk_shape *hint, const struct unwind_start *s
 		w->shape = NULL;
 	if (w->shape) {
 		shape->truncated = w->n == w->room;
-		shape_pack(w);
+		w->shape = shape_pack(w);
 	}
 	return false;
 }
@@ -669,7 +743,7 @@ void unwind_capture(uintptr_t *scratch, int max, uintptr_t stack_lo, uintptr_t s
 {
 	int steps = max + UNWIND_SLACK;
 	/* scratch: frames, then the shape being recorded (its header and return addresses,
-	 * then the runs of frame pointers and where each was read). */
+	 * then the saved rbps, then where each was read), then the shape packed. */
 	struct walk w = {
 	        .lo = stack_lo,
 	        .hi = stack_hi,
@@ -683,6 +757,7 @@ void unwind_capture(uintptr_t *scratch, int max, uintptr_t stack_lo, uintptr_t s
 	w.bp_values = w.shape->values + steps;
 	w.ra_rels = (uint32_t *)(w.bp_values + steps);
 	w.bp_rels = w.ra_rels + steps;
+	w.packed = (struct walk_shape *)(w.bp_rels + steps);
 	memset(out, 0, sizeof(*out));
 	if (config.unwind == UNWIND_LIBUNWIND || !rules) {
 		/* unw_backtrace's raw list goes where a shape would. */
@@ -708,8 +783,9 @@ void unwind_capture(uintptr_t *scratch, int max, uintptr_t stack_lo, uintptr_t s
 	}
 }
 
-bool unwind_still(const struct stack_rec *hint, const struct unwind_start *start,
-                  uintptr_t stack_lo, uintptr_t stack_hi, bool *truncated)
+__attribute__((noinline)) bool unwind_still(const struct stack_rec *hint,
+                                            const struct unwind_start *start, uintptr_t stack_lo,
+                                            uintptr_t stack_hi, bool *truncated)
 {
 	const struct walk_shape *shape = hint->extra;
 

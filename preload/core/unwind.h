@@ -35,7 +35,7 @@ void unwind_add_bottom(uintptr_t lo, uintptr_t hi);
  * costack_tramp: a walk ends at them. */
 
 /* Scratch a capture of at most max frames needs, in words. */
-#define UNWIND_SCRATCH_WORDS(max) (6 + 4 * ((max) + UNWIND_SLACK))
+#define UNWIND_SCRATCH_WORDS(max) (8 + 7 * ((max) + UNWIND_SLACK))
 
 /* Where a walk starts: a hook's caller, read from the hook's own frame
  * pointer, so that costack's frames are not walked at all. */

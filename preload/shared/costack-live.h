@@ -77,7 +77,8 @@ struct costack_live_header {
 	/* Times are ticks. clock_is_tsc: ticks are the TSC (the kernel's
 	 * clocksource is tsc); ns = (ticks - tsc_at_load) * rate +
 	 * monotonic_at_load, the rate measured by the reader against its own
-	 * CLOCK_MONOTONIC. Otherwise ticks are CLOCK_MONOTONIC nanoseconds.
+	 * CLOCK_MONOTONIC. Otherwise ticks are CLOCK_MONOTONIC nanoseconds (read
+	 * from CLOCK_MONOTONIC_COARSE unless COSTACK_CLOCK=precise: a tick early).
 	 * CLOCK_REALTIME = CLOCK_MONOTONIC + realtime_minus_monotonic. */
 	uint32_t clock_is_tsc;
 	uint32_t reserved;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <x86intrin.h>
 
 #include "bench.h"
 
@@ -79,15 +80,30 @@ static double measure(struct pingpong *pp)
 	return (t1 - t0) / (2.0 * round_trips);
 }
 
-/* The timer's own cost per reading, to show that it is no part of the figures. */
-static double timer_ns(void)
+/* A clock's cost per reading: the bench's timer (CLOCK_MONOTONIC), no part of the figures,
+ * and what costack's moments may be read from (COSTACK_CLOCK: coarse by default, precise the
+ * TSC or CLOCK_MONOTONIC). */
+static double reading_ns(clockid_t id)
 {
+	struct timespec ts;
 	double t0 = bench_now_ns(), t1;
 
-	for (int i = 0; i < 999; i++)
-		bench_now_ns();
+	for (int i = 0; i < 99999; i++)
+		clock_gettime(id, &ts);
 	t1 = bench_now_ns();
-	return (t1 - t0) / 1000.0;
+	return (t1 - t0) / 100000.0;
+}
+
+static double rdtsc_ns(void)
+{
+	volatile uint64_t sink_tsc;
+	double t0 = bench_now_ns(), t1;
+
+	for (int i = 0; i < 100000; i++)
+		sink_tsc = __rdtsc();
+	t1 = bench_now_ns();
+	(void)sink_tsc;
+	return (t1 - t0) / 100000.0;
 }
 
 /*
@@ -178,7 +194,9 @@ int main(int argc, char **argv)
 			failed = true;
 		/* The coroutines stay suspended, never finished: their stacks stay too. */
 	}
-	printf("timer: %.1f ns per reading, 2 readings per round\n", timer_ns());
+	printf("clock readings: CLOCK_MONOTONIC %.1f ns (the timer, 2 per round), "
+	       "CLOCK_MONOTONIC_COARSE %.1f ns, rdtsc %.1f ns\n",
+	       reading_ns(CLOCK_MONOTONIC), reading_ns(CLOCK_MONOTONIC_COARSE), rdtsc_ns());
 	if (!failed)
 		bench_summary(target);
 	printf("this run: COSTACK_UNWIND=%s, %s\n", unwind ? unwind : "default",

@@ -12,11 +12,10 @@
 #include "config.h"
 #include "log.h"
 
-static const char *const variables[] = {"COSTACK_DEPTH",         "COSTACK_RING",
-                                        "COSTACK_ENDED",         "COSTACK_UNWIND",
-                                        "COSTACK_LOG",           "COSTACK_DISABLE",
-                                        "COSTACK_DUMP_SIGNAL",   "COSTACK_DUMP_FILE",
-                                        "COSTACK_DUMP_ON_CRASH"};
+static const char *const variables[] = {
+        "COSTACK_DEPTH",         "COSTACK_RING",    "COSTACK_ENDED",       "COSTACK_UNWIND",
+        "COSTACK_LOG",           "COSTACK_DISABLE", "COSTACK_DUMP_SIGNAL", "COSTACK_DUMP_FILE",
+        "COSTACK_DUMP_ON_CRASH", "COSTACK_CLOCK"};
 #define NVARIABLES (sizeof(variables) / sizeof(*variables))
 
 /* The documented defaults (README "Configuration"). */
@@ -25,6 +24,7 @@ static const struct config defaults = {
         .ring = 8,
         .ended = 1024,
         .unwind = UNWIND_DEFAULT,
+        .clock = CLOCK_CHOICE_COARSE,
         .enabled = true,
 };
 
@@ -79,7 +79,7 @@ static int count_lines(const char *text)
 static bool config_equal(const struct config *a, const struct config *b)
 {
 	return a->depth == b->depth && a->ring == b->ring && a->ended == b->ended &&
-	       a->unwind == b->unwind && a->enabled == b->enabled &&
+	       a->unwind == b->unwind && a->clock == b->clock && a->enabled == b->enabled &&
 	       a->dump_signal == b->dump_signal && a->dump_on_crash == b->dump_on_crash &&
 	       !strcmp(a->dump_file, b->dump_file);
 }
@@ -87,10 +87,10 @@ static bool config_equal(const struct config *a, const struct config *b)
 static void show_config(const char *what, const struct config *c)
 {
 	fprintf(stderr,
-	        "  %s: depth=%d ring=%d ended=%d unwind=%d enabled=%d dump_signal=%d "
+	        "  %s: depth=%d ring=%d ended=%d unwind=%d clock=%d enabled=%d dump_signal=%d "
 	        "dump_on_crash=%d dump_file='%s'\n",
-	        what, c->depth, c->ring, c->ended, c->unwind, (int)c->enabled, c->dump_signal,
-	        (int)c->dump_on_crash, c->dump_file);
+	        what, c->depth, c->ring, c->ended, c->unwind, c->clock, (int)c->enabled,
+	        c->dump_signal, (int)c->dump_on_crash, c->dump_file);
 }
 
 #define CHECK_CONFIG(expected)                                                                     \
@@ -134,6 +134,9 @@ static void test_good_values(void)
 	        {"COSTACK_ENDED", "16777216", &want.ended, 1 << 24},
 	        {"COSTACK_UNWIND", "default", &want.unwind, UNWIND_DEFAULT},
 	        {"COSTACK_UNWIND", "libunwind", &want.unwind, UNWIND_LIBUNWIND},
+	        {"COSTACK_UNWIND", "fp", &want.unwind, UNWIND_FP},
+	        {"COSTACK_CLOCK", "coarse", &want.clock, CLOCK_CHOICE_COARSE},
+	        {"COSTACK_CLOCK", "precise", &want.clock, CLOCK_CHOICE_PRECISE},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
@@ -184,18 +187,12 @@ static void test_dump_settings(void)
 		const char *value;
 		int sig;
 	} signals[] = {
-	        {"USR2", SIGUSR2},
-	        {"SIGUSR2", SIGUSR2},
-	        {"usr1", SIGUSR1},
-	        {"sigquit", SIGQUIT},
-	        {"12", SIGUSR2},
-	        {"1", SIGHUP},
-	        {"TERM", SIGTERM},
-	        {"PROF", SIGPROF},
-	        {"RTMIN", SIGRTMIN},
-	        {"SIGRTMIN+3", SIGRTMIN + 3},
-	        {"RTMAX", SIGRTMAX},
-	        {"SIGRTMAX-2", SIGRTMAX - 2},
+	        {"USR2", SIGUSR2},   {"SIGUSR2", SIGUSR2},
+	        {"usr1", SIGUSR1},   {"sigquit", SIGQUIT},
+	        {"12", SIGUSR2},     {"1", SIGHUP},
+	        {"TERM", SIGTERM},   {"PROF", SIGPROF},
+	        {"RTMIN", SIGRTMIN}, {"SIGRTMIN+3", SIGRTMIN + 3},
+	        {"RTMAX", SIGRTMAX}, {"SIGRTMAX-2", SIGRTMAX - 2},
 	        {"64", SIGRTMAX},
 	};
 
@@ -295,6 +292,8 @@ static void test_bad_values(void)
 	        /* not one of the choices */
 	        {"COSTACK_UNWIND", "gdb", "default"},
 	        {"COSTACK_UNWIND", "libunwind2", "default"},
+	        {"COSTACK_CLOCK", "tsc", "coarse"},
+	        {"COSTACK_CLOCK", "", "coarse"},
 	        {"COSTACK_LOG", "loud", "warn"},
 	        {"COSTACK_DISABLE", "yes", "0"},
 	        {"COSTACK_DISABLE", "2", "0"},

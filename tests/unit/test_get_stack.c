@@ -208,8 +208,8 @@ static void test_suspended(void)
 		memset(cut, 0, sizeof(cut));
 		CHECK_EQ(costack_get_stack(id, cut, (size_t)k, 0), k);
 		CHECK(!memcmp(cut, full + (n - k), (size_t)k * sizeof(*cut)) && cut[k] == NULL,
-		      "capacity %d, no limit: not the newest %d frames, or one written past them", k,
-		      k);
+		      "capacity %d, no limit: not the newest %d frames, or one written past them",
+		      k, k);
 	}
 	CHECK_EQ(costack_get_stack(id, cut, 0, 0), 0);
 
@@ -279,6 +279,108 @@ static void test_changing_paths(void)
 	utask_free(&t);
 }
 
+/*
+ * A task that suspends at a few places in turn, each with its own stack but the same innermost
+ * frame at the same depth (the thread's table of stacks by place keys on those two): each
+ * suspension shows its own stack, whether the table holds it, another, or none. The root task
+ * is the one suspending, resumed as a hook would resume a task (from its caller's frame), so
+ * that its switches take the path of a hook's.
+ */
+void resume_as_hook(struct utask *t);
+void place_common(struct utask *t);
+void place_mid(struct utask *t);
+void place_a(struct utask *t);
+void place_b(struct utask *t);
+void place_c(struct utask *t);
+void places_entry(struct utask *t);
+
+NOINLINE UNWIND_FRAME_POINTER void resume_as_hook(struct utask *t)
+{
+	struct thread_state *ts = core_enter();
+	struct task *self = ts->current;
+	struct unwind_start caller;
+
+	UNWIND_CALLER(caller);
+	t->resumer = self;
+	core_switch(ts, t->task, &caller);
+	core_leave(ts);
+	swapcontext(&t->caller, &t->uc);
+	core_resumed(core_thread_state(), self);
+}
+
+NOINLINE void place_common(struct utask *t)
+{
+	resume_as_hook(t);
+	sink++;
+}
+
+NOINLINE void place_mid(struct utask *t)
+{
+	place_common(t);
+	sink++;
+}
+
+/* Alike but for the constant: one frame size, so place_common runs at one depth; the stacks
+ * part two frames out. */
+NOINLINE void place_a(struct utask *t)
+{
+	place_mid(t);
+	sink += 1;
+}
+
+NOINLINE void place_b(struct utask *t)
+{
+	place_mid(t);
+	sink += 2;
+}
+
+NOINLINE void place_c(struct utask *t)
+{
+	place_mid(t);
+	sink += 3;
+}
+
+static const char places_order[] = "ababcacbccab";
+static uint64_t places_root;
+static int places_seen;
+
+NOINLINE void places_entry(struct utask *t)
+{
+	void *frames[MAXF];
+	char what[32];
+
+	for (int i = 0; places_order[i]; i++) {
+		const char *place = places_order[i] == 'a'   ? "place_a"
+		                    : places_order[i] == 'b' ? "place_b"
+		                                             : "place_c";
+		int n = costack_get_stack(places_root, frames, sizeof(frames) / sizeof(*frames), 0);
+
+		snprintf(what, sizeof(what), "places, turn %d", i);
+		CHECK(n >= 3 && !strcmp(name_at(frames[n - 1], true), "place_common") &&
+		              !strcmp(name_at(frames[n - 2], true), "place_mid") &&
+		              !strcmp(name_at(frames[n - 3], true), place),
+		      "%s: the root suspended in %s, shows %s", what, place,
+		      n >= 3 ? name_at(frames[n - 3], true) : "(none)");
+		places_seen++;
+		UTASK_YIELD(t);
+	}
+}
+
+static void test_places(void)
+{
+	static void (*const place[])(struct utask *) = {place_a, place_b, place_c};
+	struct utask t;
+
+	places_root = costack_current_task();
+	utask_make(&t, places_entry, NULL, STACK_SIZE);
+	for (int i = 0; places_order[i]; i++)
+		place[places_order[i] - 'a'](&t);
+	CHECK_EQ(places_seen, (int)strlen(places_order));
+	utask_resume(&t);
+	CHECK(t.ended, "places task did not end");
+	utask_free(&t);
+}
+
 /* Deeper than COSTACK_DEPTH: the newest frames are kept. */
 void deep_entry(struct utask *t);
 NOINLINE void deep_entry(struct utask *t)
@@ -337,23 +439,27 @@ static void test_no_stack_states(void)
 	utask_resume(&d);
 	CHECK_EQ(costack_task_state(utask_id(&d)), COSTACK_DONE);
 	frames[0] = (void *)&sink;
-	CHECK_EQ(costack_get_stack(utask_id(&d), frames, sizeof(frames) / sizeof(*frames), MAXF), 0);
+	CHECK_EQ(costack_get_stack(utask_id(&d), frames, sizeof(frames) / sizeof(*frames), MAXF),
+	         0);
 	CHECK_EQ(costack_get_stack(utask_id(&d), frames, sizeof(frames) / sizeof(*frames), 0), 0);
 
 	/* cancelled (its stack reused while it was suspended): none. */
 	utask_make(&x, suspend_entry, NULL, STACK_SIZE);
 	utask_resume(&x);
-	CHECK(costack_get_stack(utask_id(&x), frames, sizeof(frames) / sizeof(*frames), MAXF) > 0, "suspended: no frames");
+	CHECK(costack_get_stack(utask_id(&x), frames, sizeof(frames) / sizeof(*frames), MAXF) > 0,
+	      "suspended: no frames");
 	utask_report_made((uintptr_t)x.stack, (uintptr_t)x.stack + STACK_SIZE, 0);
 	CHECK_EQ(costack_task_state(utask_id(&x)), COSTACK_CANCELLED);
-	CHECK_EQ(costack_get_stack(utask_id(&x), frames, sizeof(frames) / sizeof(*frames), MAXF), 0);
+	CHECK_EQ(costack_get_stack(utask_id(&x), frames, sizeof(frames) / sizeof(*frames), MAXF),
+	         0);
 
 	/* unknown: -1, ESRCH. */
 	errno = 0;
 	CHECK_EQ(costack_get_stack(0, frames, sizeof(frames) / sizeof(*frames), MAXF), -1);
 	CHECK_EQ(errno, ESRCH);
 	errno = 0;
-	CHECK_EQ(costack_get_stack(UINT64_MAX / 2, frames, sizeof(frames) / sizeof(*frames), MAXF), -1);
+	CHECK_EQ(costack_get_stack(UINT64_MAX / 2, frames, sizeof(frames) / sizeof(*frames), MAXF),
+	         -1);
 	CHECK_EQ(errno, ESRCH);
 
 	/* errno is kept on success. */
@@ -375,7 +481,8 @@ NOINLINE int running_probe(void **frames, int size)
 	int n;
 
 	reference_n = reference_backtrace(reference, MAXF);
-	n = costack_get_stack(costack_current_task(), frames, MAXF, size); /* frames: room for MAXF */
+	n = costack_get_stack(costack_current_task(), frames, MAXF,
+	                      size); /* frames: room for MAXF */
 
 	sink++;
 	return n;
@@ -908,6 +1015,7 @@ int main(void)
 {
 	test_suspended();
 	test_changing_paths();
+	test_places();
 	test_deep();
 	test_no_stack_states();
 	test_running_self();
