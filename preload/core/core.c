@@ -689,6 +689,17 @@ static __attribute__((noinline)) struct task *task_of_context_locked(struct thre
 	return t;
 }
 
+struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_t key, uintptr_t sp)
+{
+	unsigned slot = (unsigned)((key >> 4) ^ (key >> 12)) % THREAD_CACHE_SIZE;
+	struct task *t = ts->cache[slot].task;
+
+	if (ts->cache[slot].key == key && t && t->id == ts->cache[slot].id &&
+	    !task_state_ended(t->state) && sp >= t->stack_lo && sp < t->stack_hi)
+		return t;
+	return task_of_context_locked(ts, runtime, key, sp, slot);
+}
+
 /* A snapshot ready to be written into a task's ring. */
 struct pending_snapshot {
 	struct snapshot snapshot;
