@@ -44,7 +44,7 @@ static void print_stacks_help(FILE *out)
 	      "  suspended  where it waits: its frames at its last switch-out\n"
 	      "  running    the frames at which it was last resumed (its live stack\n"
 	      "             cannot be read without stopping it; a task never suspended\n"
-	      "             shows none)\n"
+	      "             shows its entry function)\n"
 	      "  created    one frame: its entry function\n"
 	      "  failed     the traceback of the exception that ended it, then\n"
 	      "             \"type: what\"\n"

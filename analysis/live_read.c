@@ -517,7 +517,7 @@ static bool task_from_record(struct parser *p, const struct task_record *r, stru
 	}
 
 	/* What get_stack() shows (task_view.h); from outside, a task never asks about itself. */
-	source = task_frames_of(t->state, false);
+	source = task_frames_of(t->state, false, task->switches);
 	t->traceback = source == TASK_FRAMES_TRACEBACK;
 	if (source == TASK_FRAMES_ENTRY) {
 		if (task->entry) {

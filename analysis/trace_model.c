@@ -720,8 +720,9 @@ void tm_task_view(const struct tm_model *m, const struct tm_task *t, struct tm_v
 		return;
 	}
 	v->state = t->state;
-	/* task_view.h's rule; a task in a recording never asks about itself. */
-	v->source = task_frames_of(t->state, false);
+	/* task_view.h's rule; a task in a recording never asks about itself. Switches count from
+	 * its creation only when that was recorded. */
+	v->source = task_frames_of(t->state, false, t->created_seen ? t->switches : UINT64_MAX);
 	switch (v->source) {
 	case TASK_FRAMES_ENTRY:
 		if (t->entry) {

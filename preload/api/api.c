@@ -79,7 +79,7 @@ static int task_frames(const struct task_record *r, void **out, size_t capacity,
 	const struct costack_live_snapshot *s;
 	const struct stack_rec *stack;
 
-	*source = task_frames_of(r->task.state, asked_by_itself);
+	*source = task_frames_of(r->task.state, asked_by_itself, r->task.switches);
 	if (!capacity)
 		return 0;
 	switch (*source) {

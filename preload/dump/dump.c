@@ -771,7 +771,7 @@ static void out_record(const struct costack_live_header *h, const char *rec, voi
 	}
 	if (!t->id)
 		return;
-	source = task_frames_of(t->state, w->crashed && t->id == w->crashed);
+	source = task_frames_of(t->state, w->crashed && t->id == w->crashed, t->switches);
 	s = task_record_frames(&r, source);
 	switch (source) {
 	case TASK_FRAMES_LIVE:
@@ -779,7 +779,9 @@ static void out_record(const struct costack_live_header *h, const char *rec, voi
 		out_interrupted();
 		break;
 	case TASK_FRAMES_ENTRY:
-		out_task_line(t, NULL);
+		out_task_line(t, t->state == COSTACK_RUNNING ? "running: not suspended yet, resumed at "
+		                                               "its entry"
+		                                             : NULL);
 		if (t->entry)
 			out_frame(0, (uintptr_t)t->entry, false);
 		break;

@@ -26,13 +26,15 @@ const char *task_runtime_name(int runtime)
 	return runtime >= 0 && runtime <= COSTACK_RUNTIME_FCONTEXT ? runtime_names[runtime] : NULL;
 }
 
-enum task_frames task_frames_of(int state, bool asked_by_itself)
+enum task_frames task_frames_of(int state, bool asked_by_itself, uint64_t switches)
 {
 	switch (state) {
 	case COSTACK_CREATED:
 		return TASK_FRAMES_ENTRY;
 	case COSTACK_RUNNING:
-		return asked_by_itself ? TASK_FRAMES_LIVE : TASK_FRAMES_SUSPENSION;
+		if (asked_by_itself)
+			return TASK_FRAMES_LIVE;
+		return switches <= 1 ? TASK_FRAMES_ENTRY : TASK_FRAMES_SUSPENSION;
 	case COSTACK_SUSPENDED:
 		return TASK_FRAMES_SUSPENSION;
 	case COSTACK_FAILED:

@@ -36,15 +36,18 @@ static inline bool task_state_ended(int state)
 /* Where the frames get_stack() shows for a task come from. */
 enum task_frames {
 	TASK_FRAMES_NONE,       /* done, cancelled, unknown: none */
-	TASK_FRAMES_ENTRY,      /* created: its entry function, one frame */
+	TASK_FRAMES_ENTRY,      /* created; running, asked by another, never suspended yet: its
+	                         * entry function, one frame (where it was resumed) */
 	TASK_FRAMES_LIVE,       /* running, asked by itself: its stack now */
 	TASK_FRAMES_SUSPENSION, /* suspended; running, asked by another: where it was suspended
 	                         * last (the stack it was resumed from) */
 	TASK_FRAMES_TRACEBACK,  /* failed: the stack of the raise it died of */
 };
 
-/* The frames of a task in state (asked_by_itself: the running task asks about itself). */
-enum task_frames task_frames_of(int state, bool asked_by_itself);
+/* The frames of a task in state (asked_by_itself: the running task asks about itself),
+ * switched in `switches` times: a running task switched in once never suspended, and was last
+ * resumed at its entry. */
+enum task_frames task_frames_of(int state, bool asked_by_itself, uint64_t switches);
 
 /*
  * get_stack(limit) on n frames of that source, oldest first: a stack keeps its newest limit

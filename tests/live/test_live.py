@@ -311,6 +311,9 @@ def section_load(tool, library, target):
             if task['runtime'] == 'ucontext':
                 if task['state'] == 'created':
                     continue
+                # running before its first suspension: it was last resumed at its entry
+                if task['state'] == 'running' and names in (['a_entry'], ['b_entry']):
+                    continue
                 if tuple(names) in map(tuple, A_SHAPES):
                     seen_a = True
                 elif names == B_SHAPE:

@@ -70,9 +70,13 @@ static void test_frames_of(void)
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(*table); i++) {
-		CHECK_EQ(task_frames_of(table[i].state, false), table[i].other);
-		CHECK_EQ(task_frames_of(table[i].state, true), table[i].self);
+		CHECK_EQ(task_frames_of(table[i].state, false, 2), table[i].other);
+		CHECK_EQ(task_frames_of(table[i].state, true, 2), table[i].self);
 	}
+	/* Running and never suspended (switched in once): it was last resumed at its entry. */
+	CHECK_EQ(task_frames_of(COSTACK_RUNNING, false, 1), TASK_FRAMES_ENTRY);
+	CHECK_EQ(task_frames_of(COSTACK_RUNNING, true, 1), TASK_FRAMES_LIVE);
+	CHECK_EQ(task_frames_of(COSTACK_SUSPENDED, false, 1), TASK_FRAMES_SUSPENSION);
 }
 
 /* A stack keeps its newest limit frames, a traceback its oldest; limit <= 0 keeps all. */
