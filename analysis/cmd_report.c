@@ -85,6 +85,7 @@ int command_report(int argc, char **argv)
 	struct report_options o = {.top = 10};
 	struct trace_at at = {.kind = TRACE_AT_END};
 	struct tm_model m;
+	struct report_times times;
 	uint64_t at_ns;
 	char *end;
 	int c, status;
@@ -118,12 +119,14 @@ int command_report(int argc, char **argv)
 		return usage("unexpected argument ", argv[optind + 1], "");
 	o.trace = argv[optind];
 	tm_model_init(&m);
+	report_listen(&times, &m);
 	status = offline_cli_read("report", o.trace, &at, &m, &at_ns);
-	if (status == COSTACK_EXIT_OK && report_write(stdout, &m, &o)) {
+	if (status == COSTACK_EXIT_OK && report_write(stdout, &m, &times, &o)) {
 		fprintf(stderr, "costack report: cannot write the report: %s\n",
 		        errno ? strerror(errno) : "out of memory");
 		status = COSTACK_EXIT_INPUT;
 	}
+	report_times_free(&times);
 	tm_model_free(&m);
 	return status;
 }

@@ -13,20 +13,89 @@
 
 #define GAPS_SHOWN 10 /* in text; JSON has them all */
 
-static const char *const runtime_names[] = {"thread", "ucontext", "fcontext"};
-static const char *const state_names[] = {"created", "running",   "suspended", "done",
-                                          "failed",  "cancelled", "unknown"};
-
 static const char *runtime_name(int r)
 {
-	return r >= 0 && r < 3 ? runtime_names[r] : "?";
+	const char *name = task_runtime_name(r);
+
+	return name ? name : "?";
 }
 
 static const char *state_name(int state)
 {
-	return state >= 0 && state < (int)(sizeof(state_names) / sizeof(*state_names))
-	               ? state_names[state]
-	               : "unknown";
+	const char *name = task_state_name(state);
+
+	return name ? name : "unknown";
+}
+
+/* --- what the report counts while the model is fed ------------------------------------ */
+
+struct task_times {
+	uint64_t running_ns, suspended_ns;
+};
+
+/* Per stack: the time tasks spent suspended there, and how many times. */
+struct stack_waits {
+	const struct tm_stack *stack;
+	uint64_t total_ns, waits;
+};
+
+static void on_interval(void *ctx, const struct tm_model *m, const struct tm_interval *iv)
+{
+	struct report_times *rt = ctx;
+	uint64_t d = iv->end_ns - iv->begin_ns;
+	struct task_times *tt = hmap_get(&rt->tasks, (uintptr_t)iv->task, 0);
+
+	(void)m;
+	if (!tt) {
+		tt = calloc(1, sizeof(*tt));
+		if (!tt || hmap_put(&rt->tasks, (uintptr_t)iv->task, 0, tt)) {
+			free(tt);
+			rt->out_of_memory = true;
+			return;
+		}
+	}
+	if (iv->state == COSTACK_RUNNING) {
+		tt->running_ns += d;
+	} else {
+		struct stack_waits *w;
+
+		tt->suspended_ns += d;
+		if (!iv->stack)
+			return;
+		w = hmap_get(&rt->stacks, (uintptr_t)iv->stack, 0);
+		if (!w) {
+			w = calloc(1, sizeof(*w));
+			if (!w || hmap_put(&rt->stacks, (uintptr_t)iv->stack, 0, w)) {
+				free(w);
+				rt->out_of_memory = true;
+				return;
+			}
+			w->stack = iv->stack;
+		}
+		w->total_ns += d;
+		w->waits++;
+	}
+}
+
+int report_listen(struct report_times *rt, struct tm_model *m)
+{
+	struct tm_listener l = {.interval = on_interval, .ctx = rt};
+
+	memset(rt, 0, sizeof(*rt));
+	return tm_model_listen(m, &l);
+}
+
+static void free_values(struct hmap *h)
+{
+	for (size_t i = 0; i < h->cap; i++)
+		free(h->slots[i].value);
+	hmap_free(h);
+}
+
+void report_times_free(struct report_times *rt)
+{
+	free_values(&rt->tasks);
+	free_values(&rt->stacks);
 }
 
 /* What a task ended as, or the state it was left in at the trace's end. */
@@ -51,15 +120,13 @@ struct figures {
 	uint64_t running_ns, suspended_ns, lifetime_ns;
 };
 
-static struct figures figures_of(const struct tm_model *m, const struct tm_task *t)
+static struct figures figures_of(const struct tm_model *m, const struct report_times *rt,
+                                 const struct tm_task *t)
 {
-	struct figures f = {t->run_ns, t->wait_ns, 0};
+	const struct task_times *tt = hmap_get(&rt->tasks, (uintptr_t)t, 0);
+	struct figures f = {tt ? tt->running_ns : 0, tt ? tt->suspended_ns : 0, 0};
 	uint64_t end = t->ended_ns ? t->ended_ns : m->last_ns;
 
-	if (t->state == COSTACK_RUNNING)
-		f.running_ns += tm_open_ns(t, m->last_ns);
-	else if (t->state == COSTACK_SUSPENDED)
-		f.suspended_ns += tm_open_ns(t, m->last_ns);
 	f.lifetime_ns = end > t->created_ns ? end - t->created_ns : 0;
 	return f;
 }
@@ -80,7 +147,7 @@ static void stack_task(const struct tm_stack *s, int32_t pid, uint64_t ts, uint6
 /* --- where tasks waited ---------------------------------------------------------- */
 
 struct wait_row {
-	struct tm_stack *stack;
+	const struct tm_stack *stack;
 	int32_t pid;
 	uint64_t total_ns, waits;
 };
@@ -96,59 +163,36 @@ static int compare_rows(const void *a, const void *b)
 
 /* Every stack tasks were suspended at, with its total, the longest first, in *out (to free).
  * 0, or -1 when out of memory. */
-static int wait_rows(const struct tm_model *m, struct wait_row **out, size_t *n)
+static int wait_rows(const struct tm_model *m, const struct report_times *rt,
+                     struct wait_row **out, size_t *n)
 {
-	struct hmap index = {0}, serials = {0};
+	struct hmap serials = {0};
 	struct wait_row *rows = NULL;
-	size_t count = 0, cap = 0;
+	size_t count = 0;
 
 	*n = 0;
+	*out = NULL;
 	for (size_t i = 0; i < m->nprocs; i++)
 		if (hmap_put(&serials, m->procs[i]->serial, 0, m->procs[i]))
 			goto fail;
-	for (size_t i = 0; i < m->stacks.cap; i++) {
-		for (struct tm_stack *s = m->stacks.slots[i].value; s; s = s->next_same_hash) {
-			struct tm_process *p = hmap_get(&serials, s->serial, 0);
+	if (rt->stacks.n && !(rows = calloc(rt->stacks.n, sizeof(*rows))))
+		goto fail;
+	for (size_t i = 0; i < rt->stacks.cap; i++) {
+		const struct stack_waits *w = rt->stacks.slots[i].value;
+		const struct tm_process *p;
 
-			if (!s->waits)
-				continue;
-			if (count == cap) {
-				size_t ncap = cap ? 2 * cap : 64;
-				struct wait_row *r = realloc(rows, ncap * sizeof(*r));
-
-				if (!r)
-					goto fail;
-				rows = r;
-				cap = ncap;
-			}
-			rows[count] = (struct wait_row){s, p ? p->pid : 0, s->wait_ns, s->waits};
-			if (hmap_put(&index, (uintptr_t)s, 0, (void *)(uintptr_t)(count + 1)))
-				goto fail;
-			count++;
-		}
-	}
-	/* Suspensions still open at the trace's end count up to it. */
-	for (size_t i = 0; i < m->nprocs; i++) {
-		for (size_t j = 0; j < m->procs[i]->ntasks; j++) {
-			const struct tm_task *t = m->procs[i]->tasks[j];
-			uintptr_t k;
-
-			if (t->state != COSTACK_SUSPENDED || !t->suspend_stack)
-				continue;
-			k = (uintptr_t)hmap_get(&index, (uintptr_t)t->suspend_stack, 0);
-			if (k)
-				rows[k - 1].total_ns += tm_open_ns(t, m->last_ns);
-		}
+		if (!w)
+			continue;
+		p = hmap_get(&serials, w->stack->serial, 0);
+		rows[count++] = (struct wait_row){w->stack, p ? p->pid : 0, w->total_ns, w->waits};
 	}
 	if (count > 1)
 		qsort(rows, count, sizeof(*rows), compare_rows);
-	hmap_free(&index);
 	hmap_free(&serials);
 	*out = rows;
 	*n = count;
 	return 0;
 fail:
-	hmap_free(&index);
 	hmap_free(&serials);
 	free(rows);
 	return -1;
@@ -237,7 +281,8 @@ static void text_exceptions(FILE *out, const struct tm_model *m, struct stacks_r
 		        t->raises->other_kinds);
 }
 
-static void text_process(FILE *out, const struct tm_model *m, struct stacks_report *r,
+static void text_process(FILE *out, const struct tm_model *m, const struct report_times *rt,
+                         struct stacks_report *r,
                          const struct tm_process *p)
 {
 	bool any_exception = false;
@@ -250,7 +295,7 @@ static void text_process(FILE *out, const struct tm_model *m, struct stacks_repo
 	        "CREATED", "LIFETIME", "FATE", "SWITCHES", "RUNNING", "SUSPENDED", "RAISES");
 	for (size_t i = 0; i < p->ntasks; i++) {
 		const struct tm_task *t = p->tasks[i];
-		struct figures f = figures_of(m, t);
+		struct figures f = figures_of(m, rt, t);
 		bool lossy = touched_by_loss(m, t);
 		char id[24];
 
@@ -297,7 +342,8 @@ static void text_waits(FILE *out, const struct tm_model *m, struct stacks_report
 	}
 }
 
-static void write_text(FILE *out, const struct tm_model *m, struct stacks_report *r,
+static void write_text(FILE *out, const struct tm_model *m, const struct report_times *rt,
+                       struct stacks_report *r,
                        const struct report_options *o, const struct wait_row *rows, size_t n)
 {
 	char a[32], b[32], d[16];
@@ -315,7 +361,7 @@ static void write_text(FILE *out, const struct tm_model *m, struct stacks_report
 	        m->nprocs == 1 ? "" : "es", ntasks, ntasks == 1 ? "" : "s");
 	text_lost(out, m);
 	for (size_t i = 0; i < m->nprocs; i++)
-		text_process(out, m, r, m->procs[i]);
+		text_process(out, m, rt, r, m->procs[i]);
 	text_waits(out, m, r, rows, n, o->top);
 }
 
@@ -342,10 +388,11 @@ static void json_stack(FILE *out, struct stacks_report *r, const struct tm_stack
 	stacks_write_json_frames(out, r, &st);
 }
 
-static void json_task(FILE *out, const struct tm_model *m, struct stacks_report *r,
+static void json_task(FILE *out, const struct tm_model *m, const struct report_times *rt,
+                      struct stacks_report *r,
                       const struct tm_task *t)
 {
-	struct figures f = figures_of(m, t);
+	struct figures f = figures_of(m, rt, t);
 
 	fprintf(out, "{\"id\":%" PRIu64 ",\"name\":", t->id);
 	json_string(out, t->name);
@@ -390,7 +437,8 @@ static void json_task(FILE *out, const struct tm_model *m, struct stacks_report 
 	fputs("]}", out);
 }
 
-static void write_json(FILE *out, const struct tm_model *m, struct stacks_report *r,
+static void write_json(FILE *out, const struct tm_model *m, const struct report_times *rt,
+                       struct stacks_report *r,
                        const struct report_options *o, const struct wait_row *rows, size_t n)
 {
 	fputs("{\"schema\":\"costack.report/1\",\"trace\":", out);
@@ -424,7 +472,7 @@ static void write_json(FILE *out, const struct tm_model *m, struct stacks_report
 		fputs(",\"tasks\":[", out);
 		for (size_t j = 0; j < p->ntasks; j++) {
 			fputs(j ? ",\n" : "\n", out);
-			json_task(out, m, r, p->tasks[j]);
+			json_task(out, m, rt, r, p->tasks[j]);
 		}
 		fputs("]}", out);
 	}
@@ -447,7 +495,8 @@ static int compare_task(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int report_write(FILE *out, struct tm_model *m, const struct report_options *o)
+int report_write(FILE *out, struct tm_model *m, const struct report_times *rt,
+                 const struct report_options *o)
 {
 	struct offline_sym sym;
 	struct stacks_report r = {.symbolize = offline_symbolize, .ctx = &sym};
@@ -464,9 +513,9 @@ int report_write(FILE *out, struct tm_model *m, const struct report_options *o)
 		if (m->procs[i]->ntasks > 1)
 			qsort(m->procs[i]->tasks, m->procs[i]->ntasks, sizeof(*m->procs[i]->tasks),
 			      compare_task);
-	if (wait_rows(m, &rows, &n))
+	if (rt->out_of_memory || wait_rows(m, rt, &rows, &n))
 		goto end;
-	(o->json ? write_json : write_text)(out, m, &r, o, rows, n);
+	(o->json ? write_json : write_text)(out, m, rt, &r, o, rows, n);
 	status = fflush(out) || ferror(out) ? -1 : 0;
 end:
 	free(rows);

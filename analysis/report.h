@@ -15,6 +15,16 @@ struct report_options {
 	bool json;
 };
 
+/* What the report counts of the intervals the model tells (a listener of it): set up with
+ * report_listen before the model is fed, given to report_write after. */
+struct report_times {
+	struct hmap tasks;  /* task -> its running and suspended time */
+	struct hmap stacks; /* stack -> the time tasks waited there, and how often */
+	bool out_of_memory;
+};
+int report_listen(struct report_times *rt, struct tm_model *m);
+void report_times_free(struct report_times *rt);
+
 /*
  * From a model fed the whole trace: the trace (its span, events), lost
  * events said plainly (how many, in which gaps, what that does), per
@@ -32,6 +42,7 @@ struct report_options {
  * "waits", "frames"}]}; times "<s>.<9 digits>", frames as costack.stacks/1's.
  * Returns 0, or -1 when out could not be written or memory ran out.
  */
-int report_write(FILE *out, struct tm_model *m, const struct report_options *o);
+int report_write(FILE *out, struct tm_model *m, const struct report_times *rt,
+                 const struct report_options *o);
 
 #endif

@@ -242,17 +242,47 @@ oom:
 }
 
 /* Enter state at ts, closing the time of the state left. */
-static void set_state(struct tm_task *t, int state, uint64_t ts)
+int tm_model_listen(struct tm_model *m, const struct tm_listener *l)
 {
-	uint64_t d = ts > t->since_ns ? ts - t->since_ns : 0;
+	if (m->nlisteners == TM_LISTENERS_MAX)
+		return -1;
+	m->listeners[m->nlisteners++] = *l;
+	return 0;
+}
 
-	if (t->state == COSTACK_RUNNING) {
-		t->run_ns += d;
-	} else if (t->state == COSTACK_SUSPENDED) {
-		t->wait_ns += d;
-		if (t->suspend_stack)
-			t->suspend_stack->wait_ns += d;
-	}
+/* t's interval in its current state, from since_ns to end. */
+static void tell_interval(const struct tm_model *m, const struct tm_task *t, uint64_t end, bool open)
+{
+	struct tm_interval iv;
+
+	if (!m->nlisteners || (t->state != COSTACK_RUNNING && t->state != COSTACK_SUSPENDED))
+		return;
+	iv = (struct tm_interval){
+	        .task = t,
+	        .state = t->state,
+	        .begin_ns = t->since_ns,
+	        .end_ns = end > t->since_ns ? end : t->since_ns,
+	        .stack = t->has_suspend && !t->suspend_unknown ? t->suspend_stack : NULL,
+	        .stack_truncated = t->has_suspend && t->suspend_truncated,
+	        .unknown = tm_task_unknown(m, t) || (t->has_suspend && t->suspend_unknown) ||
+	                   (t->state == COSTACK_SUSPENDED && !t->has_suspend),
+	        .open = open,
+	        .tid = t->tid,
+	};
+	for (unsigned i = 0; i < m->nlisteners; i++)
+		m->listeners[i].interval(m->listeners[i].ctx, m, &iv);
+}
+
+void tm_model_tell_open(const struct tm_model *m)
+{
+	for (size_t i = 0; i < m->nprocs; i++)
+		for (size_t j = 0; j < m->procs[i]->ntasks; j++)
+			tell_interval(m, m->procs[i]->tasks[j], m->last_ns, true);
+}
+
+static void set_state(struct tm_model *m, struct tm_task *t, int state, uint64_t ts)
+{
+	tell_interval(m, t, ts, false);
 	t->state = state;
 	t->since_ns = ts;
 }
@@ -344,7 +374,7 @@ void tm_on_task_create(struct tm_model *m, struct tm_process *p, uint64_t ts, in
 	t->stack_hi = stack_hi;
 	t->created_ns = ts;
 	t->tid = tid;
-	set_state(t, s, ts);
+	set_state(m, t, s, ts);
 	if (s == COSTACK_RUNNING)
 		t->switches++;
 	determined(m, t, ts, s == TM_STATE_UNKNOWN);
@@ -379,15 +409,15 @@ static void start_running(struct tm_model *m, struct tm_task *t, uint64_t ts, in
 		return; /* a lingering task: its runtime cleans up, it stays ended */
 	/* It shows where it was last suspended: known if that was. */
 	unknown = tm_task_unknown(m, t);
-	set_state(t, COSTACK_RUNNING, ts);
+	set_state(m, t, COSTACK_RUNNING, ts);
 	t->tid = tid;
 	t->switches++;
 	determined(m, t, ts, unknown);
 }
 
-static void end_task(struct tm_task *t, int outcome, uint64_t ts)
+static void end_task(struct tm_model *m, struct tm_task *t, int outcome, uint64_t ts)
 {
-	set_state(t, outcome, ts);
+	set_state(m, t, outcome, ts);
 	t->ended = true;
 	t->ended_ns = ts;
 }
@@ -403,26 +433,24 @@ void tm_on_switch(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t
 		if (state >= COSTACK_DONE && state <= COSTACK_CANCELLED) {
 			/* It had ended: its task_end was lost. A failed one's
 			 * traceback is not known. */
-			end_task(t, state, ts);
+			end_task(m, t, state, ts);
 			t->unknown = state == COSTACK_FAILED;
 		} else if (state == TM_STATE_UNKNOWN) {
 			/* Left in a state costack does not know. */
-			set_state(t, state, ts);
+			set_state(m, t, state, ts);
 			t->tid = tid;
 			determined(m, t, ts, true);
 		} else {
 			bool unknown;
 			struct tm_stack *s = stack_ref(m, p, stack, &unknown);
 
-			set_state(t, COSTACK_SUSPENDED, ts);
+			set_state(m, t, COSTACK_SUSPENDED, ts);
 			t->tid = tid;
 			t->suspend_stack = s;
 			t->has_suspend = true;
 			t->suspend_unknown = unknown;
 			t->suspend_truncated = truncated;
 			t->suspend_ns = ts;
-			if (s)
-				s->waits++;
 			determined(m, t, ts, unknown);
 		}
 	}
@@ -539,13 +567,13 @@ void tm_on_task_end(struct tm_model *m, struct tm_process *p, uint64_t ts, uint6
 		return;
 	if (outcome < COSTACK_DONE || outcome > COSTACK_CANCELLED) {
 		/* An end costack does not know: it ended, how is unknown. */
-		end_task(t, TM_STATE_UNKNOWN, ts);
+		end_task(m, t, TM_STATE_UNKNOWN, ts);
 		t->unknown = true;
 		return;
 	}
 	x = t->raises;
 	was_unknown = tm_task_unknown(m, t);
-	end_task(t, (int)outcome, ts);
+	end_task(m, t, (int)outcome, ts);
 	t->kept_raise = kept_raise;
 	t->unknown = false;
 	if (outcome != COSTACK_FAILED)

@@ -43,9 +43,6 @@ struct tm_stack {
 	uint64_t hash;
 	uint32_t serial; /* its process' */
 	uint32_t nframes;
-	/* report: time tasks spent suspended here, and how many times */
-	uint64_t wait_ns;
-	uint64_t waits;
 	uint64_t frames[]; /* innermost first, as recorded */
 };
 
@@ -102,9 +99,7 @@ struct tm_task {
 	bool ended;          /* its end seen (its state may be unknown) */
 	uint64_t ended_ns;   /* 0: not ended */
 	uint64_t switches;
-	uint64_t run_ns;  /* closed runs; the open one is since_ns on */
-	uint64_t wait_ns; /* closed suspensions */
-	/* its last suspension */
+	/* its last suspension (while it runs: where it was resumed) */
 	struct tm_stack *suspend_stack;
 	bool has_suspend, suspend_unknown, suspend_truncated;
 	uint64_t suspend_ns;
@@ -160,8 +155,38 @@ struct tm_gap {
 };
 
 struct tm_string;
+struct tm_model;
+
+/*
+ * An interval a task spent running or suspended, told to the model's listeners when it closes
+ * (its task changes state), or still open at the end of the reading (tm_model_tell_open).
+ * Views (report, flame, timeline, diff) are listeners: the model only replays.
+ */
+struct tm_interval {
+	const struct tm_task *task;  /* its process: task->process */
+	int state;                   /* COSTACK_RUNNING or COSTACK_SUSPENDED */
+	uint64_t begin_ns, end_ns;
+	/* suspended: where it waited; running: where it was resumed from. NULL: its entry (a
+	 * first run), or not known (unknown below) */
+	const struct tm_stack *stack;
+	bool stack_truncated;
+	/* lost events may hide part of it (a gap came during it, or before it and nothing said
+	 * its state again), or its stack is unknown: a view leaves it out and counts it */
+	bool unknown;
+	bool open; /* still going on at the model's last time: end_ns is that */
+	int32_t tid; /* the thread that ran it (suspended: the one it last ran on) */
+};
+
+struct tm_listener {
+	void (*interval)(void *ctx, const struct tm_model *m, const struct tm_interval *iv);
+	void *ctx;
+};
+
+#define TM_LISTENERS_MAX 4
 
 struct tm_model {
+	struct tm_listener listeners[TM_LISTENERS_MAX];
+	unsigned nlisteners;
 	struct hmap tasks;      /* (serial, id) -> task */
 	struct hmap stack_refs; /* (serial, stack id) -> stack */
 	struct hmap stacks;     /* (serial, content hash) -> stack (chained) */
@@ -186,6 +211,13 @@ struct tm_model {
 
 void tm_model_init(struct tm_model *m);
 void tm_model_free(struct tm_model *m);
+
+/* Tell l of every interval closed from now on; -1 when TM_LISTENERS_MAX listen already. */
+int tm_model_listen(struct tm_model *m, const struct tm_listener *l);
+
+/* Tell the listeners of every interval still open at the model's last time (open: true);
+ * the model is unchanged. */
+void tm_model_tell_open(const struct tm_model *m);
 
 /* A string owned by the model (NULL for NULL or when out of memory). */
 const char *tm_intern(struct tm_model *m, const char *s);
@@ -259,7 +291,7 @@ uint32_t tm_view_frames(const struct tm_view *v, int limit, uint64_t *out);
 /* The module of pid holding pc at time ts (NULL: none known). */
 struct tm_module *tm_module_at(const struct tm_model *m, int32_t pid, uint64_t pc, uint64_t ts);
 
-/* Time in the task's current state up to now (not in run_ns/wait_ns yet). */
+/* Time in the task's current state up to now. */
 static inline uint64_t tm_open_ns(const struct tm_task *t, uint64_t now)
 {
 	return now > t->since_ns ? now - t->since_ns : 0;

@@ -291,6 +291,7 @@ int trace_reader_end(struct trace_reader *r, uint64_t *at_ns)
 	}
 	if (r->at.kind == TRACE_AT_END) {
 		*at_ns = r->last_ns;
+		tm_model_tell_open(r->model);
 		return 0;
 	}
 	if (r->at_ns < r->first_ns) {
@@ -312,5 +313,6 @@ int trace_reader_end(struct trace_reader *r, uint64_t *at_ns)
 		return -1;
 	}
 	*at_ns = r->at_ns;
+	tm_model_tell_open(r->model);
 	return 0;
 }

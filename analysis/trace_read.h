@@ -141,7 +141,8 @@ bt_component_class_sink_consume_method_status trace_reader_consume(struct trace_
                                                                    bt_message_iterator *it);
 
 /* After the last message: the time the model stands at (at, or the trace's end), or -1 when
- * at lies outside the trace or the trace had no timed message (r->error). */
+ * at lies outside the trace or the trace had no timed message (r->error). On success the
+ * model's listeners are told of the intervals still open then (tm_model_tell_open). */
 int trace_reader_end(struct trace_reader *r, uint64_t *at_ns);
 
 #endif

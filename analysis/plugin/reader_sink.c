@@ -12,15 +12,30 @@ static struct reader_sink *sink_of(bt_self_component_sink *self)
 	return bt_self_component_get_data(bt_self_component_sink_as_self_component(self));
 }
 
+static void free_sink(struct reader_sink *s)
+{
+	bt_message_iterator_put_ref(s->iterator);
+	trace_reader_free(&s->reader);
+	tm_model_free(&s->model);
+	if (s->free_data)
+		s->free_data(s->data);
+	else
+		free(s->data);
+	free(s);
+}
+
 bt_component_class_initialize_method_status reader_sink_initialize(bt_self_component_sink *self,
                                                                    struct reader_sink *s)
 {
 	tm_model_init(&s->model);
 	trace_reader_init(&s->reader, &s->model, &s->at, false);
-	bt_self_component_set_data(s->self, s);
-	if (bt_self_component_sink_add_input_port(self, "in", NULL, NULL) !=
-	    BT_SELF_COMPONENT_ADD_PORT_STATUS_OK)
+	if ((s->listen && s->listen(s)) ||
+	    bt_self_component_sink_add_input_port(self, "in", NULL, NULL) !=
+	            BT_SELF_COMPONENT_ADD_PORT_STATUS_OK) {
+		free_sink(s);
 		return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
+	}
+	bt_self_component_set_data(s->self, s);
 	return BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_OK;
 }
 
@@ -42,13 +57,8 @@ void reader_sink_finalize(bt_self_component_sink *self)
 {
 	struct reader_sink *s = sink_of(self);
 
-	if (!s)
-		return;
-	bt_message_iterator_put_ref(s->iterator);
-	trace_reader_free(&s->reader);
-	tm_model_free(&s->model);
-	free(s->data);
-	free(s);
+	if (s)
+		free_sink(s);
 }
 
 void reader_sink_tell_lost(const struct reader_sink *s, const char *name)

@@ -25,11 +25,15 @@ struct reader_sink {
 	struct trace_reader reader;
 	struct trace_at at;
 	reader_sink_write_fn write;
+	int (*listen)(struct reader_sink *s); /* 0, or -1: out of memory */
 	void *data; /* the component class' own */
+	void (*free_data)(void *data); /* NULL: free() */
 };
 
-/* After the class parsed its parameters into s (at, write, data): the model, the reader, the
- * input port "in". */
+/* After the class parsed its parameters into s (at, write, data, free_data): the model, the
+ * reader, the input port "in"; then s->listen, if set, to listen to the model before it is fed.
+ * On failure, s and its data are freed (babeltrace2 does not finalize a component whose
+ * initialization failed). */
 bt_component_class_initialize_method_status reader_sink_initialize(bt_self_component_sink *self,
                                                                    struct reader_sink *s);
 bt_component_class_sink_graph_is_configured_method_status

@@ -37,6 +37,20 @@ static int view(uint64_t id, int limit, uint64_t *out, uint32_t *n)
 	return v.state;
 }
 
+/* The intervals the model told its listener (test_intervals). */
+#define INTERVALS_MAX 16
+static struct tm_interval told[INTERVALS_MAX];
+static unsigned ntold;
+
+static void on_interval(void *ctx, const struct tm_model *model, const struct tm_interval *iv)
+{
+	(void)ctx;
+	(void)model;
+	if (ntold < INTERVALS_MAX)
+		told[ntold] = *iv;
+	ntold++;
+}
+
 static const uint64_t stack_a[] = {0xa3, 0xa2, 0xa1}; /* innermost first */
 static const uint64_t stack_b[] = {0xb2, 0xb1};
 
@@ -70,8 +84,6 @@ static void test_get_stack_rules(void)
 	tm_on_switch(&m, p, 30, TID, 2, 1, COSTACK_SUSPENDED, 0x2000, false);
 	CHECK_EQ(view(1, 0, f, &n), COSTACK_RUNNING);
 	CHECK(n == 3 && f[0] == 0xa1, "running: last resumed at: %u", n);
-	CHECK_EQ(task(1)->run_ns, 10);
-	CHECK_EQ(task(1)->wait_ns, 10);
 	/* 2 raises twice, keeps the first, ends failed: the first's traceback */
 	tm_on_switch(&m, p, 40, TID, 1, 2, COSTACK_SUSPENDED, 0x1000, false);
 	tm_on_raise(&m, p, 41, TID, 2, 1, 2, false, 0x1000, false, "E", "first");
@@ -251,6 +263,63 @@ static void test_entry_told(void)
 	CHECK(n == 1 && f[0] == 0x600, "created: the entry told since");
 }
 
+/* Each interval a task ran or waited, told once as it closes, with where it waited or was
+ * resumed from; one a gap came in is unknown; the open ones at the end. */
+static void test_intervals(void)
+{
+	struct tm_listener l = {.interval = on_interval};
+
+	reset();
+	ntold = 0;
+	CHECK_EQ(tm_model_listen(&m, &l), 0);
+	tm_on_time(&m, 10);
+	tm_on_task_create(&m, p, 10, TID, 1, 0, COSTACK_RUNTIME_THREAD, COSTACK_RUNNING, 0, 0, 0);
+	tm_on_task_create(&m, p, 11, TID, 2, 1, COSTACK_RUNTIME_UCONTEXT, COSTACK_CREATED, 0xe, 0,
+	                  0);
+	CHECK_EQ(ntold, 0); /* created is no interval */
+	tm_on_stack(&m, p, 0x1000, stack_a, 3);
+	tm_on_switch(&m, p, 20, TID, 1, 2, COSTACK_SUSPENDED, 0x1000, false);
+	CHECK_EQ(ntold, 1);
+	CHECK(told[0].task == task(1) && told[0].state == COSTACK_RUNNING &&
+	              told[0].begin_ns == 10 && told[0].end_ns == 20 && !told[0].stack &&
+	              !told[0].unknown && !told[0].open && told[0].tid == TID,
+	      "1 ran 10..20 from its start: state %d %llu..%llu", told[0].state,
+	      (unsigned long long)told[0].begin_ns, (unsigned long long)told[0].end_ns);
+	tm_on_stack(&m, p, 0x2000, stack_b, 2);
+	tm_on_switch(&m, p, 35, TID, 2, 1, COSTACK_SUSPENDED, 0x2000, false);
+	CHECK_EQ(ntold, 3);
+	CHECK(told[1].task == task(2) && told[1].state == COSTACK_RUNNING &&
+	              told[1].begin_ns == 20 && told[1].end_ns == 35 && !told[1].stack,
+	      "2 ran 20..35 from its entry");
+	CHECK(told[2].task == task(1) && told[2].state == COSTACK_SUSPENDED &&
+	              told[2].end_ns - told[2].begin_ns == 15 && told[2].stack &&
+	              told[2].stack->frames[0] == 0xa3,
+	      "1 waited 15 at stack_a");
+	/* a gap while 1 runs: that run is unknown, and so is 2's wait that the gap fell in */
+	tm_on_lost(&m, 36, 37, 5, false, NULL);
+	tm_on_switch(&m, p, 40, TID, 1, 2, COSTACK_SUSPENDED, 0x1000, false);
+	CHECK_EQ(ntold, 5);
+	CHECK(told[3].task == task(1) && told[3].state == COSTACK_RUNNING && told[3].unknown &&
+	              told[3].stack && told[3].stack->frames[0] == 0xa3,
+	      "1's run, resumed from stack_a, cut by the gap: unknown %d", told[3].unknown);
+	CHECK(told[4].task == task(2) && told[4].state == COSTACK_SUSPENDED && told[4].unknown,
+	      "2's wait cut by the gap: unknown %d", told[4].unknown);
+	/* the end, both open: 1 suspended (known again by its switch away), 2 running (where
+	 * it was resumed from is not known: the gap may hold its suspension elsewhere) */
+	tm_on_time(&m, 50);
+	tm_model_tell_open(&m);
+	CHECK_EQ(ntold, 7);
+	CHECK(told[5].task == task(1) && told[5].state == COSTACK_SUSPENDED && told[5].open &&
+	              told[5].end_ns == 50 && !told[5].unknown,
+	      "1 open, suspended, known");
+	CHECK(told[6].task == task(2) && told[6].state == COSTACK_RUNNING && told[6].open &&
+	              told[6].begin_ns == 40 && told[6].end_ns == 50 && told[6].unknown,
+	      "2 open, running, resumed from what the gap may have changed");
+	tm_model_free(&m);
+	tm_model_init(&m);
+	p = tm_process_of(&m, PID, TID, "prog");
+}
+
 static void test_modules(void)
 {
 	static const uint8_t id[] = {1, 2, 3};
@@ -312,6 +381,7 @@ int main(void)
 	test_first_named_later();
 	test_unknown_values();
 	test_entry_told();
+	test_intervals();
 	test_modules();
 	test_time();
 	tm_model_free(&m);
