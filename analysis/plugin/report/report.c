@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../report.h"
+#include "../../lib/views/report.h"
 #include "../params.h"
 #include "../reader_sink.h"
 

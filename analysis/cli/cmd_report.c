@@ -4,13 +4,12 @@
 #include "commands.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "live_cli.h"
 #include "offline_cli.h"
+#include "options.h"
 #include "report.h"
 
 static void print_report_help(FILE *out)
@@ -69,55 +68,38 @@ static void print_report_help(FILE *out)
 	      out);
 }
 
-static int usage(const char *before, const char *arg, const char *after)
+enum { OPT_TOP, OPT_FORMAT }; /* report's options, in the order of its table */
+
+static int report_option(void *ctx, int option, const char *value)
 {
-	return live_cli_usage("report", before, arg, after);
+	struct report_options *o = ctx;
+	char *end;
+
+	if (option == OPT_FORMAT)
+		return cli_format("report", value, &o->json);
+	errno = 0;
+	o->top = strtoul(value, &end, 10);
+	if (errno || end == value || *end || value[0] == '-')
+		return cli_usage("report", "bad --top ", value, " (a number of stacks)");
+	return 0;
 }
 
 int command_report(int argc, char **argv)
 {
-	static const struct option options[] = {
-	        {"top", required_argument, NULL, 't'},
-	        {"format", required_argument, NULL, 'f'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
+	static const struct cli_option options[] = {
+	        [OPT_TOP] = {"top", 0, true}, [OPT_FORMAT] = {"format", 0, true}, {NULL, 0, false}};
+	static const struct cli_verb verb = {"report", options, print_report_help, "TRACE", false};
 	struct report_options o = {.top = 10};
 	struct trace_at at = {.kind = TRACE_AT_END};
 	struct tm_model m;
 	struct report_times times;
 	uint64_t at_ns;
-	char *end;
-	int c, status;
+	int operand, status;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			errno = 0;
-			o.top = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || optarg[0] == '-')
-				return usage("bad --top ", optarg, " (a number of stacks)");
-			break;
-		case 'f':
-			if (live_cli_format("report", optarg, &o.json))
-				return COSTACK_EXIT_USAGE;
-			break;
-		case 'h':
-			print_report_help(stdout);
-			return COSTACK_EXIT_OK;
-		case ':':
-			return usage("option ", argv[optind - 1], " needs a value");
-		default:
-			return usage("unknown option ", argv[optind - 1], "");
-		}
-	}
-	if (optind >= argc)
-		return usage("no TRACE given", NULL, "");
-	if (optind + 1 < argc)
-		return usage("unexpected argument ", argv[optind + 1], "");
-	o.trace = argv[optind];
+	status = cli_parse(&verb, argc, argv, report_option, &o, &operand);
+	if (status != CLI_GO_ON)
+		return status;
+	o.trace = argv[operand];
 	tm_model_init(&m);
 	report_listen(&times, &m);
 	status = offline_cli_read("report", o.trace, &at, &m, &at_ns);

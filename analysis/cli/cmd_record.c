@@ -4,12 +4,12 @@
 #include "analysis-config.h"
 #include "commands.h"
 #include "lttng_control.h"
+#include "options.h"
 #include "preload_env.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <sched.h>
@@ -468,63 +468,54 @@ struct record_options {
 	char **command;
 };
 
-/* Options, then COMMAND: COSTACK_EXIT_OK, or an exit status (-1: help shown). */
+enum { OPT_OUTPUT, OPT_SUBBUF_SIZE, OPT_NUM_SUBBUF }; /* in the table's order */
+
+static int record_option(void *ctx, int option, const char *value)
+{
+	struct record_options *opts = ctx;
+
+	switch (option) {
+	case OPT_OUTPUT:
+		if (!*value)
+			return usage_error("-o needs a directory, not ''");
+		opts->output = value;
+		return 0;
+	case OPT_SUBBUF_SIZE:
+		opts->subbuf_size = parse_power_of_two(value, true, 4096);
+		if (!opts->subbuf_size)
+			return usage_error("--subbuf-size '%s' is not a power of two of at least 4k (a "
+			                   "number of bytes, or with k, M or G)",
+			                   value);
+		return 0;
+	default: /* OPT_NUM_SUBBUF */
+		opts->num_subbuf = parse_power_of_two(value, false, 2);
+		if (!opts->num_subbuf)
+			return usage_error("--num-subbuf '%s' is not a power of two of at least 2",
+			                   value);
+		return 0;
+	}
+}
+
+/* Options, then COMMAND: CLI_GO_ON, or the exit status to end with. */
 static int parse_options(int argc, char **argv, struct record_options *opts)
 {
-	enum { OPT_SUBBUF_SIZE = 256, OPT_NUM_SUBBUF };
-	static const struct option long_options[] = {
-	        {"output", required_argument, NULL, 'o'},
-	        {"subbuf-size", required_argument, NULL, OPT_SUBBUF_SIZE},
-	        {"num-subbuf", required_argument, NULL, OPT_NUM_SUBBUF},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
+	static const struct cli_option options[] = {
+	        [OPT_OUTPUT] = {"output", 'o', true},
+	        [OPT_SUBBUF_SIZE] = {"subbuf-size", 0, true},
+	        [OPT_NUM_SUBBUF] = {"num-subbuf", 0, true},
+	        {NULL, 0, false},
 	};
-	int c;
+	static const struct cli_verb verb = {"record", options, print_record_help, "command", true};
+	int operand, status;
 
 	opts->output = NULL;
 	opts->subbuf_size = DEFAULT_SUBBUF_SIZE;
 	opts->num_subbuf = DEFAULT_NUM_SUBBUF;
 	opts->command = NULL;
-	opterr = 0;
-	optind = 1;
-	/* '+': the first argument that is not an option is COMMAND. */
-	while ((c = getopt_long(argc, argv, "+:ho:", long_options, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			print_record_help(stdout);
-			return -1;
-		case 'o':
-			if (!*optarg)
-				return usage_error("-o needs a directory, not ''");
-			opts->output = optarg;
-			break;
-		case OPT_SUBBUF_SIZE:
-			opts->subbuf_size = parse_power_of_two(optarg, true, 4096);
-			if (!opts->subbuf_size)
-				return usage_error(
-				        "--subbuf-size '%s' is not a power of two of at "
-				        "least 4k (a number of bytes, or with k, M or G)",
-				        optarg);
-			break;
-		case OPT_NUM_SUBBUF:
-			opts->num_subbuf = parse_power_of_two(optarg, false, 2);
-			if (!opts->num_subbuf)
-				return usage_error("--num-subbuf '%s' is not a power of two of at "
-				                   "least 2",
-				                   optarg);
-			break;
-		case ':':
-			return usage_error("option '%s' needs a value", argv[optind - 1]);
-		default:
-			return usage_error("unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind >= argc) {
-		fputs("costack record: no command given\nTry 'costack record --help'.\n", stderr);
-		return COSTACK_EXIT_USAGE;
-	}
-	opts->command = argv + optind;
-	return COSTACK_EXIT_OK;
+	status = cli_parse(&verb, argc, argv, record_option, opts, &operand);
+	if (status == CLI_GO_ON)
+		opts->command = argv + operand;
+	return status;
 }
 
 /* Remove the directories of the tree at path that hold no file (lttng
@@ -563,8 +554,8 @@ int command_record(int argc, char **argv)
 	int status, wait_status = -1, exec_error = 0;
 
 	status = parse_options(argc, argv, &opts);
-	if (status != COSTACK_EXIT_OK)
-		return status < 0 ? COSTACK_EXIT_OK : status;
+	if (status != CLI_GO_ON)
+		return status;
 	status = find_costack_library(&costack_preload_library, libs.preload);
 	if (status == COSTACK_EXIT_OK)
 		status = find_costack_library(&costack_lttng_library, libs.provider);

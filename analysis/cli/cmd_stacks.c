@@ -4,7 +4,6 @@
 #include "commands.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "live_read.h"
 #include "offline_cli.h"
 #include "offline_stacks.h"
+#include "options.h"
 #include "stacks_out.h"
 #include "symbolize.h"
 
@@ -135,7 +135,7 @@ static void print_stacks_help(FILE *out)
 /* "costack stacks: BEFORE'ARG'AFTER" (no quotes without ARG), and where help is. */
 static int usage(const char *before, const char *arg, const char *after)
 {
-	return live_cli_usage("stacks", before, arg, after);
+	return cli_usage("stacks", before, arg, after);
 }
 
 static bool parse_count(const char *arg, long long max, long long *value)
@@ -194,105 +194,105 @@ end:
 	return status;
 }
 
+enum { OPT_TASK, OPT_LIMIT, OPT_GROUP, OPT_FORMAT, OPT_AT, OPT_PID }; /* in the table's order */
+
+/* What the options of stacks set. */
+struct stacks_args {
+	uint64_t task_ids[MAX_TASK_OPTIONS];
+	size_t ntask_ids;
+	int32_t pids[MAX_PID_OPTIONS];
+	size_t npids;
+	struct trace_at at;
+	const char *at_arg;
+	int limit;
+	bool group, json;
+};
+
+static int stacks_option(void *ctx, int option, const char *value)
+{
+	struct stacks_args *a = ctx;
+	long long number;
+	pid_t pid;
+
+	switch (option) {
+	case OPT_TASK:
+		if (!parse_count(value, INT64_MAX, &number) || !number)
+			return usage("bad task id ", value, "");
+		if (a->ntask_ids == MAX_TASK_OPTIONS)
+			return usage("too many --task options (at most 64): ", value, "");
+		a->task_ids[a->ntask_ids++] = (uint64_t)number;
+		return 0;
+	case OPT_LIMIT:
+		if (!parse_count(value, INT_MAX, &number))
+			return usage("bad limit ", value, " (a number of frames, 0: all)");
+		a->limit = (int)number;
+		return 0;
+	case OPT_GROUP:
+		a->group = true;
+		return 0;
+	case OPT_FORMAT:
+		return cli_format("stacks", value, &a->json);
+	case OPT_AT:
+		if (trace_parse_time(value, &a->at))
+			return usage("bad TIME ", value,
+			             " (seconds since the epoch, as `date +%s.%N` prints, or "
+			             "+OFFSET from the trace's start: +1.5s, +250ms, +10us, +700ns)");
+		a->at_arg = value;
+		return 0;
+	default: /* OPT_PID */
+		if (!live_cli_parse_pid(value, &pid))
+			return usage("bad pid ", value, "");
+		if (a->npids == MAX_PID_OPTIONS)
+			return usage("too many --pid options (at most 64): ", value, "");
+		a->pids[a->npids++] = (int32_t)pid;
+		return 0;
+	}
+}
+
 int command_stacks(int argc, char **argv)
 {
-	static const struct option options[] = {
-	        {"task", required_argument, NULL, 't'}, {"limit", required_argument, NULL, 'l'},
-	        {"group", no_argument, NULL, 'g'},      {"format", required_argument, NULL, 'f'},
-	        {"at", required_argument, NULL, 'a'},   {"pid", required_argument, NULL, 'p'},
-	        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+	static const struct cli_option options[] = {
+	        [OPT_TASK] = {"task", 0, true},     [OPT_LIMIT] = {"limit", 0, true},
+	        [OPT_GROUP] = {"group", 0, false},  [OPT_FORMAT] = {"format", 0, true},
+	        [OPT_AT] = {"at", 0, true},         [OPT_PID] = {"pid", 0, true},
+	        {NULL, 0, false},
 	};
-	uint64_t task_ids[MAX_TASK_OPTIONS];
-	size_t ntask_ids = 0;
-	int32_t pids[MAX_PID_OPTIONS];
-	size_t npids = 0;
-	struct trace_at at = {.kind = TRACE_AT_END};
-	const char *at_arg = NULL;
-	long long value;
-	int limit = 0;
-	bool group = false, json = false;
+	static const struct cli_verb verb = {"stacks", options, print_stacks_help, "PID or TRACE",
+	                                     false};
+	struct stacks_args a = {.at = {.kind = TRACE_AT_END}};
 	struct live_snapshot snap = {0};
 	struct stacks_task *tasks = NULL;
 	struct symbolizer *sym = NULL;
 	struct stacks_report report;
 	pid_t pid;
-	int c, status;
+	int operand, status;
 
-	optind = 0; /* a fresh scan of this argv */
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			if (!parse_count(optarg, INT64_MAX, &value) || !value)
-				return usage("bad task id ", optarg, "");
-			if (ntask_ids == MAX_TASK_OPTIONS)
-				return usage("too many --task options (at most 64): ", optarg, "");
-			task_ids[ntask_ids++] = (uint64_t)value;
-			break;
-		case 'l':
-			if (!parse_count(optarg, INT_MAX, &value))
-				return usage("bad limit ", optarg, " (a number of frames, 0: all)");
-			limit = (int)value;
-			break;
-		case 'g':
-			group = true;
-			break;
-		case 'f':
-			if (live_cli_format("stacks", optarg, &json))
-				return COSTACK_EXIT_USAGE;
-			break;
-		case 'a':
-			if (trace_parse_time(optarg, &at))
-				return usage(
-				        "bad TIME ", optarg,
-				        " (seconds since the epoch, as `date +%s.%N` prints, or "
-				        "+OFFSET from the trace's start: +1.5s, +250ms, +10us, "
-				        "+700ns)");
-			at_arg = optarg;
-			break;
-		case 'p':
-			if (!live_cli_parse_pid(optarg, &pid))
-				return usage("bad pid ", optarg, "");
-			if (npids == MAX_PID_OPTIONS)
-				return usage("too many --pid options (at most 64): ", optarg, "");
-			pids[npids++] = (int32_t)pid;
-			break;
-		case 'h':
-			print_stacks_help(stdout);
-			return COSTACK_EXIT_OK;
-		case ':':
-			return usage("option ", argv[optind - 1], " needs a value");
-		default:
-			return usage("unknown option ", argv[optind - 1], "");
-		}
-	}
-	if (optind >= argc)
-		return usage("no PID or TRACE given", NULL, "");
-	if (optind + 1 < argc)
-		return usage("unexpected argument ", argv[optind + 1], "");
-	if (!live_cli_parse_pid(argv[optind], &pid)) {
+	status = cli_parse(&verb, argc, argv, stacks_option, &a, &operand);
+	if (status != CLI_GO_ON)
+		return status;
+	if (!live_cli_parse_pid(argv[operand], &pid)) {
 		struct offline_stacks_options o = {
-		        .task_ids = task_ids,
-		        .ntask_ids = ntask_ids,
-		        .pids = pids,
-		        .npids = npids,
-		        .limit = limit,
-		        .group = group,
-		        .json = json,
+		        .task_ids = a.task_ids,
+		        .ntask_ids = a.ntask_ids,
+		        .pids = a.pids,
+		        .npids = a.npids,
+		        .limit = a.limit,
+		        .group = a.group,
+		        .json = a.json,
 		};
 
-		return stacks_of_trace(argv[optind], &at, &o);
+		return stacks_of_trace(argv[operand], &a.at, &o);
 	}
-	if (at_arg)
-		return usage("--at ", at_arg,
+	if (a.at_arg)
+		return usage("--at ", a.at_arg,
 		             " needs a TRACE (a recording); a live PID has only now");
-	if (npids)
+	if (a.npids)
 		return usage("--pid needs a TRACE; a live PID is its own process", NULL, "");
-	if (no_process_but_directory(pid, argv[optind])) {
+	if (no_process_but_directory(pid, argv[operand])) {
 		fprintf(stderr,
 		        "costack stacks: no such process: %d (to read the trace directory %s, "
 		        "write ./%s)\n",
-		        (int)pid, argv[optind], argv[optind]);
+		        (int)pid, argv[operand], argv[operand]);
 		return COSTACK_EXIT_INPUT;
 	}
 
@@ -305,23 +305,23 @@ int command_stacks(int argc, char **argv)
 		status = COSTACK_EXIT_INPUT;
 		goto end;
 	}
-	report = (struct stacks_report){.at_ns = snap.at_ns, .tasks = tasks, .group = group};
+	report = (struct stacks_report){.at_ns = snap.at_ns, .tasks = tasks, .group = a.group};
 	for (size_t i = 0; i < snap.ntasks; i++) {
-		bool wanted = !ntask_ids;
+		bool wanted = !a.ntask_ids;
 
-		for (size_t j = 0; j < ntask_ids && !wanted; j++)
-			wanted = task_ids[j] == snap.tasks[i].id;
+		for (size_t j = 0; j < a.ntask_ids && !wanted; j++)
+			wanted = a.task_ids[j] == snap.tasks[i].id;
 		if (wanted)
-			live_cli_stacks_task(&snap.tasks[i], limit, &tasks[report.ntasks++]);
+			live_cli_stacks_task(&snap.tasks[i], a.limit, &tasks[report.ntasks++]);
 	}
-	for (size_t j = 0; j < ntask_ids; j++) {
+	for (size_t j = 0; j < a.ntask_ids; j++) {
 		bool found = false;
 
 		for (size_t i = 0; i < report.ntasks && !found; i++)
-			found = tasks[i].id == task_ids[j];
+			found = tasks[i].id == a.task_ids[j];
 		if (!found) {
 			fprintf(stderr, "costack stacks: process %d has no task %" PRIu64 "%s\n",
-			        (int)pid, task_ids[j],
+			        (int)pid, a.task_ids[j],
 			        snap.busy ? " (or it changed at every try)" : "");
 			status = COSTACK_EXIT_INPUT;
 			goto end;
@@ -330,7 +330,7 @@ int command_stacks(int argc, char **argv)
 	sym = symbolizer_new_pid(pid);
 	report.symbolize = sym ? live_cli_symbolize : NULL;
 	report.ctx = sym;
-	if ((json ? stacks_write_json : stacks_write_text)(stdout, &report)) {
+	if ((a.json ? stacks_write_json : stacks_write_text)(stdout, &report)) {
 		fprintf(stderr, "costack stacks: cannot write the output: %s\n", strerror(errno));
 		status = COSTACK_EXIT_INPUT;
 	}

@@ -10,14 +10,6 @@
 #include "stacks_out.h"
 #include "symbolize.h"
 
-/* "costack VERB: BEFORE'ARG'AFTER" and the "Try" line on stderr (no quotes
- * when arg is NULL); returns COSTACK_EXIT_USAGE. */
-int live_cli_usage(const char *verb, const char *before, const char *arg, const char *after);
-
-/* --format's value: "text" or "json" (sets *json); else a usage error for verb,
- * returned as nonzero. */
-int live_cli_format(const char *verb, const char *arg, bool *json);
-
 /* Whether arg is a PID: all digits, no sign, in range. */
 bool live_cli_parse_pid(const char *arg, pid_t *pid);
 

@@ -9,21 +9,6 @@
 #include "commands.h"
 #include "costack.h"
 
-int live_cli_usage(const char *verb, const char *before, const char *arg, const char *after)
-{
-	fprintf(stderr, "costack %s: %s%s%s%s%s\nTry 'costack %s --help'.\n", verb, before,
-	        arg ? "'" : "", arg ? arg : "", arg ? "'" : "", after, verb);
-	return COSTACK_EXIT_USAGE;
-}
-
-int live_cli_format(const char *verb, const char *arg, bool *json)
-{
-	if (strcmp(arg, "text") && strcmp(arg, "json"))
-		return live_cli_usage(verb, "unknown format ", arg, " (text or json)");
-	*json = !strcmp(arg, "json");
-	return 0;
-}
-
 bool live_cli_parse_pid(const char *arg, pid_t *pid)
 {
 	long long value = 0;

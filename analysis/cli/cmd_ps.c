@@ -4,7 +4,6 @@
 #include "commands.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "knowledge.h"
 #include "live_cli.h"
 #include "live_read.h"
+#include "options.h"
 #include "output.h"
 #include "symbolize.h"
 
@@ -102,12 +102,6 @@ static void print_ps_help(FILE *out)
 	      "  5   -       created    ucontext  4242    1.9s      0us    0         worker  "
 	      "worker (server.c:20)\n",
 	      out);
-}
-
-/* "costack ps: BEFORE'ARG'AFTER" (no quotes without ARG), and where help is. */
-static int usage(const char *before, const char *arg, const char *after)
-{
-	return live_cli_usage("ps", before, arg, after);
 }
 
 /* --- where ------------------------------------------------------------------- */
@@ -372,44 +366,29 @@ static void write_json(FILE *out, const struct row *rows, size_t n)
 	fputs(n ? "\n]\n" : "]\n", out);
 }
 
+static int ps_option(void *ctx, int option, const char *value)
+{
+	(void)option; /* --format only */
+	return cli_format("ps", value, ctx);
+}
+
 int command_ps(int argc, char **argv)
 {
-	static const struct option options[] = {
-	        {"format", required_argument, NULL, 'f'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
+	static const struct cli_option options[] = {{"format", 0, true}, {NULL, 0, false}};
+	static const struct cli_verb verb = {"ps", options, print_ps_help, "PID", false};
 	struct live_snapshot snap = {0};
 	struct symbolizer *sym = NULL;
 	const struct live_task **order = NULL;
 	struct row *rows = NULL;
 	bool json = false;
 	pid_t pid;
-	int c, status;
+	int operand, status;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			if (live_cli_format("ps", optarg, &json))
-				return COSTACK_EXIT_USAGE;
-			break;
-		case 'h':
-			print_ps_help(stdout);
-			return COSTACK_EXIT_OK;
-		case ':':
-			return usage("option ", argv[optind - 1], " needs a value");
-		default:
-			return usage("unknown option ", argv[optind - 1], "");
-		}
-	}
-	if (optind >= argc)
-		return usage("no PID given", NULL, "");
-	if (optind + 1 < argc)
-		return usage("unexpected argument ", argv[optind + 1], "");
-	if (!live_cli_parse_pid(argv[optind], &pid))
-		return usage("", argv[optind], " is not a PID");
+	status = cli_parse(&verb, argc, argv, ps_option, &json, &operand);
+	if (status != CLI_GO_ON)
+		return status;
+	if (!live_cli_parse_pid(argv[operand], &pid))
+		return cli_usage("ps", "", argv[operand], " is not a PID");
 
 	status = live_cli_read("ps", pid, &snap);
 	if (status != COSTACK_EXIT_OK)
