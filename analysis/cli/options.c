@@ -8,6 +8,7 @@
 #include "commands.h"
 
 #define OPTIONS_MAX 16
+#define LONG_ONLY 256 /* getopt_long's value of option i: LONG_ONLY + i, above any character */
 
 int cli_usage(const char *verb, const char *before, const char *arg, const char *after)
 {
@@ -27,7 +28,7 @@ int cli_format(const char *verb, const char *arg, bool *json)
 int cli_parse(const struct cli_verb *v, int argc, char **argv, cli_option_fn on_option,
               void *ctx, int *operand)
 {
-	/* getopt_long's tables: option i is val OPTIONS_MAX + i; "+" stops at a command. */
+	/* getopt_long's tables ("+": stop at a command's first word). */
 	struct option longs[OPTIONS_MAX + 2];
 	char shorts[3 + 2 * OPTIONS_MAX + 2] = "+:h";
 	size_t n = 0, s = strlen(shorts);
@@ -36,7 +37,7 @@ int cli_parse(const struct cli_verb *v, int argc, char **argv, cli_option_fn on_
 	for (; v->options[n].name; n++) {
 		longs[n] = (struct option){v->options[n].name,
 		                           v->options[n].has_value ? required_argument : no_argument,
-		                           NULL, OPTIONS_MAX + (int)n};
+		                           NULL, LONG_ONLY + (int)n};
 		if (v->options[n].short_name) {
 			shorts[s++] = v->options[n].short_name;
 			if (v->options[n].has_value)
@@ -57,8 +58,8 @@ int cli_parse(const struct cli_verb *v, int argc, char **argv, cli_option_fn on_
 		}
 		if (c == ':')
 			return cli_usage(v->verb, "option ", argv[optind - 1], " needs a value");
-		if (c >= OPTIONS_MAX)
-			option = c - OPTIONS_MAX;
+		if (c >= LONG_ONLY && c < LONG_ONLY + (int)n)
+			option = c - LONG_ONLY;
 		for (int i = 0; option < 0 && v->options[i].name; i++)
 			if (c == v->options[i].short_name)
 				option = i;

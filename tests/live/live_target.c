@@ -13,10 +13,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#define COSTACK_OPTIONAL
-#include <costack.h>
-
-#include "live_target.h"
+#include "targets.h"
 
 /*
  * live_target states: main makes a task in every state, prints its own
@@ -32,7 +29,7 @@
  *              where it was last resumed); main itself
  *   done       `finisher`, its entry returned
  *   failed     `thrower`, whose C++ body threw and kept the exception
- *              (live_target_cxx.cpp)
+ *              (tests/targets/targets_cxx.cpp)
  *   cancelled  `victim`, whose stack was reused by `heir` (created; its
  *              name has a tab and a byte that is not UTF-8)
  *   and a Boost.Context fiber, suspended in fiber_wait (fcontext).
@@ -51,48 +48,7 @@
  * No sleep anywhere: every wait is a read of a pipe.
  */
 
-#define STACK_SIZE (256 * 1024)
-#define FRAMES_MAX 512
-#define STACK_FN __attribute__((noinline, noipa, used, visibility("default")))
-#define KEEP_FRAME() __asm__ volatile("" ::: "memory")
-
-struct task {
-	ucontext_t ctx;
-	char *stack;
-	costack_task_t id;
-	ucontext_t *home; /* where task_yield returns to */
-};
-
 static ucontext_t main_ctx;
-
-static void make_task(struct task *t, void (*entry)(void), char *stack, ucontext_t *home)
-{
-	if (getcontext(&t->ctx) != 0)
-		abort();
-	t->stack = stack ? stack : malloc(STACK_SIZE);
-	if (!t->stack)
-		abort();
-	t->home = home;
-	t->ctx.uc_stack.ss_sp = t->stack;
-	t->ctx.uc_stack.ss_size = STACK_SIZE;
-	t->ctx.uc_link = home;
-	makecontext(&t->ctx, entry, 0);
-	t->id = costack_available() ? costack_task_at(t->stack + STACK_SIZE / 2) : 0;
-}
-
-STACK_FN void task_yield(struct task *t)
-{
-	if (swapcontext(&t->ctx, t->home) != 0)
-		abort();
-	KEEP_FRAME();
-}
-
-STACK_FN void run_task(struct task *t)
-{
-	if (swapcontext(t->home, &t->ctx) != 0)
-		abort();
-	KEEP_FRAME();
-}
 
 /* Wait for a line or the end of standard input. */
 static void wait_for_input(void)
@@ -101,20 +57,6 @@ static void wait_for_input(void)
 
 	if (!fgets(line, sizeof(line), stdin) && ferror(stdin))
 		perror("live_target: stdin");
-}
-
-static void read_byte(int fd)
-{
-	char c;
-
-	while (read(fd, &c, 1) < 0 && errno == EINTR)
-		;
-}
-
-static void write_byte(int fd)
-{
-	while (write(fd, "x", 1) < 0 && errno == EINTR)
-		;
 }
 
 /* --- states -------------------------------------------------------------- */
@@ -199,64 +141,6 @@ static void *helper_thread(void *arg)
 	return NULL;
 }
 
-static void json_string(FILE *out, const char *s)
-{
-	putc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(out, "\\u%04x", *p);
-		else
-			putc(*p, out);
-	}
-	putc('"', out);
-}
-
-static void json_frames(FILE *out, void *const *frames, int n)
-{
-	putc('[', out);
-	for (int i = 0; i < n; i++)
-		fprintf(out, "%s\"%#" PRIxPTR "\"", i ? "," : "", (uintptr_t)frames[i]);
-	putc(']', out);
-}
-
-/* One task's view from inside, as a JSON object. */
-static void json_task(FILE *out, const char *role, costack_task_t id)
-{
-	struct costack_task_info info = {.size = sizeof(info)};
-	void *frames[FRAMES_MAX];
-	char *text = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&text, &size);
-	int n;
-
-	if (!f || costack_task_info(id, &info) != 0)
-		abort();
-	costack_print_stack(id, 0, f);
-	fclose(f);
-	fprintf(out,
-	        "{\"role\":\"%s\",\"id\":%" PRIu64 ",\"state\":\"%s\",\"runtime\":%d,"
-	        "\"thread\":%d,\"name\":",
-	        role, id, costack_state_name(info.state), info.runtime, info.thread);
-	json_string(out, info.name);
-	fprintf(out, ",\"since_ns\":%" PRIu64 ",\"switches\":%" PRIu64 ",\"exception_type\":",
-	        info.state_since_ns, info.switches);
-	json_string(out, info.exception_type);
-	fputs(",\"exception_what\":", out);
-	json_string(out, info.exception_what);
-	n = costack_get_stack(id, frames, sizeof(frames) / sizeof(*frames), 0);
-	fputs(",\"frames\":", out);
-	json_frames(out, frames, n);
-	n = costack_get_stack(id, frames, sizeof(frames) / sizeof(*frames), 2);
-	fputs(",\"frames_limit2\":", out);
-	json_frames(out, frames, n);
-	fputs(",\"print_stack\":", out);
-	json_string(out, text);
-	putc('}', out);
-	free(text);
-}
-
 static int states(void)
 {
 	costack_task_t self = costack_current_task();
@@ -272,13 +156,13 @@ static int states(void)
 	run_task(&sleeper);
 	make_task(&finisher, finisher_entry, NULL, &main_ctx);
 	run_task(&finisher);
-	make_task(&thrower, live_thrower_entry, NULL, &main_ctx);
+	make_task(&thrower, target_thrower_entry, NULL, &main_ctx);
 	run_task(&thrower);
 	make_task(&victim, victim_entry, NULL, &main_ctx);
 	run_task(&victim);
 	make_task(&heir, heir_entry, victim.stack, &main_ctx); /* the victim is cancelled */
 	costack_set_task_name(heir.id, "heir\t\xff");          /* a control character, not UTF-8 */
-	fiber = live_fiber_start();
+	fiber = target_fiber_start();
 	if (pthread_create(&thread, NULL, helper_thread, NULL))
 		abort();
 	read_byte(runner_blocked[0]);
@@ -309,7 +193,7 @@ static int states(void)
 	wait_for_input();
 	write_byte(runner_release[1]);
 	pthread_join(thread, NULL);
-	live_fiber_finish();
+	target_fiber_finish();
 	return 0;
 }
 

@@ -165,7 +165,7 @@ def section_states(tool, library, target):
             # resumed (its switch into the fiber).
             names = functions(o['frames'])
             check(o['state'] == 'running' and 'main' in names and
-                  'live_fiber_start' in names,
+                  'target_fiber_start' in names,
                   'states: main, running, shows the stack at its last switch', names)
             continue
         check(physical(o['frames']) == task['frames'],
@@ -185,10 +185,10 @@ def section_states(tool, library, target):
                 check(False, 'states: %s: frame fields' % role, f)
                 break
     thrower = outside.get(inside['thrower']['id'])
-    check(thrower and 'live_target::throw_deep(int)' in functions(thrower['frames']),
-          'states: C++ names demangled (live_target::throw_deep(int))',
+    check(thrower and 'target::throw_deep(int)' in functions(thrower['frames']),
+          'states: C++ names demangled (target::throw_deep(int))',
           thrower and functions(thrower['frames']))
-    check(thrower and functions(thrower['frames'])[0] == 'live_thrower_entry',
+    check(thrower and functions(thrower['frames'])[0] == 'target_thrower_entry',
           'states: a traceback starts at the task\'s outermost frame',
           thrower and functions(thrower['frames']))
 
@@ -254,9 +254,9 @@ def section_states(tool, library, target):
               [row['state'] for row in rows])
         expected_where = {
             'fresh': 'fresh_entry', 'sleeper': 'task_yield', 'runner': 'task_yield',
-            'thrower': 'live_target::throw_deep(int)', 'heir': 'heir_entry',
+            'thrower': 'target::throw_deep(int)', 'heir': 'heir_entry',
             'thread_root': 'run_task',
-            'fiber': 'live_target::fiber_wait(boost::context::fiber&&)',
+            'fiber': 'target::fiber_wait(boost::context::fiber&&)',
             'finisher': None, 'victim': None,
         }
         for role, function in expected_where.items():
@@ -281,7 +281,7 @@ def section_states(tool, library, target):
           'states: ps: a header and a line per task', text)
     line = [l for l in lines if re.match(r'^%d ' % sleeper, l)]
     check(line and re.search(r' sleeper +suspended +ucontext .* sleeper_entry +task_yield '
-                             r'\(live_target\.c:[0-9]+\)$', line[0]),
+                             r'\(tasks\.c:[0-9]+\)$', line[0]),
           'states: ps: the sleeper\'s line', line)
 
     status, out = t.finish()

@@ -12,10 +12,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#define COSTACK_OPTIONAL
-#include <costack.h>
-
-#include "offline_target.h"
+#include "targets.h"
 
 /*
  * offline_target states FILE: main makes a task in every state, then, at a
@@ -34,7 +31,7 @@
  *              suspended once (then: done); main itself
  *   done       `finisher`
  *   failed     `thrower`, whose C++ body threw three calls deep and kept the
- *              exception, then threw and caught another (offline_target_cxx.cpp):
+ *              exception, then threw and caught another (tests/targets/targets_cxx.cpp):
  *              its traceback is the kept raise's, not the newest one's
  *   cancelled  `victim`, whose stack was reused by `heir` (created; then: done)
  *
@@ -54,61 +51,9 @@
  * offset LTTng measured once).
  */
 
-#define STACK_SIZE (256 * 1024)
-#define FRAMES_MAX 512
 #define QUIET_MS 50
 
-struct task {
-	ucontext_t ctx;
-	char *stack;
-	costack_task_t id;
-	ucontext_t *home; /* where task_yield returns to */
-};
-
 static ucontext_t main_ctx;
-
-static void make_task(struct task *t, void (*entry)(void), char *stack, ucontext_t *home)
-{
-	if (getcontext(&t->ctx) != 0)
-		abort();
-	t->stack = stack ? stack : malloc(STACK_SIZE);
-	if (!t->stack)
-		abort();
-	t->home = home;
-	t->ctx.uc_stack.ss_sp = t->stack;
-	t->ctx.uc_stack.ss_size = STACK_SIZE;
-	t->ctx.uc_link = home;
-	makecontext(&t->ctx, entry, 0);
-	t->id = costack_available() ? costack_task_at(t->stack + STACK_SIZE / 2) : 0;
-}
-
-STACK_FN void task_yield(struct task *t)
-{
-	if (swapcontext(&t->ctx, t->home) != 0)
-		abort();
-	KEEP_FRAME();
-}
-
-STACK_FN void run_task(struct task *t)
-{
-	if (swapcontext(t->home, &t->ctx) != 0)
-		abort();
-	KEEP_FRAME();
-}
-
-static void read_byte(int fd)
-{
-	char c;
-
-	while (read(fd, &c, 1) < 0 && errno == EINTR)
-		;
-}
-
-static void write_byte(int fd)
-{
-	while (write(fd, "x", 1) < 0 && errno == EINTR)
-		;
-}
 
 static void quiet(void)
 {
@@ -119,52 +64,6 @@ static void quiet(void)
 }
 
 /* --- the API's view, as JSON ----------------------------------------------- */
-
-static void json_string(FILE *out, const char *s)
-{
-	putc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(out, "\\u%04x", *p);
-		else
-			putc(*p, out);
-	}
-	putc('"', out);
-}
-
-static void json_frames(FILE *out, void *const *frames, int n)
-{
-	putc('[', out);
-	for (int i = 0; i < n; i++)
-		fprintf(out, "%s\"%#" PRIxPTR "\"", i ? "," : "", (uintptr_t)frames[i]);
-	putc(']', out);
-}
-
-static void json_task(FILE *out, const char *role, costack_task_t id)
-{
-	struct costack_task_info info = {.size = sizeof(info)};
-	void *frames[FRAMES_MAX];
-	int n;
-
-	if (costack_task_info(id, &info) != 0)
-		abort();
-	fprintf(out, "{\"role\":\"%s\",\"id\":%" PRIu64 ",\"state\":\"%s\",\"thread\":%d,\"name\":",
-	        role, id, costack_state_name(info.state), info.thread);
-	json_string(out, info.name);
-	fputs(",\"exception_type\":", out);
-	json_string(out, info.exception_type);
-	fputs(",\"exception_what\":", out);
-	json_string(out, info.exception_what);
-	n = costack_get_stack(id, frames, sizeof(frames) / sizeof(*frames), 0);
-	fputs(",\"frames\":", out);
-	json_frames(out, frames, n);
-	n = costack_get_stack(id, frames, sizeof(frames) / sizeof(*frames), 2);
-	fputs(",\"frames_limit2\":", out);
-	json_frames(out, frames, n);
-	putc('}', out);
-}
 
 struct role {
 	const char *name;
@@ -223,7 +122,7 @@ STACK_FN void deep_entry(void)
 STACK_FN void shallow_entry(void)
 {
 	task_yield(&shallow);
-	offline_throw_and_keep(); /* it ends failed */
+	target_throw_and_keep(); /* it ends failed */
 	KEEP_FRAME();
 }
 
@@ -295,13 +194,13 @@ static int states(FILE *out)
 	run_task(&shallow);
 	make_task(&finisher, finisher_entry, NULL, &main_ctx);
 	run_task(&finisher);
-	make_task(&thrower, offline_thrower_entry, NULL, &main_ctx);
+	make_task(&thrower, target_thrower_entry, NULL, &main_ctx);
 	run_task(&thrower);
 	make_task(&victim, victim_entry, NULL, &main_ctx);
 	run_task(&victim);
 	make_task(&heir, heir_entry, victim.stack, &main_ctx); /* the victim is cancelled */
 	costack_set_task_name(heir.id, "heir");
-	fiber = offline_fiber_start();
+	fiber = target_fiber_start();
 	if (pthread_create(&thread, NULL, helper_thread, NULL))
 		abort();
 	read_byte(runner_blocked[0]);
@@ -325,7 +224,7 @@ static int states(FILE *out)
 	run_task(&shallow); /* throws and keeps it: failed */
 	run_task(&fresh);   /* done */
 	run_task(&heir);    /* done */
-	offline_fiber_finish();
+	target_fiber_finish();
 	write_byte(runner_release[1]);
 	pthread_join(thread, NULL); /* runner done, then the thread's root */
 	write_view(out, "end", roles, sizeof(roles) / sizeof(*roles));
@@ -373,7 +272,7 @@ STACK_FN void flood_entry(void)
 	}
 	if (i == 6) {
 		flood_loop(t, flood_rounds / 2);
-		offline_throw_and_keep(); /* then failed */
+		target_throw_and_keep(); /* then failed */
 		return;
 	}
 	flood_loop(t, i < 3 ? 2 * flood_rounds : flood_rounds);

@@ -231,9 +231,10 @@ def source_line(path, after, text):
 
 
 def section_symbols(s):
-    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'offline_target.c')
-    source_cxx = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                              'offline_target_cxx.cpp')
+    here = os.path.dirname(os.path.abspath(__file__))
+    source = os.path.join(here, 'offline_target.c')
+    source_tasks = os.path.join(here, '..', 'targets', 'tasks.c')
+    source_cxx = os.path.join(here, '..', 'targets', 'targets_cxx.cpp')
     trace, views, r = s.record('symbols', ['states', 'VIEWS'])
     if not check(r.returncode == 0 and len(views) == 2, 'symbols: recorded', r.stderr):
         return
@@ -248,14 +249,13 @@ def section_symbols(s):
     want = [('deep_entry', 'offline_target.c', source_line(source, 'void deep_entry(', 'deep_a(')),
             ('deep_a', 'offline_target.c', source_line(source, 'void deep_a(', 'deep_b(')),
             ('deep_b', 'offline_target.c', source_line(source, 'void deep_b(', 'task_yield(')),
-            ('task_yield', 'offline_target.c',
-             source_line(source, 'void task_yield(', 'swapcontext('))]
+            ('task_yield', 'tasks.c', source_line(source_tasks, 'void task_yield(', 'swapcontext('))]
     check(got == want, 'symbols: the deep task: function, file, line of each frame', (got, want))
     check(all(f['module'] == s.target and f['offset'].startswith('0x') for f in deep),
           'symbols: module and offset', deep)
     thrower = [f['function'] for f in tasks[role['thrower']]['frames']]
-    check(thrower.count('offline_target::throw_deep(int)') == 4 and
-          thrower[:2] == ['offline_thrower_entry', 'offline_throw_and_keep'],
+    check(thrower.count('target::throw_deep(int)') == 4 and
+          thrower[:2] == ['target_thrower_entry', 'target_throw_and_keep'],
           'symbols: the traceback, C++ names demangled', thrower)
     throw_line = source_line(source_cxx, 'void throw_deep(', 'throw std::runtime_error')
     check(tasks[role['thrower']]['frames'][-1]['line'] == throw_line,
@@ -265,10 +265,10 @@ def section_symbols(s):
     status, text, err = run(s.costack, 'stacks', trace, '--at', mid['time'])
     block = next((b for b in text.split('\n\n') if 'id=%d ' % role['thrower'] in b), '')
     check(status == 0 and block.startswith('Traceback for <Task failed id=%d entry='
-                                           'offline_thrower_entry() runtime=ucontext' %
+                                           'target_thrower_entry() runtime=ucontext' %
                                            role['thrower']) and
           block.rstrip().endswith('std::runtime_error: boom at depth 0') and
-          'in offline_target::throw_deep(int)' in block,
+          'in target::throw_deep(int)' in block,
           'symbols: text, a traceback as print_stack prints it', block)
 
     # A copy of the target, recorded, then deleted: module and offset only.

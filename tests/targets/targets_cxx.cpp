@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// offline_target_cxx.cpp - offline_target's C++ side: exceptions kept, a Boost.Context fiber.
-#include "offline_target.h"
+// targets_cxx.cpp - the test programs' C++ tasks: one failed by a kept exception, one fiber.
+#include "targets.h"
 
 #include <exception>
 #include <stdexcept>
@@ -8,11 +8,11 @@
 
 #include <boost/context/fiber.hpp>
 
-namespace offline_target {
+namespace target {
 
 static std::exception_ptr kept;
 
-// Mangled (a namespace, a parameter): costack must show "offline_target::throw_deep(int)".
+// Mangled (a namespace, a parameter): costack must show "target::throw_deep(int)".
 STACK_FN void throw_deep(int depth)
 {
 	if (depth == 0)
@@ -51,33 +51,33 @@ STACK_FN boost::context::fiber fiber_body(boost::context::fiber &&back)
 	return std::move(back);
 }
 
-} // namespace offline_target
+} // namespace target
 
-extern "C" STACK_FN void offline_throw_and_keep(void)
+extern "C" STACK_FN void target_throw_and_keep(void)
 {
 	try {
-		offline_target::throw_deep(3);
+		target::throw_deep(3);
 	} catch (...) {
-		offline_target::kept = std::current_exception();
-		offline_target::throw_aside();
+		target::kept = std::current_exception();
+		target::throw_aside();
 	}
 	KEEP_FRAME();
 }
 
-extern "C" STACK_FN void offline_thrower_entry(void)
+extern "C" STACK_FN void target_thrower_entry(void)
 {
-	offline_throw_and_keep();
+	target_throw_and_keep();
 	KEEP_FRAME();
 }
 
-extern "C" costack_task_t offline_fiber_start(void)
+extern "C" costack_task_t target_fiber_start(void)
 {
-	offline_target::fiber = boost::context::fiber(offline_target::fiber_body);
-	offline_target::fiber = std::move(offline_target::fiber).resume();
-	return costack_task_at(offline_target::fiber_local);
+	target::fiber = boost::context::fiber(target::fiber_body);
+	target::fiber = std::move(target::fiber).resume();
+	return costack_task_at(target::fiber_local);
 }
 
-extern "C" void offline_fiber_finish(void)
+extern "C" void target_fiber_finish(void)
 {
-	offline_target::fiber = std::move(offline_target::fiber).resume();
+	target::fiber = std::move(target::fiber).resume();
 }
