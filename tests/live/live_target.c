@@ -61,10 +61,8 @@ static void wait_for_input(void)
 
 /* --- states -------------------------------------------------------------- */
 
-static struct task fresh, sleeper, finisher, thrower, victim, heir, runner;
-static ucontext_t thread_ctx;
-static int runner_blocked[2], runner_release[2];
-static costack_task_t thread_root_id;
+static struct task fresh, sleeper, finisher, thrower, victim, heir;
+static struct runner runner;
 
 STACK_FN void fresh_entry(void)
 {
@@ -105,50 +103,11 @@ STACK_FN void heir_entry(void)
 	abort(); /* never runs */
 }
 
-STACK_FN void runner_wait(struct task *t)
-{
-	task_yield(t);
-	KEEP_FRAME();
-}
-
-STACK_FN void runner_block(void)
-{
-	write_byte(runner_blocked[1]);
-	read_byte(runner_release[0]);
-	KEEP_FRAME();
-}
-
-STACK_FN void runner_entry(void)
-{
-	runner_wait(&runner);
-	runner_block();
-	KEEP_FRAME();
-}
-
-STACK_FN void run_on_thread(struct task *t)
-{
-	run_task(t);
-	KEEP_FRAME();
-}
-
-static void *helper_thread(void *arg)
-{
-	(void)arg;
-	thread_root_id = costack_available() ? costack_current_task() : 0;
-	make_task(&runner, runner_entry, NULL, &thread_ctx);
-	run_on_thread(&runner); /* it suspends once in runner_wait */
-	run_on_thread(&runner); /* it blocks, running, until released */
-	return NULL;
-}
-
 static int states(void)
 {
 	costack_task_t self = costack_current_task();
 	costack_task_t fiber;
-	pthread_t thread;
 
-	if (pipe(runner_blocked) || pipe(runner_release))
-		abort();
 	make_task(&fresh, fresh_entry, NULL, &main_ctx);
 	costack_set_task_name(fresh.id, "fresh \"q\" \\ \xc3\xa9");
 	make_task(&sleeper, sleeper_entry, NULL, &main_ctx);
@@ -163,9 +122,7 @@ static int states(void)
 	make_task(&heir, heir_entry, victim.stack, &main_ctx); /* the victim is cancelled */
 	costack_set_task_name(heir.id, "heir\t\xff");          /* a control character, not UTF-8 */
 	fiber = target_fiber_start();
-	if (pthread_create(&thread, NULL, helper_thread, NULL))
-		abort();
-	read_byte(runner_blocked[0]);
+	runner_start(&runner);
 
 	printf("{\"pid\":%d,\"tasks\":[", (int)getpid());
 	json_task(stdout, "self", self);
@@ -182,17 +139,16 @@ static int states(void)
 	putchar(',');
 	json_task(stdout, "heir", heir.id);
 	putchar(',');
-	json_task(stdout, "runner", runner.id);
+	json_task(stdout, "runner", runner.task.id);
 	putchar(',');
-	json_task(stdout, "thread_root", thread_root_id);
+	json_task(stdout, "thread_root", runner.thread_root);
 	putchar(',');
 	json_task(stdout, "fiber", fiber);
 	puts("]}\nREADY");
 	fflush(stdout);
 
 	wait_for_input();
-	write_byte(runner_release[1]);
-	pthread_join(thread, NULL);
+	runner_finish(&runner);
 	target_fiber_finish();
 	return 0;
 }

@@ -91,10 +91,8 @@ static void write_view(FILE *out, const char *label, const struct role *roles, s
 
 /* --- states ------------------------------------------------------------------ */
 
-static struct task fresh, deep, shallow, finisher, thrower, victim, heir, runner;
-static ucontext_t thread_ctx;
-static int runner_blocked[2], runner_release[2];
-static costack_task_t thread_root_id;
+static struct task fresh, deep, shallow, finisher, thrower, victim, heir;
+static struct runner runner;
 
 STACK_FN void fresh_entry(void)
 {
@@ -142,49 +140,10 @@ STACK_FN void heir_entry(void)
 	KEEP_FRAME();
 }
 
-STACK_FN void runner_wait(struct task *t)
-{
-	task_yield(t);
-	KEEP_FRAME();
-}
-
-STACK_FN void runner_block(void)
-{
-	write_byte(runner_blocked[1]);
-	read_byte(runner_release[0]);
-	KEEP_FRAME();
-}
-
-STACK_FN void runner_entry(void)
-{
-	runner_wait(&runner);
-	runner_block();
-	KEEP_FRAME();
-}
-
-STACK_FN void run_on_thread(struct task *t)
-{
-	run_task(t);
-	KEEP_FRAME();
-}
-
-static void *helper_thread(void *arg)
-{
-	(void)arg;
-	thread_root_id = costack_current_task();
-	make_task(&runner, runner_entry, NULL, &thread_ctx);
-	run_on_thread(&runner); /* it suspends once in runner_wait */
-	run_on_thread(&runner); /* it blocks, running, until released */
-	return NULL;
-}
-
 static int states(FILE *out)
 {
 	costack_task_t fiber;
-	pthread_t thread;
 
-	if (pipe(runner_blocked) || pipe(runner_release))
-		abort();
 	make_task(&fresh, fresh_entry, NULL, &main_ctx);
 	costack_set_task_name(fresh.id, "fresh");
 	make_task(&deep, deep_entry, NULL, &main_ctx);
@@ -201,9 +160,7 @@ static int states(FILE *out)
 	make_task(&heir, heir_entry, victim.stack, &main_ctx); /* the victim is cancelled */
 	costack_set_task_name(heir.id, "heir");
 	fiber = target_fiber_start();
-	if (pthread_create(&thread, NULL, helper_thread, NULL))
-		abort();
-	read_byte(runner_blocked[0]);
+	runner_start(&runner);
 
 	struct role roles[] = {
 	        {"self", costack_current_task()},
@@ -214,8 +171,8 @@ static int states(FILE *out)
 	        {"thrower", thrower.id},
 	        {"victim", victim.id},
 	        {"heir", heir.id},
-	        {"runner", runner.id},
-	        {"thread_root", thread_root_id},
+	        {"runner", runner.task.id},
+	        {"thread_root", runner.thread_root},
 	        {"fiber", fiber},
 	};
 	write_view(out, "mid", roles, sizeof(roles) / sizeof(*roles));
@@ -225,8 +182,7 @@ static int states(FILE *out)
 	run_task(&fresh);   /* done */
 	run_task(&heir);    /* done */
 	target_fiber_finish();
-	write_byte(runner_release[1]);
-	pthread_join(thread, NULL); /* runner done, then the thread's root */
+	runner_finish(&runner); /* runner done, then the thread's root */
 	write_view(out, "end", roles, sizeof(roles) / sizeof(*roles));
 	return 0;
 }

@@ -5,6 +5,7 @@
 #ifndef COSTACK_TEST_TARGETS_H
 #define COSTACK_TEST_TARGETS_H
 
+#include <pthread.h>
 #include <stdio.h>
 #include <ucontext.h>
 
@@ -48,6 +49,17 @@ void json_string(FILE *out, const char *s);
  * no limit), "frames_limit2" (limit 2), "print_stack"}; aborts when the API does not know
  * the task. */
 void json_task(FILE *out, const char *role, costack_task_t id);
+
+/* A task running on a helper thread, blocked in read() there; it suspended once before (in
+ * runner_wait): from outside, a running task shows where it was last resumed. */
+struct runner {
+	struct task task;
+	costack_task_t thread_root; /* the helper thread's root task */
+};
+/* Start it; returns once the task blocks. */
+void runner_start(struct runner *r);
+/* Release it and join the thread (the task done, then the thread's root). */
+void runner_finish(struct runner *r);
 
 /* C++ (targets_cxx.cpp). A ucontext entry: throws std::runtime_error("boom at depth 0") three
  * calls deep in target::throw_deep(int), catches and keeps it (std::current_exception), then

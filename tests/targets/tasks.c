@@ -52,6 +52,65 @@ void write_byte(int fd)
 		;
 }
 
+/* The one runner (runner_start): its entry takes no argument. */
+static struct runner *the_runner;
+static pthread_t runner_thread;
+static ucontext_t runner_home;
+static int runner_blocked[2], runner_release[2];
+
+STACK_FN void runner_wait(struct task *t)
+{
+	task_yield(t);
+	KEEP_FRAME();
+}
+
+STACK_FN void runner_block(void)
+{
+	write_byte(runner_blocked[1]);
+	read_byte(runner_release[0]);
+	KEEP_FRAME();
+}
+
+STACK_FN void runner_entry(void)
+{
+	runner_wait(&the_runner->task);
+	runner_block();
+	KEEP_FRAME();
+}
+
+STACK_FN void run_on_thread(struct task *t)
+{
+	run_task(t);
+	KEEP_FRAME();
+}
+
+static void *runner_main(void *arg)
+{
+	struct runner *r = arg;
+
+	r->thread_root = costack_available() ? costack_current_task() : 0;
+	make_task(&r->task, runner_entry, NULL, &runner_home);
+	run_on_thread(&r->task); /* it suspends once in runner_wait */
+	run_on_thread(&r->task); /* it blocks, running, until released */
+	return NULL;
+}
+
+void runner_start(struct runner *r)
+{
+	the_runner = r;
+	if (pipe(runner_blocked) || pipe(runner_release) ||
+	    pthread_create(&runner_thread, NULL, runner_main, r))
+		abort();
+	read_byte(runner_blocked[0]);
+}
+
+void runner_finish(struct runner *r)
+{
+	(void)r;
+	write_byte(runner_release[1]);
+	pthread_join(runner_thread, NULL);
+}
+
 void json_string(FILE *out, const char *s)
 {
 	if (!s) {
