@@ -45,23 +45,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lttng'))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import lttng_session  # noqa: E402
-
-passed = 0
-failed = 0
-
-
-def check(ok, what, detail=''):
-    global passed, failed
-    if ok:
-        passed += 1
-        print('ok: ' + what)
-    else:
-        failed += 1
-        print('FAILED: ' + what)
-        if detail:
-            print('    ' + str(detail)[:4000].replace('\n', '\n    '))
-    return ok
+from checks import check, finish  # noqa: E402
 
 
 def run(args, **kwargs):
@@ -281,8 +267,7 @@ def main():
         for phase in truth:
             check_recording(tool, trace, phase, source)
     shutil.rmtree(work)
-    print('test_runtimes: %d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return finish('test_runtimes')
 
 
 if __name__ == '__main__':
