@@ -194,6 +194,15 @@ def section_states(s):
               exc)
         check(rep2['waits'] and rep2['waits'][0]['total_ns'] > 0,
               'report: the longest waits', rep2['waits'][:1])
+        check(not any(t['lost_events_may_touch'] for t in tasks.values()),
+              'report: no task marked as touched by lost events, none being lost',
+              [t['id'] for t in tasks.values() if t['lost_events_may_touch']])
+        # deep waits from its first switch to the end, through the quiet moments around each
+        # view (50 ms each, four of them): a report of intervals counts them.
+        deep = tasks[next(v['id'] for v in end['tasks'] if v['role'] == 'deep')]
+        check(deep['suspended_ns'] >= 150 * 10**6 and
+              deep['running_ns'] + deep['suspended_ns'] <= deep['lifetime_ns'],
+              'report: deep\'s time suspended, within its lifetime', deep)
 
     # --at +OFFSET: the same moment, told from the trace's start.
     st, out, err = run('babeltrace2', trace)
@@ -314,6 +323,12 @@ def section_lost(s):
         rep = None
     check(status == 0 and rep and rep['lost']['events'] > 0 and rep['lost']['gaps'],
           'lost: the JSON report counts them, with their gaps', (status, err))
+    flood = {v['id'] for v in views[0]['tasks'] if v['role'].startswith('t')}
+    marked = {t['id'] for p in (rep or {'processes': []})['processes'] for t in p['tasks']
+              if t['lost_events_may_touch']}
+    check(flood and flood <= marked,
+          'lost: the report marks every flooding task as one lost events may touch',
+          (sorted(flood), sorted(marked)))
     unknown = 0
     for view in views:
         status, doc, err = s.stacks(trace, '--at', view['time'])
