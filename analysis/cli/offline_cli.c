@@ -12,12 +12,15 @@
 int offline_cli_read(const char *verb, const char *dir, const struct trace_at *at,
                      struct tm_model *m, uint64_t *at_ns)
 {
-	struct trace_reader r;
+	struct trace_reader *r = trace_reader_new(m, at, isatty(STDERR_FILENO));
 	char message[1024];
 	int status = COSTACK_EXIT_OK;
 
-	trace_reader_init(&r, m, at, isatty(STDERR_FILENO));
-	switch (trace_graph_read(dir, &r, message, sizeof(message))) {
+	if (!r) {
+		fprintf(stderr, "costack %s: out of memory\n", verb);
+		return COSTACK_EXIT_INPUT;
+	}
+	switch (trace_graph_read(dir, r, message, sizeof(message))) {
 	case TRACE_GRAPH_OK:
 		break;
 	default:
@@ -25,19 +28,21 @@ int offline_cli_read(const char *verb, const char *dir, const struct trace_at *a
 		status = COSTACK_EXIT_INPUT;
 		goto end;
 	}
-	if (trace_reader_end(&r, at_ns)) {
-		if (r.has_time) {
-			fprintf(stderr, "costack %s: %s\nTry 'costack %s --help'.\n", verb, r.error,
-			        verb);
-			status = COSTACK_EXIT_USAGE;
-		} else {
-			fprintf(stderr, "costack %s: cannot read trace %s: %s\n", verb, dir,
-			        r.error);
-			status = COSTACK_EXIT_INPUT;
-		}
+	switch (trace_reader_end(r, at_ns)) {
+	case 0:
+		break;
+	case 1: /* TIME outside the trace */
+		fprintf(stderr, "costack %s: %s\nTry 'costack %s --help'.\n", verb,
+		        trace_reader_error(r), verb);
+		status = COSTACK_EXIT_USAGE;
+		goto end;
+	default:
+		fprintf(stderr, "costack %s: cannot read trace %s: %s\n", verb, dir,
+		        trace_reader_error(r));
+		status = COSTACK_EXIT_INPUT;
 		goto end;
 	}
-	if (r.no_vpid)
+	if (trace_reader_no_vpid(r))
 		fprintf(stderr,
 		        "costack %s: the trace's events lack the vpid context: all are taken as "
 		        "one "
@@ -55,6 +60,6 @@ int offline_cli_read(const char *verb, const char *dir, const struct trace_at *a
 		        " packets in %zu gaps; the tasks they may touch show as unknown\n",
 		        verb, m->lost_events, m->lost_packets, m->ngaps);
 end:
-	trace_reader_free(&r);
+	trace_reader_free(r);
 	return status;
 }

@@ -15,7 +15,7 @@ static struct reader_sink *sink_of(bt_self_component_sink *self)
 static void free_sink(struct reader_sink *s)
 {
 	bt_message_iterator_put_ref(s->iterator);
-	trace_reader_free(&s->reader);
+	trace_reader_free(s->reader);
 	tm_model_free(&s->model);
 	if (s->free_data)
 		s->free_data(s->data);
@@ -28,8 +28,8 @@ bt_component_class_initialize_method_status reader_sink_initialize(bt_self_compo
                                                                    struct reader_sink *s)
 {
 	tm_model_init(&s->model);
-	trace_reader_init(&s->reader, &s->model, &s->at, false);
-	if ((s->listen && s->listen(s)) ||
+	s->reader = trace_reader_new(&s->model, &s->at, false);
+	if (!s->reader || (s->listen && s->listen(s)) ||
 	    bt_self_component_sink_add_input_port(self, "in", NULL, NULL) !=
 	            BT_SELF_COMPONENT_ADD_PORT_STATUS_OK) {
 		free_sink(s);
@@ -75,8 +75,8 @@ static bt_component_class_sink_consume_method_status finish(struct reader_sink *
 {
 	uint64_t at_ns;
 
-	if (trace_reader_end(&s->reader, &at_ns)) {
-		FAIL(s->self, "Failed to read the trace: %s", s->reader.error);
+	if (trace_reader_end(s->reader, &at_ns)) {
+		FAIL(s->self, "Failed to read the trace: %s", trace_reader_error(s->reader));
 		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
 	}
 	return s->write(s, at_ns);
@@ -86,11 +86,11 @@ bt_component_class_sink_consume_method_status reader_sink_consume(bt_self_compon
 {
 	struct reader_sink *s = sink_of(self);
 	bt_component_class_sink_consume_method_status status =
-	        trace_reader_consume(&s->reader, s->iterator);
+	        trace_reader_consume(s->reader, s->iterator);
 
 	if (status == BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END)
 		return finish(s);
-	if (s->reader.failed)
-		FAIL(s->self, "Failed to read the trace: %s", s->reader.error);
+	if (trace_reader_failed(s->reader))
+		FAIL(s->self, "Failed to read the trace: %s", trace_reader_error(s->reader));
 	return status;
 }

@@ -22,7 +22,7 @@ struct reader_sink {
 	bt_self_component *self;
 	bt_message_iterator *iterator;
 	struct tm_model model;
-	struct trace_reader reader;
+	struct trace_reader *reader;
 	struct trace_at at;
 	reader_sink_write_fn write;
 	int (*listen)(struct reader_sink *s); /* 0, or -1: out of memory */

@@ -83,6 +83,25 @@ int trace_parse_time(const char *arg, struct trace_at *at)
 
 /* --- the reader ------------------------------------------------------------------- */
 
+struct trace_reader {
+	struct tm_model *model;
+	struct trace_at at;
+	bool at_known;  /* at_ns resolved (an offset: once the start is seen) */
+	uint64_t at_ns; /* UINT64_MAX: the end */
+	bool passed;    /* a message after at came: the rest is not needed */
+	bool has_time;
+	uint64_t first_ns, last_ns;   /* of the timed messages seen */
+	bool no_vpid;                 /* costack events without the vpid context */
+	struct trace_decoder decoder; /* trace_reader_message's */
+	/* progress on stderr (a terminal, a long trace) */
+	bool progress;
+	uint64_t messages;
+	uint64_t started_ns;
+	bool progress_shown;
+	bool failed; /* trace_reader_consume met an error of the reader's own (error) */
+	char error[512];
+};
+
 static uint64_t monotonic_ns(void)
 {
 	struct timespec now;
@@ -106,10 +125,14 @@ static void show_progress(struct trace_reader *r)
 	r->started_ns = now - 750000000u; /* next in 0.25 s */
 }
 
-void trace_reader_init(struct trace_reader *r, struct tm_model *m, const struct trace_at *at,
-                       bool progress)
+
+struct trace_reader *trace_reader_new(struct tm_model *m, const struct trace_at *at,
+                                      bool progress)
 {
-	memset(r, 0, sizeof(*r));
+	struct trace_reader *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
 	r->model = m;
 	r->at = *at;
 	r->at_known = at->kind != TRACE_AT_OFFSET;
@@ -117,13 +140,32 @@ void trace_reader_init(struct trace_reader *r, struct tm_model *m, const struct 
 	r->progress = progress;
 	r->started_ns = monotonic_ns();
 	trace_decoder_init(&r->decoder);
+	return r;
 }
 
 void trace_reader_free(struct trace_reader *r)
 {
+	if (!r)
+		return;
 	trace_decoder_free(&r->decoder);
 	if (r->progress_shown)
 		fputs("\r\033[K", stderr);
+	free(r);
+}
+
+const char *trace_reader_error(const struct trace_reader *r)
+{
+	return r->error;
+}
+
+bool trace_reader_failed(const struct trace_reader *r)
+{
+	return r->failed;
+}
+
+bool trace_reader_no_vpid(const struct trace_reader *r)
+{
+	return r->no_vpid;
 }
 
 /* An event of the costack provider or a module event, to the model at ts. */
@@ -301,7 +343,7 @@ int trace_reader_end(struct trace_reader *r, uint64_t *at_ns)
 		        "or +OFFSET from the start",
 		        format_timestamp(r->at_ns, a, sizeof(a)),
 		        format_timestamp(r->first_ns, b, sizeof(b)));
-		return -1;
+		return 1;
 	}
 	if (!r->passed && r->at_ns > r->last_ns) {
 		char d[16];
@@ -310,7 +352,7 @@ int trace_reader_end(struct trace_reader *r, uint64_t *at_ns)
 		         format_timestamp(r->at_ns, a, sizeof(a)),
 		         format_timestamp(r->last_ns, b, sizeof(b)),
 		         format_duration(r->last_ns - r->first_ns, d, sizeof(d)));
-		return -1;
+		return 1;
 	}
 	*at_ns = r->at_ns;
 	tm_model_tell_open(r->model);

@@ -105,44 +105,39 @@ int trace_decode(struct trace_decoder *d, const bt_message *msg, struct trace_it
 
 /* --- the reader -------------------------------------------------------------------- */
 
-struct trace_reader {
-	struct tm_model *model;
-	struct trace_at at;
-	bool at_known;  /* at_ns resolved (an offset: once the start is seen) */
-	uint64_t at_ns; /* UINT64_MAX: the end */
-	bool passed;    /* a message after at came: the rest is not needed */
-	bool has_time;
-	uint64_t first_ns, last_ns;   /* of the timed messages seen */
-	bool no_vpid;                 /* costack events without the vpid context */
-	struct trace_decoder decoder; /* trace_reader_message's */
-	/* progress on stderr (a terminal, a long trace) */
-	bool progress;
-	uint64_t messages;
-	uint64_t started_ns;
-	bool progress_shown;
-	bool failed; /* trace_reader_consume met an error of the reader's own (error) */
-	char error[512];
-};
+/* Feeds a model from items or babeltrace2 messages, up to a time (its own; see trace_read.c). */
+struct trace_reader;
 
-/* progress: print a progress line on stderr when reading takes long (caller: stderr is a tty). */
-void trace_reader_init(struct trace_reader *r, struct tm_model *m, const struct trace_at *at,
-                       bool progress);
+/* NULL when out of memory. progress: print a progress line on stderr when reading takes long
+ * (caller: stderr is a tty). */
+struct trace_reader *trace_reader_new(struct tm_model *m, const struct trace_at *at,
+                                      bool progress);
 void trace_reader_free(struct trace_reader *r);
 
-/* Feed one item. 0: go on; 1: at was passed, the rest is not needed; -1: error (r->error). */
+/* Why the reader failed (trace_reader_feed, _consume or _end said so). */
+const char *trace_reader_error(const struct trace_reader *r);
+/* Whether trace_reader_consume failed of the reader's own error (not its input's). */
+bool trace_reader_failed(const struct trace_reader *r);
+/* Whether costack events came without the vpid context (all taken as one process). */
+bool trace_reader_no_vpid(const struct trace_reader *r);
+
+/* Feed one item. 0: go on; 1: at was passed, the rest is not needed; -1: error
+ * (trace_reader_error). */
 int trace_reader_feed(struct trace_reader *r, const struct trace_item *item);
 
 /* Decode and feed one message: trace_reader_feed's returns. */
 int trace_reader_message(struct trace_reader *r, const bt_message *msg);
 
 /* A sink's consume method: the next messages of it fed to r. END once the input ended or r
- * needs no more; ERROR with r->failed set when r failed (r->error); else the input's status. */
+ * needs no more; ERROR with trace_reader_failed when r failed (trace_reader_error); else the
+ * input's status. */
 bt_component_class_sink_consume_method_status trace_reader_consume(struct trace_reader *r,
                                                                    bt_message_iterator *it);
 
-/* After the last message: the time the model stands at (at, or the trace's end), or -1 when
- * at lies outside the trace or the trace had no timed message (r->error). On success the
- * model's listeners are told of the intervals still open then (tm_model_tell_open). */
+/* After the last message: 0 and the time the model stands at (at, or the trace's end); 1 when
+ * at lies outside the trace (a usage error), -1 when the trace had no timed message
+ * (trace_reader_error says which). On success the model's listeners are told of the intervals
+ * still open then (tm_model_tell_open). */
 int trace_reader_end(struct trace_reader *r, uint64_t *at_ns);
 
 #endif
