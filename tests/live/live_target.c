@@ -64,11 +64,6 @@ static void wait_for_input(void)
 static struct task fresh, sleeper, finisher, thrower, victim, heir;
 static struct runner runner;
 
-STACK_FN void fresh_entry(void)
-{
-	abort(); /* never runs */
-}
-
 STACK_FN void sleeper_b(struct task *t)
 {
 	task_yield(t);
@@ -87,22 +82,6 @@ STACK_FN void sleeper_entry(void)
 	KEEP_FRAME();
 }
 
-STACK_FN void finisher_entry(void)
-{
-	KEEP_FRAME();
-}
-
-STACK_FN void victim_entry(void)
-{
-	task_yield(&victim);
-	KEEP_FRAME();
-}
-
-STACK_FN void heir_entry(void)
-{
-	abort(); /* never runs */
-}
-
 static int states(void)
 {
 	costack_task_t self = costack_current_task();
@@ -117,9 +96,7 @@ static int states(void)
 	run_task(&finisher);
 	make_task(&thrower, target_thrower_entry, NULL, &main_ctx);
 	run_task(&thrower);
-	make_task(&victim, victim_entry, NULL, &main_ctx);
-	run_task(&victim);
-	make_task(&heir, heir_entry, victim.stack, &main_ctx); /* the victim is cancelled */
+	make_victim_and_heir(&victim, &heir, &main_ctx); /* the victim is cancelled */
 	costack_set_task_name(heir.id, "heir\t\xff");          /* a control character, not UTF-8 */
 	fiber = target_fiber_start();
 	runner_start(&runner);

@@ -94,11 +94,6 @@ static void write_view(FILE *out, const char *label, const struct role *roles, s
 static struct task fresh, deep, shallow, finisher, thrower, victim, heir;
 static struct runner runner;
 
-STACK_FN void fresh_entry(void)
-{
-	KEEP_FRAME();
-}
-
 STACK_FN void deep_b(struct task *t)
 {
 	task_yield(t);
@@ -124,22 +119,6 @@ STACK_FN void shallow_entry(void)
 	KEEP_FRAME();
 }
 
-STACK_FN void finisher_entry(void)
-{
-	KEEP_FRAME();
-}
-
-STACK_FN void victim_entry(void)
-{
-	task_yield(&victim);
-	KEEP_FRAME();
-}
-
-STACK_FN void heir_entry(void)
-{
-	KEEP_FRAME();
-}
-
 static int states(FILE *out)
 {
 	costack_task_t fiber;
@@ -155,9 +134,7 @@ static int states(FILE *out)
 	run_task(&finisher);
 	make_task(&thrower, target_thrower_entry, NULL, &main_ctx);
 	run_task(&thrower);
-	make_task(&victim, victim_entry, NULL, &main_ctx);
-	run_task(&victim);
-	make_task(&heir, heir_entry, victim.stack, &main_ctx); /* the victim is cancelled */
+	make_victim_and_heir(&victim, &heir, &main_ctx); /* the victim is cancelled */
 	costack_set_task_name(heir.id, "heir");
 	fiber = target_fiber_start();
 	runner_start(&runner);

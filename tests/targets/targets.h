@@ -38,6 +38,12 @@ void task_yield(struct task *t);
 /* From t's home: run t until it yields or ends. */
 void run_task(struct task *t);
 
+/* Entries of tasks the programs keep created (fresh) or let finish (finisher). */
+void fresh_entry(void);
+void finisher_entry(void);
+/* victim runs once and suspends; heir is then made on its stack: the victim is cancelled. */
+void make_victim_and_heir(struct task *victim, struct task *heir, ucontext_t *home);
+
 /* One byte through a pipe, EINTR retried: how the programs wait (no sleep). */
 void read_byte(int fd);
 void write_byte(int fd);

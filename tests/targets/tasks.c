@@ -38,6 +38,37 @@ STACK_FN void run_task(struct task *t)
 	KEEP_FRAME();
 }
 
+STACK_FN void fresh_entry(void)
+{
+	KEEP_FRAME();
+}
+
+STACK_FN void finisher_entry(void)
+{
+	KEEP_FRAME();
+}
+
+static struct task *the_victim;
+
+STACK_FN void victim_entry(void)
+{
+	task_yield(the_victim);
+	KEEP_FRAME();
+}
+
+STACK_FN void heir_entry(void)
+{
+	KEEP_FRAME(); /* done, if it runs */
+}
+
+void make_victim_and_heir(struct task *victim, struct task *heir, ucontext_t *home)
+{
+	the_victim = victim;
+	make_task(victim, victim_entry, NULL, home);
+	run_task(victim);
+	make_task(heir, heir_entry, victim->stack, home);
+}
+
 void read_byte(int fd)
 {
 	char c;
