@@ -2,8 +2,11 @@
 /*
  * costack-tp.h - the trace schema: LTTng-UST provider `costack`.
  *
- * Every event has the contexts vpid, vtid and procname (`costack record`
- * enables them); the thread an event happened on is its vtid. Times are the
+ * Every event has the context vtid (`costack record` enables it): the thread
+ * an event happened on. The process is the trace's: `costack record` keeps
+ * per-process buffers, and each process' trace has its vpid and procname in
+ * its environment (a trace of per-user buffers has them as contexts vpid and
+ * procname of every event instead; readers take either). Times are the
  * events' timestamps. Ids:
  *   task   a task id of the process (vpid), never reused; 0: none.
  *   stack  a stack id, defined by a costack:stack event before the events
@@ -35,7 +38,8 @@
  *     followed by a switch from it with next 0, which gives its stack,
  *     and a named one by its task_name.
  *   switch: if prev has not ended, prev becomes suspended since the event,
- *     its suspension stack `stack` (truncated: deeper than COSTACK_DEPTH).
+ *     its suspension stack `stack` (prev_state's bit 7, truncated: deeper
+ *     than COSTACK_DEPTH).
  *     If next is not 0 and has not ended, next becomes running on this
  *     thread since the event, its switches + 1. Running time is counted
  *     from a task's switch in to its switch out (or its end).
@@ -103,17 +107,16 @@ LTTNG_UST_TRACEPOINT_EVENT(costack, task_name,
 	)
 )
 
-/* The hot event: 26 bytes of payload. prev_state: prev's state after the
- * switch (suspended; an ended state when prev had already ended). */
+/* The hot event: 25 bytes of payload. prev_state: prev's state after the switch (suspended;
+ * an ended state when prev had already ended), with bit 7 (0x80) set when its stack was deeper
+ * than COSTACK_DEPTH (truncated). Traces of costack 0.2 have a field truncated instead. */
 LTTNG_UST_TRACEPOINT_EVENT(costack, switch,
-	LTTNG_UST_TP_ARGS(uint64_t, prev, uint64_t, next, uint8_t, prev_state, uint64_t, stack,
-			  uint8_t, truncated),
+	LTTNG_UST_TP_ARGS(uint64_t, prev, uint64_t, next, uint8_t, prev_state, uint64_t, stack),
 	LTTNG_UST_TP_FIELDS(
 		lttng_ust_field_integer(uint64_t, prev, prev)
 		lttng_ust_field_integer(uint64_t, next, next)
 		lttng_ust_field_integer(uint8_t, prev_state, prev_state)
 		lttng_ust_field_integer_hex(uint64_t, stack, stack)
-		lttng_ust_field_integer(uint8_t, truncated, truncated)
 	)
 )
 

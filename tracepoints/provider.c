@@ -38,7 +38,9 @@ static void tp_task_name(uint64_t task, const char *name)
 static void tp_switch(uint64_t prev, uint64_t next, uint8_t prev_state, uint64_t stack,
 		      uint8_t truncated)
 {
-	lttng_ust_tracepoint(costack, switch, prev, next, prev_state, stack, truncated);
+	/* truncated is prev_state's bit 7: one byte less in the hot event */
+	lttng_ust_tracepoint(costack, switch, prev, next,
+	                     (uint8_t)(prev_state | (truncated ? 0x80 : 0)), stack);
 }
 
 static void tp_resume(uint64_t task)

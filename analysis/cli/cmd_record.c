@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The buffers: 8 MiB per CPU, some 150 000 switches, while the consumer
+/* The buffers: 8 MiB per CPU and process, some 240 000 switches, while the consumer
  * daemon writes them out (tests/bench/bench_record.py loses none with these). */
 #define DEFAULT_SUBBUF_SIZE (1024ULL * 1024)
 #define DEFAULT_NUM_SUBBUF 8ULL
@@ -69,10 +69,12 @@ static void print_record_help(FILE *out)
 	      "  -h, --help          Show this help and exit.\n"
 	      "  --                  End of options; needed when COMMAND starts with '-'.\n"
 	      "\n"
-	      "  The buffers take SIZE x N bytes per CPU. The defaults hold some 150 000\n"
-	      "  switches per CPU while the consumer daemon writes them to DIR. An event that\n"
-	      "  finds them full is discarded rather than make COMMAND wait: costack then\n"
-	      "  says how many were, and bigger buffers keep them.\n"
+	      "  The buffers take SIZE x N bytes per CPU for each process traced (COMMAND\n"
+	      "  and each process it starts have their own: 16 MiB each on 2 CPUs by\n"
+	      "  default). The defaults hold some 240 000 switches per CPU while the consumer\n"
+	      "  daemon writes them to DIR. An event that finds them full is discarded rather\n"
+	      "  than make COMMAND wait: costack then says how many were, and bigger buffers\n"
+	      "  keep them.\n"
 	      "\n"
 	      "How:\n"
 	      "  costack drives LTTng with lttng(1). It uses the session daemon that lttng\n"
@@ -81,10 +83,10 @@ static void print_record_help(FILE *out)
 	      "  end stops: a daemon that was running already is left alone; the sessions\n"
 	      "  of records that are gone (killed) are destroyed. It creates a session of\n"
 	      "  its own, costack-record-PID-STARTTIME, with a channel \"costack\"\n"
-	      "  (per-user buffers, discard mode), the events costack:*, and\n"
+	      "  (per-process buffers, discard mode), the events costack:*, and\n"
 	      "  lttng_ust_statedump:* and lttng_ust_dl:* for the objects each program maps\n"
-	      "  (to symbolize its stacks), and the contexts vpid, vtid and procname; starts\n"
-	      "  it; runs COMMAND with\n"
+	      "  (to symbolize its stacks), and the context vtid (each process' trace has its\n"
+	      "  vpid and procname once, in its environment); starts it; runs COMMAND with\n"
 	      "    LD_PRELOAD                  + libcostack.so " LTTNG_UST_DL "\n"
 	      "                                  " LTTNG_UST_FORK " (lttng-ust's: dlopen\n"
 	      "                                  and fork traced too), after the libraries\n"

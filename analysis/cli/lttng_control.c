@@ -707,15 +707,17 @@ int session_start(struct record_session *session, const struct session_config *c
 	}
 	session->created = true;
 	/* Discard mode: a full buffer loses events, never slows the program. */
+	/* Per-process buffers: each process' trace has its vpid and procname once, in its
+	 * environment, rather than in every event (20 bytes of each switch's 57); a process that
+	 * fills its buffers loses its own events only. */
 	status = lttng(NULL, "enable-channel", "--userspace", "--session", session->name,
-	               "--buffers-uid", "--discard", subbuf, nsubbuf, CHANNEL, NULL);
+	               "--buffers-pid", "--discard", subbuf, nsubbuf, CHANNEL, NULL);
 	if (status == COSTACK_EXIT_OK)
 		status = lttng(NULL, "enable-event", "--userspace", "--session", session->name,
 		               "--channel", CHANNEL, EVENTS, config->time_ns ? filter : NULL, NULL);
 	if (status == COSTACK_EXIT_OK)
 		status = lttng(NULL, "add-context", "--userspace", "--session", session->name,
-		               "--channel", CHANNEL, "--type=vpid", "--type=vtid",
-		               "--type=procname", NULL);
+		               "--channel", CHANNEL, "--type=vtid", NULL);
 	if (status == COSTACK_EXIT_OK)
 		status = lttng(NULL, "start", session->name, NULL);
 	if (status == COSTACK_EXIT_OK) {

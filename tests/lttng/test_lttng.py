@@ -156,7 +156,10 @@ class Run:
                                                            self.stderr[:1500], self.fd3[:200])
 
 
-TRACE_LINE = re.compile(r'^\[[^\]]*\] \([^)]*\) \S+ (\w+:\w+): (.*)$')
+# costack record's traces are per process: babeltrace2 shows the trace's procname and vpid
+# (from its environment) before the event's name, as HOST:PROCNAME:(VPID).
+TRACE_LINE = re.compile(r'^\[[^\]]*\] \([^)]*\) (\S+) (\w+:\w+): (.*)$')
+TRACE_PROCESS = re.compile(r'(?:^|:)([^:]*):\(([0-9]+)\)$')
 FIELD = re.compile(r'(\w+) = (0x[0-9A-Fa-f]+|-?[0-9]+|"(?:[^"\\]|\\.)*")')
 
 
@@ -169,8 +172,12 @@ def read_trace(path):
         m = TRACE_LINE.match(line)
         if not m:
             continue
-        event = {'event': m.group(1)}
-        for key, value in FIELD.findall(m.group(2)):
+        event = {'event': m.group(2)}
+        process = TRACE_PROCESS.search(m.group(1))
+        if process:
+            event['procname'] = process.group(1)
+            event['vpid'] = int(process.group(2))
+        for key, value in FIELD.findall(m.group(3)):
             if key in event:
                 continue  # array elements ([0] = ...) are not scalars
             if value.startswith('"'):
@@ -188,7 +195,8 @@ def count(events, name, **where):
 
 def check_trace(what, path, pid, procname,
                 names=('costack:task_create', 'costack:switch', 'costack:task_end')):
-    """The trace at path reads, and holds the costack events names of pid with their contexts,
+    """The trace at path reads, and holds the costack events names of pid with their thread
+    (context vtid) and process (the per-process trace's vpid and procname),
     and the statedump of its objects. Returns its events."""
     status, err, events = read_trace(path)
     check(status == 0 and 'discarded' not in err.lower() and events,

@@ -32,10 +32,8 @@ static const struct {
          {"task", "parent", "runtime", "state", "entry", "stack_lo", "stack_hi"}},
         {"costack:task_name", TRACE_ITEM_TASK_NAME, "us", {"task", "name"}},
         {"costack:task_entry", TRACE_ITEM_TASK_ENTRY, "uu", {"task", "entry"}},
-        {"costack:switch",
-         TRACE_ITEM_SWITCH,
-         "uuuuu",
-         {"prev", "next", "prev_state", "stack", "truncated"}},
+        /* truncated: prev_state's bit 7, or a field of its own (traces of costack 0.2) */
+        {"costack:switch", TRACE_ITEM_SWITCH, "uuuu", {"prev", "next", "prev_state", "stack"}},
         {"costack:resume", TRACE_ITEM_RESUME, "u", {"task"}},
         {"costack:raise",
          TRACE_ITEM_RAISE,
@@ -80,6 +78,12 @@ struct trace_class {
 	struct member fields[MAX_FIELDS];
 	/* the common context's vpid, vtid and procname */
 	struct member vpid, vtid, procname;
+	/* Without the contexts vpid and procname (costack record's per-process buffers): the
+	 * vpid and procname of the trace's environment, read at the class's first event. */
+	bool env_read, env_vpid_known;
+	int32_t env_vpid;
+	const char *env_procname;
+	struct member truncated; /* a switch's own field truncated (older traces) */
 };
 
 static const char *type_name(bt_field_class_type t)
@@ -213,6 +217,9 @@ static struct trace_class *class_of(struct trace_decoder *d, const bt_event_clas
 			}
 		}
 		c->kind = known_events[k].kind;
+		if (c->kind == TRACE_ITEM_SWITCH &&
+		    find_member(d, shown, payload, "truncated", 'u', &c->truncated) < 0)
+			goto fail;
 		break;
 	}
 	if (hmap_put(&d->classes, (uintptr_t)ec, 0, c)) {
@@ -288,6 +295,29 @@ static bool snapshot_ns(const bt_clock_snapshot *cs, uint64_t *ns)
 
 /* --- messages ------------------------------------------------------------------------ */
 
+/* A trace of per-process buffers has its process' vpid and procname in its environment
+ * (LTTng's), once, rather than in every event's context. */
+static void read_environment(struct trace_class *c, const bt_event *ev)
+{
+	const bt_trace *trace = bt_stream_borrow_trace_const(bt_event_borrow_stream_const(ev));
+	const bt_value *v = bt_trace_borrow_environment_entry_value_by_name_const(trace, "vpid");
+
+	c->env_read = true;
+	if (v && bt_value_get_type(v) == BT_VALUE_TYPE_SIGNED_INTEGER &&
+	    bt_value_integer_signed_get(v) > 0 && bt_value_integer_signed_get(v) <= INT32_MAX) {
+		c->env_vpid = (int32_t)bt_value_integer_signed_get(v);
+		c->env_vpid_known = true;
+	} else if (v && bt_value_get_type(v) == BT_VALUE_TYPE_UNSIGNED_INTEGER &&
+	           bt_value_integer_unsigned_get(v) > 0 &&
+	           bt_value_integer_unsigned_get(v) <= INT32_MAX) {
+		c->env_vpid = (int32_t)bt_value_integer_unsigned_get(v);
+		c->env_vpid_known = true;
+	}
+	v = bt_trace_borrow_environment_entry_value_by_name_const(trace, "procname");
+	if (v && bt_value_get_type(v) == BT_VALUE_TYPE_STRING)
+		c->env_procname = bt_value_string_get(v);
+}
+
 static int event(struct trace_decoder *d, const bt_message *msg, struct trace_item *item)
 {
 	const bt_event *ev = bt_message_event_borrow_event_const(msg);
@@ -313,13 +343,21 @@ static int event(struct trace_decoder *d, const bt_message *msg, struct trace_it
 		return item->timed;
 	payload = bt_event_borrow_payload_field_const(ev);
 	context = bt_event_borrow_common_context_field_const(ev);
-	item->no_vpid = !context || !c->vpid.type;
-	if (!item->no_vpid)
+	if ((!c->vpid.type || !c->procname.type) && !c->env_read)
+		read_environment(c, ev);
+	if (context && c->vpid.type) {
 		item->pid = (int32_t)int_value(field_of(context, &c->vpid), c->vpid.is_signed);
+	} else if (c->env_vpid_known) {
+		item->pid = c->env_vpid;
+	} else {
+		item->no_vpid = true;
+	}
 	if (context && c->vtid.type)
 		item->tid = (int32_t)int_value(field_of(context, &c->vtid), c->vtid.is_signed);
 	if (context && c->procname.type)
 		item->procname = bt_field_string_get_value(field_of(context, &c->procname));
+	else
+		item->procname = c->env_procname;
 	for (int i = 0; i < MAX_FIELDS && c->fields[i].type; i++) {
 		const bt_field *f = field_of(payload, &c->fields[i]);
 
@@ -337,6 +375,15 @@ static int event(struct trace_decoder *d, const bt_message *msg, struct trace_it
 			}
 			item->array = d->frames;
 			break;
+		}
+	}
+	if (c->kind == TRACE_ITEM_SWITCH) {
+		/* truncated: its own field, or prev_state's bit 7 */
+		if (c->truncated.type) {
+			item->ints[4] = int_value(field_of(payload, &c->truncated), c->truncated.is_signed);
+		} else {
+			item->ints[4] = item->ints[2] >> 7 & 1;
+			item->ints[2] &= 0x7f;
 		}
 	}
 	return 1;
