@@ -84,25 +84,30 @@ def lttng(*args):
 
 
 def record(out_dir, command, libcostack, provider, env=None, channel=None, stdout=None,
-           timeout=600):
+           timeout=600, per_process=False):
     """Record command into out_dir (costack, statedump and dl events; vpid, vtid, procname).
 
     channel: None (the default channel), or a dict of `lttng enable-channel -u` options
-    (e.g. {'subbuf-size': '4096', 'num-subbuf': '2'}, discard mode). Returns the command's
-    CompletedProcess.
+    (e.g. {'subbuf-size': '4096', 'num-subbuf': '2'}, discard mode). per_process: as costack
+    record does, per-process buffers and the context vtid alone (each process' trace has its
+    vpid and procname in its environment); else per-user buffers with the three contexts.
+    Returns the command's CompletedProcess.
     """
     name = 'costack-offline-' + uuid.uuid4().hex[:12]
     lttng('create', name, '--output=' + out_dir)
     try:
         channel_args = []
-        if channel is not None:
-            options = ['--%s=%s' % kv for kv in channel.items()]
+        if channel is not None or per_process:
+            options = ['--%s=%s' % kv for kv in (channel or {}).items()]
+            if per_process:
+                options.append('--buffers-pid')
             lttng('enable-channel', '-s', name, '-u', *options, 'chan')
             channel_args = ['-c', 'chan']
         for events in ['costack:*', 'lttng_ust_statedump:*', 'lttng_ust_dl:*']:
             lttng('enable-event', '-s', name, '-u', *channel_args, events)
-        lttng('add-context', '-s', name, '-u', *channel_args, '-t', 'vpid', '-t', 'vtid', '-t',
-              'procname')
+        contexts = ['vtid'] if per_process else ['vpid', 'vtid', 'procname']
+        lttng('add-context', '-s', name, '-u', *channel_args,
+              *[a for c in contexts for a in ('-t', c)])
         lttng('start', name)
         run_env = dict(os.environ if env is None else env)
         run_env.update({

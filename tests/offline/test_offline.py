@@ -3,7 +3,11 @@
 """test_offline.py - recorded traces read back, against what the program said of itself.
 
 Usage: test_offline.py COSTACK LIBCOSTACK_SO LIBCOSTACK_LTTNG_SO PLUGIN_DIR OFFLINE_TARGET
-                       SECTION...
+                       [--per-process] SECTION...
+
+Recorded with per-user buffers and the contexts vpid, vtid and procname on every event, or with
+--per-process as `costack record` records: per-process buffers, the context vtid, each
+process' vpid and procname in its trace's environment.
 
 Sections:
   states   offline_target states, recorded: at the quiet moment it wrote (--at TIME, its
@@ -49,15 +53,18 @@ class Setup:
     def __init__(self, argv):
         (self.costack, self.libcostack, self.provider, self.plugin_dir,
          self.target) = [os.path.abspath(a) for a in argv[:5]]
-        self.sections = argv[5:]
+        self.sections = [a for a in argv[5:] if a != '--per-process']
+        self.per_process = '--per-process' in argv[5:]
         self.work = tempfile.mkdtemp(prefix='costack-offline-')
 
     def record(self, name, args, target=None, channel=None):
-        """Record target ARGS; (trace dir, the JSON lines it wrote, its CompletedProcess)."""
+        """Record target ARGS; (trace dir, the JSON lines it wrote, its CompletedProcess).
+        Per-process buffers (costack record's) when the sections were asked so."""
         trace = os.path.join(self.work, name)
         views = os.path.join(self.work, name + '.json')
         argv = [target or self.target] + [views if a == 'VIEWS' else a for a in args]
-        r = lttng_session.record(trace, argv, self.libcostack, self.provider, channel=channel)
+        r = lttng_session.record(trace, argv, self.libcostack, self.provider, channel=channel,
+                                 per_process=self.per_process)
         lines = []
         if os.path.exists(views):
             with open(views) as f:
