@@ -198,6 +198,8 @@ struct expect_task {
 	uint32_t nframes;
 	uint64_t oldest; /* frames[0], if any */
 	const char *exception_type;
+	bool truncated;   /* its stack is marked deeper than the depth */
+	const char *name; /* NULL: none */
 };
 
 struct seed {
@@ -355,27 +357,27 @@ static const struct seed seeds[] = {
          1,
          0,
          6,
-         {{1, COSTACK_RUNNING, 3, 0x401020, NULL},
-          {2, COSTACK_CREATED, 1, 0x402000, NULL},
-          {3, COSTACK_SUSPENDED, 4, 0x4010d0, NULL},
-          {4, COSTACK_DONE, 0, 0, NULL},
-          {5, COSTACK_FAILED, 5, 0x401220, "std::runtime_error"},
-          {6, COSTACK_CANCELLED, 0, 0, NULL}}},
+         {{1, COSTACK_RUNNING, 3, 0x401020, NULL, false, NULL},
+          {2, COSTACK_CREATED, 1, 0x402000, NULL, false, NULL},
+          {3, COSTACK_SUSPENDED, 4, 0x4010d0, NULL, false, "sleeper"},
+          {4, COSTACK_DONE, 0, 0, NULL, false, NULL},
+          {5, COSTACK_FAILED, 5, 0x401220, "std::runtime_error", false, NULL},
+          {6, COSTACK_CANCELLED, 0, 0, NULL, false, NULL}}},
         {"wrap",
          make_wrap,
          0,
          0,
          2,
-         {{10, COSTACK_SUSPENDED, DEPTH, 0x401000 + 0x10 * (50 + DEPTH - 1), NULL},
-          {11, COSTACK_FAILED, 3, 0x401000 + 0x10 * 62, "int"}}},
+         {{10, COSTACK_SUSPENDED, DEPTH, 0x401000 + 0x10 * (50 + DEPTH - 1), NULL, true, NULL},
+          {11, COSTACK_FAILED, 3, 0x401000 + 0x10 * 62, "int", false, NULL}}},
         {"two_slabs",
          make_two_slabs,
          0,
          0,
          3,
-         {{20, COSTACK_SUSPENDED, 4, 0x401000 + 0x10 * 73, NULL},
-          {21, COSTACK_SUSPENDED, 4, 0x401000 + 0x10 * 73, NULL},
-          {22, COSTACK_SUSPENDED, 0, 0, NULL}}},
+         {{20, COSTACK_SUSPENDED, 4, 0x401000 + 0x10 * 73, NULL, false, NULL},
+          {21, COSTACK_SUSPENDED, 4, 0x401000 + 0x10 * 73, NULL, false, NULL},
+          {22, COSTACK_SUSPENDED, 0, 0, NULL, false, NULL}}},
         /* A state no costack has (a newer one's) is shown as unknown, with no frames; the
          * other lies leave their task out as bad. */
         {"lies",
@@ -383,8 +385,8 @@ static const struct seed seeds[] = {
          0,
          4,
          2,
-         {{34, COSTACK_STATE_UNKNOWN, 0, 0, NULL},
-          {35, COSTACK_SUSPENDED, 2, 0x401000 + 0x10 * 81, NULL}}},
+         {{34, COSTACK_STATE_UNKNOWN, 0, 0, NULL, false, NULL},
+          {35, COSTACK_SUSPENDED, 2, 0x401000 + 0x10 * 81, NULL, false, NULL}}},
         {"empty", make_empty, 0, 0, 0, {{0}}},
 };
 
@@ -440,6 +442,10 @@ static void check_parse(const struct seed *s, const struct image *im)
 		      "%s: task %" PRIu64 "'s exception %s (found %s)", s->name, e->id,
 		      e->exception_type ? e->exception_type : "(none)",
 		      t->has_exception ? t->exception_type : "(none)");
+		check(t->truncated == e->truncated && !strcmp(t->name, e->name ? e->name : ""),
+		      "%s: task %" PRIu64 " %s, named '%s' (found %s, '%s')", s->name, e->id,
+		      e->truncated ? "truncated" : "whole", e->name ? e->name : "",
+		      t->truncated ? "truncated" : "whole", t->name);
 	}
 	live_snapshot_free(&snap);
 }
