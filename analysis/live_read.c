@@ -311,9 +311,9 @@ static bool pointer_offset(struct parser *p, uint64_t pointer, uint64_t size, ui
 	return chunk_offset(p, pointer, size, off) && *off % align == 0 && in_region(p, *off, size);
 }
 
-/* The stack at pointer, copied (once per read); NULL when it is no valid
- * stack. pointer is not 0. */
-static const struct stack_copy *follow_stack(struct parser *p, uint64_t pointer)
+/* The stack at pointer, record number `number` (costack-live.h: it says so), copied (once per
+ * read); NULL when it is no valid stack. pointer is not 0. */
+static const struct stack_copy *follow_stack(struct parser *p, uint64_t pointer, uint32_t number)
 {
 	struct stack_copy *c = store_find(p->store, pointer);
 	struct costack_live_stack head;
@@ -330,7 +330,7 @@ static const struct stack_copy *follow_stack(struct parser *p, uint64_t pointer)
 		return NULL;
 	if (!image_copy(p, off, &head, STACK_HEAD))
 		return NULL;
-	if (head.nframes > p->max_frames ||
+	if (head.number != number || head.nframes > p->max_frames ||
 	    !in_region(p, off + STACK_HEAD, (uint64_t)head.nframes * sizeof(uint64_t)))
 		return NULL;
 	innermost_first = malloc((head.nframes ? head.nframes : 1) * sizeof(uint64_t));
@@ -534,9 +534,9 @@ static bool frames_of(struct parser *p, const struct costack_live_snapshot *s, s
 	if (!stack)
 		return true; /* lost: no frames, as in the process */
 	pointer = record_pointer(p, stack);
-	if (!pointer || !record_words(p, stack, NULL, 0))
+	if (!pointer)
 		return false;
-	c = follow_stack(p, pointer);
+	c = follow_stack(p, pointer, stack);
 	if (!c)
 		return false;
 	t->frames = c->frames;
