@@ -311,9 +311,9 @@ static bool pointer_offset(struct parser *p, uint64_t pointer, uint64_t size, ui
 	return chunk_offset(p, pointer, size, off) && *off % align == 0 && in_region(p, *off, size);
 }
 
-/* The stack at pointer, copied (once per read); NULL when it is no valid
- * stack. pointer is not 0. */
-static const struct stack_copy *follow_stack(struct parser *p, uint64_t pointer)
+/* The stack at pointer, record number `number` (costack-live.h: it says so), copied (once per
+ * read); NULL when it is no valid stack. pointer is not 0. */
+static const struct stack_copy *follow_stack(struct parser *p, uint64_t pointer, uint32_t number)
 {
 	struct stack_copy *c = store_find(p->store, pointer);
 	struct costack_live_stack head;
@@ -330,7 +330,7 @@ static const struct stack_copy *follow_stack(struct parser *p, uint64_t pointer)
 		return NULL;
 	if (!image_copy(p, off, &head, STACK_HEAD))
 		return NULL;
-	if (head.nframes > p->max_frames ||
+	if (head.number != number || head.nframes > p->max_frames ||
 	    !in_region(p, off + STACK_HEAD, (uint64_t)head.nframes * sizeof(uint64_t)))
 		return NULL;
 	innermost_first = malloc((head.nframes ? head.nframes : 1) * sizeof(uint64_t));
@@ -370,6 +370,73 @@ static bool follow_exception(struct parser *p, uint64_t pointer, struct live_tas
 	memcpy(t->exception_type, e.type, sizeof(t->exception_type));
 	memcpy(t->exception_what, e.what, sizeof(t->exception_what));
 	return true;
+}
+
+/* The target's address of the store's record number n (costack-live.h: at memfd offset
+ * n * COSTACK_LIVE_RECORD_ALIGN), for follow_stack and follow_exception; 0 when no chunk
+ * holds it. */
+static uint64_t record_pointer(struct parser *p, uint32_t number)
+{
+	uint64_t off = (uint64_t)(number & COSTACK_LIVE_WHAT_NUMBER) * COSTACK_LIVE_RECORD_ALIGN;
+
+	for (int pass = 0; off && pass < 2; pass++) {
+		for (uint32_t i = 0; i < p->nchunks; i++) {
+			const struct costack_live_chunk *c = &p->h.chunks[i];
+
+			if (off >= c->offset && off - c->offset < c->size &&
+			    c->address <= UINT64_MAX - (off - c->offset))
+				return c->address + (off - c->offset);
+		}
+		read_chunks(p); /* the target may have mapped another chunk since */
+	}
+	return 0;
+}
+
+/* The words of record number n (costack-live.h), at least `words` of them, into out (NULL: none
+ * copied); false when it is no such record. */
+static bool record_words(struct parser *p, uint32_t number, uint64_t *out, uint32_t words)
+{
+	uint64_t off = (uint64_t)(number & COSTACK_LIVE_WHAT_NUMBER) * COSTACK_LIVE_RECORD_ALIGN;
+	struct costack_live_stack head;
+
+	if (!off || !in_region(p, off, STACK_HEAD))
+		return false;
+	if (!image_copy(p, off, &head, STACK_HEAD))
+		return false;
+	if (head.number != (number & COSTACK_LIVE_WHAT_NUMBER) || head.nframes < words ||
+	    !in_region(p, off + STACK_HEAD, (uint64_t)words * sizeof(uint64_t)))
+		return false;
+	return !out || image_copy(p, off + STACK_HEAD, out, (size_t)words * sizeof(uint64_t));
+}
+
+/* A snapshot's stack and exception numbers: a suspension's is its record; a raise's record
+ * holds both (costack-live.h). False for a raise record that is no such record. */
+static bool snapshot_numbers(struct parser *p, const struct costack_live_snapshot *s,
+                             uint32_t *stack, uint32_t *exception)
+{
+	uint64_t words[2];
+
+	*stack = s->what & COSTACK_LIVE_WHAT_NUMBER;
+	*exception = 0;
+	if (!(s->what & COSTACK_LIVE_WHAT_RAISE) || !*stack)
+		return true;
+	if (!record_words(p, *stack, words, 2))
+		return false;
+	*stack = (uint32_t)words[0] & COSTACK_LIVE_WHAT_NUMBER;
+	*exception = (uint32_t)(words[0] >> 32) & COSTACK_LIVE_WHAT_NUMBER;
+	return true;
+}
+
+/* The exception record number n into t, as follow_exception does; true for 0 (none). */
+static bool follow_exception_record(struct parser *p, uint32_t number, struct live_task *t)
+{
+	uint64_t pointer = number ? record_pointer(p, number) : 0;
+
+	return !number ||
+	       (pointer && pointer <= UINT64_MAX - STACK_HEAD &&
+	        record_words(p, number, NULL,
+	                     sizeof(struct costack_live_exception) / sizeof(uint64_t)) &&
+	        follow_exception(p, pointer + STACK_HEAD, t));
 }
 
 /*
@@ -458,11 +525,18 @@ static bool copy_record(struct parser *p, uint64_t off, struct task_record *out)
 static bool frames_of(struct parser *p, const struct costack_live_snapshot *s, struct live_task *t)
 {
 	const struct stack_copy *c;
+	uint32_t stack, exception;
+	uint64_t pointer;
 
-	t->truncated = s->truncated != 0;
-	if (!s->stack)
+	t->truncated = (s->what & COSTACK_LIVE_WHAT_TRUNCATED) != 0;
+	if (!snapshot_numbers(p, s, &stack, &exception))
+		return false;
+	if (!stack)
 		return true; /* lost: no frames, as in the process */
-	c = follow_stack(p, s->stack);
+	pointer = record_pointer(p, stack);
+	if (!pointer)
+		return false;
+	c = follow_stack(p, pointer, stack);
 	if (!c)
 		return false;
 	t->frames = c->frames;
@@ -472,7 +546,7 @@ static bool frames_of(struct parser *p, const struct costack_live_snapshot *s, s
 
 /* Ticks kept until the clock is read, after every record was copied. */
 struct raw_times {
-	uint64_t cpu_ticks, run_start, created, since;
+	uint64_t cpu_ticks, created, since; /* since: a running task's run's start */
 };
 
 /*
@@ -500,19 +574,24 @@ static bool task_from_record(struct parser *p, const struct task_record *r, stru
 	t->switches = task->switches;
 	t->raises = task->raises;
 	t->untracked_stack = (task->flags & COSTACK_LIVE_TASK_UNTRACKED_STACK) != 0;
-	memcpy(t->name, task->name, sizeof(t->name));
+	/* A name is a record whose words hold it, NUL-terminated (costack-live.h). */
+	if (task->name && !record_words(p, task->name, (uint64_t *)(void *)t->name,
+	                                COSTACK_LIVE_NAME_MAX / sizeof(uint64_t)))
+		return false;
 	t->name[sizeof(t->name) - 1] = '\0';
 	raw->cpu_ticks = task->cpu_ticks;
-	raw->run_start = task->run_start;
 	raw->created = task->created;
 	raw->since = task->since;
 
 	/* costack_task_info(): a failed task is described by what killed it. */
 	if (t->state == COSTACK_FAILED && fatal) {
-		if (fatal->exception && !follow_exception(p, fatal->exception, t))
+		uint32_t stack, exception;
+
+		if (!snapshot_numbers(p, fatal, &stack, &exception) ||
+		    !follow_exception_record(p, exception, t))
 			return false;
 		t->died_of_exception = t->has_exception;
-	} else if (task->exception && !follow_exception(p, task->exception, t)) {
+	} else if (!follow_exception_record(p, task->exception, t)) {
 		return false;
 	}
 
@@ -626,7 +705,8 @@ static int check_header(const struct costack_live_header *h, size_t len, int32_t
 	    h->ring_offset < sizeof(struct costack_live_task) || h->ring_offset % 8 ||
 	    h->task_size % 8 ||
 	    (uint64_t)h->ring_offset + (uint64_t)h->ring * h->snapshot_size > h->task_size ||
-	    h->task_size > sizeof(struct costack_live_task) + 16 + RING_MAX * h->snapshot_size)
+	    h->task_size > sizeof(struct costack_live_task) + RING_MAX * h->snapshot_size +
+	                           COSTACK_LIVE_WRITER_OWN_MAX)
 		return fail(err, LIVE_BAD_LAYOUT,
 		            "bad live registry: ring %" PRIu32 ", depth %" PRIu32
 		            ", task_size %" PRIu32 " and ring_offset %" PRIu32 " do not agree",
@@ -783,8 +863,6 @@ static int parse(const struct parser *pp, struct live_snapshot *out, struct live
 	for (size_t i = 0; i < out->ntasks; i++) {
 		if (raw[i].since > newest_seen)
 			newest_seen = raw[i].since;
-		if (raw[i].run_start > newest_seen)
-			newest_seen = raw[i].run_start;
 	}
 	clock_measure(&clock, &p.h, p.opt->live_clock, newest_seen);
 	out->at_ns = ticks_to_realtime(&clock, clock.now);
@@ -792,8 +870,8 @@ static int parse(const struct parser *pp, struct live_snapshot *out, struct live
 		struct live_task *t = &out->tasks[i];
 		uint64_t cpu = raw[i].cpu_ticks;
 
-		if (t->state == COSTACK_RUNNING && clock.now > raw[i].run_start)
-			cpu += clock.now - raw[i].run_start;
+		if (t->state == COSTACK_RUNNING && clock.now > raw[i].since)
+			cpu += clock.now - raw[i].since;
 		t->cpu_ns = ticks_to_ns(&clock, cpu);
 		t->created_ns = ticks_to_realtime(&clock, raw[i].created);
 		t->since_ns = ticks_to_realtime(&clock, raw[i].since);

@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "config.h"
 #include "core.h"
+#include "live.h"
 #include "task.h"
 #include "costack.h"
 #include "knowledge.h"
@@ -77,6 +78,7 @@ static int task_frames(const struct task_record *r, void **out, size_t capacity,
 	const struct task *current = core_current();
 	bool asked_by_itself = current && current->id == r->task.id;
 	const struct costack_live_snapshot *s;
+	struct task_view_parts parts;
 	const struct stack_rec *stack;
 
 	*source = task_frames_of(r->task.state, asked_by_itself, r->task.switches);
@@ -99,7 +101,9 @@ static int task_frames(const struct task_record *r, void **out, size_t capacity,
 	case TASK_FRAMES_SUSPENSION:
 	case TASK_FRAMES_TRACEBACK:
 		s = task_record_frames(r, *source);
-		stack = s ? (const struct stack_rec *)(uintptr_t)s->stack : NULL;
+		if (s)
+			task_view_snapshot(live_header(), s, &parts);
+		stack = s ? (const struct stack_rec *)parts.stack : NULL;
 		if (!stack)
 			return 0;
 		return emit_frames(stack->frames, stack->nframes, *source, out, capacity, limit);
@@ -131,6 +135,7 @@ static void print_task_repr(const struct task_record *r, struct symbolizer *s, F
 {
 	const struct costack_live_task *t = &r->task;
 	const char *runtime = task_runtime_name(t->runtime);
+	const char *name = task_view_name(live_header(), t->name);
 	struct sym_frame entry[MAX_INLINE];
 	int n = t->entry && s ? symbolizer_lookup(s, t->entry, false, entry, MAX_INLINE) : 0;
 	/* Named by the outermost function there that is the program's own: the user's function
@@ -138,8 +143,8 @@ static void print_task_repr(const struct task_record *r, struct symbolizer *s, F
 	int k = n > 0 ? program_frame_outermost(entry, n) : -1;
 
 	fprintf(out, "<Task %s id=%llu", costack_state_name(t->state), (unsigned long long)t->id);
-	if (t->name[0])
-		fprintf(out, " name='%.*s'", (int)sizeof(t->name), t->name);
+	if (name[0])
+		fprintf(out, " name='%.*s'", COSTACK_LIVE_NAME_MAX, name);
 	if (n > 0 && entry[k < 0 ? 0 : k].function)
 		fprintf(out, " entry=%s()", entry[k < 0 ? 0 : k].function);
 	else if (t->entry)
@@ -183,6 +188,7 @@ static void print_job_run(struct symbolizer *symbolizer, void *arg)
 	const struct task_record *r = job->r;
 	const struct costack_live_snapshot *fatal =
 	        job->source == TASK_FRAMES_TRACEBACK ? task_record_fatal_raise(r) : NULL;
+	struct task_view_parts parts = {0};
 	FILE *out = job->out;
 
 	flockfile(out);
@@ -198,9 +204,10 @@ static void print_job_run(struct symbolizer *symbolizer, void *arg)
 		print_frame(symbolizer, (uintptr_t)job->frames[i], job->source != TASK_FRAMES_ENTRY,
 		            out);
 	/* Python's traceback ends with the exception: "ValueError: boom". */
-	if (fatal && fatal->exception) {
-		const struct costack_live_exception *e =
-		        (const struct costack_live_exception *)(uintptr_t)fatal->exception;
+	if (fatal)
+		task_view_snapshot(live_header(), fatal, &parts);
+	if (parts.exception) {
+		const struct costack_live_exception *e = parts.exception;
 
 		fprintf(out, "%s%s%s\n", e->type[0] ? e->type : "exception", e->what[0] ? ": " : "",
 		        e->what);
@@ -262,15 +269,21 @@ EXPORT int costack_task_info(costack_task_t task, struct costack_task_info *info
 	/* The current run by the clock that will end it: a running task's cpu_ns never exceeds
 	 * the one it has once suspended. */
 	full.cpu_ns = clock_ticks_to_ns(
-	        t->cpu_ticks + (t->state == COSTACK_RUNNING ? clock_now() - t->run_start : 0));
+	        t->cpu_ticks + (t->state == COSTACK_RUNNING ? clock_now() - t->since : 0));
 	full.created_ns = clock_to_realtime_ns(t->created);
 	full.state_since_ns = clock_to_realtime_ns(t->since);
-	memcpy(full.name, t->name, sizeof(full.name));
+	strncpy(full.name, task_view_name(live_header(), t->name), sizeof(full.name) - 1);
 	full.raises = t->raises;
 	/* A failed task is described by the exception it died of. */
 	raise = t->state == COSTACK_FAILED ? task_record_fatal_raise(&r) : NULL;
-	e = (const struct costack_live_exception *)(uintptr_t)(raise ? raise->exception
-	                                                             : t->exception);
+	if (raise) {
+		struct task_view_parts parts;
+
+		task_view_snapshot(live_header(), raise, &parts);
+		e = parts.exception;
+	} else {
+		e = task_view_exception(live_header(), t->exception);
+	}
 	if (e) {
 		full.exception_origin = e->origin;
 		memcpy(full.exception_type, e->type, sizeof(full.exception_type));

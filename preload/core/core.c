@@ -47,14 +47,26 @@ static void registry_give(void)
 	registry_held = false;
 	pthread_mutex_unlock(&registry_lock);
 }
-static void *id_index;    /* tsearch tree of struct task *, by id */
-static void *range_index; /* tsearch tree of struct task *, by stack range */
+/* The id index: chains (task_private.id_next) in a table of id_buckets (a power of two) that
+ * doubles as tasks come; the range index: a treap by stack_lo (task_private.range_left and
+ * range_right), each task's priority a hash of its address. Both inside the records: a task
+ * costs its record and a bucket's word, no allocation. */
+static struct task **id_buckets;
+static size_t id_nbuckets, id_count;
+static struct task *range_root;
 static struct task *ended_head, *ended_tail;
 static size_t ended_count;
 static struct task *free_tasks; /* evicted records, reused; never unmapped */
 static char *slab_next, *slab_end;
 static size_t task_size;
-static void *unknown_index; /* tsearch tree of struct task * on no known stack, by context key */
+size_t task_private_offset;
+/* Tasks on no known stack, by the context handle they were found by: a tsearch tree of
+ * struct unknown_context (few: a runtime's contexts costack saw no make of). */
+static void *unknown_index;
+struct unknown_context {
+	uintptr_t key;
+	struct task *task;
+};
 static atomic_uint_fast64_t next_task_id = 1;
 static pthread_key_t thread_key;
 static atomic_bool ready; /* activate() made the registry */
@@ -112,7 +124,6 @@ SAME_PLACE(switches, switches);
 SAME_PLACE(cpu_ticks, cpu_ticks);
 SAME_PLACE(created, created);
 SAME_PLACE(since, since);
-SAME_PLACE(run_start, run_start);
 SAME_PLACE(ring_used, ring_used);
 SAME_PLACE(ring_newest, ring_newest);
 SAME_PLACE(name, name);
@@ -120,19 +131,18 @@ SAME_PLACE(raises, raises);
 SAME_PLACE(forced_raises, forced_raises);
 SAME_PLACE(exception, exception);
 SAME_PLACE(kept, kept);
-SAME_PLACE(has_kept, has_kept);
+/* The writer's own bytes of the layout: */
+SAME_PLACE(registry_flags, reserved0);
+SAME_PLACE(knowledge, reserved1);
+_Static_assert(sizeof(struct task_private) + 7 <= COSTACK_LIVE_WRITER_OWN_MAX,
+               "what follows the ring fits what readers allow (costack-live.h)");
 _Static_assert(offsetof(struct task, ring) == sizeof(struct costack_live_task),
                "the ring follows the record, as costack-live.h says");
-_Static_assert(
-        sizeof(struct snapshot) == sizeof(struct costack_live_snapshot) &&
-                offsetof(struct snapshot, stack) == offsetof(struct costack_live_snapshot, stack) &&
-                offsetof(struct snapshot, exception) ==
-                        offsetof(struct costack_live_snapshot, exception) &&
-                offsetof(struct snapshot, tid) == offsetof(struct costack_live_snapshot, tid) &&
-                offsetof(struct snapshot, kind) == offsetof(struct costack_live_snapshot, kind) &&
-                offsetof(struct snapshot, truncated) ==
-                        offsetof(struct costack_live_snapshot, truncated),
-        "struct snapshot is not laid out as costack-live.h says");
+_Static_assert(sizeof(struct snapshot) == sizeof(struct costack_live_snapshot) &&
+                       offsetof(struct snapshot, what) ==
+                               offsetof(struct costack_live_snapshot, what) &&
+                       offsetof(struct snapshot, at) == offsetof(struct costack_live_snapshot, at),
+               "struct snapshot is not laid out as costack-live.h says");
 _Static_assert(sizeof(struct exception_rec) == sizeof(struct costack_live_exception) &&
                        offsetof(struct exception_rec, type) ==
                                offsetof(struct costack_live_exception, type) &&
@@ -140,7 +150,10 @@ _Static_assert(sizeof(struct exception_rec) == sizeof(struct costack_live_except
                                offsetof(struct costack_live_exception, what) &&
                        sizeof(((struct exception_rec *)0)->what) == COSTACK_LIVE_WHAT_MAX,
                "struct exception_rec is not laid out as costack-live.h says");
-_Static_assert(offsetof(struct stack_rec, nframes) ==
+_Static_assert(offsetof(struct stack_rec, hash) == offsetof(struct costack_live_stack, hash) &&
+                       offsetof(struct stack_rec, number) ==
+                               offsetof(struct costack_live_stack, number) &&
+                       offsetof(struct stack_rec, nframes) ==
                                offsetof(struct costack_live_stack, nframes) &&
                        offsetof(struct stack_rec, frames) ==
                                offsetof(struct costack_live_stack, frames),
@@ -155,7 +168,7 @@ static struct task *task_alloc(void)
 	struct task *t = free_tasks;
 
 	if (t) {
-		free_tasks = t->ended_next;
+		free_tasks = task_private(t)->ended_next;
 	} else {
 		if ((size_t)(slab_end - slab_next) < task_size) {
 			size_t size = SLAB_TASKS * task_size;
@@ -178,61 +191,186 @@ static struct task *task_alloc(void)
 	return t;
 }
 
-static int compare_id(const void *a, const void *b)
-{
-	uint64_t x = ((const struct task *)a)->id, y = ((const struct task *)b)->id;
+/* --- the indexes, called with the lock held ------------------------------------------------ */
 
-	return x < y ? -1 : x > y;
+static struct task **id_bucket(uint64_t id)
+{
+	return &id_buckets[id & (id_nbuckets - 1)];
 }
 
-/* Live stacks never overlap, so "overlaps" serves as "equal". */
-static int compare_range(const void *a, const void *b)
+/* Twice the buckets once there are as many tasks; false when there is no memory for them
+ * (the table stays as it is, its chains longer). */
+static bool id_grow(void)
 {
-	const struct task *x = a, *y = b;
+	size_t n = id_nbuckets ? id_nbuckets * 2 : 64;
+	struct task **old = id_buckets, **grown;
+	size_t old_n = id_nbuckets;
 
-	if (x->stack_hi <= y->stack_lo)
-		return -1;
-	if (y->stack_hi <= x->stack_lo)
-		return 1;
-	return 0;
+	grown = mmap(NULL, n * sizeof(*grown), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	             -1, 0);
+	if (grown == MAP_FAILED)
+		return false;
+	id_buckets = grown;
+	id_nbuckets = n;
+	for (size_t i = 0; i < old_n; i++) {
+		for (struct task *t = old[i], *next; t; t = next) {
+			struct task **b = id_bucket(t->id);
+
+			next = task_private(t)->id_next;
+			task_private(t)->id_next = *b;
+			*b = t;
+		}
+	}
+	if (old)
+		munmap(old, old_n * sizeof(*old));
+	return true;
+}
+
+static bool id_insert(struct task *t)
+{
+	struct task **b;
+
+	if (id_count >= id_nbuckets && !id_grow() && !id_nbuckets)
+		return false;
+	b = id_bucket(t->id);
+	task_private(t)->id_next = *b;
+	*b = t;
+	id_count++;
+	return true;
+}
+
+static void id_remove(struct task *t)
+{
+	for (struct task **at = id_bucket(t->id); *at; at = &task_private(*at)->id_next) {
+		if (*at == t) {
+			*at = task_private(t)->id_next;
+			id_count--;
+			return;
+		}
+	}
+}
+
+static struct task *id_find(uint64_t id)
+{
+	if (!id || !id_nbuckets)
+		return NULL;
+	for (struct task *t = *id_bucket(id); t; t = task_private(t)->id_next)
+		if (t->id == id)
+			return t;
+	return NULL;
+}
+
+/* The task whose stack overlaps [lo, hi) (live stacks never overlap: one at most). */
+static struct task *range_find(uintptr_t lo, uintptr_t hi)
+{
+	struct task *t = range_root;
+
+	while (t && (hi <= t->stack_lo || lo >= t->stack_hi))
+		t = hi <= t->stack_lo ? task_private(t)->range_left : task_private(t)->range_right;
+	return t;
+}
+
+static uint64_t range_priority(const struct task *t)
+{
+	return (uintptr_t)t * 0x9e3779b97f4a7c15ull;
+}
+
+/* t under *at, which the treap keeps ordered by stack_lo and a heap by priority. */
+static void range_insert_at(struct task **at, struct task *t)
+{
+	struct task *root = *at;
+	struct task_private *tp = task_private(t), *rp;
+
+	if (!root) {
+		tp->range_left = tp->range_right = NULL;
+		*at = t;
+		return;
+	}
+	rp = task_private(root);
+	if (t->stack_lo < root->stack_lo) {
+		range_insert_at(&rp->range_left, t);
+		if (range_priority(rp->range_left) > range_priority(root)) {
+			struct task *l = rp->range_left; /* rotate right */
+
+			rp->range_left = task_private(l)->range_right;
+			task_private(l)->range_right = root;
+			*at = l;
+		}
+	} else {
+		range_insert_at(&rp->range_right, t);
+		if (range_priority(rp->range_right) > range_priority(root)) {
+			struct task *r = rp->range_right; /* rotate left */
+
+			rp->range_right = task_private(r)->range_left;
+			task_private(r)->range_left = root;
+			*at = r;
+		}
+	}
+}
+
+/* t out of the treap under *at: rotated down until it has a child at most, then unlinked. */
+static void range_remove_at(struct task **at, struct task *t)
+{
+	while (*at && *at != t)
+		at = t->stack_lo < (*at)->stack_lo ? &task_private(*at)->range_left
+		                                   : &task_private(*at)->range_right;
+	while (*at) {
+		struct task_private *tp = task_private(t);
+		struct task *l = tp->range_left, *r = tp->range_right;
+
+		if (!l || !r) {
+			*at = l ? l : r;
+			return;
+		}
+		if (range_priority(l) > range_priority(r)) {
+			tp->range_left = task_private(l)->range_right;
+			task_private(l)->range_right = t;
+			*at = l;
+			at = &task_private(l)->range_right;
+		} else {
+			tp->range_right = task_private(r)->range_left;
+			task_private(r)->range_left = t;
+			*at = r;
+			at = &task_private(r)->range_left;
+		}
+	}
 }
 
 static int compare_key(const void *a, const void *b)
 {
-	uintptr_t x = ((const struct task *)a)->context_key,
-	          y = ((const struct task *)b)->context_key;
+	uintptr_t x = ((const struct unknown_context *)a)->key,
+	          y = ((const struct unknown_context *)b)->key;
 
 	return x < y ? -1 : x > y;
 }
 
-static struct task *range_find(uintptr_t lo, uintptr_t hi)
-{
-	struct task probe = {.stack_lo = lo, .stack_hi = hi};
-	void **node = tfind(&probe, &range_index, compare_range);
-
-	return node ? *node : NULL;
-}
-
 static void range_remove(struct task *t)
 {
-	if (t->in_range_index) {
-		tdelete(t, &range_index, compare_range);
-		t->in_range_index = false;
+	if (t->registry_flags & TASK_IN_RANGE_INDEX) {
+		range_remove_at(&range_root, t);
+		t->registry_flags &= (uint8_t)~TASK_IN_RANGE_INDEX;
 	}
-	if (t->context_key) {
-		tdelete(t, &unknown_index, compare_key);
-		t->context_key = 0;
+	if (t->registry_flags & TASK_IN_UNKNOWN_INDEX) {
+		struct unknown_context probe = {.key = task_private(t)->aux};
+		void **node = tfind(&probe, &unknown_index, compare_key);
+		struct unknown_context *entry = node ? *node : NULL;
+
+		if (entry) {
+			tdelete(entry, &unknown_index, compare_key);
+			free(entry);
+		}
+		t->registry_flags &= (uint8_t)~TASK_IN_UNKNOWN_INDEX;
 	}
 }
 
 /* Called with the lock held: the task has ended; keep the newest ones. */
 static void ended_push(struct task *t)
 {
-	if (!t->lingering)
+	if (!(t->registry_flags & TASK_LINGERING))
 		range_remove(t);
-	t->ended_next = NULL;
+	task_private(t)->ended_next = NULL;
 	if (ended_tail)
-		ended_tail->ended_next = t;
+		task_private(ended_tail)->ended_next = t;
 	else
 		ended_head = t;
 	ended_tail = t;
@@ -240,17 +378,47 @@ static void ended_push(struct task *t)
 	while (ended_count > (size_t)config.ended && ended_head) {
 		struct task *old = ended_head;
 
-		ended_head = old->ended_next;
+		ended_head = task_private(old)->ended_next;
 		if (!ended_head)
 			ended_tail = NULL;
 		ended_count--;
 		range_remove(old);
-		old->lingering = false;
-		tdelete(old, &id_index, compare_id);
+		old->registry_flags &= (uint8_t)~TASK_LINGERING;
+		id_remove(old);
 		old->id = 0; /* stale cache entries no longer match */
-		old->ended_next = free_tasks;
+		task_private(old)->ended_next = free_tasks;
 		free_tasks = old;
 	}
+}
+
+/* Every task the registry knows, ended ones kept included, in id order: fn(t, arg) on each;
+ * false when there was no memory to order them (fn not called). Called with the lock held. */
+static int compare_task_ids(const void *a, const void *b)
+{
+	uint64_t x = (*(struct task *const *)a)->id, y = (*(struct task *const *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool each_in_id_order(void (*fn)(struct task *t, void *arg), void *arg)
+{
+	struct task *few[256]; /* most programs: no memory to map, and none to unmap */
+	size_t n = 0, size = id_count * sizeof(struct task *);
+	struct task **all = id_count <= 256 ? few
+	                                    : mmap(NULL, size, PROT_READ | PROT_WRITE,
+	                                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (all == MAP_FAILED)
+		return false;
+	for (size_t i = 0; i < id_nbuckets; i++)
+		for (struct task *t = id_buckets[i]; t && n < id_count; t = task_private(t)->id_next)
+			all[n++] = t;
+	qsort(all, n, sizeof(*all), compare_task_ids);
+	for (size_t i = 0; i < n; i++)
+		fn(all[i], arg);
+	if (all != few)
+		munmap(all, size);
+	return true;
 }
 
 /* --- observers ------------------------------------------------------------ */
@@ -311,9 +479,12 @@ static const struct snapshot *newest_snapshot(const struct task *t)
 static int fate_of_abandoned(const struct task *t)
 {
 	const struct snapshot *last = newest_snapshot(t);
+	struct snapshot_parts parts;
 
-	if (t->state == COSTACK_SUSPENDED && last && last->kind == SNAP_SUSPEND && last->stack &&
-	    !last->truncated && last->stack->nframes <= 1)
+	if (t->state != COSTACK_SUSPENDED || !last)
+		return COSTACK_CANCELLED;
+	snapshot_parts(last, &parts);
+	if (!parts.raise && parts.stack && !parts.truncated && parts.stack->nframes <= 1)
 		return core_task_fate(t);
 	return COSTACK_CANCELLED;
 }
@@ -340,11 +511,10 @@ static struct task *task_new(int runtime, uint64_t parent, uintptr_t lo, uintptr
 	if (runtime == COSTACK_RUNTIME_THREAD) {
 		/* A thread's root task runs from the start. */
 		t->state = COSTACK_RUNNING;
-		t->run_start = now;
 		t->switches = 1;
 	}
-	if (!tsearch(t, &id_index, compare_id)) {
-		t->ended_next = free_tasks;
+	if (!id_insert(t)) {
+		task_private(t)->ended_next = free_tasks;
 		free_tasks = t;
 		return NULL;
 	}
@@ -354,11 +524,12 @@ static struct task *task_new(int runtime, uint64_t parent, uintptr_t lo, uintptr
 		/* The stack is reused: whatever lived there is over. */
 		while ((old = range_find(lo, hi))) {
 			range_remove(old);
-			old->lingering = false;
+			old->registry_flags &= (uint8_t)~TASK_LINGERING;
 			if (old->state == COSTACK_CREATED || old->state == COSTACK_SUSPENDED)
 				task_end_locked(old, fate_of_abandoned(old), now);
 		}
-		t->in_range_index = tsearch(t, &range_index, compare_range) != NULL;
+		range_insert_at(&range_root, t);
+		t->registry_flags |= TASK_IN_RANGE_INDEX;
 	}
 	TASK_EVENT(task_created, t);
 	return t;
@@ -432,13 +603,9 @@ static void atfork_parent(void)
 	pthread_mutex_unlock(&registry_lock);
 }
 
-static void cancel_orphan(const void *node, VISIT which, void *closure)
+static void cancel_orphan(struct task *t, struct thread_state *ts)
 {
-	struct task *t = *(struct task *const *)node;
-	struct thread_state *ts = closure;
-
-	if ((which == postorder || which == leaf) && t->state == COSTACK_RUNNING &&
-	    t != ts->current) {
+	if (t->state == COSTACK_RUNNING && t != ts->current) {
 		t->state = COSTACK_CANCELLED;
 		t->since = clock_now();
 	}
@@ -460,7 +627,9 @@ static void atfork_child(void)
 	if (ts) {
 		ts->tid = (int32_t)syscall(SYS_gettid);
 		ts->current->tid = ts->tid;
-		twalk_r(id_index, cancel_orphan, ts);
+		for (size_t i = 0; i < id_nbuckets; i++)
+			for (struct task *t = id_buckets[i]; t; t = task_private(t)->id_next)
+				cancel_orphan(t, ts);
 	}
 	EACH_OBSERVER(fork_child);
 }
@@ -511,8 +680,10 @@ static void load_settings(void)
 static void activate(void)
 {
 	clock_init(config.clock == CLOCK_CHOICE_PRECISE);
-	task_size = (sizeof(struct task) + (size_t)config.ring * sizeof(struct snapshot) + 15) &
-	            ~(size_t)15;
+	/* The record, its ring, then the registry's own fields. */
+	task_private_offset = (sizeof(struct task) + (size_t)config.ring * sizeof(struct snapshot) +
+	                       7) & ~(size_t)7;
+	task_size = task_private_offset + sizeof(struct task_private);
 	if (!live_init((uint32_t)task_size, (uint32_t)offsetof(struct task, ring))) {
 		log_error("out of memory for the task registry; costack is off in this process");
 		return;
@@ -617,7 +788,7 @@ unsigned core_task_forced_raises(const struct task *t)
 
 uintptr_t core_task_adapter_data(const struct task *t)
 {
-	return t->adapter_data;
+	return t->registry_flags & TASK_IN_UNKNOWN_INDEX ? 0 : task_private(t)->aux;
 }
 
 const struct task *core_current(void)
@@ -645,7 +816,7 @@ struct task *core_task_made(struct thread_state *ts, int runtime, uintptr_t lo, 
 	registry_take();
 	t = task_new(runtime, ts->current->id, lo, hi, entry, ts->tid);
 	if (t)
-		t->adapter_data = adapter_data;
+		task_private(t)->aux = adapter_data;
 	registry_give();
 	return t;
 }
@@ -653,19 +824,26 @@ struct task *core_task_made(struct thread_state *ts, int runtime, uintptr_t lo, 
 /* Called with the lock held: the task of a context on no known stack. */
 static struct task *unknown_context_task(struct thread_state *ts, int runtime, uintptr_t key)
 {
-	struct task probe = {.context_key = key};
+	struct unknown_context probe = {.key = key}, *entry;
 	void **node = tfind(&probe, &unknown_index, compare_key);
 	struct task *t;
 
 	if (node)
-		return *node;
+		return ((struct unknown_context *)*node)->task;
 	t = task_new(runtime, ts->current->id, 0, 0, 0, ts->tid);
 	if (!t)
 		return NULL;
 	t->state = COSTACK_SUSPENDED;
-	t->context_key = key;
-	if (!tsearch(t, &unknown_index, compare_key))
-		t->context_key = 0;
+	entry = malloc(sizeof(*entry));
+	if (entry) {
+		*entry = (struct unknown_context){key, t};
+		if (tsearch(entry, &unknown_index, compare_key)) {
+			task_private(t)->aux = key;
+			t->registry_flags |= TASK_IN_UNKNOWN_INDEX;
+		} else {
+			free(entry);
+		}
+	}
 	return t;
 }
 
@@ -700,68 +878,92 @@ struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_
 	return task_of_context_locked(ts, runtime, key, sp, slot);
 }
 
-/* A snapshot ready to be written into a task's ring. */
-struct pending_snapshot {
-	struct snapshot snapshot;
+const struct stack_rec *task_record(uint32_t number)
+{
+	return (const struct stack_rec *)task_view_record(live_header(), number);
+}
+
+void snapshot_parts(const struct snapshot *s, struct snapshot_parts *out)
+{
+	struct task_view_parts parts;
+
+	task_view_snapshot(live_header(), (const struct costack_live_snapshot *)s, &parts);
+	*out = (struct snapshot_parts){
+	        .stack = (const struct stack_rec *)parts.stack,
+	        .exception = (const struct exception_rec *)parts.exception,
+	        .object = (const void *)(uintptr_t)parts.object,
+	        .raise = parts.raise,
+	        .truncated = parts.truncated,
+	};
+}
+
+const char *task_name(const struct task *t)
+{
+	return task_view_name(live_header(), t->name);
+}
+
+/* The stack of t's newest snapshot (a raise's too), NULL if none. */
+static const struct stack_rec *newest_stack(const struct task *t)
+{
+	struct snapshot_parts parts;
+
+	if (!t->ring_used)
+		return NULL;
+	snapshot_parts(&t->ring[t->ring_newest], &parts);
+	return parts.stack;
+}
+
+/* A moment in a snapshot: since t was made, in 2^COSTACK_LIVE_AT_SHIFT ticks. */
+static inline uint32_t snapshot_at(const struct task *t, uint64_t now)
+{
+	uint64_t at = (now - t->created) >> COSTACK_LIVE_AT_SHIFT;
+
+	return at < UINT32_MAX ? (uint32_t)at : UINT32_MAX;
+}
+
+/* What a capture found: the stack (interned), whether it was deeper than COSTACK_DEPTH, and
+ * how many frames it has. */
+struct captured {
+	const struct stack_rec *stack;
+	bool truncated;
 	int frames;
 };
 
-/* Capture the calling thread's stack for a snapshot of t (kind, and for a
- * raise its exception and object), outside t's write section: a capture
- * may take long (a first walk reads CFI), a write section must not. A
- * stack equal to the task's previous one is not interned again. */
-static void snapshot_capture(struct thread_state *ts, const struct task *t, int kind,
-                             const struct exception_rec *exception, const void *object,
-                             uint64_t now, struct pending_snapshot *out)
+/* Capture the calling thread's stack, as t's, outside t's write section: a capture may take
+ * long (a first walk reads CFI), a write section must not. A stack equal to the task's
+ * previous one is not interned again. */
+static void snapshot_capture(struct thread_state *ts, const struct task *t, struct captured *out)
 {
-	const struct snapshot *last = newest_snapshot(t);
-	const struct stack_rec *hint = last ? last->stack : NULL;
-	const struct stack_rec *rec;
+	const struct stack_rec *hint = newest_stack(t);
 	struct capture cap;
 
 	unwind_capture(ts->scratch, config.depth, t->stack_lo, t->stack_hi, hint,
 	               ts->caller.sp ? &ts->caller : NULL, &cap);
 	ts->caller.sp = 0;
 	if (cap.same)
-		rec = cap.same;
+		out->stack = cap.same;
 	else if (hint && hint->nframes == (uint32_t)cap.n &&
 	         !memcmp(hint->frames, cap.frames, (size_t)cap.n * sizeof(*cap.frames)))
-		rec = hint;
+		out->stack = hint;
 	else
-		rec = stackstore_intern(&ts->arena, cap.frames, (uint32_t)cap.n, cap.shape,
-		                        cap.shape_size);
-	out->snapshot = (struct snapshot){
-	        .at = now,
-	        .stack = rec,
-	        .exception = exception,
-	        .object = object,
-	        .tid = ts->tid,
-	        .kind = (uint8_t)kind,
-	        .truncated = cap.truncated,
-	};
+		out->stack = stackstore_intern(&ts->arena, cap.frames, (uint32_t)cap.n, cap.shape,
+		                               cap.shape_size);
+	out->truncated = cap.truncated;
 	out->frames = cap.n;
 }
 
-/* Called inside t's write section: p becomes t's newest snapshot, which is returned. */
-static inline __attribute__((always_inline)) const struct snapshot *
-snapshot_push(struct task *t, const struct snapshot *p)
+/* Called inside t's write section: what becomes t's newest snapshot. */
+static inline __attribute__((always_inline)) void snapshot_push(struct task *t, uint32_t what,
+                                                                uint64_t now)
 {
-	uint32_t slot = t->ring_newest + 1 < (uint32_t)config.ring ? t->ring_newest + 1 : 0;
+	uint16_t slot = (uint32_t)t->ring_newest + 1 < (uint32_t)config.ring ? t->ring_newest + 1 : 0;
 	struct snapshot *s = &t->ring[slot];
 
-	/* Field by field, as they were stored: a copy of the whole would load it in wider
-	 * pieces than it was stored, and stall. */
-	s->at = p->at;
-	s->stack = p->stack;
-	s->exception = p->exception;
-	s->object = p->object;
-	s->tid = p->tid;
-	s->kind = p->kind;
-	s->truncated = p->truncated;
+	s->what = what;
+	s->at = snapshot_at(t, now);
 	t->ring_newest = slot;
 	if (t->ring_used < (uint32_t)config.ring)
 		t->ring_used++;
-	return s;
 }
 
 static inline void start_running(struct thread_state *ts, struct task *t, uint64_t now)
@@ -772,33 +974,35 @@ static inline void start_running(struct thread_state *ts, struct task *t, uint64
 	write_begin(t);
 	t->state = COSTACK_RUNNING;
 	t->since = now;
-	t->run_start = now;
 	t->tid = ts->tid;
 	t->switches++;
 	write_end(t);
 }
 
-/* prev stops running with the stack it has now; next runs. */
+/* prev stops running with stack (its capture's frames: what the adapter is told); next runs. */
 static inline __attribute__((always_inline)) int
 suspend_and_run(struct thread_state *ts, struct task *prev, struct task *next,
-                const struct snapshot *p, int frames)
+                const struct stack_rec *stack, bool truncated, int frames)
 {
-	const struct snapshot *s;
+	uint64_t now = clock_now();
 
-	if (task_state_ended(prev->state)) {
-		/* Lingering: the capture only counts its frames for the adapter. */
-		TASK_EVENT(task_switched, prev, next, p);
-		start_running(ts, next, p->at);
-		return frames;
+	/* Lingering (ended), the capture only counts its frames for the adapter. */
+	if (!task_state_ended(prev->state)) {
+		write_begin(prev);
+		snapshot_push(prev,
+		              (stack ? stack->number : 0) | (truncated ? COSTACK_LIVE_WHAT_TRUNCATED : 0),
+		              now);
+		prev->state = COSTACK_SUSPENDED;
+		prev->cpu_ticks += now - prev->since; /* since: its run's start */
+		prev->since = now;
+		write_end(prev);
 	}
-	write_begin(prev);
-	s = snapshot_push(prev, p);
-	prev->state = COSTACK_SUSPENDED;
-	prev->since = p->at;
-	prev->cpu_ticks += p->at - prev->run_start;
-	write_end(prev);
-	TASK_EVENT(task_switched, prev, next, s);
-	start_running(ts, next, p->at);
+	if (__builtin_expect(observing_tasks, 0)) {
+		struct snapshot_parts parts = {.stack = stack, .truncated = truncated};
+
+		TASK_EVENT(task_switched, prev, next, &parts);
+	}
+	start_running(ts, next, now);
 	return frames;
 }
 
@@ -830,21 +1034,20 @@ static __attribute__((noinline)) int switch_walking(struct thread_state *ts, str
                                                     const struct unwind_start *caller,
                                                     const struct stack_rec **set)
 {
-	struct pending_snapshot pending;
+	struct captured c;
 
 	if (caller)
 		ts->caller = *caller;
-	snapshot_capture(ts, prev, SNAP_SUSPEND, NULL, NULL, clock_now(), &pending);
+	snapshot_capture(ts, prev, &c);
 	if (set)
-		place_keep(set, pending.snapshot.stack);
-	return suspend_and_run(ts, prev, next, &pending.snapshot, pending.frames);
+		place_keep(set, c.stack);
+	return suspend_and_run(ts, prev, next, c.stack, c.truncated, c.frames);
 }
 
 int core_switch(struct thread_state *ts, struct task *next, const struct unwind_start *caller)
 {
 	struct task *prev = ts->current;
 	const struct stack_rec **set, *stack = NULL;
-	struct snapshot s;
 	bool truncated;
 
 	if (next == prev)
@@ -858,9 +1061,7 @@ int core_switch(struct thread_state *ts, struct task *next, const struct unwind_
 	 */
 	set = ts->places[place_slot(prev, caller)];
 	for (int i = 0; i < PLACE_WAYS + 1; i++) {
-		stack = i < PLACE_WAYS    ? set[i]
-		        : prev->ring_used ? prev->ring[prev->ring_newest].stack
-		                          : NULL;
+		stack = i < PLACE_WAYS ? set[i] : newest_stack(prev);
 		if (stack && (i == 0 || stack != set[0]) &&
 		    unwind_still(stack, caller, prev->stack_lo, prev->stack_hi, &truncated))
 			break;
@@ -869,14 +1070,7 @@ int core_switch(struct thread_state *ts, struct task *next, const struct unwind_
 	if (!stack)
 		return switch_walking(ts, prev, next, caller, set);
 	place_keep(set, stack);
-	s = (struct snapshot){
-	        .at = clock_now(),
-	        .stack = stack,
-	        .tid = ts->tid,
-	        .kind = SNAP_SUSPEND,
-	        .truncated = truncated,
-	};
-	return suspend_and_run(ts, prev, next, &s, (int)stack->nframes);
+	return suspend_and_run(ts, prev, next, stack, truncated, (int)stack->nframes);
 }
 
 static uint64_t origin_of(const void *object, uint64_t raiser, bool rethrow)
@@ -895,35 +1089,60 @@ static uint64_t origin_of(const void *object, uint64_t raiser, bool rethrow)
 	return origin;
 }
 
+/* A record of words in the stack store, as the thread's arena interns it; NULL when the
+ * store is full. */
+static const struct stack_rec *intern_words(struct thread_state *ts, const void *words,
+                                            size_t size)
+{
+	return stackstore_intern(&ts->arena, words, (uint32_t)(size / sizeof(uintptr_t)), NULL, 0);
+}
+
 const struct stack_rec *core_raise(struct thread_state *ts, const struct exception_info *info)
 {
 	struct task *t = ts->current;
 	/* Interned like a stack, so that a loop throwing the same error
 	 * stores it once: zero-filled, compared as words. */
 	struct exception_rec rec;
-	const struct stack_rec *stored;
+	const struct stack_rec *exception, *raise;
+	uintptr_t raise_words[2];
+	struct captured c;
+	uint64_t now;
 
 	memset(&rec, 0, sizeof(rec));
 	rec.origin = origin_of(info->object, t->id, info->rethrow);
 	rec.forced = info->forced;
 	strncpy(rec.type, info->type ? info->type : "", sizeof(rec.type) - 1);
 	strncpy(rec.what, info->what ? info->what : "", sizeof(rec.what) - 1);
-	stored = stackstore_intern(&ts->arena, (const uintptr_t *)&rec,
-	                           sizeof(rec) / sizeof(uintptr_t), NULL, 0);
-
-	const struct exception_rec *exception =
-	        stored ? (const struct exception_rec *)stored->frames : NULL;
-	struct pending_snapshot pending;
-
-	snapshot_capture(ts, t, SNAP_RAISE, exception, info->object, clock_now(), &pending);
+	exception = intern_words(ts, &rec, sizeof(rec));
+	snapshot_capture(ts, t, &c);
+	/* The raise: its stack, its exception and the object thrown (costack-live.h). */
+	raise_words[0] = (c.stack ? c.stack->number : 0) |
+	                 (uintptr_t)(exception ? exception->number : 0) << 32;
+	raise_words[1] = (uintptr_t)info->object;
+	raise = intern_words(ts, raise_words, sizeof(raise_words));
+	now = clock_now();
 	write_begin(t);
 	t->raises++;
 	t->forced_raises += info->forced;
-	t->exception = exception;
-	snapshot_push(t, &pending.snapshot);
+	t->exception = exception ? exception->number : 0;
+	snapshot_push(t,
+	              (raise ? raise->number : 0) | COSTACK_LIVE_WHAT_RAISE |
+	                      (c.truncated ? COSTACK_LIVE_WHAT_TRUNCATED : 0),
+	              now);
 	write_end(t);
-	TASK_EVENT(task_raised, t, &pending.snapshot);
-	return pending.snapshot.stack;
+	if (__builtin_expect(observing_tasks, 0)) {
+		struct snapshot_parts parts = {
+		        .stack = c.stack,
+		        .exception = exception ? (const struct exception_rec *)exception->frames
+		                               : NULL,
+		        .object = info->object,
+		        .raise = true,
+		        .truncated = c.truncated,
+		};
+
+		TASK_EVENT(task_raised, t, &parts);
+	}
+	return c.stack;
 }
 
 void core_exception_kept(struct thread_state *ts, const void *object)
@@ -933,13 +1152,15 @@ void core_exception_kept(struct thread_state *ts, const void *object)
 
 	for (uint32_t i = 0; object && i < t->ring_used; i++) {
 		const struct snapshot *s = task_snapshot(t, i, (uint32_t)config.ring);
+		struct snapshot_parts parts;
 
-		if (s->kind != SNAP_RAISE)
+		if (!(s->what & COSTACK_LIVE_WHAT_RAISE))
 			continue;
-		if (s->object == object && !s->exception->forced) {
+		snapshot_parts(s, &parts);
+		if (parts.object == object && parts.exception && !parts.exception->forced) {
 			write_begin(t);
 			t->kept = *s;
-			t->has_kept = true;
+			t->flags |= COSTACK_LIVE_TASK_HAS_KEPT;
 			/* Every raise is in the ring from this one on: it is
 			 * raise number raises - newer_raises of the task. */
 			t->kept_raise = (uint32_t)(t->raises - newer_raises);
@@ -952,7 +1173,7 @@ void core_exception_kept(struct thread_state *ts, const void *object)
 
 int core_task_fate(const struct task *t)
 {
-	if (t->has_kept)
+	if (task_has_kept(t))
 		return COSTACK_FAILED;
 	return t->forced_raises ? COSTACK_CANCELLED : COSTACK_DONE;
 }
@@ -962,8 +1183,8 @@ void core_end_task(struct task *t, int outcome)
 	registry_take();
 	if (!task_state_ended(t->state)) {
 		task_end_locked(t, outcome, clock_now());
-	} else if (t->lingering) {
-		t->lingering = false;
+	} else if (t->registry_flags & TASK_LINGERING) {
+		t->registry_flags &= (uint8_t)~TASK_LINGERING;
 		range_remove(t);
 	}
 	registry_give();
@@ -977,8 +1198,8 @@ void core_body_ended(struct task *t, int outcome)
 	if (!task_state_ended(t->state)) {
 		now = clock_now();
 		if (t->state == COSTACK_RUNNING)
-			t->cpu_ticks += now - t->run_start;
-		t->lingering = true;
+			t->cpu_ticks += now - t->since; /* since: its run's start */
+		t->registry_flags |= TASK_LINGERING;
 		task_end_locked(t, outcome, now);
 	}
 	registry_give();
@@ -986,9 +1207,9 @@ void core_body_ended(struct task *t, int outcome)
 
 const struct stack_rec *core_suspended_stack(const struct task *t)
 {
-	const struct snapshot *last = newest_snapshot(t);
+	const struct snapshot *last = t->ring_used ? &t->ring[t->ring_newest] : NULL;
 
-	return last && last->kind == SNAP_SUSPEND ? last->stack : NULL;
+	return last && !(last->what & COSTACK_LIVE_WHAT_RAISE) ? task_record(last->what) : NULL;
 }
 
 /* A task resumed by a switch costack did not see go to it. */
@@ -1014,7 +1235,7 @@ void core_task_ended(struct thread_state *ts, int outcome, struct task *next)
 	uint64_t now = clock_now();
 
 	registry_take();
-	t->cpu_ticks += now - t->run_start;
+	t->cpu_ticks += now - t->since; /* since: its run's start */
 	task_end_locked(t, outcome, now);
 	registry_give();
 	if (next && next != t) {
@@ -1026,14 +1247,6 @@ void core_task_ended(struct thread_state *ts, int outcome, struct task *next)
 
 /* --- readers ------------------------------------------------------------- */
 
-static struct task *find_locked(uint64_t id)
-{
-	struct task probe = {.id = id};
-	void **node = id ? tfind(&probe, &id_index, compare_id) : NULL;
-
-	return node ? *node : NULL;
-}
-
 bool registry_copy_task(uint64_t id, struct task_record *out)
 {
 	struct task_ring_layout ring = {(uint32_t)config.ring, offsetof(struct task, ring),
@@ -1042,7 +1255,7 @@ bool registry_copy_task(uint64_t id, struct task_record *out)
 	bool copied = false;
 
 	registry_take();
-	t = find_locked(id);
+	t = id_find(id);
 	if (t)
 		copied = task_record_copy(t, &ring, out, 0);
 	registry_give();
@@ -1056,12 +1269,11 @@ struct unfinished_walk {
 	size_t cap, count;
 };
 
-static void collect_unfinished(const void *node, VISIT which, void *closure)
+static void collect_unfinished(struct task *t, void *closure)
 {
-	const struct task *t = *(const struct task *const *)node;
 	struct unfinished_walk *w = closure;
 
-	if ((which == postorder || which == leaf) && !task_state_ended(t->state)) {
+	if (!task_state_ended(t->state)) {
 		if (w->count < w->cap)
 			w->ids[w->count] = t->id;
 		w->count++;
@@ -1073,7 +1285,7 @@ size_t registry_unfinished(uint64_t *ids, size_t cap)
 	struct unfinished_walk w = {ids, ids ? cap : 0, 0};
 
 	registry_take();
-	twalk_r(id_index, collect_unfinished, &w);
+	each_in_id_order(collect_unfinished, &w);
 	registry_give();
 	return w.count;
 }
@@ -1090,12 +1302,21 @@ uint64_t registry_task_at(uintptr_t addr)
 	return id;
 }
 
+/* Names are records of the store too (costack-live.h), interned here under the lock. */
+static struct stack_arena names_arena;
+
 /* Called with the lock held. */
 static void set_name_locked(struct task *t, const char *name)
 {
+	uintptr_t words[COSTACK_NAME_MAX / sizeof(uintptr_t)];
+	const struct stack_rec *rec = NULL;
+
+	memset(words, 0, sizeof(words));
+	strncpy((char *)words, name ? name : "", sizeof(words) - 1);
+	if (*(const char *)words)
+		rec = stackstore_intern(&names_arena, words, sizeof(words) / sizeof(*words), NULL, 0);
 	write_begin(t);
-	strncpy(t->name, name ? name : "", sizeof(t->name) - 1);
-	t->name[sizeof(t->name) - 1] = '\0';
+	t->name = rec ? rec->number : 0;
 	write_end(t);
 	TASK_EVENT(task_named, t);
 }
@@ -1105,7 +1326,7 @@ int registry_set_name(uint64_t id, const char *name)
 	struct task *t;
 
 	registry_take();
-	t = find_locked(id);
+	t = id_find(id);
 	if (t)
 		set_name_locked(t, name);
 	registry_give();
@@ -1119,12 +1340,11 @@ struct task_walk {
 	void *arg;
 };
 
-static void walk_one(const void *node, VISIT which, void *closure)
+static void walk_one(struct task *t, void *closure)
 {
 	const struct task_walk *w = closure;
 
-	if (which == postorder || which == leaf)
-		w->fn(*(const struct task *const *)node, w->arg);
+	w->fn(t, w->arg);
 }
 
 void core_for_each_task(void (*fn)(const struct task *t, void *arg), void *arg)
@@ -1134,7 +1354,7 @@ void core_for_each_task(void (*fn)(const struct task *t, void *arg), void *arg)
 
 	if (!held)
 		registry_take();
-	twalk_r(id_index, walk_one, &w);
+	each_in_id_order(walk_one, &w);
 	if (!held)
 		registry_give();
 }
@@ -1192,7 +1412,7 @@ void core_task_set_name(struct task *t, const char *name)
 
 bool core_task_has_name(const struct task *t)
 {
-	return t->name[0] != '\0';
+	return t->name != 0;
 }
 
 struct task *core_task_at(uintptr_t addr)
@@ -1207,7 +1427,9 @@ struct task *core_task_at(uintptr_t addr)
 
 const char *core_task_exception_type(const struct task *t)
 {
-	return t->exception ? t->exception->type : NULL;
+	const struct costack_live_exception *e = task_view_exception(live_header(), t->exception);
+
+	return e ? e->type : NULL;
 }
 
 void core_stack_freed(uintptr_t lo, uintptr_t hi)
@@ -1224,7 +1446,7 @@ void core_stack_freed(uintptr_t lo, uintptr_t hi)
 	now = clock_now();
 	while ((t = range_find(lo, hi))) {
 		range_remove(t);
-		t->lingering = false;
+		t->registry_flags &= (uint8_t)~TASK_LINGERING;
 		if (t->state == COSTACK_CREATED || t->state == COSTACK_SUSPENDED)
 			task_end_locked(t, fate_of_abandoned(t), now);
 	}

@@ -13,7 +13,7 @@
 /* Adapters hold these as handles only: what they know of a task, they ask the core. */
 struct task;
 struct thread_state; /* one per OS thread (thread_state.h, the core's own) */
-struct snapshot;
+struct snapshot_parts; /* task.h */
 
 /*
  * Enter a hook: the calling thread's state, with its root task registered.
@@ -172,9 +172,9 @@ struct core_observer {
 	void (*task_ended)(const struct task *t);                   /* locked; state: how */
 	/* prev stopped running (suspension: its stack then; prev may have ended already) */
 	void (*task_switched)(const struct task *prev, const struct task *next,
-			      const struct snapshot *suspension);
+			      const struct snapshot_parts *suspension);
 	void (*task_resumed)(const struct task *t);
-	void (*task_raised)(const struct task *t, const struct snapshot *raise);
+	void (*task_raised)(const struct task *t, const struct snapshot_parts *raise);
 };
 
 /* Register o (kept: it must live for ever). Up to 8. */

@@ -183,6 +183,23 @@ void live_add_slab(void *slab, uint32_t slots)
 	__atomic_store_n(&header->nslabs, n + 1, __ATOMIC_RELEASE);
 }
 
+uint32_t live_number(const void *p)
+{
+	uint32_t n = header ? __atomic_load_n(&header->nchunks, __ATOMIC_ACQUIRE) : 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct costack_live_chunk *c = &header->chunks[i];
+		uint64_t at = (uintptr_t)p - c->address;
+
+		if ((uintptr_t)p >= c->address && at < c->size) {
+			uint64_t number = (c->offset + at) / COSTACK_LIVE_RECORD_ALIGN;
+
+			return number <= COSTACK_LIVE_WHAT_NUMBER ? (uint32_t)number : 0;
+		}
+	}
+	return 0;
+}
+
 const struct costack_live_header *live_header(void)
 {
 	return header;

@@ -25,6 +25,10 @@ void *live_alloc(size_t size);
  * see its records from now on. Called under the registry lock. */
 void live_add_slab(void *slab, uint32_t slots);
 
+/* The number of the region's record at p (costack-live.h: its offset over
+ * COSTACK_LIVE_RECORD_ALIGN), 0 when p is not in the region. */
+uint32_t live_number(const void *p);
+
 /* The region's header, NULL if there is none (for the in-process dumps). */
 const struct costack_live_header *live_header(void);
 

@@ -70,9 +70,10 @@ static bool index_ready(void)
 	return index_slots != NULL;
 }
 
+/* A record keeps the hash's high half, whose top bits are its index slot. */
 static bool equal(const struct stack_rec *rec, uint64_t hash, const uintptr_t *frames, uint32_t n)
 {
-	return rec->hash == hash && rec->nframes == n &&
+	return rec->hash == (uint32_t)(hash >> 32) && rec->nframes == n &&
 	       !memcmp(rec->frames, frames, n * sizeof(*frames));
 }
 
@@ -160,7 +161,8 @@ static struct stack_rec *new_rec(struct stack_arena *arena, uint64_t hash, const
 	struct stack_rec *rec = arena_alloc(arena, size + extra_size);
 
 	if (rec) {
-		rec->hash = hash;
+		rec->hash = (uint32_t)(hash >> 32);
+		rec->number = live_number(rec);
 		rec->nframes = n;
 		rec->extra_size = extra_size;
 		rec->extra = extra_size ? (char *)rec + size : NULL;

@@ -6,10 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Frames are return addresses, innermost first, as captured. Immutable once
- * published, so any thread may read one without a lock. */
+/* Frames are return addresses, innermost first, as captured (or the words of another record:
+ * costack-live.h's struct costack_live_stack). Immutable once published, so any thread may read
+ * one without a lock. */
 struct stack_rec {
-	uint64_t hash;
+	uint32_t hash;
+	uint32_t number; /* its place in the live region (costack-live.h); 0: outside it */
 	uint32_t nframes;
 	uint32_t extra_size;
 	const void *extra; /* what the capturer attached to the first copy (unwind: the walk's shape) */

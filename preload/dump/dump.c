@@ -669,9 +669,8 @@ static void out_interrupted(void)
 }
 
 /* A stack record's frames (innermost first), oldest first. */
-static void out_stack(uint64_t stack, bool truncated)
+static void out_stack(const struct costack_live_stack *s, bool truncated)
 {
-	const struct costack_live_stack *s = (const struct costack_live_stack *)(uintptr_t)stack;
 	uint32_t n;
 
 	if (!s)
@@ -683,10 +682,8 @@ static void out_stack(uint64_t stack, bool truncated)
 		out_frame((int)i, (uintptr_t)s->frames[n - 1 - i], true);
 }
 
-static void out_exception(uint64_t exception)
+static void out_exception(const struct costack_live_exception *e)
 {
-	const struct costack_live_exception *e =
-		(const struct costack_live_exception *)(uintptr_t)exception;
 	size_t type_len, what_len;
 
 	if (!e)
@@ -729,12 +726,15 @@ static void count_record(const struct costack_live_header *h, const char *rec, v
 		w->by_current = r.task.id;
 }
 
-static void out_task_line(const struct costack_live_task *t, const char *note)
+static void out_task_line(const struct costack_live_header *h, const struct costack_live_task *t,
+			  const char *note)
 {
+	const char *name = task_view_name(h, t->name);
+
 	out_str("Task id=");
 	out_dec(t->id);
 	out_str(" name=\"");
-	out_escaped(t->name, sizeof(t->name));
+	out_escaped(name, strnlen(name, COSTACK_LIVE_NAME_MAX));
 	out_str("\" state=");
 	out_str(task_state_name(t->state) ? task_state_name(t->state) : "?");
 	out_str(" runtime=");
@@ -758,6 +758,7 @@ static void out_record(const struct costack_live_header *h, const char *rec, voi
 	struct task_record r;
 	const struct costack_live_task *t = &r.task;
 	const struct costack_live_snapshot *s;
+	struct task_view_parts parts;
 	enum task_frames source;
 
 	if (!task_id(rec))
@@ -773,34 +774,37 @@ static void out_record(const struct costack_live_header *h, const char *rec, voi
 		return;
 	source = task_frames_of(t->state, w->crashed && t->id == w->crashed, t->switches);
 	s = task_record_frames(&r, source);
+	if (s)
+		task_view_snapshot(h, s, &parts);
 	switch (source) {
 	case TASK_FRAMES_LIVE:
-		out_task_line(t, "crashed here");
+		out_task_line(h, t, "crashed here");
 		out_interrupted();
 		break;
 	case TASK_FRAMES_ENTRY:
-		out_task_line(t, t->state == COSTACK_RUNNING ? "running: not suspended yet, resumed at "
-		                                               "its entry"
-		                                             : NULL);
+		out_task_line(h, t, t->state == COSTACK_RUNNING ? "running: not suspended yet, resumed "
+		                                                  "at its entry"
+		                                                : NULL);
 		if (t->entry)
 			out_frame(0, (uintptr_t)t->entry, false);
 		break;
 	case TASK_FRAMES_SUSPENSION:
-		out_task_line(t, t->state != COSTACK_RUNNING ? NULL
-				 : s ? "running: the stack it was last resumed at"
-				     : "running: no stack recorded yet");
+		out_task_line(h, t,
+			      t->state != COSTACK_RUNNING ? NULL
+			      : s ? "running: the stack it was last resumed at"
+				  : "running: no stack recorded yet");
 		if (s)
-			out_stack(s->stack, s->truncated);
+			out_stack(parts.stack, parts.truncated);
 		break;
 	case TASK_FRAMES_TRACEBACK:
-		out_task_line(t, NULL);
+		out_task_line(h, t, NULL);
 		if (s) {
-			out_stack(s->stack, s->truncated);
-			out_exception(s->exception);
+			out_stack(parts.stack, parts.truncated);
+			out_exception(parts.exception);
 		}
 		break;
 	default:
-		out_task_line(t, NULL);
+		out_task_line(h, t, NULL);
 		break;
 	}
 }

@@ -22,8 +22,11 @@
  *
  * Consistency: a task record (with its ring) has a seqlock, `seq`, odd while
  * its one writer changes it. A reader copies the record, then re-reads seq:
- * equal and even, the copy is consistent; otherwise it retries. Stacks and
- * exceptions are immutable once a record points to them, and never freed.
+ * equal and even, the copy is consistent; otherwise it retries. Stacks,
+ * exceptions, raises and names are records of the store (struct
+ * costack_live_stack), immutable once a task refers to them, never freed,
+ * and referred to by number: record number n lies at offset n * 16 of the
+ * memfd (COSTACK_LIVE_RECORD_ALIGN), and says so in its `number` field.
  */
 #ifndef COSTACK_LIVE_H
 #define COSTACK_LIVE_H
@@ -32,13 +35,15 @@
 
 #define COSTACK_LIVE_NAME "costack-live"
 #define COSTACK_LIVE_MAGIC "COSTACKL" /* 8 bytes, no terminator */
-#define COSTACK_LIVE_VERSION 2
+#define COSTACK_LIVE_VERSION 3
 #define COSTACK_LIVE_MAX_CHUNKS 64
 #define COSTACK_LIVE_MAX_SLABS 4096
 #define COSTACK_LIVE_NAME_MAX 64
 #define COSTACK_LIVE_TYPE_MAX 128
 #define COSTACK_LIVE_WHAT_MAX 256
 #define COSTACK_LIVE_MAX_FRAMES 512
+#define COSTACK_LIVE_RECORD_ALIGN 16 /* record number n: memfd offset n * 16 */
+#define COSTACK_LIVE_WRITER_OWN_MAX 64 /* a task record's bytes past its ring, at most */
 
 /* Bytes [offset, offset + size) of the memfd, mapped at `address` in the target. The
  * first chunk holds the header at its start (offset 0). Chunks never overlap, in the memfd
@@ -91,26 +96,36 @@ struct costack_live_header {
 	struct costack_live_slab slabs[COSTACK_LIVE_MAX_SLABS];
 };
 
-/* enum costack_live_kind */
-#define COSTACK_LIVE_SUSPEND 0
-#define COSTACK_LIVE_RAISE 1
-
+/*
+ * A snapshot in a task's ring, 8 bytes: `what` is a record number (bits 0-29)
+ * and two flags. A suspension's record is its stack; a raise's (RAISE set) is
+ * a raise record. 0 in bits 0-29: no record (lost: the store was full).
+ */
+#define COSTACK_LIVE_WHAT_NUMBER 0x3fffffffu
+#define COSTACK_LIVE_WHAT_TRUNCATED 0x40000000u /* the stack was deeper than header.depth */
+#define COSTACK_LIVE_WHAT_RAISE 0x80000000u
 struct costack_live_snapshot {
-	uint64_t at;        /* ticks */
-	uint64_t stack;     /* pointer to a struct costack_live_stack, 0: none (lost) */
-	uint64_t exception; /* a raise's: pointer to a struct costack_live_exception */
-	uint64_t object;    /* a raise's thrown object (an address, not to follow) */
-	int32_t tid;
-	uint8_t kind;       /* COSTACK_LIVE_SUSPEND or _RAISE */
-	uint8_t truncated;  /* the stack was deeper than header.depth */
-	uint16_t reserved;
+	uint32_t what;
+	uint32_t at; /* ticks since the task was made, over 2^20 (COSTACK_LIVE_AT_SHIFT);
+		      * UINT32_MAX: that long or longer */
 };
+#define COSTACK_LIVE_AT_SHIFT 20
 
-/* Immutable. frames: return addresses, innermost first (a stack is shown
- * oldest first: reverse them). */
+/*
+ * A record of the store, immutable, at a memfd offset that is a multiple of
+ * COSTACK_LIVE_RECORD_ALIGN; its words (`frames`) hold, by what refers to it:
+ * - a stack: return addresses, innermost first (a stack is shown oldest
+ *   first: reverse them);
+ * - an exception: a struct costack_live_exception;
+ * - a raise: 2 words, the number of its stack (low 32 bits) and of its
+ *   exception (high 32 bits; 0: none known), then the thrown object (an
+ *   address, not to follow);
+ * - a task's name: NUL-terminated within its words (check it).
+ */
 struct costack_live_stack {
-	uint64_t hash;
-	uint32_t nframes;
+	uint32_t hash;
+	uint32_t number;     /* its own number: offset / COSTACK_LIVE_RECORD_ALIGN */
+	uint32_t nframes;    /* words */
 	uint32_t extra_size; /* the writer's own bytes at `extra`: not to read */
 	uint64_t extra;
 	uint64_t frames[];
@@ -129,42 +144,41 @@ struct costack_live_exception {
  * knows of no task (a coroutine switched to by code it does not hook: SimGrid's raw contexts,
  * setjmp/longjmp, assembly). What runs there is not tracked. */
 #define COSTACK_LIVE_TASK_UNTRACKED_STACK 0x01
+/* An exception escaped its body and was kept by its runtime: `kept` is the raise that failed it
+ * (number `kept_raise` of its raises). */
+#define COSTACK_LIVE_TASK_HAS_KEPT 0x02
 
 /*
  * A task record; its ring of header.ring snapshots follows at ring_offset,
  * ring_used of them in use, the newest in slot ring_newest, older ones
  * before it (wrapping). state and runtime: costack.h's enum costack_state
- * and enum costack_runtime.
+ * and enum costack_runtime. Bytes past the ring, up to header.task_size
+ * (at most COSTACK_LIVE_WRITER_OWN_MAX), are the writer's own.
  */
 struct costack_live_task {
 	uint32_t seq;
 	uint8_t state;
 	uint8_t runtime;
-	uint8_t reserved0;
-	uint8_t flags; /* COSTACK_LIVE_TASK_* */
-	uint64_t id;   /* never reused; 0: a free record */
+	uint8_t reserved0; /* the writer's own */
+	uint8_t flags;     /* COSTACK_LIVE_TASK_* */
+	uint64_t id;       /* never reused; 0: a free record */
 	uint64_t parent;
 	uint64_t entry;
 	uint64_t stack_lo, stack_hi; /* both 0 when unknown */
-	uint64_t reserved1[2];
-	int32_t tid;  /* the thread that last ran it */
-	uint32_t kept_raise; /* has_kept: which of its raises (1, 2, ...; mod 2^32) */
+	int32_t tid;                 /* the thread that last ran it */
+	uint32_t kept_raise;         /* HAS_KEPT: which of its raises (1, 2, ...; mod 2^32) */
 	uint64_t switches;
 	uint64_t cpu_ticks;
 	uint64_t created;
-	uint64_t since;     /* entry into its state */
-	uint64_t run_start; /* last switch in */
-	uint32_t ring_used;
-	uint32_t ring_newest;
-	char name[COSTACK_LIVE_NAME_MAX];
+	uint64_t since; /* entry into its state (running: its run's start) */
 	uint64_t raises;
+	uint32_t name;      /* the number of its name's record, 0: no name */
+	uint32_t exception; /* the number of the newest raise's exception, 0: none */
+	struct costack_live_snapshot kept; /* the raise that failed it, if HAS_KEPT */
+	uint16_t ring_used;
+	uint16_t ring_newest;
 	uint16_t forced_raises;
-	uint8_t reserved3[6];
-	uint64_t exception;                  /* the newest raise's exception */
-	struct costack_live_snapshot kept;   /* the raise that failed it, if has_kept */
-	uint8_t has_kept;
-	uint8_t reserved4[7];
-	uint64_t reserved5;
+	uint16_t reserved1; /* the writer's own */
 };
 
 #endif

@@ -85,10 +85,10 @@ static bool try_copy(const char *record, const struct task_ring_layout *layout,
 		struct costack_live_snapshot s;
 
 		memcpy(&s, record + layout->offset + (size_t)slot * layout->snapshot_size, sizeof(s));
-		if (s.kind == COSTACK_LIVE_SUSPEND && !out->has_suspend) {
+		if (!(s.what & COSTACK_LIVE_WHAT_RAISE) && !out->has_suspend) {
 			out->suspend = s;
 			out->has_suspend = true;
-		} else if (s.kind == COSTACK_LIVE_RAISE && !out->has_raise) {
+		} else if ((s.what & COSTACK_LIVE_WHAT_RAISE) && !out->has_raise) {
 			out->raise = s;
 			out->has_raise = true;
 		}
@@ -118,14 +118,77 @@ bool task_record_copy(const void *record, const struct task_ring_layout *ring,
 
 const struct costack_live_snapshot *task_record_fatal_raise(const struct task_record *r)
 {
-	uint64_t number = task_fatal_raise_number(r->task.has_kept, r->task.kept_raise,
-						  r->task.raises);
+	bool has_kept = (r->task.flags & COSTACK_LIVE_TASK_HAS_KEPT) != 0;
+	uint64_t number = task_fatal_raise_number(has_kept, r->task.kept_raise, r->task.raises);
 
-	if (r->task.has_kept && number == r->task.kept_raise)
+	if (has_kept && number == r->task.kept_raise)
 		return &r->task.kept;
 	if (r->has_raise && number == r->task.raises)
 		return &r->raise;
 	return NULL;
+}
+
+const struct costack_live_stack *task_view_record(const struct costack_live_header *h,
+                                                  uint32_t number)
+{
+	uint64_t off;
+	uint32_t n;
+
+	number &= COSTACK_LIVE_WHAT_NUMBER; /* a snapshot's `what` too */
+	off = (uint64_t)number * COSTACK_LIVE_RECORD_ALIGN;
+	if (!h || !off || off >= __atomic_load_n(&h->used, __ATOMIC_ACQUIRE))
+		return NULL;
+	n = __atomic_load_n(&h->nchunks, __ATOMIC_ACQUIRE);
+	for (uint32_t i = 0; i < n && i < COSTACK_LIVE_MAX_CHUNKS; i++) {
+		const struct costack_live_chunk *c = &h->chunks[i];
+
+		if (off >= c->offset && off - c->offset < c->size) {
+			const struct costack_live_stack *rec =
+			        (const struct costack_live_stack *)(uintptr_t)(c->address + off -
+			                                                       c->offset);
+
+			return rec->number == number ? rec : NULL;
+		}
+	}
+	return NULL;
+}
+
+void task_view_snapshot(const struct costack_live_header *h, const struct costack_live_snapshot *s,
+                        struct task_view_parts *out)
+{
+	const struct costack_live_stack *rec = task_view_record(h, s->what & COSTACK_LIVE_WHAT_NUMBER);
+
+	*out = (struct task_view_parts){
+	        .truncated = (s->what & COSTACK_LIVE_WHAT_TRUNCATED) != 0,
+	        .raise = (s->what & COSTACK_LIVE_WHAT_RAISE) != 0,
+	};
+	if (!out->raise) {
+		out->stack = rec;
+	} else if (rec && rec->nframes >= 2) {
+		out->stack = task_view_record(h, (uint32_t)rec->frames[0]);
+		out->exception = task_view_exception(h, (uint32_t)(rec->frames[0] >> 32));
+		out->object = rec->frames[1];
+	}
+}
+
+const struct costack_live_exception *task_view_exception(const struct costack_live_header *h,
+                                                         uint32_t number)
+{
+	const struct costack_live_stack *rec = task_view_record(h, number);
+
+	return rec && rec->nframes * sizeof(uint64_t) >= sizeof(struct costack_live_exception)
+	               ? (const struct costack_live_exception *)rec->frames
+	               : NULL;
+}
+
+const char *task_view_name(const struct costack_live_header *h, uint32_t number)
+{
+	const struct costack_live_stack *rec = task_view_record(h, number);
+
+	return rec && rec->nframes * sizeof(uint64_t) <= COSTACK_LIVE_NAME_MAX &&
+	                       memchr(rec->frames, '\0', rec->nframes * sizeof(uint64_t))
+	               ? (const char *)rec->frames
+	               : "";
 }
 
 const struct costack_live_snapshot *task_record_frames(const struct task_record *r,

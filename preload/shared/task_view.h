@@ -97,6 +97,27 @@ bool task_record_copy(const void *record, const struct task_ring_layout *ring,
  * no longer known (neither kept nor its newest). */
 const struct costack_live_snapshot *task_record_fatal_raise(const struct task_record *r);
 
+/*
+ * The records of the region whose header is h as this process maps it (the writer's own region:
+ * the API and the dumps; async-signal-safe): record number n, NULL for 0 or one not handed out
+ * (costack-live.h); an exception record's exception; a name record's name ("" for none).
+ */
+const struct costack_live_stack *task_view_record(const struct costack_live_header *h,
+                                                  uint32_t number);
+const struct costack_live_exception *task_view_exception(const struct costack_live_header *h,
+                                                         uint32_t number);
+const char *task_view_name(const struct costack_live_header *h, uint32_t number);
+
+/* What a snapshot refers to, its records found in h (task_view_record). */
+struct task_view_parts {
+	const struct costack_live_stack *stack;         /* NULL: none (lost) */
+	const struct costack_live_exception *exception; /* a raise's, NULL if none known */
+	uint64_t object;                                /* a raise's thrown object */
+	bool raise, truncated;
+};
+void task_view_snapshot(const struct costack_live_header *h, const struct costack_live_snapshot *s,
+                        struct task_view_parts *out);
+
 /* The snapshot whose stack holds the frames of source (task_frames_of), NULL when there are
  * none (a task that never suspended, no known raise) or they are not a snapshot's (entry, live,
  * none). */

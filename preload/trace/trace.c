@@ -96,7 +96,7 @@ static void fire_create(const struct task *t)
 }
 
 static void fire_switch(const struct task *prev, const struct task *next,
-			const struct snapshot *s)
+			const struct snapshot_parts *s)
 {
 	uint64_t stack = task_state_ended(prev->state) ? 0 : stack_id(s->stack);
 
@@ -106,17 +106,18 @@ static void fire_switch(const struct task *prev, const struct task *next,
 /* A task a fork child inherited, told as it was: made, named, suspended where it was. */
 static void tell_inherited_task(const struct task *t, void *arg)
 {
-	const struct snapshot *last = t->ring_used ? task_snapshot(t, 0, (uint32_t)config.ring)
-						   : NULL;
+	struct snapshot_parts last = {0};
 
 	(void)arg;
 	if (t->id >= first_child_task || task_state_ended(t->state))
 		return;
 	fire_create(t);
-	if (t->name[0])
-		ops->task_name(t->id, t->name);
-	if (t->state == COSTACK_SUSPENDED && last && last->kind == SNAP_SUSPEND)
-		fire_switch(t, NULL, last);
+	if (task_name(t)[0])
+		ops->task_name(t->id, task_name(t));
+	if (t->ring_used)
+		snapshot_parts(task_snapshot(t, 0, (uint32_t)config.ring), &last);
+	if (t->state == COSTACK_SUSPENDED && t->ring_used && !last.raise)
+		fire_switch(t, NULL, &last);
 }
 
 /* Before any event of a fork child: what it inherited. */
@@ -136,7 +137,7 @@ static void on_task_created(const struct task *t)
 static void on_task_named(const struct task *t)
 {
 	tell_inherited();
-	ops->task_name(t->id, t->name);
+	ops->task_name(t->id, task_name(t));
 }
 
 static void on_task_entry(const struct task *t)
@@ -149,11 +150,11 @@ static void on_task_ended(const struct task *t)
 {
 	tell_inherited();
 	ops->task_end(t->id, t->state,
-		      t->state == COSTACK_FAILED && t->has_kept ? t->kept_raise : 0);
+		      t->state == COSTACK_FAILED && task_has_kept(t) ? t->kept_raise : 0);
 }
 
 static void on_task_switched(const struct task *prev, const struct task *next,
-			     const struct snapshot *s)
+			     const struct snapshot_parts *s)
 {
 	tell_inherited();
 	fire_switch(prev, next, s);
@@ -165,7 +166,7 @@ static void on_task_resumed(const struct task *t)
 	ops->resume(t->id);
 }
 
-static void on_task_raised(const struct task *t, const struct snapshot *s)
+static void on_task_raised(const struct task *t, const struct snapshot_parts *s)
 {
 	const struct exception_rec *e = s->exception;
 

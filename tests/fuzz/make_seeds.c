@@ -67,23 +67,33 @@ static uint64_t add_slab(struct image *im, uint32_t index, uint32_t slots)
 	return off;
 }
 
-/* A stack of n frames, innermost first as the target stores them: a
- * pointer to it. Frames are 0x401000 + 0x10 * (first + i). */
-static uint64_t add_stack(struct image *im, uint32_t n, uint32_t first)
+/* A record of the store holding n words: its number (costack-live.h). */
+static uint32_t add_record(struct image *im, const void *words, uint32_t n)
 {
 	unsigned char rec[sizeof(struct costack_live_stack) + 64 * sizeof(uint64_t)];
-	struct costack_live_stack head = {.hash = 1, .nframes = n};
+	uint64_t off = (im->len + 15) & ~(size_t)15;
+	struct costack_live_stack head = {.hash = 1,
+	                                  .number = (uint32_t)(off / COSTACK_LIVE_RECORD_ALIGN),
+	                                  .nframes = n};
 
 	memcpy(rec, &head, sizeof(head));
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t pc = 0x401000 + 0x10 * (first + i);
-
-		memcpy(rec + sizeof(head) + i * sizeof(pc), &pc, sizeof(pc));
-	}
-	return BASE + put(im, rec, sizeof(head) + n * sizeof(uint64_t));
+	memcpy(rec + sizeof(head), words, n * sizeof(uint64_t));
+	return (uint32_t)(put(im, rec, sizeof(head) + n * sizeof(uint64_t)) /
+	                  COSTACK_LIVE_RECORD_ALIGN);
 }
 
-static uint64_t add_exception(struct image *im, const char *type, const char *what, bool terminated)
+/* A stack of n frames, innermost first as the target stores them. Frames are
+ * 0x401000 + 0x10 * (first + i). */
+static uint32_t add_stack(struct image *im, uint32_t n, uint32_t first)
+{
+	uint64_t frames[64];
+
+	for (uint32_t i = 0; i < n; i++)
+		frames[i] = 0x401000 + 0x10 * (first + i);
+	return add_record(im, frames, n);
+}
+
+static uint32_t add_exception(struct image *im, const char *type, const char *what, bool terminated)
 {
 	struct costack_live_exception e = {.origin = 5};
 
@@ -91,7 +101,16 @@ static uint64_t add_exception(struct image *im, const char *type, const char *wh
 	strncpy(e.what, what, sizeof(e.what) - 1);
 	if (!terminated)
 		memset(e.what, 'x', sizeof(e.what));
-	return BASE + put(im, &e, sizeof(e));
+	return add_record(im, &e, sizeof(e) / sizeof(uint64_t));
+}
+
+static uint32_t add_name(struct image *im, const char *name)
+{
+	char words[COSTACK_LIVE_NAME_MAX];
+
+	memset(words, 0, sizeof(words));
+	strncpy(words, name, sizeof(words) - 1);
+	return add_record(im, words, sizeof(words) / sizeof(uint64_t));
 }
 
 struct record {
@@ -107,13 +126,19 @@ static void set_record(struct image *im, uint64_t slab, uint32_t slot, const str
 	memcpy(at + sizeof(r->task), r->ring, sizeof(r->ring));
 }
 
-static struct costack_live_snapshot snap(int kind, uint64_t stack, uint64_t exception)
+enum { SUSPEND, RAISE };
+
+/* A snapshot of stack; a raise's refers to a raise record of its stack and exception. */
+static struct costack_live_snapshot snap(struct image *im, int kind, uint32_t stack,
+                                         uint32_t exception)
 {
-	return (struct costack_live_snapshot){.at = 1000,
-	                                      .stack = stack,
-	                                      .exception = exception,
-	                                      .tid = PID,
-	                                      .kind = (uint8_t)kind};
+	uint64_t raise[2] = {stack | (uint64_t)exception << 32, 0x5000};
+
+	if (kind == SUSPEND)
+		return (struct costack_live_snapshot){.what = stack, .at = 1};
+	return (struct costack_live_snapshot){.what = add_record(im, raise, 2) |
+	                                              COSTACK_LIVE_WHAT_RAISE,
+	                                      .at = 1};
 }
 
 static void finish(struct image *im)
@@ -153,7 +178,6 @@ static struct record task(uint64_t id, int state, int runtime)
 	r.task.tid = PID;
 	r.task.created = 500;
 	r.task.since = 900;
-	r.task.run_start = 900;
 	return r;
 }
 
@@ -174,6 +198,8 @@ struct expect_task {
 	uint32_t nframes;
 	uint64_t oldest; /* frames[0], if any */
 	const char *exception_type;
+	bool truncated;   /* its stack is marked deeper than the depth */
+	const char *name; /* NULL: none */
 };
 
 struct seed {
@@ -187,7 +213,8 @@ struct seed {
 /* Every state, with api.c's choice of snapshot for each. */
 static void make_states(struct image *im)
 {
-	uint64_t slab, s_main, s_sleep, s_raise, s_fatal, e_caught, e_fatal;
+	uint64_t slab;
+	uint32_t s_main, s_sleep, s_raise, s_fatal, e_caught, e_fatal;
 	struct record r;
 
 	begin(im, 1);
@@ -200,7 +227,7 @@ static void make_states(struct image *im)
 	e_fatal = add_exception(im, "std::runtime_error", "boom", true);
 
 	r = task(1, COSTACK_RUNNING, COSTACK_RUNTIME_THREAD); /* a root: its last suspension */
-	push(&r, snap(COSTACK_LIVE_SUSPEND, s_main, 0));
+	push(&r, snap(im, SUSPEND, s_main, 0));
 	r.task.switches = 2;
 	set_record(im, slab, 0, &r);
 	r = task(2, COSTACK_CREATED, COSTACK_RUNTIME_UCONTEXT); /* its entry alone */
@@ -209,18 +236,18 @@ static void make_states(struct image *im)
 	set_record(im, slab, 1, &r);
 	r = task(3, COSTACK_SUSPENDED,
 	         COSTACK_RUNTIME_UCONTEXT); /* the newest suspend, not the raise */
-	push(&r, snap(COSTACK_LIVE_SUSPEND, s_sleep, 0));
-	push(&r, snap(COSTACK_LIVE_RAISE, s_raise, e_caught));
+	push(&r, snap(im, SUSPEND, s_sleep, 0));
+	push(&r, snap(im, RAISE, s_raise, e_caught));
 	r.task.exception = e_caught;
-	strcpy(r.task.name, "sleeper");
+	r.task.name = add_name(im, "sleeper");
 	set_record(im, slab, 2, &r);
 	r = task(4, COSTACK_DONE, COSTACK_RUNTIME_UCONTEXT); /* no frames */
-	push(&r, snap(COSTACK_LIVE_SUSPEND, s_sleep, 0));
+	push(&r, snap(im, SUSPEND, s_sleep, 0));
 	set_record(im, slab, 3, &r);
 	r = task(5, COSTACK_FAILED, COSTACK_RUNTIME_FCONTEXT); /* the kept raise, not the newest */
-	push(&r, snap(COSTACK_LIVE_RAISE, s_raise, e_caught));
-	r.task.kept = snap(COSTACK_LIVE_RAISE, s_fatal, e_fatal);
-	r.task.has_kept = 1;
+	push(&r, snap(im, RAISE, s_raise, e_caught));
+	r.task.kept = snap(im, RAISE, s_fatal, e_fatal);
+	r.task.flags |= COSTACK_LIVE_TASK_HAS_KEPT;
 	r.task.exception = e_caught;
 	set_record(im, slab, 4, &r);
 	r = task(6, COSTACK_CANCELLED, COSTACK_RUNTIME_FCONTEXT);
@@ -235,7 +262,8 @@ static void make_states(struct image *im)
 /* A wrapped ring, a truncated stack, a failed task without a kept raise. */
 static void make_wrap(struct image *im)
 {
-	uint64_t slab, s_old, s_deep, s_raise, e;
+	uint64_t slab;
+	uint32_t s_old, s_deep, s_raise, e;
 	struct record r;
 
 	begin(im, 1);
@@ -246,25 +274,26 @@ static void make_wrap(struct image *im)
 	e = add_exception(im, "int", "", true);
 
 	r = task(10, COSTACK_SUSPENDED, COSTACK_RUNTIME_UCONTEXT);
-	push(&r, snap(COSTACK_LIVE_SUSPEND, s_old, 0));
-	push(&r, snap(COSTACK_LIVE_SUSPEND, s_deep, 0));
-	r.ring[r.task.ring_newest].truncated = 1;
-	push(&r, snap(COSTACK_LIVE_RAISE, s_raise, e));
-	push(&r, snap(COSTACK_LIVE_RAISE, s_raise, e));
-	push(&r, snap(COSTACK_LIVE_RAISE, s_raise, e)); /* wraps: the oldest suspend is gone */
+	push(&r, snap(im, SUSPEND, s_old, 0));
+	push(&r, snap(im, SUSPEND, s_deep, 0));
+	r.ring[r.task.ring_newest].what |= COSTACK_LIVE_WHAT_TRUNCATED;
+	push(&r, snap(im, RAISE, s_raise, e));
+	push(&r, snap(im, RAISE, s_raise, e));
+	push(&r, snap(im, RAISE, s_raise, e)); /* wraps: the oldest suspend is gone */
 	set_record(im, slab, 0, &r);
 	r = task(11, COSTACK_FAILED, COSTACK_RUNTIME_UCONTEXT);
-	push(&r, snap(COSTACK_LIVE_SUSPEND, s_old, 0));
-	push(&r, snap(COSTACK_LIVE_RAISE, s_raise, e));
+	push(&r, snap(im, SUSPEND, s_old, 0));
+	push(&r, snap(im, RAISE, s_raise, e));
 	r.task.exception = e;
 	set_record(im, slab, 1, &r);
 	finish(im);
 }
 
-/* Two slabs; two tasks sharing one stack; a lost stack (pointer 0). */
+/* Two slabs; two tasks sharing one stack; a lost stack (number 0). */
 static void make_two_slabs(struct image *im)
 {
-	uint64_t slab0, slab1, shared;
+	uint64_t slab0, slab1;
+	uint32_t shared;
 	struct record r;
 
 	begin(im, 2);
@@ -272,13 +301,13 @@ static void make_two_slabs(struct image *im)
 	slab1 = add_slab(im, 1, 2);
 	shared = add_stack(im, 4, 70);
 	r = task(20, COSTACK_SUSPENDED, COSTACK_RUNTIME_FCONTEXT);
-	push(&r, snap(COSTACK_LIVE_SUSPEND, shared, 0));
+	push(&r, snap(im, SUSPEND, shared, 0));
 	set_record(im, slab0, 0, &r);
 	r = task(21, COSTACK_SUSPENDED, COSTACK_RUNTIME_FCONTEXT);
-	push(&r, snap(COSTACK_LIVE_SUSPEND, shared, 0));
+	push(&r, snap(im, SUSPEND, shared, 0));
 	set_record(im, slab1, 0, &r);
 	r = task(22, COSTACK_SUSPENDED, COSTACK_RUNTIME_FCONTEXT);
-	push(&r, snap(COSTACK_LIVE_SUSPEND, 0, 0));
+	push(&r, snap(im, SUSPEND, 0, 0));
 	set_record(im, slab1, 1, &r);
 	finish(im);
 }
@@ -286,7 +315,8 @@ static void make_two_slabs(struct image *im)
 /* Lies the reader must catch, each in one task; one honest task. */
 static void make_lies(struct image *im)
 {
-	uint64_t slab, good, deep, e_open;
+	uint64_t slab;
+	uint32_t good, deep, e_open;
 	struct record r;
 
 	begin(im, 1);
@@ -296,21 +326,21 @@ static void make_lies(struct image *im)
 	e_open = add_exception(im, "std::bad_alloc", "", false); /* what has no NUL */
 
 	r = task(30, COSTACK_SUSPENDED, COSTACK_RUNTIME_UCONTEXT); /* outside the region */
-	push(&r, snap(COSTACK_LIVE_SUSPEND, BASE + IMAGE_MAX * 4, 0));
+	push(&r, snap(im, SUSPEND, IMAGE_MAX * 4 / COSTACK_LIVE_RECORD_ALIGN, 0));
 	set_record(im, slab, 0, &r);
-	r = task(31, COSTACK_SUSPENDED, COSTACK_RUNTIME_UCONTEXT); /* misaligned */
-	push(&r, snap(COSTACK_LIVE_SUSPEND, good + 4, 0));
+	r = task(31, COSTACK_SUSPENDED, COSTACK_RUNTIME_UCONTEXT); /* no record's start */
+	push(&r, snap(im, SUSPEND, good + 1, 0));
 	set_record(im, slab, 1, &r);
 	r = task(32, COSTACK_SUSPENDED, COSTACK_RUNTIME_UCONTEXT);
-	push(&r, snap(COSTACK_LIVE_SUSPEND, deep, 0));
+	push(&r, snap(im, SUSPEND, deep, 0));
 	set_record(im, slab, 2, &r);
 	r = task(33, COSTACK_FAILED, COSTACK_RUNTIME_UCONTEXT);
-	push(&r, snap(COSTACK_LIVE_RAISE, good, e_open));
+	push(&r, snap(im, RAISE, good, e_open));
 	set_record(im, slab, 3, &r);
 	r = task(34, 9, COSTACK_RUNTIME_UCONTEXT); /* no such state */
 	set_record(im, slab, 4, &r);
 	r = task(35, COSTACK_SUSPENDED, COSTACK_RUNTIME_UCONTEXT);
-	push(&r, snap(COSTACK_LIVE_SUSPEND, good, 0));
+	push(&r, snap(im, SUSPEND, good, 0));
 	set_record(im, slab, 5, &r);
 	finish(im);
 }
@@ -327,27 +357,27 @@ static const struct seed seeds[] = {
          1,
          0,
          6,
-         {{1, COSTACK_RUNNING, 3, 0x401020, NULL},
-          {2, COSTACK_CREATED, 1, 0x402000, NULL},
-          {3, COSTACK_SUSPENDED, 4, 0x4010d0, NULL},
-          {4, COSTACK_DONE, 0, 0, NULL},
-          {5, COSTACK_FAILED, 5, 0x401220, "std::runtime_error"},
-          {6, COSTACK_CANCELLED, 0, 0, NULL}}},
+         {{1, COSTACK_RUNNING, 3, 0x401020, NULL, false, NULL},
+          {2, COSTACK_CREATED, 1, 0x402000, NULL, false, NULL},
+          {3, COSTACK_SUSPENDED, 4, 0x4010d0, NULL, false, "sleeper"},
+          {4, COSTACK_DONE, 0, 0, NULL, false, NULL},
+          {5, COSTACK_FAILED, 5, 0x401220, "std::runtime_error", false, NULL},
+          {6, COSTACK_CANCELLED, 0, 0, NULL, false, NULL}}},
         {"wrap",
          make_wrap,
          0,
          0,
          2,
-         {{10, COSTACK_SUSPENDED, DEPTH, 0x401000 + 0x10 * (50 + DEPTH - 1), NULL},
-          {11, COSTACK_FAILED, 3, 0x401000 + 0x10 * 62, "int"}}},
+         {{10, COSTACK_SUSPENDED, DEPTH, 0x401000 + 0x10 * (50 + DEPTH - 1), NULL, true, NULL},
+          {11, COSTACK_FAILED, 3, 0x401000 + 0x10 * 62, "int", false, NULL}}},
         {"two_slabs",
          make_two_slabs,
          0,
          0,
          3,
-         {{20, COSTACK_SUSPENDED, 4, 0x401000 + 0x10 * 73, NULL},
-          {21, COSTACK_SUSPENDED, 4, 0x401000 + 0x10 * 73, NULL},
-          {22, COSTACK_SUSPENDED, 0, 0, NULL}}},
+         {{20, COSTACK_SUSPENDED, 4, 0x401000 + 0x10 * 73, NULL, false, NULL},
+          {21, COSTACK_SUSPENDED, 4, 0x401000 + 0x10 * 73, NULL, false, NULL},
+          {22, COSTACK_SUSPENDED, 0, 0, NULL, false, NULL}}},
         /* A state no costack has (a newer one's) is shown as unknown, with no frames; the
          * other lies leave their task out as bad. */
         {"lies",
@@ -355,8 +385,8 @@ static const struct seed seeds[] = {
          0,
          4,
          2,
-         {{34, COSTACK_STATE_UNKNOWN, 0, 0, NULL},
-          {35, COSTACK_SUSPENDED, 2, 0x401000 + 0x10 * 81, NULL}}},
+         {{34, COSTACK_STATE_UNKNOWN, 0, 0, NULL, false, NULL},
+          {35, COSTACK_SUSPENDED, 2, 0x401000 + 0x10 * 81, NULL, false, NULL}}},
         {"empty", make_empty, 0, 0, 0, {{0}}},
 };
 
@@ -412,6 +442,10 @@ static void check_parse(const struct seed *s, const struct image *im)
 		      "%s: task %" PRIu64 "'s exception %s (found %s)", s->name, e->id,
 		      e->exception_type ? e->exception_type : "(none)",
 		      t->has_exception ? t->exception_type : "(none)");
+		check(t->truncated == e->truncated && !strcmp(t->name, e->name ? e->name : ""),
+		      "%s: task %" PRIu64 " %s, named '%s' (found %s, '%s')", s->name, e->id,
+		      e->truncated ? "truncated" : "whole", e->name ? e->name : "",
+		      t->truncated ? "truncated" : "whole", t->name);
 	}
 	live_snapshot_free(&snap);
 }

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "core.h"
 #include "costack.h"
+#include "task.h"
 #include "utask.h"
 
 /* The functions whose frames are looked for are exported (the test is linked
@@ -392,6 +393,7 @@ NOINLINE void deep_entry(struct utask *t)
 static void test_deep(void)
 {
 	void *frames[MAXF];
+	struct task_record r;
 	struct utask t;
 	int n;
 
@@ -404,7 +406,21 @@ static void test_deep(void)
 	CHECK(n > 0 && !strcmp(name_at(frames[0], true), "suspend_recurse"),
 	      "deep: the oldest frame kept is %s, not one of the newest",
 	      n > 0 ? name_at(frames[0], true) : "none");
+	/* ... and the record says so (costack-live.h: the dumps and outside readers show it). */
+	CHECK(registry_copy_task(utask_id(&t), &r) && r.has_suspend &&
+	              (r.suspend.what & COSTACK_LIVE_WHAT_TRUNCATED),
+	      "deep: the suspension is not marked truncated");
 	utask_resume(&t);
+	utask_free(&t);
+
+	/* Not deeper: not marked. */
+	utask_make(&t, path_entry, NULL, STACK_SIZE);
+	utask_resume(&t);
+	CHECK(registry_copy_task(utask_id(&t), &r) && r.has_suspend &&
+	              !(r.suspend.what & COSTACK_LIVE_WHAT_TRUNCATED),
+	      "a stack within COSTACK_DEPTH marked truncated");
+	while (!t.ended)
+		utask_resume(&t);
 	utask_free(&t);
 }
 

@@ -19,16 +19,20 @@ struct record {
 static const struct task_ring_layout layout = { RING, offsetof(struct record, ring),
 						sizeof(struct costack_live_snapshot) };
 
-/* Push a snapshot of kind with stack (a pointer, as the target's) as the newest. */
-static void push(struct record *r, int kind, uint64_t stack)
+enum { SUSPEND, RAISE };
+
+/* The record number a snapshot refers to. */
+#define NUMBER(s) ((s).what & COSTACK_LIVE_WHAT_NUMBER)
+
+/* Push a snapshot of kind referring to record number `record` as the newest. */
+static void push(struct record *r, int kind, uint32_t record)
 {
 	r->task.ring_newest = r->task.ring_used ? (r->task.ring_newest + 1) % RING : 0;
 	if (r->task.ring_used < RING)
 		r->task.ring_used++;
 	memset(&r->ring[r->task.ring_newest], 0, sizeof(r->ring[0]));
-	r->ring[r->task.ring_newest].kind = (uint8_t)kind;
-	r->ring[r->task.ring_newest].stack = stack;
-	if (kind == COSTACK_LIVE_RAISE)
+	r->ring[r->task.ring_newest].what = record | (kind == RAISE ? COSTACK_LIVE_WHAT_RAISE : 0);
+	if (kind == RAISE)
 		r->task.raises++;
 }
 
@@ -111,35 +115,34 @@ static void test_fatal_raise(void)
 	memset(&rec, 0, sizeof(rec));
 	rec.task.id = 7;
 	rec.task.state = COSTACK_FAILED;
-	push(&rec, COSTACK_LIVE_RAISE, 0x1000);
+	push(&rec, RAISE, 0x1000);
 	rec.task.kept = rec.ring[rec.task.ring_newest];
-	rec.task.has_kept = 1;
+	rec.task.flags |= COSTACK_LIVE_TASK_HAS_KEPT;
 	rec.task.kept_raise = 1;
-	push(&rec, COSTACK_LIVE_RAISE, 0x2000);
-	push(&rec, COSTACK_LIVE_SUSPEND, 0x3000);
+	push(&rec, RAISE, 0x2000);
+	push(&rec, SUSPEND, 0x3000);
 	CHECK(task_record_copy(&rec, &layout, &r, 0), "copy of a quiet record");
-	CHECK(r.has_raise && r.raise.stack == 0x2000, "the newest raise: %#llx",
-	      (unsigned long long)r.raise.stack);
-	CHECK(r.has_suspend && r.suspend.stack == 0x3000, "the newest suspension");
-	CHECK(task_record_fatal_raise(&r) && task_record_fatal_raise(&r)->stack == 0x1000,
+	CHECK(r.has_raise && NUMBER(r.raise) == 0x2000, "the newest raise: %#x", NUMBER(r.raise));
+	CHECK(r.has_suspend && NUMBER(r.suspend) == 0x3000, "the newest suspension");
+	CHECK(task_record_fatal_raise(&r) && NUMBER(*task_record_fatal_raise(&r)) == 0x1000,
 	      "a failed task's traceback is its kept raise's, not its newest raise's");
 	CHECK(task_record_frames(&r, TASK_FRAMES_TRACEBACK) == task_record_fatal_raise(&r),
 	      "a traceback's frames are the fatal raise's");
 	CHECK(task_record_frames(&r, TASK_FRAMES_SUSPENSION) &&
-		      task_record_frames(&r, TASK_FRAMES_SUSPENSION)->stack == 0x3000,
+		      NUMBER(*task_record_frames(&r, TASK_FRAMES_SUSPENSION)) == 0x3000,
 	      "a stack's frames are the newest suspension's");
 	CHECK(!task_record_frames(&r, TASK_FRAMES_NONE) && !task_record_frames(&r, TASK_FRAMES_ENTRY),
 	      "no snapshot for none or an entry");
 
 	/* Nothing kept (a runtime that reports no keeping): the newest raise. */
-	rec.task.has_kept = 0;
+	rec.task.flags &= (uint8_t)~COSTACK_LIVE_TASK_HAS_KEPT;
 	CHECK(task_record_copy(&rec, &layout, &r, 0), "copy");
-	CHECK(task_record_fatal_raise(&r) && task_record_fatal_raise(&r)->stack == 0x2000,
+	CHECK(task_record_fatal_raise(&r) && NUMBER(*task_record_fatal_raise(&r)) == 0x2000,
 	      "nothing kept: the newest raise");
 
 	/* The newest raise pushed out of the ring by suspensions, nothing kept: not known. */
 	for (int i = 0; i < RING; i++)
-		push(&rec, COSTACK_LIVE_SUSPEND, 0x4000 + (uint64_t)i);
+		push(&rec, SUSPEND, 0x4000 + (uint64_t)i);
 	CHECK(task_record_copy(&rec, &layout, &r, 0), "copy");
 	CHECK(!r.has_raise && !task_record_fatal_raise(&r), "a raise out of the ring is not known");
 
@@ -196,7 +199,8 @@ static void *writer_main(void *arg)
 		__atomic_store_n(&rec->task.seq, seq + 1, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_RELEASE);
 		__atomic_store_n(&rec->task.switches, v, __ATOMIC_RELAXED);
-		__atomic_store_n(&rec->ring[0].stack, v, __ATOMIC_RELAXED);
+		__atomic_store_n(&rec->ring[0].what, (uint32_t)v & COSTACK_LIVE_WHAT_NUMBER,
+		                 __ATOMIC_RELAXED);
 		__atomic_store_n(&rec->task.cpu_ticks, v, __ATOMIC_RELAXED);
 		__atomic_store_n(&rec->task.seq, seq + 2, __ATOMIC_RELEASE);
 	}
@@ -211,7 +215,7 @@ static void test_copy_concurrent(void)
 	unsigned torn = 0, copies = 0;
 
 	memset(&rec, 0, sizeof(rec));
-	push(&rec, COSTACK_LIVE_SUSPEND, 0);
+	push(&rec, SUSPEND, 0);
 	if (pthread_create(&writer, NULL, writer_main, &rec) != 0) {
 		CHECK(false, "cannot start the writer");
 		return;
@@ -221,7 +225,7 @@ static void test_copy_concurrent(void)
 			continue;
 		copies++;
 		if (r.task.switches != r.task.cpu_ticks || !r.has_suspend ||
-		    r.suspend.stack != r.task.switches)
+		    NUMBER(r.suspend) != (r.task.switches & COSTACK_LIVE_WHAT_NUMBER))
 			torn++;
 	}
 	atomic_store(&stop_writer, true);
