@@ -9,7 +9,8 @@
  * procname of every event instead; readers take either). Times are the
  * events' timestamps. Ids:
  *   task   a task id of the process (vpid), never reused; 0: none.
- *   stack  a stack id, defined by a costack:stack event before the events
+ *   stack  a stack id of the process (32 bits: the number of its record in
+ *          the live registry), defined by a costack:stack event before the events
  *          that refer to it (on the same thread), and possibly again later
  *          (the same frames each time); 0: no stack. A reference to a stack
  *          never defined (its event was lost) is a stack unknown, never a
@@ -66,9 +67,9 @@
 
 /* frames: return addresses, innermost first (a stack is shown oldest first). */
 LTTNG_UST_TRACEPOINT_EVENT(costack, stack,
-	LTTNG_UST_TP_ARGS(uint64_t, id, const uint64_t *, frames, uint32_t, nframes),
+	LTTNG_UST_TP_ARGS(uint32_t, id, const uint64_t *, frames, uint32_t, nframes),
 	LTTNG_UST_TP_FIELDS(
-		lttng_ust_field_integer_hex(uint64_t, id, id)
+		lttng_ust_field_integer_hex(uint32_t, id, id)
 		lttng_ust_field_sequence_hex(uint64_t, frames, frames, uint32_t, nframes)
 	)
 )
@@ -107,16 +108,16 @@ LTTNG_UST_TRACEPOINT_EVENT(costack, task_name,
 	)
 )
 
-/* The hot event: 25 bytes of payload. prev_state: prev's state after the switch (suspended;
+/* The hot event: 21 bytes of payload. prev_state: prev's state after the switch (suspended;
  * an ended state when prev had already ended), with bit 7 (0x80) set when its stack was deeper
  * than COSTACK_DEPTH (truncated). Traces of costack 0.2 have a field truncated instead. */
 LTTNG_UST_TRACEPOINT_EVENT(costack, switch,
-	LTTNG_UST_TP_ARGS(uint64_t, prev, uint64_t, next, uint8_t, prev_state, uint64_t, stack),
+	LTTNG_UST_TP_ARGS(uint64_t, prev, uint64_t, next, uint8_t, prev_state, uint32_t, stack),
 	LTTNG_UST_TP_FIELDS(
 		lttng_ust_field_integer(uint64_t, prev, prev)
 		lttng_ust_field_integer(uint64_t, next, next)
 		lttng_ust_field_integer(uint8_t, prev_state, prev_state)
-		lttng_ust_field_integer_hex(uint64_t, stack, stack)
+		lttng_ust_field_integer_hex(uint32_t, stack, stack)
 	)
 )
 
@@ -131,13 +132,13 @@ LTTNG_UST_TRACEPOINT_EVENT(costack, resume,
  * forced unwind (a suspended coroutine destroyed). */
 LTTNG_UST_TRACEPOINT_EVENT(costack, raise,
 	LTTNG_UST_TP_ARGS(uint64_t, task, uint64_t, raise, uint64_t, origin, uint8_t, forced,
-			  uint64_t, stack, uint8_t, truncated, const char *, type, const char *, what),
+			  uint32_t, stack, uint8_t, truncated, const char *, type, const char *, what),
 	LTTNG_UST_TP_FIELDS(
 		lttng_ust_field_integer(uint64_t, task, task)
 		lttng_ust_field_integer(uint64_t, raise, raise)
 		lttng_ust_field_integer(uint64_t, origin, origin)
 		lttng_ust_field_integer(uint8_t, forced, forced)
-		lttng_ust_field_integer_hex(uint64_t, stack, stack)
+		lttng_ust_field_integer_hex(uint32_t, stack, stack)
 		lttng_ust_field_integer(uint8_t, truncated, truncated)
 		lttng_ust_field_string(type, type)
 		lttng_ust_field_string(what, what)

@@ -15,7 +15,7 @@
 
 #include "costack-trace-ops.h"
 
-static int tp_stack(uint64_t id, const uint64_t *frames, uint32_t nframes)
+static int tp_stack(uint32_t id, const uint64_t *frames, uint32_t nframes)
 {
 	if (!lttng_ust_tracepoint_enabled(costack, stack))
 		return 0;
@@ -35,7 +35,7 @@ static void tp_task_name(uint64_t task, const char *name)
 	lttng_ust_tracepoint(costack, task_name, task, name);
 }
 
-static void tp_switch(uint64_t prev, uint64_t next, uint8_t prev_state, uint64_t stack,
+static void tp_switch(uint64_t prev, uint64_t next, uint8_t prev_state, uint32_t stack,
 		      uint8_t truncated)
 {
 	/* truncated is prev_state's bit 7: one byte less in the hot event */
@@ -49,7 +49,7 @@ static void tp_resume(uint64_t task)
 }
 
 static void tp_raise(uint64_t task, uint64_t raise, uint64_t origin, uint8_t forced,
-		     uint64_t stack, uint8_t truncated, const char *type, const char *what)
+		     uint32_t stack, uint8_t truncated, const char *type, const char *what)
 {
 	lttng_ust_tracepoint(costack, raise, task, raise, origin, forced, stack, truncated, type,
 			     what);

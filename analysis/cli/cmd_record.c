@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The buffers: 8 MiB per CPU and process, some 240 000 switches, while the consumer
+/* The buffers: 8 MiB per CPU and process, some 270 000 switches, while the consumer
  * daemon writes them out (tests/bench/bench_record.py loses none with these). */
 #define DEFAULT_SUBBUF_SIZE (1024ULL * 1024)
 #define DEFAULT_NUM_SUBBUF 8ULL
@@ -71,7 +71,7 @@ static void print_record_help(FILE *out)
 	      "\n"
 	      "  The buffers take SIZE x N bytes per CPU for each process traced (COMMAND\n"
 	      "  and each process it starts have their own: 16 MiB each on 2 CPUs by\n"
-	      "  default). The defaults hold some 240 000 switches per CPU while the consumer\n"
+	      "  default). The defaults hold some 270 000 switches per CPU while the consumer\n"
 	      "  daemon writes them to DIR. An event that finds them full is discarded rather\n"
 	      "  than make COMMAND wait: costack then says how many were, and bigger buffers\n"
 	      "  keep them.\n"

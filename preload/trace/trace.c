@@ -68,26 +68,32 @@ static struct trace_thread *this_thread(void)
 	return thread_trace = tt == MAP_FAILED ? NULL : tt;
 }
 
-/* The stack id of rec, rec defined in the trace first if this thread has not defined it
- * lately; 0 for no stack. */
-static uint64_t stack_id(const struct stack_rec *rec)
+/* A stack without a number (outside the live region): an id never defined, which a reader
+ * takes as a stack unknown. */
+#define STACK_ID_UNKNOWN UINT32_MAX
+
+/* The stack id of rec (its record's number: 32 bits, never reused in the process), rec defined
+ * in the trace first if this thread has not defined it lately; 0 for no stack. */
+static uint32_t stack_id(const struct stack_rec *rec)
 {
 	struct trace_thread *tt = this_thread();
 	unsigned slot;
 
 	if (!rec)
 		return 0;
+	if (!rec->number)
+		return STACK_ID_UNKNOWN;
 	if (!tt) {
-		ops->stack((uintptr_t)rec, (const uint64_t *)rec->frames, rec->nframes);
-		return (uintptr_t)rec;
+		ops->stack(rec->number, (const uint64_t *)rec->frames, rec->nframes);
+		return rec->number;
 	}
 	if ((++tt->events & (REDEFINE_EVERY - 1)) == 0)
 		memset(tt->defined, 0, sizeof(tt->defined));
 	slot = (unsigned)(rec->hash ^ (rec->hash >> 17)) & (DEFINED_SLOTS - 1);
 	if (tt->defined[slot] != rec &&
-	    ops->stack((uintptr_t)rec, (const uint64_t *)rec->frames, rec->nframes))
+	    ops->stack(rec->number, (const uint64_t *)rec->frames, rec->nframes))
 		tt->defined[slot] = rec;
-	return (uintptr_t)rec;
+	return rec->number;
 }
 
 static void fire_create(const struct task *t)
@@ -98,7 +104,7 @@ static void fire_create(const struct task *t)
 static void fire_switch(const struct task *prev, const struct task *next,
 			const struct snapshot_parts *s)
 {
-	uint64_t stack = task_state_ended(prev->state) ? 0 : stack_id(s->stack);
+	uint32_t stack = task_state_ended(prev->state) ? 0 : stack_id(s->stack);
 
 	ops->switch_(prev->id, next ? next->id : 0, prev->state, stack, s->truncated);
 }

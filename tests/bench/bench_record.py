@@ -23,8 +23,8 @@ import tempfile
 
 ROUND_TRIPS = 100000      # per round of (a): 9 rounds + 1 warm-up, 2 switches each
 PLACES_SWITCHES = 1000000  # (b)
-TARGET_RATIO = 2.5
-TARGET_BYTES = 64
+TARGET_RATIO = 1.3  # issue 14's; a time, so printed, not enforced
+TARGET_BYTES = 32   # enforced: a count of bytes does not depend on the machine's load
 
 
 def run(argv):
@@ -125,7 +125,7 @@ def main():
            '' if per_switch <= TARGET_BYTES else '  MISSED'))
     print('    (%d costack:stack definitions, %d events in all, none discarded; default '
           'buffers)' % (counts.get('costack:stack', 0), sum(counts.values())))
-    return 0
+    return 0 if per_switch <= TARGET_BYTES else 1
 
 
 if __name__ == '__main__':

@@ -15,15 +15,16 @@ uint64_t counter_most_definitions(void);
 uint64_t counter_switches(void);
 
 static struct {
-	uint64_t id, definitions;
+	uint32_t id;
+	uint64_t definitions;
 } stacks[SLOTS];
 static uint64_t switches;
 
-static int on_stack(uint64_t id, const uint64_t *frames, uint32_t nframes)
+static int on_stack(uint32_t id, const uint64_t *frames, uint32_t nframes)
 {
 	(void)frames;
 	(void)nframes;
-	for (unsigned i = (unsigned)(id >> 4) % SLOTS, n = 0; n < SLOTS; i = (i + 1) % SLOTS, n++) {
+	for (unsigned i = id % SLOTS, n = 0; n < SLOTS; i = (i + 1) % SLOTS, n++) {
 		if (!stacks[i].id)
 			stacks[i].id = id;
 		if (stacks[i].id == id) {
@@ -46,7 +47,7 @@ static void on_task_name(uint64_t task, const char *name)
 	(void)task, (void)name;
 }
 
-static void on_switch(uint64_t prev, uint64_t next, uint8_t prev_state, uint64_t stack,
+static void on_switch(uint64_t prev, uint64_t next, uint8_t prev_state, uint32_t stack,
                       uint8_t truncated)
 {
 	(void)prev, (void)next, (void)prev_state, (void)stack, (void)truncated;
@@ -58,7 +59,7 @@ static void on_resume(uint64_t task)
 	(void)task;
 }
 
-static void on_raise(uint64_t task, uint64_t raise, uint64_t origin, uint8_t forced, uint64_t stack,
+static void on_raise(uint64_t task, uint64_t raise, uint64_t origin, uint8_t forced, uint32_t stack,
                      uint8_t truncated, const char *type, const char *what)
 {
 	(void)task, (void)raise, (void)origin, (void)forced, (void)stack, (void)truncated,
