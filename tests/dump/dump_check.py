@@ -406,6 +406,8 @@ def case_busy(args):
             elif task["state"] == "running":
                 if not ((task["note"] == "running: the stack it was last resumed at" and
                          functions(task) == expected) or
+                        (task["note"] == "running: not suspended yet, resumed at its entry"
+                         and functions(task) == [name + "_entry"]) or
                         (task["note"] == "running: no stack recorded yet" and
                          not task["frames"])):
                     bad.append(f"dump {i + 1}: {name} running, {task['note']}: "
