@@ -236,5 +236,16 @@ run env COSTACK_LIBRARY="$tmp" "$costack" run -- true
 [[ $status -eq 3 && $err == *"not a regular file"* ]]
 check "run with a directory as COSTACK_LIBRARY: exit 3"
 
+# A copy outside the build tree uses the installed preload; when there is none (make check does
+# not install), the refusal is one line, as every refusal is.
+cp "$costack" "$tmp/costack-copy"
+run "$tmp/costack-copy" run -- true
+if [[ $status -eq 3 ]]; then
+	[[ -z $out && $(wc -l <"$tmp/err") -eq 1 && $err == "costack: cannot use "*"libcostack.so: "*"COSTACK_LIBRARY"* ]]
+else
+	[[ $status -eq 0 && -z $err ]]
+fi
+check "run from a copy outside the build tree: the installed preload, or exit 3 in one line"
+
 echo "test_cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
