@@ -75,6 +75,17 @@ run "$costack" --help
 [[ $status -eq 0 && $out == *"costack run"* && -z $err ]]
 check "--help exits 0 and mentions run"
 
+# Every variable libcostack.so reads (preload/core/config.c, preload/trace/trace.c), each with
+# bad and edge values in tests/e2e/settings_check.py, is in the help.
+missing=
+for variable in COSTACK_DEPTH COSTACK_RING COSTACK_ENDED COSTACK_LOG COSTACK_UNWIND \
+	COSTACK_CLOCK COSTACK_DISABLE COSTACK_DUMP_SIGNAL COSTACK_DUMP_ON_CRASH COSTACK_DUMP_FILE \
+	COSTACK_TRACE COSTACK_LTTNG_LIBRARY; do
+	grep -Eq "^ +$variable( |\$)" <<<"$out" || missing+=" $variable"
+done
+[[ -z $missing ]]
+check "--help names every setting of libcostack.so${missing:+ (missing:$missing)}"
+
 run "$costack" -h
 [[ $status -eq 0 && $out == *SYNOPSIS* ]]
 check "-h is --help"
