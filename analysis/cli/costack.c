@@ -104,6 +104,8 @@ static void print_help(FILE *out)
 	      "    COSTACK_ENDED    ended tasks kept queryable (default 1024)\n"
 	      "    COSTACK_LOG      error, warn, info or debug (default warn)\n"
 	      "    COSTACK_UNWIND   default, libunwind or fp (default default)\n"
+	      "    COSTACK_CLOCK    coarse or precise: what task times are read from\n"
+	      "                     (default coarse)\n"
 	      "    COSTACK_DISABLE  1 turns every hook into a plain call (default 0)\n"
 	      "    COSTACK_DUMP_SIGNAL\n"
 	      "                     on this signal (USR2, SIGUSR2, 12, RTMIN+2) every task's\n"

@@ -79,12 +79,12 @@ end:
 		fprintf(stderr, "costack: cannot use %s=%s: %s\n", lib->env, library, problem);
 	else if (status != COSTACK_EXIT_OK && from_build)
 		fprintf(stderr,
-		        "costack: cannot use %s: %s\nBuild it (meson compile -C " COSTACK_BUILD_ROOT
-		        "), or set %s to its path.\n",
+		        "costack: cannot use %s: %s; build it (meson compile -C " COSTACK_BUILD_ROOT
+		        "), or set %s to its path\n",
 		        library, problem, lib->env);
 	else if (status != COSTACK_EXIT_OK)
 		fprintf(stderr,
-		        "costack: cannot use %s: %s\nInstall costack, or set %s to its path.\n",
+		        "costack: cannot use %s: %s; install costack, or set %s to its path\n",
 		        library, problem, lib->env);
 	return status;
 }

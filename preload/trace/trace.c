@@ -229,7 +229,8 @@ void trace_attach(void)
 	found = dlsym(handle, COSTACK_TRACE_OPS_SYMBOL);
 	if (!found || found->version != COSTACK_TRACE_OPS_VERSION ||
 	    found->size < sizeof(struct costack_trace_ops)) {
-		log_error("%s is not this costack's provider (no %s version %d); this run is not traced",
+		log_error("COSTACK_TRACE=1 but %s is not this costack's provider (no %s version %d); "
+			  "this run is not traced",
 			  path, COSTACK_TRACE_OPS_SYMBOL, COSTACK_TRACE_OPS_VERSION);
 		dlclose(handle);
 		return;

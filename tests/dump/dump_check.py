@@ -404,10 +404,12 @@ def case_busy(args):
                 if functions(task) != expected:
                     bad.append(f"dump {i + 1}: {name} suspended in {functions(task)}")
             elif task["state"] == "running":
+                # A dump before the task's first suspension: where it was resumed, its entry
+                # (DESIGN's rule for a running task that never suspended).
                 if not ((task["note"] == "running: the stack it was last resumed at" and
                          functions(task) == expected) or
-                        (task["note"] == "running: not suspended yet, resumed at its entry"
-                         and functions(task) == [name + "_entry"]) or
+                        (task["note"] == "running: not suspended yet, resumed at its entry" and
+                         functions(task) == [name + "_entry"]) or
                         (task["note"] == "running: no stack recorded yet" and
                          not task["frames"])):
                     bad.append(f"dump {i + 1}: {name} running, {task['note']}: "

@@ -75,6 +75,17 @@ run "$costack" --help
 [[ $status -eq 0 && $out == *"costack run"* && -z $err ]]
 check "--help exits 0 and mentions run"
 
+# Every variable libcostack.so reads (preload/core/config.c, preload/trace/trace.c), each with
+# bad and edge values in tests/e2e/settings_check.py, is in the help.
+missing=
+for variable in COSTACK_DEPTH COSTACK_RING COSTACK_ENDED COSTACK_LOG COSTACK_UNWIND \
+	COSTACK_CLOCK COSTACK_DISABLE COSTACK_DUMP_SIGNAL COSTACK_DUMP_ON_CRASH COSTACK_DUMP_FILE \
+	COSTACK_TRACE COSTACK_LTTNG_LIBRARY; do
+	grep -Eq "^ +$variable( |\$)" <<<"$out" || missing+=" $variable"
+done
+[[ -z $missing ]]
+check "--help names every setting of libcostack.so${missing:+ (missing:$missing)}"
+
 run "$costack" -h
 [[ $status -eq 0 && $out == *SYNOPSIS* ]]
 check "-h is --help"
@@ -235,6 +246,17 @@ check "run with a missing COSTACK_LIBRARY: exit 3 with a message"
 run env COSTACK_LIBRARY="$tmp" "$costack" run -- true
 [[ $status -eq 3 && $err == *"not a regular file"* ]]
 check "run with a directory as COSTACK_LIBRARY: exit 3"
+
+# A copy outside the build tree uses the installed preload; when there is none (make check does
+# not install), the refusal is one line, as every refusal is.
+cp "$costack" "$tmp/costack-copy"
+run "$tmp/costack-copy" run -- true
+if [[ $status -eq 3 ]]; then
+	[[ -z $out && $(wc -l <"$tmp/err") -eq 1 && $err == "costack: cannot use "*"libcostack.so: "*"COSTACK_LIBRARY"* ]]
+else
+	[[ $status -eq 0 && -z $err ]]
+fi
+check "run from a copy outside the build tree: the installed preload, or exit 3 in one line"
 
 echo "test_cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -23,9 +23,9 @@ offline_target states (one process, every state, exceptions), offline_target flo
           the UUID changed, the text cut or a byte of it changed; written back as packets or as
           text), fifos, symbolic links to a parent or in a cycle; then runs one verb of
           stacks (text, JSON, --group, --at) and report (text, JSON) on it.
-  args    every verb with bad arguments (a list, then 10 s of random ones for ps, stacks,
-          report and help): exit 2 with the message and the "Try" line, or 3 in one line,
-          never a signal or a sanitizer report.
+  args    every verb with bad arguments (a list, then SECONDS / 10, at least 10 s, of random
+          ones for run, ps, stacks, report and help): exit 2 with the message and the "Try"
+          line, or 3 (run: 126, 127) in one line, never a signal or a sanitizer report.
 
 Every run must end within 30 s (costack's own watchdog gives babeltrace2 10 s of silence),
 by no signal, with no sanitizer report, with 0 (and JSON that parses, for --format json),
@@ -35,6 +35,7 @@ status, are printed. A random case that fails is kept in fuzz-traces-failures/ o
 current directory (meson's build directory), the corruptions it made said in the log.
 """
 import concurrent.futures
+import itertools
 import json
 import os
 import random
@@ -333,14 +334,18 @@ def corrupt(rng, trace, others):
         return 'metadata %s (%s)' % (name, 'text' if as_text else 'packets')
     dirs = [d for d, _, _ in os.walk(trace)]
     where = rng.choice(dirs)
+    # A second link or cycle in the same directory gets names of its own.
+    suffix = next(str(i or '') for i in itertools.count()
+                  if not any(os.path.lexists(os.path.join(where, name + str(i or '')))
+                             for name in ('up', 'loop_a', 'loop_b')))
     if kind == 'symlink_parent':
-        os.symlink('..', os.path.join(where, 'up'))
+        os.symlink('..', os.path.join(where, 'up' + suffix))
         return 'symlink to the parent in ' + os.path.relpath(where, trace)
-    a, b = os.path.join(where, 'loop_a'), os.path.join(where, 'loop_b')
+    a, b = os.path.join(where, 'loop_a' + suffix), os.path.join(where, 'loop_b' + suffix)
     os.makedirs(a)
     os.makedirs(b)
-    os.symlink('../loop_b', os.path.join(a, 'l'))
-    os.symlink('../loop_a', os.path.join(b, 'l'))
+    os.symlink('../loop_b' + suffix, os.path.join(a, 'l'))
+    os.symlink('../loop_a' + suffix, os.path.join(b, 'l'))
     return 'symlink cycle in ' + os.path.relpath(where, trace)
 
 
@@ -436,7 +441,7 @@ class Runner:
 
     def expect_args(self, what, args, statuses):
         """Run args (arguments, no trace to corrupt): exit 2 with its line and the Try line, 3
-        in one line, or 0; never a signal, never a sanitizer report."""
+        (or run's 126 and 127) in one line, or 0; never a signal, never a sanitizer report."""
         status, out, err, seconds, reports = self.run(args)
         lines = err.rstrip('\n').split('\n') if err.strip() else []
         why = ''
@@ -447,8 +452,9 @@ class Runner:
         elif status == 2 and (len(lines) != 2 or not lines[0].startswith('costack') or
                               not re.match(r"Try 'costack( \w+)? --help'\.$", lines[1])):
             why = 'exit 2 without one line and the Try line'
-        elif status == 3 and (len(lines) != 1 or not lines[0].startswith('costack ')):
-            why = 'exit 3 without one line'
+        elif status in (3, 126, 127) and (len(lines) != 1 or
+                                          not re.match(r'costack( \w+)?: ', lines[0])):
+            why = 'exit %d without one line' % status
         with lock:
             self.statuses[status] = self.statuses.get(status, 0) + 1
         check(not why, what, '%s\n  %.1f s, stderr: %s' % (why, seconds, err[-1500:]))
@@ -500,10 +506,11 @@ def args_section(runner, traces, work, seconds, seed):
     n = 0
     while time.monotonic() < deadline:
         args = [rng.choice(['ps', 'stacks', 'stacks', 'report', 'help', '--help', '--version',
-                            'stacks'])]
+                            'stacks', 'run'])]
         args += [rng.choice(TOKENS) for _ in range(rng.randrange(6))]
+        # run executes what follows its options (none of TOKENS is a program in PATH).
         runner.expect_args('random arguments %d: costack %r' % (n, args)[:200], expand(args),
-                           (0, 2, 3))
+                           (0, 2, 3, 126, 127) if args[0] == 'run' else (0, 2, 3))
         n += 1
     print('args: %d bad argument lists, then %d random ones' % (len(BAD_ARGS), n))
 
@@ -737,7 +744,8 @@ def main():
             runner = Runner(s.costack, work)
             known(s, runner, traces, work)
             random_phase(runner, traces, work, s.seconds, s.seeds)
-            args_section(runner, traces, work, 10 if s.seconds else 0, s.seeds[0])
+            args_section(runner, traces, work, max(10, s.seconds / 10) if s.seconds else 0,
+                         s.seeds[0])
             print('exit statuses: ' + ', '.join('%s: %d' % (k, v) for k, v in
                                               sorted(runner.statuses.items(), key=str)))
             print('babeltrace2 crashed on %d of them (the child it runs in ended; costack said '
