@@ -42,4 +42,8 @@ int command_report(int argc, char **argv);
  * waited (or ran), weighted by time. */
 int command_flame(int argc, char **argv);
 
+/* costack timeline TRACE [--pid PID] [--task ID] [--from TIME] [--to TIME] [-o FILE]: every task
+ * of a recording as Chrome trace-event JSON, written as the trace is read. */
+int command_timeline(int argc, char **argv);
+
 #endif /* COSTACK_COMMANDS_H */

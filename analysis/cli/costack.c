@@ -19,6 +19,7 @@ static const struct verb verbs[] = {
         {"stacks", command_stacks},
         {"report", command_report},
         {"flame", command_flame},
+        {"timeline", command_timeline},
 };
 
 static const struct verb *find_verb(const char *name)
@@ -47,6 +48,8 @@ static void print_help(FILE *out)
 	      "    costack flame TRACE... [--wait|--run|--both] [--by task|entry|none]\n"
 	      "                  [--format folded|speedscope|pprof|svg] [--pid PID]\n"
 	      "                  [--task ID] [--from TIME] [--to TIME] [-o FILE]\n"
+	      "    costack timeline TRACE [--pid PID] [--task ID] [--from TIME] [--to TIME]\n"
+	      "                     [-o FILE]\n"
 	      "    costack help [VERB]\n"
 	      "    costack --help | --version\n"
 	      "\n"
@@ -88,6 +91,9 @@ static void print_help(FILE *out)
 	      "    flame   Where the tasks of one or more TRACEs waited (or ran), weighted by\n"
 	      "            time, per coroutine: folded stacks, speedscope JSON, pprof, or an\n"
 	      "            interactive SVG flame graph. See 'costack flame --help'.\n"
+	      "    timeline\n"
+	      "            Every task of a TRACE on a timeline (Chrome trace-event JSON for\n"
+	      "            Perfetto UI): waits, runs, raises, ends, switches as arrows.\n"
 	      "    help    Show this help, or the help of VERB.\n"
 	      "\n"
 	      "OPTIONS\n"

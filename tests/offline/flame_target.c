@@ -19,7 +19,8 @@
  * each round it sleeps ROUND_MS of real time (clock_nanosleep: the thing measured, not a
  * synchronisation), then resumes every task whose wake-up round has come. Each worker, CYCLES
  * times, waits one round in wait_one_round() and three rounds in wait_three_rounds(), then
- * throws and catches nothing: it returns (done). Each wait is timed by the worker itself
+ * waits one more round in wait_before_raise() (not measured), throws and catches one
+ * std::runtime_error (flame_target_cxx.cpp) and returns (done). Each wait is timed by the worker itself
  * around its swapcontext (CLOCK_MONOTONIC), and FILE gets one JSON object: when the rounds
  * began and ended (CLOCK_REALTIME, the trace's clock), the round, each
  * site's total measured wait and count, and each worker's id, name and resumes (times it was
@@ -54,29 +55,37 @@ static uint64_t clock_ns(clockid_t clock)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Suspend the current worker until round wake; the time it was away. */
-static uint64_t wait_rounds(long rounds)
-{
-	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
-
-	current->wake_round = round_now + rounds;
-	swapcontext(&current->ctx, &scheduler);
-	return clock_ns(CLOCK_MONOTONIC) - t0;
-}
+/* Suspend the current worker for rounds; the time it was away. A macro, so that the site's own
+ * function is the innermost frame of the program where the worker waits. */
+#define WAIT_ROUNDS(rounds)                                                                      \
+	__extension__({                                                                          \
+		uint64_t t0 = clock_ns(CLOCK_MONOTONIC);                                         \
+		current->wake_round = round_now + (rounds);                                      \
+		swapcontext(&current->ctx, &scheduler);                                          \
+		clock_ns(CLOCK_MONOTONIC) - t0;                                                  \
+	})
 
 __attribute__((noinline)) void wait_one_round(void)
 {
-	one_ns += wait_rounds(1);
+	one_ns += WAIT_ROUNDS(1);
 	one_waits++;
 	__asm__ volatile("" ::: "memory"); /* not a tail call: the frame stays on the stack */
 }
 
 __attribute__((noinline)) void wait_three_rounds(void)
 {
-	three_ns += wait_rounds(3);
+	three_ns += WAIT_ROUNDS(3);
 	three_waits++;
 	__asm__ volatile("" ::: "memory");
 }
+
+__attribute__((noinline)) void wait_before_raise(void)
+{
+	(void)WAIT_ROUNDS(1);
+	__asm__ volatile("" ::: "memory");
+}
+
+int flame_target_raise(int worker);
 
 static void worker_entry(int index)
 {
@@ -88,6 +97,10 @@ static void worker_entry(int index)
 		wait_one_round();
 		wait_three_rounds();
 	}
+	/* The first throw of a process is slow (the unwinder's first steps): after a last wait
+	 * that is not measured, so that it makes no measured wait longer. */
+	wait_before_raise();
+	flame_target_raise(index);
 	w->done = 1;
 }
 

@@ -321,7 +321,7 @@ def section_flame(s):
           '--run: the workers ran much less than they waited (they do little)', ran)
     main_ran = sum(v for k, v in lines.items() if site_of(k.split(';')) is None)
     # (and before and after the rounds, to the trace's end: it is running then)
-    check(main_ran >= 0.8 * (truth['end_ns'] - truth['begin_ns']),
+    check(main_ran >= 0.7 * (truth['end_ns'] - truth['begin_ns']),
           '--run: the scheduler (main\'s root task) ran all along, sleeping its rounds',
           (main_ran, truth['end_ns'] - truth['begin_ns']))
 
@@ -368,6 +368,162 @@ def section_flame(s):
               (merged[site], want))
 
 
+# The trace-event format (Google's "Trace Event Format" document, the JSON Object Format):
+# what each phase costack writes requires.
+TRACE_EVENT_SCHEMA = {
+    '$schema': 'http://json-schema.org/draft-07/schema#',
+    'type': 'object',
+    'required': ['traceEvents'],
+    'properties': {
+        'traceEvents': {'type': 'array', 'items': {'$ref': '#/definitions/event'}},
+        'displayTimeUnit': {'enum': ['ms', 'ns']},
+        'otherData': {'type': 'object'},
+    },
+    'definitions': {
+        'event': {
+            'type': 'object',
+            'required': ['ph', 'name', 'pid', 'tid', 'ts'],
+            'properties': {
+                'ph': {'enum': ['X', 'i', 's', 'f', 'M']},
+                'name': {'type': 'string'}, 'cat': {'type': 'string'},
+                'pid': {'type': 'integer'}, 'tid': {'type': 'integer'},
+                'ts': {'type': 'number', 'minimum': 0}, 'args': {'type': 'object'},
+            },
+            'allOf': [
+                {'if': {'properties': {'ph': {'const': 'X'}}},
+                 'then': {'required': ['dur'], 'properties': {
+                     'dur': {'type': 'number', 'minimum': 0}}}},
+                {'if': {'properties': {'ph': {'const': 'i'}}},
+                 'then': {'required': ['s'], 'properties': {'s': {'enum': ['g', 'p', 't']}}}},
+                {'if': {'properties': {'ph': {'enum': ['s', 'f']}}},
+                 'then': {'required': ['id', 'cat']}},
+                {'if': {'properties': {'ph': {'const': 'f'}}},
+                 'then': {'properties': {'bp': {'const': 'e'}}}},
+                {'if': {'properties': {'ph': {'const': 'M'}}},
+                 'then': {'required': ['args'], 'properties': {
+                     'name': {'enum': ['process_name', 'thread_name', 'process_sort_index',
+                                       'thread_sort_index']}}}},
+            ],
+        },
+    },
+}
+
+
+def check_trace_events(doc, what):
+    try:
+        import jsonschema
+        jsonschema.validate(doc, TRACE_EVENT_SCHEMA)
+        ok, detail = True, ''
+    except ImportError:
+        ok, detail = False, 'python3-jsonschema is missing (scripts/install-deps.sh)'
+    except jsonschema.ValidationError as e:
+        ok, detail = False, str(e)[:2000]
+    check(ok, '%s: valid trace-event JSON' % what, detail)
+
+
+def section_timeline(s):
+    trace, truth = s.record('timeline')
+    path = os.path.join(s.work, 'timeline.json')
+    status, out, err = run(s.costack, 'timeline', trace, '-o', path)
+    check(status == 0 and out == '', 'timeline: exit 0, written to -o FILE', err)
+    with open(path) as f:
+        doc = json.load(f)
+    check_timeline(doc, truth, 'timeline')
+    check(doc['otherData'].get('schema') == 'costack.timeline/1' and
+          doc['otherData'].get('lost_events') == 0, 'timeline: otherData', doc['otherData'])
+    # a window: only what overlaps it, cut to it
+    mid = (truth['begin_ns'] + truth['end_ns']) // 2
+    mid_arg = '%d.%09d' % (mid // 10**9, mid % 10**9)
+    status, out, err = run(s.costack, 'timeline', trace, '--from', mid_arg)
+    late = json.loads(out)
+    origin = doc['otherData']['start_ns']
+    starts = [e['ts'] for e in late['traceEvents'] if e['ph'] == 'X']
+    check(status == 0 and starts and min(starts) * 1000 + origin >= mid - 1000,
+          'timeline --from: nothing before it', (min(starts) * 1000 + origin, mid) if starts
+          else err)
+    # one task
+    w0 = truth['workers'][0]
+    status, out, err = run(s.costack, 'timeline', trace, '--task', str(w0['id']))
+    one = json.loads(out)
+    tracks = {(e['pid'], e['tid']) for e in one['traceEvents'] if e['ph'] != 'M'}
+    check(status == 0 and {t for _, t in tracks} == {w0['id']},
+          'timeline --task: one track', tracks)
+    status, out, err = run(s.costack, 'timeline', trace, '--help')
+    check(status == 0 and re.search(r'bytes per (interval|event|switch)', out) is not None and 'Perfetto' in out,
+          'timeline --help: says how big the output gets per event', out[:200])
+    return doc
+
+
+def check_timeline(doc, truth, what):
+    """A timeline of flame_target against what the program measured."""
+    check_trace_events(doc, what)
+    events = doc['traceEvents']
+    workers = {w['id']: w for w in truth['workers']}
+    names = {(e['pid'], e['tid']): e['args']['name'] for e in events
+             if e['ph'] == 'M' and e['name'] == 'thread_name'}
+    pids = {pid for pid, _ in names}
+    check(len(pids) == 1, '%s: one process' % what, pids)
+    pid = pids.pop() if len(pids) == 1 else None
+    check(set(t for _, t in names) == set(workers) | {truth['main']},
+          '%s: one track per task (2 workers, main)' % what, names)
+    for wid, w in workers.items():
+        check(names.get((pid, wid)) == '%s (task %d)' % (w['name'], wid),
+              '%s: track of %s named by its name' % (what, w['name']), names)
+    procs = [e for e in events if e['ph'] == 'M' and e['name'] == 'process_name']
+    check(len(procs) == 1 and procs[0]['args']['name'] == 'flame_target',
+          '%s: the process is named' % what, procs)
+    slices = [e for e in events if e['ph'] == 'X']
+    check(all(e['args'].get('thread') == pid for e in slices),
+          '%s: every slice says its thread' % what, slices[:2])
+    for wid, w in workers.items():
+        mine = [e for e in slices if e['tid'] == wid]
+        for site in SITES:
+            waits = [e for e in mine if e['cat'] == 'suspended' and e['name'] == site]
+            check(len(waits) == truth['cycles'], '%s: %s waited %d times at %s'
+                  % (what, w['name'], truth['cycles'], site), len(waits))
+            total = sum(e['dur'] for e in waits) * 1000
+            want = truth['sites'][site]['ns'] / len(workers)
+            check(near(total, want), '%s: %s\'s waits at %s last what it measured'
+                  % (what, w['name'], site), (total, want))
+            check(all(any(f.startswith(site + ' (') for f in e['args']['stack']) and
+                      any(f.startswith('worker_entry') for f in e['args']['stack'])
+                      for e in waits), '%s: the full stack in args' % what,
+                  waits[0]['args'] if waits else None)
+            runs = [e for e in mine if e['cat'] == 'running' and e['name'] == 'run after ' + site]
+            # (after the last wait_three_rounds it runs into wait_before_raise)
+            check(len(runs) == truth['cycles'], '%s: %s ran %d times after %s'
+                  % (what, w['name'], truth['cycles'], site), len(runs))
+        running = [e for e in mine if e['cat'] == 'running']
+        check(len(running) == w['resumes'], '%s: %s has a running slice per resume (%d)'
+              % (what, w['name'], w['resumes']), len(running))
+        check(sum(e['name'] == 'run from worker_entry' for e in running) == 1,
+              '%s: %s\'s first run from its entry' % (what, w['name']),
+              [e['name'] for e in running][:3])
+        check(not any(e['cat'] == 'unknown' for e in mine), '%s: nothing unknown' % what)
+        instants = [e for e in events if e['ph'] == 'i' and e['tid'] == wid]
+        raises = [e for e in instants if e['name'] == 'raise std::runtime_error']
+        check(len(raises) == 1 and raises[0]['args']['what'] == 'flame_target raise',
+              '%s: %s\'s raise, with type and what' % (what, w['name']), instants)
+        ends = [e for e in instants if e['name'].startswith('end: ')]
+        check(len(ends) == 1 and ends[0]['args']['fate'] == 'done',
+              '%s: %s ended done' % (what, w['name']), ends)
+    starts = {e['id']: e for e in events if e['ph'] == 's'}
+    finishes = {e['id']: e for e in events if e['ph'] == 'f'}
+    check(starts and set(starts) == set(finishes), '%s: flow arrows paired' % what,
+          (len(starts), len(finishes)))
+    resumes = sum(w['resumes'] for w in workers.values())
+    to_workers = [i for i, e in finishes.items() if e['tid'] in workers]
+    check(len(to_workers) == resumes and
+          all(starts[i]['tid'] == truth['main'] for i in to_workers),
+          '%s: an arrow from main to a worker per resume' % what, (len(to_workers), resumes))
+    back = [i for i, e in finishes.items() if e['tid'] == truth['main']]
+    # (a worker's last return to main, through uc_link, may be told as its end and main's
+    # resume: no arrow then)
+    check(len(back) in (resumes - len(workers), resumes) and
+          all(starts[i]['tid'] in workers for i in back),
+          '%s: an arrow back to main per suspension' % what, (len(back), resumes))
+
+
 def section_errors(s):
     status, out, err = s.flame()
     check(status == 2 and 'no TRACE given' in err, 'flame without TRACE: usage', err)
@@ -380,6 +536,16 @@ def section_errors(s):
         check(status == 2 and word in err, 'flame %s: usage error' % ' '.join(args), err)
     status, out, err = run(s.costack, 'flame', '--help')
     check(status == 0 and '--format' in out and 'nanoseconds' in out, 'flame --help', out[:200])
+    status, out, err = run(s.costack, 'timeline')
+    check(status == 2 and 'no TRACE given' in err, 'timeline without TRACE: usage', err)
+    status, out, err = run(s.costack, 'timeline', s.work, s.work)
+    check(status == 2 and 'unexpected argument' in err, 'timeline takes one TRACE', err)
+    out_path = os.path.join(s.work, 'none.json')
+    status, out, err = run(s.costack, 'timeline', os.path.join(s.work, 'nothing'), '-o', out_path)
+    check(status == 3 and not os.path.exists(out_path),
+          'timeline of no such trace: exit 3, no file left', (status, err))
+    status, out, err = run(s.costack, 'timeline', s.work, '--to', 'later')
+    check(status == 2 and 'bad --to' in err, 'timeline --to later: usage error', err)
 
 
 def main():
@@ -387,7 +553,8 @@ def main():
         print('test_flame: needs root and unshare(1) for a session daemon of its own')
         return 1
     s = Setup(sys.argv[1:])
-    sections = {'flame': section_flame, 'errors': section_errors}
+    sections = {'flame': section_flame, 'timeline': section_timeline,
+                'errors': section_errors}
     try:
         with lttng_session.SessionDaemon():
             for name in s.sections:

@@ -157,32 +157,6 @@ static int64_t pc_loc(struct trace_syms *ts, int32_t pid, uint64_t at, uint64_t 
 	return index;
 }
 
-/* The name of a task's entry: the user's function behind a runtime's start code (as costack
- * stacks says entry=), into buf. */
-static const char *entry_name(struct trace_syms *ts, const struct tm_task *t, char *buf,
-                              size_t size)
-{
-	struct sym_frame f[FLAME_INLINE_MAX];
-	int n, k;
-
-	if (!t->entry) {
-		snprintf(buf, size, "[thread %" PRId32 "]", t->tid);
-		return buf;
-	}
-	n = offline_sym_lookup(&ts->sym, t->process->pid, t->created_ns, t->entry, false, f,
-	                       FLAME_INLINE_MAX);
-	k = n > 0 ? program_frame_outermost(f, n) : -1;
-	if (k < 0)
-		k = 0;
-	if (n > 0 && f[k].function)
-		snprintf(buf, size, "%s", f[k].function);
-	else if (n > 0 && f[k].module)
-		snprintf(buf, size, "%s+%#" PRIx64, base_name(f[k].module), f[k].offset);
-	else
-		snprintf(buf, size, "%#" PRIx64, t->entry);
-	return buf;
-}
-
 static int64_t task_index(struct trace_syms *ts, const struct tm_task *t)
 {
 	struct flame_profile *p = ts->p;
@@ -194,7 +168,7 @@ static int64_t task_index(struct trace_syms *ts, const struct tm_task *t)
 		return (int64_t)found - 1;
 	if (flame_room((void **)&p->tasks, p->ntasks, &p->taskcap, sizeof(*p->tasks)))
 		return -1;
-	entry_name(ts, t, entry, sizeof(entry));
+	offline_sym_entry_name(&ts->sym, t, entry, sizeof(entry));
 	snprintf(label, sizeof(label), "%s (task %" PRIu64 ")", t->name ? t->name : entry, t->id);
 	ft = &p->tasks[p->ntasks];
 	*ft = (struct flame_task){ts->trace,
