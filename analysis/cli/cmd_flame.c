@@ -109,8 +109,6 @@ static void print_flame_help(FILE *out)
 	      out);
 }
 
-enum flame_format { FORMAT_FOLDED, FORMAT_SPEEDSCOPE, FORMAT_PPROF, FORMAT_SVG };
-
 struct flame_cli {
 	struct flame_options o;
 	enum flame_format format;
@@ -156,17 +154,10 @@ static int flame_option(void *ctx, int option, const char *value)
 		c->o.run = option != OPT_WAIT;
 		return 0;
 	case OPT_FORMAT:
-		if (!strcmp(value, "folded"))
-			c->format = FORMAT_FOLDED;
-		else if (!strcmp(value, "speedscope"))
-			c->format = FORMAT_SPEEDSCOPE;
-		else if (!strcmp(value, "pprof"))
-			c->format = FORMAT_PPROF;
-		else if (!strcmp(value, "svg"))
-			c->format = FORMAT_SVG;
-		else
+		if (flame_format_of(value) < 0)
 			return cli_usage("flame", "unknown format ", value,
 			                 " (folded, speedscope, pprof or svg)");
+		c->format = (enum flame_format)flame_format_of(value);
 		return 0;
 	case OPT_BY:
 		if (!strcmp(value, "task"))
@@ -208,27 +199,18 @@ static int flame_option(void *ctx, int option, const char *value)
 	}
 }
 
-/* The profile in c's format to out. */
+/* The profile in c's format to out; the SVG titled by the kinds and the traces. */
 static int write_profile(FILE *out, const struct flame_cli *c, const struct flame_profile *p,
                          char **traces, int ntraces)
 {
 	char title[512];
 	size_t len;
 
-	switch (c->format) {
-	case FORMAT_FOLDED:
-		return flame_write_folded(out, p);
-	case FORMAT_SPEEDSCOPE:
-		return flame_write_speedscope(out, p);
-	case FORMAT_PPROF:
-		return flame_write_pprof(out, p);
-	default:
-		snprintf(title, sizeof(title), "costack %s: ",
-		         p->o.wait && p->o.run ? "wait and run" : p->o.run ? "run" : "wait");
-		for (int i = 0; i < ntraces && (len = strlen(title)) < sizeof(title) - 1; i++)
-			snprintf(title + len, sizeof(title) - len, "%s%s", i ? ", " : "", traces[i]);
-		return flame_write_svg(out, p, title);
-	}
+	snprintf(title, sizeof(title), "costack %s: ",
+	         p->o.wait && p->o.run ? "wait and run" : p->o.run ? "run" : "wait");
+	for (int i = 0; i < ntraces && (len = strlen(title)) < sizeof(title) - 1; i++)
+		snprintf(title + len, sizeof(title) - len, "%s%s", i ? ", " : "", traces[i]);
+	return flame_write(out, p, c->format, title);
 }
 
 int command_flame(int argc, char **argv)
@@ -255,7 +237,7 @@ int command_flame(int argc, char **argv)
 	if (c.o.has_from && c.o.has_to && c.o.from_offset == c.o.to_offset &&
 	    c.o.from_ns >= c.o.to_ns)
 		return cli_usage("flame", "--from must come before --to", NULL, "");
-	if (c.format == FORMAT_PPROF && !c.output && isatty(STDOUT_FILENO)) {
+	if (c.format == FLAME_PPROF && !c.output && isatty(STDOUT_FILENO)) {
 		fputs("costack flame: a pprof profile is binary (gzip): not written to a terminal; "
 		      "use -o FILE or a pipe\n",
 		      stderr);
@@ -283,7 +265,7 @@ int command_flame(int argc, char **argv)
 		status = COSTACK_EXIT_INPUT;
 		goto end;
 	}
-	if (c.output && !(out = fopen(c.output, c.format == FORMAT_PPROF ? "wb" : "w"))) {
+	if (c.output && !(out = fopen(c.output, c.format == FLAME_PPROF ? "wb" : "w"))) {
 		fprintf(stderr, "costack flame: cannot write %s: %s\n", c.output, strerror(errno));
 		status = COSTACK_EXIT_INPUT;
 		goto end;

@@ -524,6 +524,47 @@ def check_timeline(doc, truth, what):
           '%s: an arrow back to main per suspension' % what, (len(back), resumes))
 
 
+def section_sinks(s):
+    trace, truth = s.record('sinks')
+
+    def babeltrace(*args):
+        return run('babeltrace2', '--plugin-path=' + s.plugin_dir, trace, *args)
+
+    for by in ['task', 'entry', 'none']:
+        status, sink_out, err = babeltrace('-c', 'sink.costack.flame', '-p', 'by="%s"' % by)
+        check(status == 0, 'sink.costack.flame by=%s: exit 0' % by, err)
+        _, cli_out, _ = s.flame(trace, '--by', by)
+        check(sorted(sink_out.splitlines()) == sorted(cli_out.splitlines()) and cli_out,
+              'sink.costack.flame by=%s: what costack flame gives' % by,
+              (sink_out[:500], cli_out[:500]))
+    status, sink_out, err = babeltrace('-c', 'sink.costack.flame', '-p', 'kind="both",by="none"')
+    _, cli_out, _ = s.flame(trace, '--both', '--by', 'none')
+    check(status == 0 and sorted(sink_out.splitlines()) == sorted(cli_out.splitlines()),
+          'sink.costack.flame kind=both: what --both gives', err)
+    check_sites(site_totals(folded_weights(sink_out)), truth, 'sink.costack.flame')
+    path = os.path.join(s.work, 'sink.pb.gz')
+    status, _, err = babeltrace('-c', 'sink.costack.flame',
+                                '-p', 'format="pprof",output="%s"' % path)
+    env = dict(os.environ, GOCACHE=os.path.join(s.work, 'gocache'), HOME=s.work,
+               PPROF_TMPDIR=s.work)
+    go = shutil.which('go') or '/usr/lib/go/bin/go'
+    status, out, err = run(go, 'tool', 'pprof', '-top', '-symbolize=none', path, env=env)
+    check(status == 0 and all(site in out for site in SITES),
+          'sink.costack.flame format=pprof: go tool pprof reads it', err + out[:1000])
+    status, _, err = babeltrace('-c', 'sink.costack.flame', '-p', 'format="png"')
+    check(status != 0 and 'format' in err, 'sink.costack.flame format=png: refused', err[-500:])
+
+    path = os.path.join(s.work, 'sink-timeline.json')
+    status, _, err = babeltrace('-c', 'sink.costack.timeline', '-p', 'output="%s"' % path)
+    check(status == 0, 'sink.costack.timeline: exit 0', err)
+    status, cli_out, err = run(s.costack, 'timeline', trace)
+    with open(path) as f:
+        sink_text = f.read()
+    check(sink_text == cli_out, 'sink.costack.timeline: what costack timeline gives',
+          (sink_text[:300], cli_out[:300]))
+    check_timeline(json.loads(sink_text), truth, 'sink.costack.timeline')
+
+
 def section_errors(s):
     status, out, err = s.flame()
     check(status == 2 and 'no TRACE given' in err, 'flame without TRACE: usage', err)
@@ -554,7 +595,7 @@ def main():
         return 1
     s = Setup(sys.argv[1:])
     sections = {'flame': section_flame, 'timeline': section_timeline,
-                'errors': section_errors}
+                'sinks': section_sinks, 'errors': section_errors}
     try:
         with lttng_session.SessionDaemon():
             for name in s.sections:

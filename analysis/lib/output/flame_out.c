@@ -13,6 +13,31 @@ const char *flame_kind_name(enum flame_kind k)
 	return k == FLAME_RUN ? "run" : "wait";
 }
 
+int flame_format_of(const char *name)
+{
+	static const char *const names[] = {"folded", "speedscope", "pprof", "svg"};
+
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(name, names[i]))
+			return i;
+	return -1;
+}
+
+int flame_write(FILE *out, const struct flame_profile *p, enum flame_format format,
+                const char *title)
+{
+	switch (format) {
+	case FLAME_FOLDED:
+		return flame_write_folded(out, p);
+	case FLAME_SPEEDSCOPE:
+		return flame_write_speedscope(out, p);
+	case FLAME_PPROF:
+		return flame_write_pprof(out, p);
+	default:
+		return flame_write_svg(out, p, title);
+	}
+}
+
 void flame_profile_init(struct flame_profile *p, const struct flame_options *o)
 {
 	memset(p, 0, sizeof(*p));

@@ -98,6 +98,14 @@ int64_t flame_pseudo_loc(struct flame_profile *p, const char *name);
 /* Grow *array (of *cap elements of size) for one more. 0, or -1. */
 int flame_room(void **array, size_t n, size_t *cap, size_t size);
 
+enum flame_format { FLAME_FOLDED, FLAME_SPEEDSCOPE, FLAME_PPROF, FLAME_SVG };
+
+/* "folded", "speedscope", "pprof" or "svg"; -1 for another name. */
+int flame_format_of(const char *name);
+/* p in format to out (title: the SVG's). 0, or -1. */
+int flame_write(FILE *out, const struct flame_profile *p, enum flame_format format,
+                const char *title);
+
 /* "wait" or "run". */
 const char *flame_kind_name(enum flame_kind k);
 
