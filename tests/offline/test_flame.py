@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """test_flame.py - costack flame and costack timeline on a recording of known waits.
 
-Usage: test_flame.py COSTACK LIBCOSTACK_SO LIBCOSTACK_LTTNG_SO PLUGIN_DIR FLAME_TARGET SECTION...
+Usage: test_flame.py COSTACK LIBCOSTACK_SO LIBCOSTACK_LTTNG_SO PLUGIN_DIR FLAME_TARGET
+                     OFFLINE_TARGET SECTION...
 
 flame_target (tests/offline/flame_target.c) runs 2 ucontext workers in rounds of ROUND_MS of real
 time; each worker waits CYCLES times 1 round in wait_one_round() and 3 rounds in
@@ -26,6 +27,10 @@ Sections:
             instants with their fate; the thread each slice ran on.
   sinks     babeltrace2 -c sink.costack.flame and -c sink.costack.timeline give what the
             command gives.
+  lost      offline_target flood recorded with 4 KiB sub-buffers (events lost): flame says on
+            stderr how many nanoseconds it left out, and the same figure in pprof's comments,
+            speedscope's name and the SVG's subtitle; the timeline shows the gaps on a track
+            of their own and intervals they may cut as unknown, and stays valid.
   errors    bad options, no such trace: message and exit status.
 
 Each test runs in mount and pid namespaces of its own with its own session daemon
@@ -109,8 +114,8 @@ def near(got, want, tolerance=TOLERANCE):
 class Setup:
     def __init__(self, argv):
         (self.costack, self.libcostack, self.provider, self.plugin_dir,
-         self.target) = [os.path.abspath(a) for a in argv[:5]]
-        self.sections = argv[5:]
+         self.target, self.offline_target) = [os.path.abspath(a) for a in argv[:6]]
+        self.sections = argv[6:]
         self.work = tempfile.mkdtemp(prefix='costack-flame-')
 
     def record(self, name, cycles=CYCLES):
@@ -179,8 +184,10 @@ def section_flame(s):
     check_sites(site_totals(lines), truth, 'folded --by none')
     check(all(not re.match(r'worker\d \(task', stack) for stack in lines),
           'folded --by none: no task root frame', list(lines)[:3])
-    check(any(stack.split(';')[-1] in SITES or site_of(stack.split(';')) for stack in lines),
-          'folded: the innermost frames of the program are there', list(lines)[:5])
+    worker_lines = [k.split(';') for k in lines if site_of(k.split(';'))]
+    check(worker_lines and all(f[-1] in SITES and f.index('worker_entry') < f.index(site_of(f))
+                               for f in worker_lines),
+          'folded: oldest frame first, the site innermost', worker_lines)
 
     # folded by task: a root frame per worker, "NAME (task ID)", each half of the time
     status, out, err = s.flame(trace)
@@ -565,6 +572,45 @@ def section_sinks(s):
     check_timeline(json.loads(sink_text), truth, 'sink.costack.timeline')
 
 
+def section_lost(s):
+    trace = os.path.join(s.work, 'flood')
+    r = lttng_session.record(trace, [s.offline_target, 'flood', os.path.join(s.work, 'v.json'),
+                                     '5000'], s.libcostack, s.provider,
+                             channel={'subbuf-size': '4096', 'num-subbuf': '2'})
+    check(r.returncode == 0, 'lost: recorded the flood', r.stderr)
+    status, out, err = s.flame(trace, '--by', 'none')
+    m = re.search(r'; (\d+) ns \(\S+\) in (\d+) intervals left out: lost events', err)
+    check(status == 0 and m and int(m.group(1)) > 0 and int(m.group(2)) > 0,
+          'lost: flame says on stderr the nanoseconds it left out', err)
+    left_out = int(m.group(1)) if m else -1
+    check(sum(folded_weights(out).values()) > 0, 'lost: the rest is still counted', out[:300])
+    path = os.path.join(s.work, 'lost.pb.gz')
+    s.flame(trace, '--by', 'none', '--format', 'pprof', '-o', path)
+    env = dict(os.environ, GOCACHE=os.path.join(s.work, 'gocache'), HOME=s.work,
+               PPROF_TMPDIR=s.work)
+    go = shutil.which('go') or '/usr/lib/go/bin/go'
+    status, out, err = run(go, 'tool', 'pprof', '-comments', path, env=env)
+    check(status == 0 and ('%d ns' % left_out) in out, 'lost: pprof comments say it', out)
+    status, out, err = s.flame(trace, '--by', 'none', '--format', 'speedscope')
+    check('unknown' in json.loads(out).get('name', ''), 'lost: speedscope\'s name says it',
+          out[:300])
+    status, out, err = s.flame(trace, '--by', 'none', '--format', 'svg')
+    check(re.search(r'\S+ unknown \(intervals cut by lost events, left out\)', out),
+          'lost: the SVG\'s subtitle says it')
+    path = os.path.join(s.work, 'lost-timeline.json')
+    status, out, err = run(s.costack, 'timeline', trace, '-o', path)
+    check(status == 0, 'lost: timeline exit 0', err)
+    with open(path) as f:
+        doc = json.load(f)
+    check_trace_events(doc, 'lost timeline')
+    events = doc['traceEvents']
+    gaps = [e for e in events if e['ph'] == 'X' and e.get('cat') == 'lost']
+    check(gaps and all(e['pid'] == 0 for e in gaps) and doc['otherData']['lost_events'] > 0,
+          'lost: the timeline shows the gaps on their own track', len(gaps))
+    check(any(e['ph'] == 'X' and e.get('cat') == 'unknown' for e in events),
+          'lost: intervals the gaps may cut are unknown slices')
+
+
 def section_errors(s):
     status, out, err = s.flame()
     check(status == 2 and 'no TRACE given' in err, 'flame without TRACE: usage', err)
@@ -595,7 +641,7 @@ def main():
         return 1
     s = Setup(sys.argv[1:])
     sections = {'flame': section_flame, 'timeline': section_timeline,
-                'sinks': section_sinks, 'errors': section_errors}
+                'sinks': section_sinks, 'lost': section_lost, 'errors': section_errors}
     try:
         with lttng_session.SessionDaemon():
             for name in s.sections:
