@@ -406,6 +406,11 @@ static void test_listener_events(void)
 	      heard.ends);
 	tm_on_task_end(&m, p, 46, 3, COSTACK_DONE, 0);
 	CHECK_EQ(heard.ends, 2); /* ended once */
+	/* a task_end of a task that returned: done */
+	tm_on_task_create(&m, p, 47, TID, 4, 1, COSTACK_RUNTIME_UCONTEXT, COSTACK_CREATED, 0xf, 0,
+	                  0);
+	tm_on_task_end(&m, p, 48, 4, COSTACK_DONE, 0);
+	CHECK(heard.ends == 3 && heard.fate[2] == COSTACK_DONE, "a done end told: %u", heard.ends);
 	tm_on_lost(&m, 50, 60, 7, false, NULL);
 	CHECK(heard.gaps == 1 && heard.gap_count == 7, "gap told");
 	tm_model_free(&m);
