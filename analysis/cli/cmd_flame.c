@@ -116,8 +116,18 @@ struct flame_cli {
 	int kinds_given;
 };
 
-enum { OPT_WAIT, OPT_RUN, OPT_BOTH, OPT_FORMAT, OPT_BY, OPT_PID, OPT_TASK, OPT_FROM, OPT_TO,
-       OPT_OUTPUT };
+enum {
+	OPT_WAIT,
+	OPT_RUN,
+	OPT_BOTH,
+	OPT_FORMAT,
+	OPT_BY,
+	OPT_PID,
+	OPT_TASK,
+	OPT_FROM,
+	OPT_TO,
+	OPT_OUTPUT
+};
 
 static int number(const char *value, uint64_t max, uint64_t *out)
 {
@@ -183,14 +193,16 @@ static int flame_option(void *ctx, int option, const char *value)
 		return 0;
 	case OPT_FROM:
 		if (flame_time(value, &c->o.from_offset, &c->o.from_ns))
-			return cli_usage("flame", "bad --from ", value,
-			                 " (seconds since the epoch, or +1.5s, +250ms, +10us, +7ns)");
+			return cli_usage(
+			        "flame", "bad --from ", value,
+			        " (seconds since the epoch, or +1.5s, +250ms, +10us, +7ns)");
 		c->o.has_from = true;
 		return 0;
 	case OPT_TO:
 		if (flame_time(value, &c->o.to_offset, &c->o.to_ns))
-			return cli_usage("flame", "bad --to ", value,
-			                 " (seconds since the epoch, or +1.5s, +250ms, +10us, +7ns)");
+			return cli_usage(
+			        "flame", "bad --to ", value,
+			        " (seconds since the epoch, or +1.5s, +250ms, +10us, +7ns)");
 		c->o.has_to = true;
 		return 0;
 	default:
@@ -207,7 +219,9 @@ static int write_profile(FILE *out, const struct flame_cli *c, const struct flam
 	size_t len;
 
 	snprintf(title, sizeof(title), "costack %s: ",
-	         p->o.wait && p->o.run ? "wait and run" : p->o.run ? "run" : "wait");
+	         p->o.wait && p->o.run ? "wait and run"
+	         : p->o.run            ? "run"
+	                               : "wait");
 	for (int i = 0; i < ntraces && (len = strlen(title)) < sizeof(title) - 1; i++)
 		snprintf(title + len, sizeof(title) - len, "%s%s", i ? ", " : "", traces[i]);
 	return flame_write(out, p, c->format, title);
@@ -215,15 +229,18 @@ static int write_profile(FILE *out, const struct flame_cli *c, const struct flam
 
 int command_flame(int argc, char **argv)
 {
-	static const struct cli_option options[] = {
-	        [OPT_WAIT] = {"wait", 0, false},     [OPT_RUN] = {"run", 0, false},
-	        [OPT_BOTH] = {"both", 0, false},     [OPT_FORMAT] = {"format", 0, true},
-	        [OPT_BY] = {"by", 0, true},          [OPT_PID] = {"pid", 0, true},
-	        [OPT_TASK] = {"task", 0, true},      [OPT_FROM] = {"from", 0, true},
-	        [OPT_TO] = {"to", 0, true},          [OPT_OUTPUT] = {"output", 'o', true},
-	        {NULL, 0, false}};
-	static const struct cli_verb verb = {"flame", options, print_flame_help, "TRACE...",
-	                                     false};
+	static const struct cli_option options[] = {[OPT_WAIT] = {"wait", 0, false},
+	                                            [OPT_RUN] = {"run", 0, false},
+	                                            [OPT_BOTH] = {"both", 0, false},
+	                                            [OPT_FORMAT] = {"format", 0, true},
+	                                            [OPT_BY] = {"by", 0, true},
+	                                            [OPT_PID] = {"pid", 0, true},
+	                                            [OPT_TASK] = {"task", 0, true},
+	                                            [OPT_FROM] = {"from", 0, true},
+	                                            [OPT_TO] = {"to", 0, true},
+	                                            [OPT_OUTPUT] = {"output", 'o', true},
+	                                            {NULL, 0, false}};
+	static const struct cli_verb verb = {"flame", options, print_flame_help, "TRACE...", false};
 	struct flame_cli c = {.o = {.wait = true, .by = FLAME_BY_TASK}};
 	struct trace_at at = {.kind = TRACE_AT_END};
 	struct flame_profile p;

@@ -103,9 +103,9 @@ static int timeline_option(void *ctx, int option, const char *value)
 	}
 	if (option == OPT_FROM || option == OPT_TO) {
 		if (trace_parse_time(value, &at))
-			return cli_usage("timeline", option == OPT_FROM ? "bad --from " : "bad --to ",
-			                 value,
-			                 " (seconds since the epoch, or +1.5s, +250ms, +10us, +7ns)");
+			return cli_usage(
+			        "timeline", option == OPT_FROM ? "bad --from " : "bad --to ", value,
+			        " (seconds since the epoch, or +1.5s, +250ms, +10us, +7ns)");
 		if (option == OPT_FROM) {
 			c->o.has_from = true;
 			c->o.from_offset = at.kind == TRACE_AT_OFFSET;
@@ -121,8 +121,8 @@ static int timeline_option(void *ctx, int option, const char *value)
 	n = strtoull(value, &end, 10);
 	if (errno || end == value || *end || value[0] == '-' ||
 	    (option == OPT_PID && n > INT32_MAX))
-		return cli_usage("timeline", option == OPT_PID ? "bad --pid " : "bad --task ", value,
-		                 option == OPT_PID ? " (a process id)" : " (a task id)");
+		return cli_usage("timeline", option == OPT_PID ? "bad --pid " : "bad --task ",
+		                 value, option == OPT_PID ? " (a process id)" : " (a task id)");
 	if (option == OPT_PID) {
 		c->o.has_pid = true;
 		c->o.pid = (int32_t)n;
@@ -156,7 +156,8 @@ int command_timeline(int argc, char **argv)
 	    c.o.from_ns >= c.o.to_ns)
 		return cli_usage("timeline", "--from must come before --to", NULL, "");
 	if (c.output && !(out = fopen(c.output, "w"))) {
-		fprintf(stderr, "costack timeline: cannot write %s: %s\n", c.output, strerror(errno));
+		fprintf(stderr, "costack timeline: cannot write %s: %s\n", c.output,
+		        strerror(errno));
 		return COSTACK_EXIT_INPUT;
 	}
 	tm_model_init(&m);
@@ -180,7 +181,8 @@ end:
 	timeline_free(&tl);
 	tm_model_free(&m);
 	if (out != stdout && fclose(out) && status == COSTACK_EXIT_OK) {
-		fprintf(stderr, "costack timeline: cannot write %s: %s\n", c.output, strerror(errno));
+		fprintf(stderr, "costack timeline: cannot write %s: %s\n", c.output,
+		        strerror(errno));
 		status = COSTACK_EXIT_INPUT;
 	}
 	if (status != COSTACK_EXIT_OK && c.output)

@@ -20,8 +20,8 @@
  * synchronisation), then resumes every task whose wake-up round has come. Each worker, CYCLES
  * times, waits one round in wait_one_round() and three rounds in wait_three_rounds(), then
  * waits one more round in wait_before_raise() (not measured), throws and catches one
- * std::runtime_error (flame_target_cxx.cpp) and returns (done). Each wait is timed by the worker itself
- * around its swapcontext (CLOCK_MONOTONIC), and FILE gets one JSON object: when the rounds
+ * std::runtime_error (flame_target_cxx.cpp) and returns (done). Each wait is timed by the worker
+ * itself around its swapcontext (CLOCK_MONOTONIC), and FILE gets one JSON object: when the rounds
  * began and ended (CLOCK_REALTIME, the trace's clock), the round, each
  * site's total measured wait and count, and each worker's id, name and resumes (times it was
  * switched in), and the main task's id.
@@ -57,12 +57,12 @@ static uint64_t clock_ns(clockid_t clock)
 
 /* Suspend the current worker for rounds; the time it was away. A macro, so that the site's own
  * function is the innermost frame of the program where the worker waits. */
-#define WAIT_ROUNDS(rounds)                                                                      \
-	__extension__({                                                                          \
-		uint64_t t0 = clock_ns(CLOCK_MONOTONIC);                                         \
-		current->wake_round = round_now + (rounds);                                      \
-		swapcontext(&current->ctx, &scheduler);                                          \
-		clock_ns(CLOCK_MONOTONIC) - t0;                                                  \
+#define WAIT_ROUNDS(rounds)                                                                        \
+	__extension__({                                                                            \
+		uint64_t t0 = clock_ns(CLOCK_MONOTONIC);                                           \
+		current->wake_round = round_now + (rounds);                                        \
+		swapcontext(&current->ctx, &scheduler);                                            \
+		clock_ns(CLOCK_MONOTONIC) - t0;                                                    \
 	})
 
 __attribute__((noinline)) void wait_one_round(void)
@@ -155,11 +155,12 @@ int main(int argc, char **argv)
 	}
 	end_ns = clock_ns(CLOCK_REALTIME);
 	fprintf(out,
-	        "{\"begin_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64 ",\"round_ns\":%ld,\"cycles\":%ld,\"main\":%" PRIu64 ",\"sites\":{"
+	        "{\"begin_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64
+	        ",\"round_ns\":%ld,\"cycles\":%ld,\"main\":%" PRIu64 ",\"sites\":{"
 	        "\"wait_one_round\":{\"ns\":%" PRIu64 ",\"waits\":%ld},"
 	        "\"wait_three_rounds\":{\"ns\":%" PRIu64 ",\"waits\":%ld}},\"workers\":[",
-	        begin_ns, end_ns, round_ms * 1000000, cycles, (uint64_t)costack_current_task(), one_ns, one_waits,
-	        three_ns, three_waits);
+	        begin_ns, end_ns, round_ms * 1000000, cycles, (uint64_t)costack_current_task(),
+	        one_ns, one_waits, three_ns, three_waits);
 	for (int i = 0; i < WORKERS; i++)
 		fprintf(out, "%s{\"id\":%" PRIu64 ",\"name\":\"%s\",\"resumes\":%ld}", i ? "," : "",
 		        (uint64_t)workers[i].id, workers[i].name, workers[i].resumes);

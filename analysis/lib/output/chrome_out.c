@@ -46,7 +46,8 @@ void chrome_event_end(struct chrome_out *c)
 void chrome_name(struct chrome_out *c, bool process, int64_t pid, uint64_t tid, const char *name,
                  int64_t sort_index)
 {
-	chrome_event(c, 'M', process ? "process_name" : "thread_name", NULL, pid, tid, c->origin_ns);
+	chrome_event(c, 'M', process ? "process_name" : "thread_name", NULL, pid, tid,
+	             c->origin_ns);
 	fputs(",\"args\":{\"name\":", c->out);
 	json_string(c->out, name);
 	fputs("}}", c->out);

@@ -132,7 +132,8 @@ int64_t flame_func_index(struct flame_profile *p, const char *name, const char *
 	if (found)
 		return (int64_t)found - 1;
 	if (flame_room((void **)&p->funcs, p->nfuncs, &p->funccap, sizeof(*p->funcs)) ||
-	    hmap_put(&p->func_index, (uintptr_t)n, (uintptr_t)f, (void *)(uintptr_t)(p->nfuncs + 1))) {
+	    hmap_put(&p->func_index, (uintptr_t)n, (uintptr_t)f,
+	             (void *)(uintptr_t)(p->nfuncs + 1))) {
 		p->out_of_memory = true;
 		return -1;
 	}
@@ -347,7 +348,8 @@ int flame_write_speedscope(FILE *out, const struct flame_profile *p)
 				        (uintptr_t)hmap_get(&frame_index, l->funcs[f], key_b);
 
 				if (!found) {
-					if (flame_room((void **)&frames, nframes, &framecap, sizeof(*frames)) ||
+					if (flame_room((void **)&frames, nframes, &framecap,
+					               sizeof(*frames)) ||
 					    hmap_put(&frame_index, l->funcs[f], key_b,
 					             (void *)(uintptr_t)(nframes + 1)))
 						goto end;
@@ -393,7 +395,8 @@ int flame_write_speedscope(FILE *out, const struct flame_profile *p)
 	for (size_t k = 0; k < nprofiles; k++) {
 		bool first = true;
 
-		fputs(k ? ",\n{\"type\":\"sampled\",\"name\":" : "\n{\"type\":\"sampled\",\"name\":",
+		fputs(k ? ",\n{\"type\":\"sampled\",\"name\":"
+		        : "\n{\"type\":\"sampled\",\"name\":",
 		      out);
 		if (p->nroots) {
 			char *name = NULL;
@@ -404,7 +407,8 @@ int flame_write_speedscope(FILE *out, const struct flame_profile *p)
 				goto end;
 			for (uint32_t r = 0; r < p->nroots; r++)
 				fprintf(f, "%s%s", r ? " / " : "",
-				        p->funcs[p->locs[profiles[k].first->locs[r]].funcs[0]].name);
+				        p->funcs[p->locs[profiles[k].first->locs[r]].funcs[0]]
+				                .name);
 			if (fclose(f))
 				goto end;
 			json_string(out, name);

@@ -116,5 +116,4 @@ int flame_write_speedscope(FILE *out, const struct flame_profile *p);
 int flame_write_pprof(FILE *out, const struct flame_profile *p);
 int flame_write_svg(FILE *out, const struct flame_profile *p, const char *title);
 
-
 #endif

@@ -53,7 +53,8 @@ static int64_t string_index(struct strings *t, const char *s)
 				t->failed = true;
 				return 0;
 			}
-			t->s[t->n] = (char *)s; /* the profile's, or a constant: outlives the table */
+			t->s[t->n] =
+			        (char *)s; /* the profile's, or a constant: outlives the table */
 			return (int64_t)t->n++;
 		}
 		if (!strcmp(t->s[found - 1], s))
@@ -69,7 +70,8 @@ static int write_gzip(FILE *out, const uint8_t *data, size_t n)
 	int status = -1, rc;
 
 	/* windowBits 15 + 16: a gzip header and trailer, as pprof reads. */
-	if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+	if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+	    Z_OK)
 		return -1;
 	z.next_in = (uint8_t *)data;
 	z.avail_in = (uInt)n;
@@ -126,7 +128,9 @@ int flame_write_pprof(FILE *out, const struct flame_profile *p)
 	st.s[st.n++] = ""; /* index 0 */
 	/* Sample types: a count, then nanoseconds ("wait" or "run"; with both kinds, the time in
 	 * either, the kind being the root frame). */
-	types[0].type = string_index(&st, both ? "intervals" : p->o.run ? "resumes" : "suspensions");
+	types[0].type = string_index(&st, both       ? "intervals"
+	                                  : p->o.run ? "resumes"
+	                                             : "suspensions");
 	types[0].unit = string_index(&st, "count");
 	types[1].type = string_index(&st, both ? "time" : p->o.run ? "run" : "wait");
 	types[1].unit = string_index(&st, "nanoseconds");

@@ -11,8 +11,8 @@
 #define WIDTH 1200
 #define MARGIN 10
 #define FRAME_HEIGHT 16
-#define TOP 60    /* title, subtitle, buttons */
-#define BOTTOM 34 /* the details line */
+#define TOP 60        /* title, subtitle, buttons */
+#define BOTTOM 34     /* the details line */
 #define MIN_WIDTH 0.1 /* px: narrower frames are left out, as flamegraph.pl does */
 
 /* A frame of the graph: a function at a depth, over [start, end) of the total weight. */
@@ -101,7 +101,8 @@ static int layout(const struct flame_profile *p, struct boxes *bs, uint64_t *tot
 
 		if (cur && !cur->ns)
 			continue;
-		while (cur && common < prev_n && common < cur->n && prev[common] == cur->funcs[common])
+		while (cur && common < prev_n && common < cur->n &&
+		       prev[common] == cur->funcs[common])
 			common++;
 		/* Close the previous path's frames past the common prefix, innermost first. */
 		for (uint32_t d = prev_n; d-- > common;)
@@ -181,7 +182,9 @@ static void colour(const char *name, int *r, int *g, int *b)
 static const char script[] =
         "<script type=\"text/ecmascript\"><![CDATA[\n"
         "'use strict';\n"
-        "var W, X0 = " "10" ", details, matchedText, zoomed = null, searching = null;\n"
+        "var W, X0 = "
+        "10"
+        ", details, matchedText, zoomed = null, searching = null;\n"
         "function frames() { return document.querySelectorAll('g.f'); }\n"
         "function num(g, k) { return +g.getAttribute('data-' + k); }\n"
         "function fit(g) {\n"
@@ -189,11 +192,13 @@ static const char script[] =
         "  var w = +r.getAttribute('width'), name = g.getAttribute('data-n');\n"
         "  var chars = Math.floor((w - 6) / 7);\n"
         "  t.setAttribute('x', +r.getAttribute('x') + 3);\n"
-        "  t.textContent = chars < 3 ? '' : name.length <= chars ? name : name.substring(0, chars - 2) + '..';\n"
+        "  t.textContent = chars < 3 ? '' : name.length <= chars ? name : name.substring(0, chars "
+        "- 2) + '..';\n"
         "}\n"
         "function place(s, e, d) {\n"
         "  frames().forEach(function (g) {\n"
-        "    var gs = num(g, 's'), ge = num(g, 'e'), gd = num(g, 'd'), r = g.querySelector('rect');\n"
+        "    var gs = num(g, 's'), ge = num(g, 'e'), gd = num(g, 'd'), r = "
+        "g.querySelector('rect');\n"
         "    if (ge <= s || gs >= e) { g.style.display = 'none'; return; }\n"
         "    g.style.display = '';\n"
         "    var a = Math.max(gs, s), b = Math.min(ge, e);\n"
@@ -218,7 +223,8 @@ static const char script[] =
         "  var term = prompt('Search for a function (a regular expression):', '');\n"
         "  if (!term) return;\n"
         "  var re;\n"
-        "  try { re = new RegExp(term); } catch (e) { alert('Not a regular expression: ' + e.message); return; }\n"
+        "  try { re = new RegExp(term); } catch (e) { alert('Not a regular expression: ' + "
+        "e.message); return; }\n"
         "  searching = term;\n"
         "  var spans = [];\n"
         "  frames().forEach(function (g) {\n"
@@ -230,14 +236,17 @@ static const char script[] =
         "  });\n"
         "  spans.sort(function (a, b) { return a[0] - b[0]; });\n"
         "  var covered = 0, end = 0;\n"
-        "  spans.forEach(function (x) { if (x[1] > end) { covered += x[1] - Math.max(x[0], end); end = x[1]; } });\n"
-        "  matchedText.nodeValue = 'Matched: ' + (100 * covered / TOTAL).toFixed(2) + '% (' + human(covered) + ')';\n"
+        "  spans.forEach(function (x) { if (x[1] > end) { covered += x[1] - Math.max(x[0], end); "
+        "end = x[1]; } });\n"
+        "  matchedText.nodeValue = 'Matched: ' + (100 * covered / TOTAL).toFixed(2) + '% (' + "
+        "human(covered) + ')';\n"
         "  document.getElementById('search').firstChild.nodeValue = 'Reset search';\n"
         "}\n"
         "function reset() {\n"
         "  searching = null;\n"
         "  document.querySelectorAll('rect[data-fill]').forEach(function (r) {\n"
-        "    r.setAttribute('fill', r.getAttribute('data-fill')); r.removeAttribute('data-fill'); });\n"
+        "    r.setAttribute('fill', r.getAttribute('data-fill')); r.removeAttribute('data-fill'); "
+        "});\n"
         "  matchedText.nodeValue = ' ';\n"
         "  document.getElementById('search').firstChild.nodeValue = 'Search';\n"
         "}\n"
@@ -254,7 +263,8 @@ static const char script[] =
         "  frames().forEach(fit);\n"
         "  document.addEventListener('mouseover', function (e) {\n"
         "    var g = e.target.closest && e.target.closest('g.f');\n"
-        "    if (g) details.nodeValue = g.getAttribute('data-n') + ' (' + human(num(g, 'e') - num(g, 's')) + ', ' +\n"
+        "    if (g) details.nodeValue = g.getAttribute('data-n') + ' (' + human(num(g, 'e') - "
+        "num(g, 's')) + ', ' +\n"
         "      (100 * (num(g, 'e') - num(g, 's')) / TOTAL).toFixed(2) + '%)';\n"
         "  });\n"
         "  document.addEventListener('mouseout', function () { details.nodeValue = ' '; });\n"
@@ -265,7 +275,8 @@ static const char script[] =
         "  document.getElementById('unzoom').addEventListener('click', unzoom);\n"
         "  document.getElementById('search').addEventListener('click', search);\n"
         "  document.addEventListener('keydown', function (e) {\n"
-        "    if ((e.ctrlKey && e.key === 'f') || e.key === 'F3') { e.preventDefault(); search(); }\n"
+        "    if ((e.ctrlKey && e.key === 'f') || e.key === 'F3') { e.preventDefault(); search(); "
+        "}\n"
         "    if (e.key === 'Escape') { unzoom(); reset(); }\n"
         "  });\n"
         "});\n"
@@ -293,7 +304,8 @@ int flame_write_svg(FILE *out, const struct flame_profile *p, const char *title)
 	        "g.f:hover rect { stroke: black; stroke-width: 0.5; cursor: pointer; }\n"
 	        "#title { font-size: 17px; } .button { cursor: pointer; fill: #2060a0; }</style>\n",
 	        WIDTH, height, WIDTH, height);
-	fprintf(out, "<script type=\"text/ecmascript\">var TOTAL = %" PRIu64 ", WIDTH = %d;</script>\n",
+	fprintf(out,
+	        "<script type=\"text/ecmascript\">var TOTAL = %" PRIu64 ", WIDTH = %d;</script>\n",
 	        total, WIDTH);
 	fputs(script, out);
 	fprintf(out,
@@ -301,8 +313,8 @@ int flame_write_svg(FILE *out, const struct flame_profile *p, const char *title)
 	        "<text id=\"title\" x=\"%d\" y=\"24\" text-anchor=\"middle\">",
 	        WIDTH, height, WIDTH / 2);
 	xml_text(out, title);
-	fprintf(out, "</text>\n<text x=\"%d\" y=\"44\" text-anchor=\"middle\">%s in total", WIDTH / 2,
-	        format_duration(total, d, sizeof(d)));
+	fprintf(out, "</text>\n<text x=\"%d\" y=\"44\" text-anchor=\"middle\">%s in total",
+	        WIDTH / 2, format_duration(total, d, sizeof(d)));
 	if (p->unknown_ns[0] + p->unknown_ns[1])
 		fprintf(out, "; %s unknown (intervals cut by lost events, left out)",
 		        format_duration(p->unknown_ns[0] + p->unknown_ns[1], u, sizeof(u)));
@@ -318,20 +330,23 @@ int flame_write_svg(FILE *out, const struct flame_profile *p, const char *title)
 	for (size_t i = 0; i < bs.n; i++) {
 		const struct box *b = &bs.b[i];
 		const char *name = p->funcs[b->func].name;
-		double x = MARGIN + (double)b->start * scale, w = (double)(b->end - b->start) * scale;
+		double x = MARGIN + (double)b->start * scale,
+		       w = (double)(b->end - b->start) * scale;
 		int y = height - BOTTOM - (int)(b->depth + 1) * FRAME_HEIGHT, r, g, bl;
 
 		if (w < MIN_WIDTH)
 			continue;
 		colour(name, &r, &g, &bl);
-		fprintf(out, "<g class=\"f\" data-s=\"%" PRIu64 "\" data-e=\"%" PRIu64 "\" data-d=\"%" PRIu32
-		        "\" data-n=\"",
+		fprintf(out,
+		        "<g class=\"f\" data-s=\"%" PRIu64 "\" data-e=\"%" PRIu64
+		        "\" data-d=\"%" PRIu32 "\" data-n=\"",
 		        b->start, b->end, b->depth);
 		xml_text(out, name);
 		fputs("\"><title>", out);
 		xml_text(out, name);
 		fprintf(out,
-		        " (%" PRIu64 " ns, %s, %.2f%%)</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" "
+		        " (%" PRIu64
+		        " ns, %s, %.2f%%)</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" "
 		        "height=\"%d\" fill=\"rgb(%d,%d,%d)\" rx=\"2\"/><text x=\"%.2f\" y=\"%d\">",
 		        b->end - b->start, format_duration(b->end - b->start, d, sizeof(d)),
 		        total ? 100.0 * (double)(b->end - b->start) / (double)total : 0.0, x, y, w,

@@ -65,8 +65,8 @@ static void on_interval(void *ctx, const struct tm_model *m, const struct tm_int
 			c->out_of_memory = true;
 			return;
 		}
-		*cell = (struct flame_cell){iv->task, iv->stack, kind, iv->stack_truncated, begin, 0,
-		                            0};
+		*cell = (struct flame_cell){iv->task, iv->stack, kind, iv->stack_truncated,
+		                            begin,    0,         0};
 	}
 	cell->ns += end - begin;
 	cell->count++;
@@ -107,8 +107,7 @@ static const char *base_name(const char *path)
 
 /* The location of pc of process pid at ts: its functions, inlined ones first... outermost
  * first; -1 when out of memory. */
-static int64_t pc_loc(struct trace_syms *ts, int32_t pid, uint64_t at, uint64_t pc,
-                      bool is_return)
+static int64_t pc_loc(struct trace_syms *ts, int32_t pid, uint64_t at, uint64_t pc, bool is_return)
 {
 	struct sym_frame f[FLAME_INLINE_MAX];
 	struct flame_loc l = {0};
@@ -216,7 +215,8 @@ static int add_cell(struct trace_syms *ts, const struct flame_cell *cell)
 	}
 	if (cell->stack) {
 		for (uint32_t i = cell->stack->nframes; i-- > 0;) {
-			l = pc_loc(ts, t->process->pid, cell->first_ns, cell->stack->frames[i], true);
+			l = pc_loc(ts, t->process->pid, cell->first_ns, cell->stack->frames[i],
+			           true);
 			if (l < 0)
 				goto oom;
 			locs[k++] = (uint32_t)l;

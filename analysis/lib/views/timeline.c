@@ -91,7 +91,8 @@ static const struct stack_text *stack_text(struct timeline *tl, const struct tm_
 			else if (f[k].function)
 				snprintf(text, sizeof(text), "%s", f[k].function);
 			else if (f[k].module)
-				snprintf(text, sizeof(text), "%s+%#" PRIx64, f[k].module, f[k].offset);
+				snprintf(text, sizeof(text), "%s+%#" PRIx64, f[k].module,
+				         f[k].offset);
 			else
 				snprintf(text, sizeof(text), "%#" PRIx64, s->frames[i]);
 			fputs(first ? "" : ",", json);
@@ -126,7 +127,8 @@ oom:
 
 static void seen(struct timeline *tl, const struct tm_task *t)
 {
-	if (!hmap_get(&tl->tasks, (uintptr_t)t, 0) && hmap_put(&tl->tasks, (uintptr_t)t, 0, (void *)1))
+	if (!hmap_get(&tl->tasks, (uintptr_t)t, 0) &&
+	    hmap_put(&tl->tasks, (uintptr_t)t, 0, (void *)1))
 		tl->out_of_memory = true;
 }
 
@@ -167,8 +169,8 @@ static void on_interval(void *ctx, const struct tm_model *m, const struct tm_int
 	fprintf(tl->out, ",\"args\":{\"state\":\"%s\",\"thread\":%" PRId32,
 	        iv->state == COSTACK_RUNNING ? "running" : "suspended", iv->tid);
 	if (x)
-		fprintf(tl->out, ",\"%s\":%s", iv->state == COSTACK_RUNNING ? "resumed_from" : "stack",
-		        x->frames_json);
+		fprintf(tl->out, ",\"%s\":%s",
+		        iv->state == COSTACK_RUNNING ? "resumed_from" : "stack", x->frames_json);
 	if (iv->stack_truncated)
 		fputs(",\"truncated\":true", tl->out);
 	if (iv->open)
@@ -194,7 +196,8 @@ static void on_switched(void *ctx, const struct tm_model *m, uint64_t ts, int32_
 	tl->flows++;
 	/* The arrow leaves prev's running slice just before it ends, and enters next's, which
 	 * begins at ts ("bp":"e": bound to the enclosing slice). */
-	chrome_event(c, 's', "switch", "switch", prev->process->pid, prev->id, ts > 0 ? ts - 1 : ts);
+	chrome_event(c, 's', "switch", "switch", prev->process->pid, prev->id,
+	             ts > 0 ? ts - 1 : ts);
 	fprintf(tl->out, ",\"id\":%" PRIu64 ",\"args\":{\"thread\":%" PRId32 "}", tl->flows, tid);
 	chrome_event_end(c);
 	chrome_event(c, 'f', "switch", "switch", next->process->pid, next->id, ts);
@@ -284,7 +287,8 @@ static void on_lost(void *ctx, const struct tm_model *m, const struct tm_gap *g)
 	chrome_event(c, 'X', name, "lost", LOST_PID, 0, b);
 	fputs(",\"dur\":", tl->out);
 	chrome_us(tl->out, e - b);
-	fprintf(tl->out, ",\"args\":{\"%s\":%" PRIu64 ",\"stream\":", g->packets ? "packets" : "events",
+	fprintf(tl->out,
+	        ",\"args\":{\"%s\":%" PRIu64 ",\"stream\":", g->packets ? "packets" : "events",
 	        g->count);
 	json_string(tl->out, g->stream);
 	fputs(",\"meaning\":\"any task alive then may have events missing\"}", tl->out);
@@ -341,10 +345,11 @@ int timeline_finish(struct timeline *tl)
 
 			if (!hmap_get(&tl->tasks, (uintptr_t)t, 0))
 				continue;
-			snprintf(name, sizeof(name), "%s (task %" PRIu64 ")",
-			         t->name ? t->name
-			                 : offline_sym_entry_name(&tl->sym, t, entry, sizeof(entry)),
-			         t->id);
+			snprintf(
+			        name, sizeof(name), "%s (task %" PRIu64 ")",
+			        t->name ? t->name
+			                : offline_sym_entry_name(&tl->sym, t, entry, sizeof(entry)),
+			        t->id);
 			chrome_name(c, false, p->pid, t->id, name, (int64_t)t->id);
 			any = true;
 		}

@@ -94,7 +94,8 @@ flame_initialize(bt_self_component_sink *self, bt_self_component_sink_configurat
 	s->self = bt_self_component_sink_as_self_component(self);
 	if (!params_only(params, keys, &bad)) {
 		FAIL(s->self,
-		     "Failed to read the parameters: unknown parameter `%s` (kind, format, by, pid, "
+		     "Failed to read the parameters: unknown parameter `%s` (kind, format, by, "
+		     "pid, "
 		     "task, output)",
 		     bad);
 		goto fail;
@@ -126,8 +127,9 @@ flame_initialize(bt_self_component_sink *self, bt_self_component_sink_configurat
 		o.run = strcmp(kind, "wait") != 0;
 	}
 	if (by)
-		o.by = !strcmp(by, "task") ? FLAME_BY_TASK
-		       : !strcmp(by, "entry") ? FLAME_BY_ENTRY : FLAME_BY_NONE;
+		o.by = !strcmp(by, "task")    ? FLAME_BY_TASK
+		       : !strcmp(by, "entry") ? FLAME_BY_ENTRY
+		                              : FLAME_BY_NONE;
 	o.has_pid = pid != UINT64_MAX;
 	o.pid = (int32_t)(o.has_pid ? pid : 0);
 	o.has_task = task != UINT64_MAX;

@@ -74,8 +74,9 @@ timeline_initialize(bt_self_component_sink *self, bt_self_component_sink_configu
 	}
 	s->self = bt_self_component_sink_as_self_component(self);
 	if (!params_only(params, keys, &bad)) {
-		FAIL(s->self, "Failed to read the parameters: unknown parameter `%s` (pid, task, "
-		              "output)",
+		FAIL(s->self,
+		     "Failed to read the parameters: unknown parameter `%s` (pid, task, "
+		     "output)",
 		     bad);
 		goto fail;
 	}
@@ -92,7 +93,8 @@ timeline_initialize(bt_self_component_sink *self, bt_self_component_sink_configu
 	ts->o.task = ts->o.has_task ? task : 0;
 	ts->out = stdout;
 	if (output && !(ts->out = fopen(output, "w"))) {
-		FAIL(s->self, "Failed to open the output: path=%s, error=%s", output, strerror(errno));
+		FAIL(s->self, "Failed to open the output: path=%s, error=%s", output,
+		     strerror(errno));
 		goto fail;
 	}
 	s->at.kind = TRACE_AT_END;
