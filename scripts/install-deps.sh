@@ -31,6 +31,12 @@ PACKAGES=(
 	# tracepoints/, analysis/, tests/lttng: the LTTng-UST provider, the session daemon and
 	# lttng(1) that `costack record` drives, babeltrace2 and its library for the plugin
 	liblttng-ust-dev lttng-tools babeltrace2 libbabeltrace2-dev
+	# analysis/lib/output: costack flame's pprof profiles (profile.proto compiled by
+	# protoc-c, gzip-compressed by zlib)
+	libprotobuf-c-dev protobuf-c-compiler zlib1g-dev
+	# tests/offline: `go tool pprof -top` reads costack flame's pprof; speedscope files and
+	# Chrome trace-event files checked against their JSON schemas
+	golang-go python3-jsonschema
 )
 
 if [[ $# -gt 0 ]]; then

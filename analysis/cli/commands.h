@@ -37,4 +37,13 @@ int command_stacks(int argc, char **argv);
 /* costack report TRACE [--top N] [--format text|json]: a recorded run, task by task. */
 int command_report(int argc, char **argv);
 
+/* costack flame TRACE... [--wait|--run|--both] [--format folded|speedscope|pprof|svg]
+ * [--by task|entry|none] [--pid PID] [--task ID] [--from TIME] [--to TIME] [-o FILE]: where tasks
+ * waited (or ran), weighted by time. */
+int command_flame(int argc, char **argv);
+
+/* costack timeline TRACE [--pid PID] [--task ID] [--from TIME] [--to TIME] [-o FILE]: every task
+ * of a recording as Chrome trace-event JSON, written as the trace is read. */
+int command_timeline(int argc, char **argv);
+
 #endif /* COSTACK_COMMANDS_H */

@@ -18,6 +18,8 @@ static const struct verb verbs[] = {
         {"ps", command_ps},
         {"stacks", command_stacks},
         {"report", command_report},
+        {"flame", command_flame},
+        {"timeline", command_timeline},
 };
 
 static const struct verb *find_verb(const char *name)
@@ -43,6 +45,11 @@ static void print_help(FILE *out)
 	      "    costack stacks TRACE [--at TIME] [--task ID]... [--pid PID]... [--limit N]\n"
 	      "                   [--group] [--format text|json]\n"
 	      "    costack report TRACE [--top N] [--format text|json]\n"
+	      "    costack flame TRACE... [--wait|--run|--both] [--by task|entry|none]\n"
+	      "                  [--format folded|speedscope|pprof|svg] [--pid PID]\n"
+	      "                  [--task ID] [--from TIME] [--to TIME] [-o FILE]\n"
+	      "    costack timeline TRACE [--pid PID] [--task ID] [--from TIME] [--to TIME]\n"
+	      "                     [-o FILE]\n"
 	      "    costack help [VERB]\n"
 	      "    costack --help | --version\n"
 	      "\n"
@@ -81,6 +88,12 @@ static void print_help(FILE *out)
 	      "    report  Summarise a TRACE: each task's lifetime, fate, switches, time\n"
 	      "            running and suspended, exceptions, the stacks where tasks waited\n"
 	      "            longest, and lost events.\n"
+	      "    flame   Where the tasks of one or more TRACEs waited (or ran), weighted by\n"
+	      "            time, per coroutine: folded stacks, speedscope JSON, pprof, or an\n"
+	      "            interactive SVG flame graph. See 'costack flame --help'.\n"
+	      "    timeline\n"
+	      "            Every task of a TRACE on a timeline (Chrome trace-event JSON for\n"
+	      "            Perfetto UI): waits, runs, raises, ends, switches as arrows.\n"
 	      "    help    Show this help, or the help of VERB.\n"
 	      "\n"
 	      "OPTIONS\n"

@@ -8,7 +8,8 @@
 #include "commands.h"
 
 #define OPTIONS_MAX 16
-#define LONG_ONLY 256 /* getopt_long's value of option i: LONG_ONLY + i, above any character */
+/* getopt_long's val of long option i: LONG_BASE + i, past every short option's character. */
+#define LONG_BASE 256
 
 int cli_usage(const char *verb, const char *before, const char *arg, const char *after)
 {
@@ -28,16 +29,17 @@ int cli_format(const char *verb, const char *arg, bool *json)
 int cli_parse(const struct cli_verb *v, int argc, char **argv, cli_option_fn on_option,
               void *ctx, int *operand)
 {
-	/* getopt_long's tables ("+": stop at a command's first word). */
+	/* getopt_long's tables: option i is val LONG_BASE + i; "+" stops at a command. */
 	struct option longs[OPTIONS_MAX + 2];
 	char shorts[3 + 2 * OPTIONS_MAX + 2] = "+:h";
-	size_t n = 0, s = strlen(shorts);
+	size_t n = 0, s = strlen(shorts), len = strlen(v->operand);
+	bool several = len > 3 && !strcmp(v->operand + len - 3, "...");
 	int c;
 
 	for (; v->options[n].name; n++) {
 		longs[n] = (struct option){v->options[n].name,
 		                           v->options[n].has_value ? required_argument : no_argument,
-		                           NULL, LONG_ONLY + (int)n};
+		                           NULL, LONG_BASE + (int)n};
 		if (v->options[n].short_name) {
 			shorts[s++] = v->options[n].short_name;
 			if (v->options[n].has_value)
@@ -58,8 +60,8 @@ int cli_parse(const struct cli_verb *v, int argc, char **argv, cli_option_fn on_
 		}
 		if (c == ':')
 			return cli_usage(v->verb, "option ", argv[optind - 1], " needs a value");
-		if (c >= LONG_ONLY && c < LONG_ONLY + (int)n)
-			option = c - LONG_ONLY;
+		if (c >= LONG_BASE)
+			option = c - LONG_BASE;
 		for (int i = 0; option < 0 && v->options[i].name; i++)
 			if (c == v->options[i].short_name)
 				option = i;
@@ -70,11 +72,11 @@ int cli_parse(const struct cli_verb *v, int argc, char **argv, cli_option_fn on_
 			return status;
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "costack %s: no %s given\nTry 'costack %s --help'.\n", v->verb,
-		        v->operand, v->verb);
+		fprintf(stderr, "costack %s: no %.*s given\nTry 'costack %s --help'.\n", v->verb,
+		        (int)(strlen(v->operand) - (several ? 3 : 0)), v->operand, v->verb);
 		return COSTACK_EXIT_USAGE;
 	}
-	if (!v->command && optind + 1 < argc)
+	if (!v->command && !several && optind + 1 < argc)
 		return cli_usage(v->verb, "unexpected argument ", argv[optind + 1], "");
 	*operand = optind;
 	return CLI_GO_ON;

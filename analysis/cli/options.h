@@ -17,7 +17,8 @@ struct cli_verb {
 	const char *verb;                 /* "stacks" */
 	const struct cli_option *options; /* ends with a NULL name; --help/-h are every verb's */
 	void (*help)(FILE *out);
-	const char *operand;              /* "PID", "TRACE", "command": said when none is given */
+	const char *operand;              /* "PID", "TRACE", "command": said when none is given;
+	                                   * "TRACE...": one or more, options among them */
 	bool command;                     /* the first operand starts a command line: options stop
 	                                   * there, and every argument after it is the command's */
 };
@@ -30,7 +31,8 @@ typedef int (*cli_option_fn)(void *ctx, int option, const char *value);
 
 /*
  * Parse argv (argv[0] is the verb) for v: each option to on_option; --help prints v's help on
- * stdout. Then one operand (several, for a command), whose index goes to *operand.
+ * stdout. Then one operand (several, for a command or an operand named "X..."), the index of
+ * the first going to *operand (getopt puts operands after the options).
  * CLI_GO_ON when the verb should run; else the exit status to end with: 0 after --help, a
  * usage error (2) said in one line and a "Try" line on stderr: an unknown option, a missing
  * value, no operand, an argument too many.

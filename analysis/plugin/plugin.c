@@ -3,9 +3,11 @@
  * (reader_sink.c: what they share). */
 #include <babeltrace2/babeltrace.h>
 
+#include "flame/flame.h"
 #include "reader_sink.h"
 #include "report/report.h"
 #include "stacks/stacks.h"
+#include "timeline/timeline.h"
 
 BT_PLUGIN_MODULE();
 
@@ -50,3 +52,38 @@ BT_PLUGIN_SINK_COMPONENT_CLASS_HELP(
 BT_PLUGIN_SINK_COMPONENT_CLASS_INITIALIZE_METHOD(report, report_initialize);
 BT_PLUGIN_SINK_COMPONENT_CLASS_GRAPH_IS_CONFIGURED_METHOD(report, reader_sink_graph_is_configured);
 BT_PLUGIN_SINK_COMPONENT_CLASS_FINALIZE_METHOD(report, reader_sink_finalize);
+
+BT_PLUGIN_SINK_COMPONENT_CLASS(flame, reader_sink_consume);
+BT_PLUGIN_SINK_COMPONENT_CLASS_DESCRIPTION(
+        flame, "Where the costack tasks waited (or ran), weighted by time, as `costack flame "
+               "TRACE` does (folded, speedscope, pprof or SVG).");
+BT_PLUGIN_SINK_COMPONENT_CLASS_HELP(
+        flame, "Parameters (all optional):\n"
+               "  kind    \"wait\" (default), \"run\" or \"both\"\n"
+               "  format  \"folded\" (default), \"speedscope\", \"pprof\" or \"svg\"\n"
+               "  by      \"task\" (default), \"entry\" or \"none\": the root frames\n"
+               "  pid     integer: only this process\n"
+               "  task    integer: only this task id\n"
+               "  output  string: the file to write (default: standard output)\n"
+               "Example:\n"
+               "  babeltrace2 --plugin-path=DIR TRACE -c sink.costack.flame "
+               "-p 'format=\"svg\",output=\"waits.svg\"'\n"
+               "See `costack flame --help`.");
+BT_PLUGIN_SINK_COMPONENT_CLASS_INITIALIZE_METHOD(flame, flame_initialize);
+BT_PLUGIN_SINK_COMPONENT_CLASS_GRAPH_IS_CONFIGURED_METHOD(flame, reader_sink_graph_is_configured);
+BT_PLUGIN_SINK_COMPONENT_CLASS_FINALIZE_METHOD(flame, reader_sink_finalize);
+
+BT_PLUGIN_SINK_COMPONENT_CLASS(timeline, reader_sink_consume);
+BT_PLUGIN_SINK_COMPONENT_CLASS_DESCRIPTION(
+        timeline, "Every costack task on a timeline, as `costack timeline TRACE` does "
+                  "(Chrome trace-event JSON for Perfetto UI), written as the trace is read.");
+BT_PLUGIN_SINK_COMPONENT_CLASS_HELP(
+        timeline, "Parameters (all optional):\n"
+                  "  pid     integer: only this process\n"
+                  "  task    integer: only this task id\n"
+                  "  output  string: the file to write (default: standard output)\n"
+                  "See `costack timeline --help`.");
+BT_PLUGIN_SINK_COMPONENT_CLASS_INITIALIZE_METHOD(timeline, timeline_initialize);
+BT_PLUGIN_SINK_COMPONENT_CLASS_GRAPH_IS_CONFIGURED_METHOD(timeline,
+                                                         reader_sink_graph_is_configured);
+BT_PLUGIN_SINK_COMPONENT_CLASS_FINALIZE_METHOD(timeline, reader_sink_finalize);

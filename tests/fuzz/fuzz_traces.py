@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""fuzz_traces.py - corrupt traces read by costack stacks and report, built with ASan and UBSan.
+"""fuzz_traces.py - corrupt traces read by costack stacks, report, flame and timeline, built with
+ASan and UBSan.
 
 Usage: fuzz_traces.py COSTACK_ASAN LIBCOSTACK_SO LIBCOSTACK_LTTNG_SO OFFLINE_TARGET ODD_EVENTS
                       HANG_PLUGIN SECONDS SEED...
@@ -22,10 +23,12 @@ offline_target states (one process, every state, exceptions), offline_target flo
           structure, dropped, resized, made signed or a string, an event renamed or renumbered,
           the UUID changed, the text cut or a byte of it changed; written back as packets or as
           text), fifos, symbolic links to a parent or in a cycle; then runs one verb of
-          stacks (text, JSON, --group, --at) and report (text, JSON) on it.
+          stacks (text, JSON, --group, --at), report (text, JSON), flame (folded, --both,
+          speedscope) and timeline on it.
   args    every verb with bad arguments (a list, then SECONDS / 10, at least 10 s, of random
-          ones for run, ps, stacks, report and help): exit 2 with the message and the "Try"
-          line, or 3 (run: 126, 127) in one line, never a signal or a sanitizer report.
+          ones for run, ps, stacks, report, flame, timeline and help): exit 2 with the message
+          and the "Try" line, or 3 (run: 126, 127) in one line, never a signal or a sanitizer
+          report.
 
 Every run must end within 30 s (costack's own watchdog gives babeltrace2 10 s of silence),
 by no signal, with no sanitizer report, with 0 (and JSON that parses, for --format json),
@@ -462,7 +465,9 @@ class Runner:
 
 VERBS = [['stacks'], ['stacks', '--format', 'json'], ['stacks', '--group'],
          ['stacks', '--at', '+40ms'], ['stacks', '--at', '+1ms', '--format', 'json'],
-         ['report'], ['report', '--format', 'json']]
+         ['report'], ['report', '--format', 'json'],
+         ['flame'], ['flame', '--both', '--by', 'entry'], ['flame', '--format', 'speedscope'],
+         ['timeline']]
 
 
 def verb_args(verb, trace):
@@ -485,7 +490,11 @@ BAD_ARGS = [[], ['bogus'], ['-x'], ['--version', 'x'], ['help', 'bogus'], ['help
             ['stacks', 'TRACE'] + ['--task', '1'] * 65, ['report'],
             ['report', 'TRACE', '--top', '-1'], ['report', 'TRACE', '--top', 'x'],
             ['report', 'TRACE', '--top', '9' * 30], ['report', 'TRACE', '--bogus'],
-            ['report', 'a', 'b']]
+            ['report', 'a', 'b'], ['flame'], ['flame', 'TRACE', '--format', 'png'],
+            ['flame', 'TRACE', '--by'], ['flame', 'TRACE', '--run', '--both'],
+            ['flame', 'TRACE', '--task', '-1'], ['flame', 'TRACE', '--from', '+1s', '--to', '+1s'],
+            ['timeline'], ['timeline', 'a', 'b'], ['timeline', 'TRACE', '--pid', 'x'],
+            ['timeline', 'TRACE', '-o']]
 
 TOKENS = ['--at', '--task', '--pid', '--limit', '--group', '--format', '--top', '--help', '-h',
           '--', '-', '', '0', '1', '-1', '+', '+1s', '+.5s', '.5', '5.', '1e9', '+250ms',
@@ -506,7 +515,7 @@ def args_section(runner, traces, work, seconds, seed):
     n = 0
     while time.monotonic() < deadline:
         args = [rng.choice(['ps', 'stacks', 'stacks', 'report', 'help', '--help', '--version',
-                            'stacks', 'run'])]
+                            'stacks', 'run', 'flame', 'timeline'])]
         args += [rng.choice(TOKENS) for _ in range(rng.randrange(6))]
         # run executes what follows its options (none of TOKENS is a program in PATH).
         runner.expect_args('random arguments %d: costack %r' % (n, args)[:200], expand(args),

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""bench_offline.py - the offline reader's speed: `costack stacks TRACE` vs babeltrace2 alone.
+"""bench_offline.py - the offline reader's speed: `costack stacks|flame|timeline TRACE` vs
+babeltrace2 alone.
 
 Usage: bench_offline.py COSTACK LIBCOSTACK_SO LIBCOSTACK_LTTNG_SO OFFLINE_TARGET [ROUNDS]
 
@@ -10,8 +11,11 @@ to lose nothing, then times, in interleaved rounds of one run, `costack stacks T
 whole trace read, the tasks' state at its end) against `babeltrace2 TRACE -o dummy` (the
 same trace read by babeltrace2 into a sink that does nothing). Prints the medians of the
 elapsed time and of the CPU time (both processes of costack's: babeltrace2 runs in a child that
-sends the model its items) and their ratios; the target is <= 1.2x elapsed. Fails only when
-something does not run, or the trace holds fewer than 5 million events.
+sends the model its items) and their ratios; the target is <= 1.2x elapsed. The same for
+`costack flame TRACE` (target <= 1.5x; its peak RSS beside `costack stacks`', which holds the
+model alone: the flame's counters add no memory per event) and `costack timeline TRACE` (its
+output to /dev/null; a figure, no target). Fails only when something does not run, or the trace
+holds fewer than 5 million events.
 """
 import json
 import os
@@ -28,7 +32,7 @@ ROUNDS = 3
 
 
 def timed(argv):
-    """(elapsed, CPU time of it and its children) of argv."""
+    """(elapsed, CPU time of it and its children, peak RSS in MB) of argv."""
     start = time.monotonic()
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
@@ -36,7 +40,7 @@ def timed(argv):
     elapsed = time.monotonic() - start
     if status != 0:
         raise RuntimeError('%s: wait status %d' % (' '.join(argv), status))
-    return elapsed, usage.ru_utime + usage.ru_stime
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def main():
@@ -69,22 +73,35 @@ def main():
         if events < 5000000:
             print('bench_offline: fewer than 5 million events in the trace')
             return 1
-        ours, theirs = [], []
+        ours, theirs, flames, timelines = [], [], [], []
         for _ in range(ROUNDS):
             ours.append(timed([costack, 'stacks', trace, '--format', 'json']))
             theirs.append(timed(['babeltrace2', trace, '-o', 'dummy']))
+            flames.append(timed([costack, 'flame', trace, '-o', '/dev/null']))
+            timelines.append(timed([costack, 'timeline', trace, '-o', '/dev/null']))
 
         def median(values):
             return sorted(values)[ROUNDS // 2]
 
-        a, b = median(t for t, _ in ours), median(t for t, _ in theirs)
-        ca, cb = median(c for _, c in ours), median(c for _, c in theirs)
+        a, b = median(t for t, _, _ in ours), median(t for t, _, _ in theirs)
+        ca, cb = median(c for _, c, _ in ours), median(c for _, c, _ in theirs)
+        fa, fc = median(t for t, _, _ in flames), median(c for _, c, _ in flames)
+        ta, tc = median(t for t, _, _ in timelines), median(c for _, c, _ in timelines)
         print('median of %d interleaved rounds:      elapsed         CPU' % ROUNDS)
         print('%-34s %8.2f s %8.2f s  %4.0f ns/event' % ('costack stacks TRACE --format json', a,
                                                          ca, a * 1e9 / events))
         print('%-34s %8.2f s %8.2f s  %4.0f ns/event' % ('babeltrace2 TRACE -o dummy', b, cb,
                                                          b * 1e9 / events))
         print('%-34s %8.2fx  %7.2fx  (target: <= 1.2x elapsed)' % ('ratio', a / b, ca / cb))
+        print('%-34s %8.2f s %8.2f s  %4.0f ns/event' % ('costack flame TRACE', fa, fc,
+                                                         fa * 1e9 / events))
+        print('%-34s %8.2fx  %7.2fx  (target: <= 1.5x elapsed)' % ('ratio', fa / b, fc / cb))
+        print('%-34s %8.2f s %8.2f s  %4.0f ns/event' % ('costack timeline TRACE', ta, tc,
+                                                         ta * 1e9 / events))
+        print('%-34s %8.2fx  %7.2fx' % ('ratio', ta / b, tc / cb))
+        print('peak RSS: costack stacks %.0f MB, costack flame %.0f MB, costack timeline %.0f MB'
+              % (max(m for _, _, m in ours), max(m for _, _, m in flames),
+                 max(m for _, _, m in timelines)))
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

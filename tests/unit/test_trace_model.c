@@ -320,6 +320,104 @@ static void test_intervals(void)
 	p = tm_process_of(&m, PID, TID, "prog");
 }
 
+/* What a timeline is told besides intervals: switches (who resumed whom, on which thread),
+ * raises, ends with their fate (also one a switch tells when the task_end was lost), gaps. */
+static struct {
+	unsigned switches, raises, ends, gaps;
+	const struct tm_task *prev, *next;
+	int32_t tid;
+	uint64_t ts;
+	const char *type;
+	int fate[4];
+	uint64_t gap_count;
+} heard;
+
+static void on_switched(void *ctx, const struct tm_model *model, uint64_t ts, int32_t tid,
+                        const struct tm_task *prev, const struct tm_task *next)
+{
+	(void)ctx;
+	(void)model;
+	heard.switches++;
+	heard.prev = prev;
+	heard.next = next;
+	heard.tid = tid;
+	heard.ts = ts;
+}
+
+static void on_raised(void *ctx, const struct tm_model *model, const struct tm_task *t,
+                      const struct tm_raise *r)
+{
+	(void)ctx;
+	(void)model;
+	(void)t;
+	heard.raises++;
+	heard.type = r->type;
+}
+
+static void on_ended(void *ctx, const struct tm_model *model, const struct tm_task *t)
+{
+	(void)ctx;
+	(void)model;
+	if (heard.ends < 4)
+		heard.fate[heard.ends] = t->state;
+	heard.ends++;
+}
+
+static void on_lost(void *ctx, const struct tm_model *model, const struct tm_gap *g)
+{
+	(void)ctx;
+	(void)model;
+	heard.gaps++;
+	heard.gap_count = g->count;
+}
+
+static void test_listener_events(void)
+{
+	struct tm_listener l = {.switched = on_switched,
+	                        .raised = on_raised,
+	                        .ended = on_ended,
+	                        .lost = on_lost};
+
+	reset();
+	memset(&heard, 0, sizeof(heard));
+	CHECK_EQ(tm_model_listen(&m, &l), 0); /* no interval callback: none is called */
+	tm_on_task_create(&m, p, 10, TID, 1, 0, COSTACK_RUNTIME_THREAD, COSTACK_RUNNING, 0, 0, 0);
+	tm_on_task_create(&m, p, 11, TID, 2, 1, COSTACK_RUNTIME_UCONTEXT, COSTACK_CREATED, 0xe, 0,
+	                  0);
+	tm_on_task_create(&m, p, 12, TID, 3, 1, COSTACK_RUNTIME_UCONTEXT, COSTACK_CREATED, 0xf, 0,
+	                  0);
+	tm_on_stack(&m, p, 0x1000, stack_a, 3);
+	tm_on_switch(&m, p, 20, TID + 1, 1, 2, COSTACK_SUSPENDED, 0x1000, false);
+	CHECK(heard.switches == 1 && heard.prev == task(1) && heard.next == task(2) &&
+	              heard.tid == TID + 1 && heard.ts == 20 && heard.next->state == COSTACK_RUNNING,
+	      "switch 1 -> 2 on its thread, told after: %u", heard.switches);
+	tm_on_raise(&m, p, 25, TID, 2, 1, 2, false, 0x1000, false, "std::runtime_error", "boom");
+	CHECK(heard.raises == 1 && heard.type && !strcmp(heard.type, "std::runtime_error"),
+	      "raise told with its type");
+	tm_on_task_end(&m, p, 30, 2, COSTACK_FAILED, 1);
+	CHECK(heard.ends == 1 && heard.fate[0] == COSTACK_FAILED, "end told, failed: %d",
+	      heard.fate[0]);
+	tm_on_resume(&m, p, 31, TID, 1);
+	CHECK(heard.switches == 2 && !heard.prev && heard.next == task(1), "a resume: no prev");
+	/* 3's task_end lost: the switch away from it says done */
+	tm_on_switch(&m, p, 40, TID, 1, 3, COSTACK_SUSPENDED, 0x1000, false);
+	tm_on_switch(&m, p, 45, TID, 3, 1, COSTACK_DONE, 0, false);
+	CHECK(heard.ends == 2 && heard.fate[1] == COSTACK_DONE, "an end told by a switch: %u",
+	      heard.ends);
+	tm_on_task_end(&m, p, 46, 3, COSTACK_DONE, 0);
+	CHECK_EQ(heard.ends, 2); /* ended once */
+	/* a task_end of a task that returned: done */
+	tm_on_task_create(&m, p, 47, TID, 4, 1, COSTACK_RUNTIME_UCONTEXT, COSTACK_CREATED, 0xf, 0,
+	                  0);
+	tm_on_task_end(&m, p, 48, 4, COSTACK_DONE, 0);
+	CHECK(heard.ends == 3 && heard.fate[2] == COSTACK_DONE, "a done end told: %u", heard.ends);
+	tm_on_lost(&m, 50, 60, 7, false, NULL);
+	CHECK(heard.gaps == 1 && heard.gap_count == 7, "gap told");
+	tm_model_free(&m);
+	tm_model_init(&m);
+	p = tm_process_of(&m, PID, TID, "prog");
+}
+
 static void test_modules(void)
 {
 	static const uint8_t id[] = {1, 2, 3};
@@ -382,6 +480,7 @@ int main(void)
 	test_unknown_values();
 	test_entry_told();
 	test_intervals();
+	test_listener_events();
 	test_modules();
 	test_time();
 	tm_model_free(&m);

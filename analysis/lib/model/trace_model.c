@@ -270,7 +270,23 @@ static void tell_interval(const struct tm_model *m, const struct tm_task *t, uin
 	        .tid = t->tid,
 	};
 	for (unsigned i = 0; i < m->nlisteners; i++)
-		m->listeners[i].interval(m->listeners[i].ctx, m, &iv);
+		if (m->listeners[i].interval)
+			m->listeners[i].interval(m->listeners[i].ctx, m, &iv);
+}
+
+static void tell_switched(const struct tm_model *m, uint64_t ts, int32_t tid,
+                          const struct tm_task *prev, const struct tm_task *next)
+{
+	for (unsigned i = 0; i < m->nlisteners; i++)
+		if (m->listeners[i].switched)
+			m->listeners[i].switched(m->listeners[i].ctx, m, ts, tid, prev, next);
+}
+
+static void tell_ended(const struct tm_model *m, const struct tm_task *t)
+{
+	for (unsigned i = 0; i < m->nlisteners; i++)
+		if (m->listeners[i].ended)
+			m->listeners[i].ended(m->listeners[i].ctx, m, t);
 }
 
 void tm_model_tell_open(const struct tm_model *m)
@@ -425,8 +441,9 @@ static void end_task(struct tm_model *m, struct tm_task *t, int outcome, uint64_
 void tm_on_switch(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid, uint64_t prev,
                   uint64_t next, uint64_t prev_state, uint64_t stack, bool truncated)
 {
-	struct tm_task *t = task_get(m, p, prev, ts);
+	struct tm_task *t = task_get(m, p, prev, ts), *prev_task;
 	int state = known_state(prev_state);
+	bool ended_here = false;
 
 	process_saw(p, ts);
 	if (t && !tm_task_ended(t)) {
@@ -435,6 +452,7 @@ void tm_on_switch(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t
 			 * traceback is not known. */
 			end_task(m, t, state, ts);
 			t->unknown = state == COSTACK_FAILED;
+			ended_here = true;
 		} else if (state == TM_STATE_UNKNOWN) {
 			/* Left in a state costack does not know. */
 			set_state(m, t, state, ts);
@@ -454,8 +472,14 @@ void tm_on_switch(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t
 			determined(m, t, ts, unknown);
 		}
 	}
+	if (ended_here)
+		tell_ended(m, t); /* its task_end was lost: the switch says how it ended */
+	prev_task = t;
+	t = NULL;
 	if (next && (t = task_get(m, p, next, ts)))
 		start_running(m, t, ts, tid);
+	if (m->nlisteners)
+		tell_switched(m, ts, tid, prev_task, t);
 }
 
 void tm_on_resume(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t tid, uint64_t task)
@@ -465,6 +489,8 @@ void tm_on_resume(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t
 	process_saw(p, ts);
 	if (t)
 		start_running(m, t, ts, tid);
+	if (t && m->nlisteners)
+		tell_switched(m, ts, tid, NULL, t);
 }
 
 /* The k-th newest raise kept (k < x->n). */
@@ -553,6 +579,9 @@ void tm_on_raise(struct tm_model *m, struct tm_process *p, uint64_t ts, int32_t 
 		x->next = (x->next + 1) % TM_RAISES_KEPT;
 	}
 	x->ring[slot] = r;
+	for (unsigned i = 0; i < m->nlisteners; i++)
+		if (m->listeners[i].raised)
+			m->listeners[i].raised(m->listeners[i].ctx, m, t, &x->ring[slot]);
 }
 
 void tm_on_task_end(struct tm_model *m, struct tm_process *p, uint64_t ts, uint64_t task,
@@ -569,6 +598,7 @@ void tm_on_task_end(struct tm_model *m, struct tm_process *p, uint64_t ts, uint6
 		/* An end costack does not know: it ended, how is unknown. */
 		end_task(m, t, TM_STATE_UNKNOWN, ts);
 		t->unknown = true;
+		tell_ended(m, t);
 		return;
 	}
 	x = t->raises;
@@ -576,8 +606,10 @@ void tm_on_task_end(struct tm_model *m, struct tm_process *p, uint64_t ts, uint6
 	end_task(m, t, (int)outcome, ts);
 	t->kept_raise = kept_raise;
 	t->unknown = false;
-	if (outcome != COSTACK_FAILED)
+	if (outcome != COSTACK_FAILED) {
+		tell_ended(m, t);
 		return;
+	}
 	/* The raise it died of (task_view.h): the kept one, else its newest. Raise numbers are
 	 * exact (mod 2^32, as task_end has them): the one wanted is known if it was recorded;
 	 * without a kept one, a lost event may have hidden a newer raise. */
@@ -597,6 +629,7 @@ void tm_on_task_end(struct tm_model *m, struct tm_process *p, uint64_t ts, uint6
 	t->fatal_unknown = kept_raise ? !t->has_fatal || x->fatal.stack_unknown
 	                              : was_unknown || (t->has_fatal && x->fatal.stack_unknown);
 	t->unknown = t->fatal_unknown;
+	tell_ended(m, t);
 }
 
 /* --- modules ------------------------------------------------------------------- */
@@ -736,6 +769,9 @@ void tm_on_lost(struct tm_model *m, uint64_t begin_ns, uint64_t end_ns, uint64_t
 	m->gap_count++;
 	if (g.end_ns > m->gap_until)
 		m->gap_until = g.end_ns;
+	for (unsigned i = 0; i < m->nlisteners && m->ngaps; i++)
+		if (m->listeners[i].lost)
+			m->listeners[i].lost(m->listeners[i].ctx, m, &m->gaps[m->ngaps - 1]);
 }
 
 /* --- get_stack ------------------------------------------------------------------- */

@@ -177,8 +177,23 @@ struct tm_interval {
 	int32_t tid; /* the thread that ran it (suspended: the one it last ran on) */
 };
 
+/* What a view is told as the model is fed; each callback NULL when not wanted. Told after the
+ * model took the event in (the task's state is the new one), and after the intervals it closed. */
 struct tm_listener {
 	void (*interval)(void *ctx, const struct tm_model *m, const struct tm_interval *iv);
+	/* A switch on thread tid at ts: prev (NULL: not known) left running, next (NULL: none
+	 * named, or not known) runs; a resume (the first switch to a task on a thread) has no
+	 * prev. Who resumed whom: a timeline's flow arrows. */
+	void (*switched)(void *ctx, const struct tm_model *m, uint64_t ts, int32_t tid,
+	                 const struct tm_task *prev, const struct tm_task *next);
+	/* t raised r (r->stack NULL: none, or an unknown one). */
+	void (*raised)(void *ctx, const struct tm_model *m, const struct tm_task *t,
+	               const struct tm_raise *r);
+	/* t ended at t->ended_ns: its fate is t->state (done, failed, cancelled, or
+	 * TM_STATE_UNKNOWN); a failed one's exception is t->raises->fatal when t->has_fatal. */
+	void (*ended)(void *ctx, const struct tm_model *m, const struct tm_task *t);
+	/* A gap (lost events) was fed: g is the model's. */
+	void (*lost)(void *ctx, const struct tm_model *m, const struct tm_gap *g);
 	void *ctx;
 };
 

@@ -2,7 +2,11 @@
 /* offline_sym.c - a recording's addresses symbolized from its modules (statedump, dlopen). */
 #include "offline_sym.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "knowledge.h"
 
 int offline_sym_init(struct offline_sym *o, struct tm_model *m)
 {
@@ -48,4 +52,29 @@ int offline_symbolize(void *ctx, const struct stacks_task *t, uint64_t pc, bool 
                       struct sym_frame *out, int cap)
 {
 	return offline_sym_lookup(ctx, t->pid, t->frames_ns, pc, is_return, out, cap);
+}
+
+const char *offline_sym_entry_name(struct offline_sym *o, const struct tm_task *t, char *buf,
+                                   size_t size)
+{
+	struct sym_frame f[16];
+	const char *slash;
+	int n, k;
+
+	if (!t->entry) {
+		snprintf(buf, size, "[thread %" PRId32 "]", t->tid);
+		return buf;
+	}
+	n = offline_sym_lookup(o, t->process->pid, t->created_ns, t->entry, false, f, 16);
+	k = n > 0 ? program_frame_outermost(f, n) : -1;
+	if (k < 0)
+		k = 0;
+	slash = n > 0 && f[k].module ? strrchr(f[k].module, '/') : NULL;
+	if (n > 0 && f[k].function)
+		snprintf(buf, size, "%s", f[k].function);
+	else if (n > 0 && f[k].module)
+		snprintf(buf, size, "%s+%#" PRIx64, slash ? slash + 1 : f[k].module, f[k].offset);
+	else
+		snprintf(buf, size, "%#" PRIx64, t->entry);
+	return buf;
 }

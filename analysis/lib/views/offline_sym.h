@@ -4,6 +4,7 @@
 #define COSTACK_OFFLINE_SYM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "stacks_out.h"
@@ -30,6 +31,12 @@ void offline_sym_free(struct offline_sym *o);
 /* pc of process pid at time ts, as symbolizer_lookup() describes it. */
 int offline_sym_lookup(struct offline_sym *o, int32_t pid, uint64_t ts, uint64_t pc, bool is_return,
                        struct sym_frame *out, int cap);
+
+/* The name of t's entry, into buf: the user's function behind a runtime's start code (the
+ * outermost of the program's own at the entry address, as `costack stacks` says entry=), else
+ * MODULE+0xOFFSET or 0xADDRESS; a thread's root task (no entry): "[thread TID]". */
+const char *offline_sym_entry_name(struct offline_sym *o, const struct tm_task *t, char *buf,
+                                   size_t size);
 
 /* A stacks_symbolize_fn over a struct offline_sym (ctx): t's pid and frames_ns. */
 int offline_symbolize(void *ctx, const struct stacks_task *t, uint64_t pc, bool is_return,
