@@ -33,6 +33,8 @@ int cli_parse(const struct cli_verb *v, int argc, char **argv, cli_option_fn on_
 	size_t n = 0, s = strlen(shorts);
 	int c;
 
+	size_t count;
+
 	for (; v->options[n].name; n++) {
 		longs[n] = (struct option){v->options[n].name,
 		                           v->options[n].has_value ? required_argument : no_argument,
@@ -43,6 +45,7 @@ int cli_parse(const struct cli_verb *v, int argc, char **argv, cli_option_fn on_
 				shorts[s++] = ':';
 		}
 	}
+	count = n;
 	longs[n++] = (struct option){"help", no_argument, NULL, 'h'};
 	longs[n] = (struct option){NULL, 0, NULL, 0};
 	shorts[s] = '\0';
@@ -57,7 +60,8 @@ int cli_parse(const struct cli_verb *v, int argc, char **argv, cli_option_fn on_
 		}
 		if (c == ':')
 			return cli_usage(v->verb, "option ", argv[optind - 1], " needs a value");
-		if (c >= OPTIONS_MAX)
+		/* a long option's val; '?' and short options' letters are above OPTIONS_MAX too */
+		if (c >= OPTIONS_MAX && c < OPTIONS_MAX + (int)count)
 			option = c - OPTIONS_MAX;
 		for (int i = 0; option < 0 && v->options[i].name; i++)
 			if (c == v->options[i].short_name)
@@ -73,7 +77,7 @@ int cli_parse(const struct cli_verb *v, int argc, char **argv, cli_option_fn on_
 		        v->operand, v->verb);
 		return COSTACK_EXIT_USAGE;
 	}
-	if (!v->command && optind + 1 < argc)
+	if (!v->command && !v->operands && optind + 1 < argc)
 		return cli_usage(v->verb, "unexpected argument ", argv[optind + 1], "");
 	*operand = optind;
 	return CLI_GO_ON;
