@@ -6,6 +6,7 @@
 /* Exit statuses shared by every verb (DESIGN.md, "Command line"). */
 enum costack_exit {
 	COSTACK_EXIT_OK = 0,
+	COSTACK_EXIT_REGRESSION = 1, /* costack diff: NEW regressed */
 	COSTACK_EXIT_USAGE = 2, /* bad arguments: a message and "Try ..." on stderr */
 	COSTACK_EXIT_INPUT = 3, /* an input (file, library, process) cannot be used */
 };
@@ -36,5 +37,9 @@ int command_stacks(int argc, char **argv);
 
 /* costack report TRACE [--top N] [--format text|json]: a recorded run, task by task. */
 int command_report(int argc, char **argv);
+
+/* costack diff BASE... -- NEW... [--threshold PCT] [--alpha P] [--metric M]... [--per ENTRY]
+ * [--min-change DURATION] [--format text|json]: recorded runs compared; 1 on a regression. */
+int command_diff(int argc, char **argv);
 
 #endif /* COSTACK_COMMANDS_H */

@@ -18,6 +18,7 @@ static const struct verb verbs[] = {
         {"ps", command_ps},
         {"stacks", command_stacks},
         {"report", command_report},
+        {"diff", command_diff},
 };
 
 static const struct verb *find_verb(const char *name)
@@ -43,6 +44,8 @@ static void print_help(FILE *out)
 	      "    costack stacks TRACE [--at TIME] [--task ID]... [--pid PID]... [--limit N]\n"
 	      "                   [--group] [--format text|json]\n"
 	      "    costack report TRACE [--top N] [--format text|json]\n"
+	      "    costack diff BASE... -- NEW... [--threshold PCT] [--alpha P] [--metric M]...\n"
+	      "                 [--per ENTRY] [--min-change DURATION] [--format text|json]\n"
 	      "    costack help [VERB]\n"
 	      "    costack --help | --version\n"
 	      "\n"
@@ -81,6 +84,9 @@ static void print_help(FILE *out)
 	      "    report  Summarise a TRACE: each task's lifetime, fate, switches, time\n"
 	      "            running and suspended, exceptions, the stacks where tasks waited\n"
 	      "            longest, and lost events.\n"
+	      "    diff    Compare recorded runs, BASE against NEW: per wait site and task\n"
+	      "            kind, time suspended, switches, tasks, raises; exit 1 on a\n"
+	      "            significant regression (a gate for CI). See 'costack diff --help'.\n"
 	      "    help    Show this help, or the help of VERB.\n"
 	      "\n"
 	      "OPTIONS\n"
@@ -119,6 +125,7 @@ static void print_help(FILE *out)
 	      "\n"
 	      "EXIT STATUS\n"
 	      "    0    Success.\n"
+	      "    1    diff: a regression.\n"
 	      "    2    Usage error (for a TRACE: a bad TIME, or one outside the trace).\n"
 	      "    3    An input cannot be used: the preload library is missing or unreadable;\n"
 	      "         for ps and stacks, no such process, permission denied, or a process\n"
