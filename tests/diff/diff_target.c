@@ -11,9 +11,10 @@
 
 /*
  * diff_target VARIANT [ROUNDS [PERIOD_US]]: a ucontext scheduler runs WORKERS tasks of entry
- * worker_main and one of entry ticker_main in rounds of PERIOD_US (default 2000) on an absolute
- * clock (a late round does not delay the next ones, so waits keep their length on a busy
- * machine). Each wait function sets the round its task wakes in and switches to the scheduler
+ * worker_main and one of entry ticker_main in rounds of PERIOD_US (default 2000), each due
+ * PERIOD_US after the one before was due (the time a round runs does not lengthen it), and a
+ * late one restarting the count (no rounds back to back to catch up: a wait is never shorter
+ * than a round). Each wait function sets the round its task wakes in and switches to the scheduler
  * itself, so that it is the innermost frame of the suspension stack: a wait site of its own.
  * Every worker does ROUNDS (default 20) times: wait_for_io (1 round), wait_for_lock (1 round);
  * the ticker waits 1 round in tick_wait, 2 ROUNDS times. Variants:
@@ -98,7 +99,7 @@ int main(int argc, char **argv)
 	/* static: main calls getcontext, which returns twice */
 	static const char *const names[] = {"base", "slow", "newsite", "switch"};
 	static long period_ns = 2000000;
-	static struct timespec start;
+	static struct timespec next;
 	static bool busy = true;
 	static int v = -1, i;
 
@@ -123,10 +124,9 @@ int main(int argc, char **argv)
 			return 1;
 		makecontext(&t->ctx, i < WORKERS ? worker_main : ticker_main, 0);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (round_now = 0; busy; round_now++) {
-		struct timespec next = start;
-		long long ns;
+		struct timespec now;
 
 		busy = false;
 		for (int k = 0; k <= WORKERS; k++) {
@@ -140,9 +140,16 @@ int main(int argc, char **argv)
 			current = t;
 			swapcontext(&scheduler, &t->ctx);
 		}
-		ns = (long long)start.tv_nsec + (round_now + 1) * (long long)period_ns;
-		next.tv_sec += (time_t)(ns / 1000000000);
-		next.tv_nsec = (long)(ns % 1000000000);
+		/* The next round PERIOD after this one's deadline, so that the time the round ran
+		 * does not lengthen it; but a round that came late (the machine was busy) starts
+		 * the count afresh rather than running the next ones back to back to catch up. */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > next.tv_sec ||
+		    (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec))
+			next = now;
+		next.tv_nsec += period_ns;
+		next.tv_sec += next.tv_nsec / 1000000000;
+		next.tv_nsec %= 1000000000;
 		while (busy && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL))
 			;
 	}

@@ -12,6 +12,8 @@ in each variant, each with a session of its own (tests/lttng/lttng_session.py), 
   slow     wait_for_lock waits twice as long: exit 1, the first row of the text table and the
            first JSON regression name wait_for_lock, its change near +100% with a CI and a
            p < alpha; wait_for_io is not a regression;
+  runs     5 base runs against 5 slow ones: wait_for_lock a regression by the per-run values
+           (median of runs), p = 2/252, no warning;
   newsite  wait_for_disk is listed as a new wait site (text and JSON new_sites);
   switch   one switch more per task: exit 1, switches per task of worker_main exactly +1
            (statistic exact, no p), found with one run a side, and with --metric switches
@@ -21,7 +23,8 @@ in each variant, each with a session of its own (tests/lttng/lttng_session.py), 
   errors   exit 2 with one line (and a Try line) for usage errors, 3 with one line for a
            trace that cannot be read; --help tells how to wire it into CI.
 
-COSTACK_DIFF_KEEP=DIR keeps the recordings in DIR. No sleep synchronises anything: the
+COSTACK_DIFF_KEEP=DIR keeps the recordings in DIR; with COSTACK_DIFF_REUSE=1 too, those
+already there are read again instead of recorded anew (to try mutations of the analysis). No sleep synchronises anything: the
 target's own fixed waits are what is measured.
 """
 import json
@@ -52,7 +55,7 @@ class Setup:
     def __init__(self, argv):
         self.costack, self.libcostack, self.provider, self.target = [
             os.path.abspath(a) for a in argv[:4]]
-        self.base_runs = int(argv[4]) if len(argv) > 4 else 6
+        self.base_runs = max(6, int(argv[4])) if len(argv) > 4 else 6
         keep = os.environ.get('COSTACK_DIFF_KEEP')
         self.keep = bool(keep)
         if keep:
@@ -61,6 +64,8 @@ class Setup:
 
     def record(self, name, variant):
         trace = os.path.join(self.work, name)
+        if self.keep and os.environ.get('COSTACK_DIFF_REUSE') and os.path.isdir(trace):
+            return trace  # a kept recording, for trying the analysis broken on purpose
         shutil.rmtree(trace, ignore_errors=True)
         r = lttng_session.record(trace, [self.target, variant, ROUNDS, PERIOD_US],
                                  self.libcostack, self.provider)
@@ -170,6 +175,25 @@ def section_slow(s, bases, slow):
     check(status == 1 and doc and [r for r in doc['rows'] if r['verdict'] == 'regression'][0]
           ['site'].startswith('wait_for_lock'),
           'slow: 3 base runs against it: wait_for_lock first', (status, err))
+
+
+def section_runs(s, bases, slows):
+    """5 runs a side: each run's value is a sample (the exact test reaches p = 2/252 < 0.01)."""
+    status, doc, err = s.diff_json(bases[:5], slows)
+    if not check(doc is not None, 'runs: JSON read', err):
+        return
+    lock = rows_of(doc, 'wait', 'site', 'wait_for_lock', 'worker_main')
+    io = rows_of(doc, 'wait', 'site', 'wait_for_io', 'worker_main')
+    check(status == 1 and lock and lock[0]['statistic'] == 'median of runs' and
+          lock[0]['verdict'] == 'regression' and abs(lock[0]['p'] - 2 / 252) < 1e-9 and
+          lock[0]['change'] > 0.5 and lock[0]['base']['samples'] == 5 * 4 * int(ROUNDS),
+          'runs: 5 base against 5 slow runs: wait_for_lock by its per-run values, p = 2/252',
+          (status, lock))
+    check(io and io[0]['statistic'] == 'median of runs' and io[0]['verdict'] == 'same',
+          'runs: wait_for_io the same', io)
+    check('fewer than 3' not in err, 'runs: no warning with 5 runs a side', err)
+    status, doc, err = s.diff_json(bases[:3], bases[3:6])
+    check(status == 0, 'runs: 3 base runs against 3 others: no regression', (status, err))
 
 
 def section_newsite(s, bases, newsite):
@@ -322,13 +346,19 @@ def main():
     try:
         with lttng_session.SessionDaemon():
             began = time.monotonic()
-            bases = [s.record('base-%d' % i, 'base') for i in range(s.base_runs)]
-            slow = s.record('slow', 'slow')
+            # Interleaved, so that a machine getting busier makes neither side slower.
+            bases, slows = [], []
+            for i in range(s.base_runs):
+                bases.append(s.record('base-%d' % i, 'base'))
+                if i < 5:
+                    slows.append(s.record('slow-%d' % i, 'slow'))
+            slow = slows[0]
             newsite = s.record('newsite', 'newsite')
             switch = s.record('switch', 'switch')
-            print('recorded %d traces in %.1f s' % (s.base_runs + 3, time.monotonic() - began))
+            print('recorded %d traces in %.1f s' % (s.base_runs + 7, time.monotonic() - began))
         section_same(s, bases)
         section_slow(s, bases, slow)
+        section_runs(s, bases, slows)
         section_newsite(s, bases, newsite)
         section_switch(s, bases, switch)
         section_json(s, bases, slow)
