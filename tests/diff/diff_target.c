@@ -12,9 +12,9 @@
 /*
  * diff_target VARIANT [ROUNDS [PERIOD_US]]: a ucontext scheduler runs WORKERS tasks of entry
  * worker_main and one of entry ticker_main in rounds of PERIOD_US (default 2000), each due
- * PERIOD_US after the one before was due (the time a round runs does not lengthen it), and a
- * late one restarting the count (no rounds back to back to catch up: a wait is never shorter
- * than a round). Each wait function sets the round its task wakes in and switches to the scheduler
+ * PERIOD_US after the one before was due (neither the time a round runs nor a wake-up late by
+ * the same time each round lengthens a wait), a round more than a round late restarting the
+ * count (no rounds back to back to catch up). Each wait function sets the round its task wakes in and switches to the scheduler
  * itself, so that it is the innermost frame of the suspension stack: a wait site of its own.
  * Every worker does ROUNDS (default 20) times: wait_for_io (1 round), wait_for_lock (1 round);
  * the ticker waits 1 round in tick_wait, 2 ROUNDS times. Variants:
@@ -140,16 +140,21 @@ int main(int argc, char **argv)
 			current = t;
 			swapcontext(&scheduler, &t->ctx);
 		}
-		/* The next round PERIOD after this one's deadline, so that the time the round ran
-		 * does not lengthen it; but a round that came late (the machine was busy) starts
-		 * the count afresh rather than running the next ones back to back to catch up. */
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > next.tv_sec ||
-		    (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec))
-			next = now;
+		/* The next round is due PERIOD after this one was: a wake-up late by the same
+		 * time each round (a busy machine) leaves every wait a round long. Only a round
+		 * that came more than a round late starts the count afresh, rather than running
+		 * the next ones back to back to catch up. */
 		next.tv_nsec += period_ns;
 		next.tv_sec += next.tv_nsec / 1000000000;
 		next.tv_nsec %= 1000000000;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > next.tv_sec ||
+		    (now.tv_sec == next.tv_sec && now.tv_nsec > next.tv_nsec)) {
+			next = now;
+			next.tv_nsec += period_ns;
+			next.tv_sec += next.tv_nsec / 1000000000;
+			next.tv_nsec %= 1000000000;
+		}
 		while (busy && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL))
 			;
 	}

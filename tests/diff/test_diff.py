@@ -11,7 +11,8 @@ in each variant, each with a session of its own (tests/lttng/lttng_session.py), 
            at each site, tasks) compared exactly and found the same;
   slow     wait_for_lock waits twice as long: exit 1, the first row of the text table and the
            first JSON regression name wait_for_lock, its change near +100% with a CI and a
-           p < alpha; wait_for_io is not a regression;
+           p < alpha; wait_for_io is not a regression; with --threshold 300, or --alpha
+           1e-300, it is not one either (both conditions count);
   runs     5 base runs against 5 slow ones: wait_for_lock a regression by the per-run values
            (median of runs), p = 2/252, no warning;
   newsite  wait_for_disk is listed as a new wait site (text and JSON new_sites);
@@ -41,8 +42,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 import lttng_session  # noqa: E402
 from checks import check, finish  # noqa: E402
 
-ROUNDS = '20'
-PERIOD_US = '2000'
+ROUNDS = '12'
+PERIOD_US = '8000'
 
 
 def run(*args, cwd=None):
@@ -170,6 +171,16 @@ def section_slow(s, bases, slow):
           lock)
     io = rows_of(doc, 'wait', 'site', 'wait_for_io', 'worker_main')
     check(len(io) == 1 and io[0]['verdict'] == 'same', 'slow: wait_for_io is the same', io)
+    # Both conditions: above the threshold, and significant.
+    status, doc, err = s.diff_json([bases[0]], [slow], '--threshold', '300')
+    lock = doc and rows_of(doc, 'wait', 'site', 'wait_for_lock', 'worker_main')
+    check(status == 0 and lock and lock[0]['verdict'] == 'same' and lock[0]['p'] < 0.01,
+          'slow: --threshold 300: significant but below it, no regression', (status, lock))
+    status, doc, err = s.diff_json([bases[0]], [slow], '--alpha', '1e-300')
+    lock = doc and rows_of(doc, 'wait', 'site', 'wait_for_lock', 'worker_main')
+    check(status == 0 and lock and lock[0]['verdict'] == 'same' and lock[0]['change'] > 0.5,
+          'slow: --alpha 1e-300: above the threshold but not that significant, no regression',
+          (status, lock))
     # Several runs a side, pooled: the same verdict.
     status, doc, err = s.diff_json(bases[:3], [slow])
     check(status == 1 and doc and [r for r in doc['rows'] if r['verdict'] == 'regression'][0]
