@@ -375,7 +375,7 @@ static int ps_option(void *ctx, int option, const char *value)
 int command_ps(int argc, char **argv)
 {
 	static const struct cli_option options[] = {{"format", 0, true}, {NULL, 0, false}};
-	static const struct cli_verb verb = {"ps", options, print_ps_help, "PID", false};
+	static const struct cli_verb verb = {"ps", options, print_ps_help, "PID", false, false};
 	struct live_snapshot snap = {0};
 	struct symbolizer *sym = NULL;
 	const struct live_task **order = NULL;

@@ -507,7 +507,7 @@ static int parse_options(int argc, char **argv, struct record_options *opts)
 	        [OPT_NUM_SUBBUF] = {"num-subbuf", 0, true},
 	        {NULL, 0, false},
 	};
-	static const struct cli_verb verb = {"record", options, print_record_help, "command", true};
+	static const struct cli_verb verb = {"record", options, print_record_help, "command", true, false};
 	int operand, status;
 
 	opts->output = NULL;

@@ -258,7 +258,7 @@ int command_stacks(int argc, char **argv)
 	        {NULL, 0, false},
 	};
 	static const struct cli_verb verb = {"stacks", options, print_stacks_help, "PID or TRACE",
-	                                     false};
+	                                     false, false};
 	struct stacks_args a = {.at = {.kind = TRACE_AT_END}};
 	struct live_snapshot snap = {0};
 	struct stacks_task *tasks = NULL;

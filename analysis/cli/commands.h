@@ -6,6 +6,7 @@
 /* Exit statuses shared by every verb (DESIGN.md, "Command line"). */
 enum costack_exit {
 	COSTACK_EXIT_OK = 0,
+	COSTACK_EXIT_REGRESSION = 1, /* costack diff: NEW regressed */
 	COSTACK_EXIT_USAGE = 2, /* bad arguments: a message and "Try ..." on stderr */
 	COSTACK_EXIT_INPUT = 3, /* an input (file, library, process) cannot be used */
 };
@@ -45,5 +46,8 @@ int command_flame(int argc, char **argv);
 /* costack timeline TRACE [--pid PID] [--task ID] [--from TIME] [--to TIME] [-o FILE]: every task
  * of a recording as Chrome trace-event JSON, written as the trace is read. */
 int command_timeline(int argc, char **argv);
+/* costack diff BASE... -- NEW... [--threshold PCT] [--alpha P] [--metric M]... [--per ENTRY]
+ * [--min-change DURATION] [--format text|json]: recorded runs compared; 1 on a regression. */
+int command_diff(int argc, char **argv);
 
 #endif /* COSTACK_COMMANDS_H */

@@ -20,6 +20,7 @@ static const struct verb verbs[] = {
         {"report", command_report},
         {"flame", command_flame},
         {"timeline", command_timeline},
+        {"diff", command_diff},
 };
 
 static const struct verb *find_verb(const char *name)
@@ -50,6 +51,8 @@ static void print_help(FILE *out)
 	      "                  [--task ID] [--from TIME] [--to TIME] [-o FILE]\n"
 	      "    costack timeline TRACE [--pid PID] [--task ID] [--from TIME] [--to TIME]\n"
 	      "                     [-o FILE]\n"
+	      "    costack diff BASE... -- NEW... [--threshold PCT] [--alpha P] [--metric M]...\n"
+	      "                 [--per ENTRY] [--min-change DURATION] [--format text|json]\n"
 	      "    costack help [VERB]\n"
 	      "    costack --help | --version\n"
 	      "\n"
@@ -94,6 +97,9 @@ static void print_help(FILE *out)
 	      "    timeline\n"
 	      "            Every task of a TRACE on a timeline (Chrome trace-event JSON for\n"
 	      "            Perfetto UI): waits, runs, raises, ends, switches as arrows.\n"
+	      "    diff    Compare recorded runs, BASE against NEW: per wait site and task\n"
+	      "            kind, time suspended, switches, tasks, raises; exit 1 on a\n"
+	      "            significant regression (a gate for CI). See 'costack diff --help'.\n"
 	      "    help    Show this help, or the help of VERB.\n"
 	      "\n"
 	      "OPTIONS\n"
@@ -134,6 +140,7 @@ static void print_help(FILE *out)
 	      "\n"
 	      "EXIT STATUS\n"
 	      "    0    Success.\n"
+	      "    1    diff: a regression.\n"
 	      "    2    Usage error (for a TRACE: a bad TIME, or one outside the trace).\n"
 	      "    3    An input cannot be used: the preload library is missing or unreadable;\n"
 	      "         for ps and stacks, no such process, permission denied, or a process\n"

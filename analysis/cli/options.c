@@ -32,8 +32,7 @@ int cli_parse(const struct cli_verb *v, int argc, char **argv, cli_option_fn on_
 	/* getopt_long's tables: option i is val LONG_BASE + i; "+" stops at a command. */
 	struct option longs[OPTIONS_MAX + 2];
 	char shorts[3 + 2 * OPTIONS_MAX + 2] = "+:h";
-	size_t n = 0, s = strlen(shorts), len = strlen(v->operand);
-	bool several = len > 3 && !strcmp(v->operand + len - 3, "...");
+	size_t n = 0, s = strlen(shorts);
 	int c;
 
 	for (; v->options[n].name; n++) {
@@ -72,11 +71,11 @@ int cli_parse(const struct cli_verb *v, int argc, char **argv, cli_option_fn on_
 			return status;
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "costack %s: no %.*s given\nTry 'costack %s --help'.\n", v->verb,
-		        (int)(strlen(v->operand) - (several ? 3 : 0)), v->operand, v->verb);
+		fprintf(stderr, "costack %s: no %s given\nTry 'costack %s --help'.\n", v->verb,
+		        v->operand, v->verb);
 		return COSTACK_EXIT_USAGE;
 	}
-	if (!v->command && !several && optind + 1 < argc)
+	if (!v->command && !v->operands && optind + 1 < argc)
 		return cli_usage(v->verb, "unexpected argument ", argv[optind + 1], "");
 	*operand = optind;
 	return CLI_GO_ON;

@@ -17,10 +17,11 @@ struct cli_verb {
 	const char *verb;                 /* "stacks" */
 	const struct cli_option *options; /* ends with a NULL name; --help/-h are every verb's */
 	void (*help)(FILE *out);
-	const char *operand;              /* "PID", "TRACE", "command": said when none is given;
-	                                   * "TRACE...": one or more, options among them */
+	const char *operand;              /* "PID", "TRACE", "command": said when none is given */
 	bool command;                     /* the first operand starts a command line: options stop
 	                                   * there, and every argument after it is the command's */
+	bool operands;                    /* any number of operands (one or more), options
+	                                   * anywhere among them */
 };
 
 /* Told of each option in the order given: its index in options and its value (NULL for one
@@ -31,8 +32,8 @@ typedef int (*cli_option_fn)(void *ctx, int option, const char *value);
 
 /*
  * Parse argv (argv[0] is the verb) for v: each option to on_option; --help prints v's help on
- * stdout. Then one operand (several, for a command or an operand named "X..."), the index of
- * the first going to *operand (getopt puts operands after the options).
+ * stdout. Then one operand (several, for a command or operands), whose index goes to *operand;
+ * with operands, every argument from it on is one (getopt moved the options before them).
  * CLI_GO_ON when the verb should run; else the exit status to end with: 0 after --help, a
  * usage error (2) said in one line and a "Try" line on stderr: an unknown option, a missing
  * value, no operand, an argument too many.

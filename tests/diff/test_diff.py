@@ -1,0 +1,385 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""test_diff.py - `costack diff` on real recordings of diff_target in its variants.
+
+Usage: test_diff.py COSTACK LIBCOSTACK_SO LIBCOSTACK_LTTNG_SO DIFF_TARGET [BASE_RUNS]
+
+Records diff_target (tests/diff/diff_target.c) BASE_RUNS times (default 6) as it is, and once
+in each variant, each with a session of its own (tests/lttng/lttng_session.py), then checks:
+  same     every pair of base recordings, one run a side: exit 0 (no false regression), and
+           3 base runs against 3 others; the counts (switches per task, suspensions per task
+           at each site, tasks) compared exactly and found the same;
+  slow     wait_for_lock waits twice as long: exit 1, the first row of the text table and the
+           first JSON regression name wait_for_lock, its change near +100% with a CI and a
+           p < alpha; wait_for_io is not a regression; with --threshold 300, or --alpha
+           1e-300, it is not one either (both conditions count);
+  runs     5 base runs against 5 slow ones: wait_for_lock a regression by the per-run values
+           (median of runs), p = 2/252, no warning;
+  newsite  wait_for_disk is listed as a new wait site (text and JSON new_sites);
+  switch   one switch more per task: exit 1, switches per task of worker_main exactly +1
+           (statistic exact, no p), found with one run a side, and with --metric switches
+           alone; --metric wait finds the extra suspension at wait_for_io exactly;
+  json     costack.diff/1: every field of the schema, of its type, on every row;
+  per      --per worker_main: the ticker's wait per task is its total over the 4 workers;
+  errors   exit 2 with one line (and a Try line) for usage errors, 3 with one line for a
+           trace that cannot be read; --help tells how to wire it into CI.
+
+COSTACK_DIFF_KEEP=DIR keeps the recordings in DIR; with COSTACK_DIFF_REUSE=1 too, those
+already there are read again instead of recorded anew (to try mutations of the analysis). No sleep synchronises anything: the
+target's own fixed waits are what is measured.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lttng'))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import lttng_session  # noqa: E402
+from checks import check, finish  # noqa: E402
+
+ROUNDS = '12'
+PERIOD_US = '8000'
+
+
+def run(*args, cwd=None):
+    r = subprocess.run([str(a) for a in args], stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, errors='surrogateescape', timeout=600, cwd=cwd)
+    return r.returncode, r.stdout, r.stderr
+
+
+class Setup:
+    def __init__(self, argv):
+        self.costack, self.libcostack, self.provider, self.target = [
+            os.path.abspath(a) for a in argv[:4]]
+        self.base_runs = max(6, int(argv[4])) if len(argv) > 4 else 6
+        keep = os.environ.get('COSTACK_DIFF_KEEP')
+        self.keep = bool(keep)
+        if keep:
+            os.makedirs(keep, exist_ok=True)
+        self.work = keep or tempfile.mkdtemp(prefix='costack-diff-')
+
+    def record(self, name, variant):
+        trace = os.path.join(self.work, name)
+        if self.keep and os.environ.get('COSTACK_DIFF_REUSE') and os.path.isdir(trace):
+            return trace  # a kept recording, for trying the analysis broken on purpose
+        shutil.rmtree(trace, ignore_errors=True)
+        r = lttng_session.record(trace, [self.target, variant, ROUNDS, PERIOD_US],
+                                 self.libcostack, self.provider)
+        check(r.returncode == 0 and r.stdout.startswith(variant + ':'),
+              'recorded %s (%s)' % (name, variant), (r.returncode, r.stdout, r.stderr))
+        return trace
+
+    def diff(self, base, new, *args):
+        """costack diff BASE... -- NEW... ARGS: (status, stdout, stderr)."""
+        return run(self.costack, 'diff', *base, '--', *new, *args)
+
+    def diff_json(self, base, new, *args):
+        status, out, err = self.diff(base, new, *args, '--format', 'json')
+        try:
+            return status, json.loads(out), err
+        except ValueError:
+            return status, None, err + out[:2000]
+
+
+def table_rows(text):
+    """The rows of the text's first table: (verdict, what, rest of the line)."""
+    rows = []
+    lines = text.split('\n')
+    for i, line in enumerate(lines):
+        if line.startswith('  VERDICT'):
+            for row in lines[i + 1:]:
+                if not row.startswith('  ') or row.startswith('  VERDICT'):
+                    break
+                parts = row.split(None, 2)
+                rows.append((parts[0], parts[1], parts[2]))
+            break
+    return rows
+
+
+def rows_of(doc, quantity=None, level=None, site=None, kind=None):
+    return [r for r in doc['rows']
+            if (quantity is None or r['quantity'] == quantity) and
+            (level is None or r['level'] == level) and
+            (site is None or (r['site'] or '').startswith(site)) and
+            (kind is None or r['kind'] == kind)]
+
+
+def section_same(s, bases):
+    false_regressions = []
+    pairs = 0
+    for i in range(len(bases)):
+        for j in range(len(bases)):
+            if i >= j:
+                continue
+            pairs += 1
+            status, doc, err = s.diff_json([bases[i]], [bases[j]])
+            if status != 0:
+                false_regressions.append((i, j, status, err,
+                                          [r for r in (doc or {}).get('rows', [])
+                                           if r['verdict'] in ('regression', 'new')]))
+    check(not false_regressions,
+          'same: %d pairs of fresh base recordings, one run a side: no regression' % pairs,
+          false_regressions)
+    print('same: %d false regressions in %d pairs' % (len(false_regressions), pairs))
+    half = len(bases) // 2
+    status, doc, err = s.diff_json(bases[:half], bases[half:])
+    check(status == 0 and doc and not doc['regression'],
+          'same: %d base runs against %d others: no regression' % (half, len(bases) - half),
+          (status, err, doc and [r for r in doc['rows'] if r['verdict'] != 'same']))
+    status, doc, err = s.diff_json(bases[:1], bases[1:2])
+    if not check(doc is not None, 'same: JSON read', err):
+        return
+    exact = [r for r in doc['rows'] if r['statistic'] == 'exact']
+    check(exact and all(r['verdict'] == 'same' and r['change'] == 0 for r in exact) and
+          {r['quantity'] for r in exact} >= {'switches', 'suspensions', 'tasks'},
+          'same: the counts are compared exactly and are the same',
+          [(r['quantity'], r['site'], r['verdict']) for r in exact])
+    io = rows_of(doc, 'wait', 'site', 'wait_for_io', 'worker_main')
+    check(len(io) == 1 and io[0]['statistic'] == 'median interval' and
+          io[0]['base']['samples'] == 4 * int(ROUNDS) and
+          abs(io[0]['base']['value'] - int(PERIOD_US) * 1000) < 0.25 * int(PERIOD_US) * 1000,
+          'same: wait_for_io: 4 x ROUNDS intervals, the median one a round long',
+          io)
+    check('warning: 1 base and 1 new run: fewer than 3 a side' in err,
+          'same: one run a side is warned of', err)
+
+
+def section_slow(s, bases, slow):
+    status, out, err = s.diff([bases[0]], [slow])
+    rows = table_rows(out)
+    check(status == 1 and 'REGRESSION' in out, 'slow: exit 1, a regression', (status, out, err))
+    check(rows and rows[0][0] == 'regression' and rows[0][1] == 'wait' and
+          rows[0][2].startswith('wait_for_lock'),
+          'slow: the first row of the table is wait_for_lock', out)
+    status, doc, err = s.diff_json([bases[0]], [slow])
+    if not check(doc is not None, 'slow: JSON read', err):
+        return
+    regressions = [r for r in doc['rows'] if r['verdict'] == 'regression']
+    check(regressions and regressions[0]['quantity'] == 'wait' and
+          regressions[0]['site'].startswith('wait_for_lock'),
+          'slow: the first JSON regression is wait_for_lock', regressions[:3])
+    lock = rows_of(doc, 'wait', 'site', 'wait_for_lock', 'worker_main')
+    check(len(lock) == 1 and 0.6 < lock[0]['change'] < 1.4 and lock[0]['p'] < 0.01 and
+          lock[0]['ci'] and lock[0]['ci'][0] <= lock[0]['change'] <= lock[0]['ci'][1] and
+          lock[0]['ci'][0] > 0.1,
+          'slow: wait_for_lock about +100%, p < 0.01, the CI around it above the threshold',
+          lock)
+    io = rows_of(doc, 'wait', 'site', 'wait_for_io', 'worker_main')
+    check(len(io) == 1 and io[0]['verdict'] == 'same', 'slow: wait_for_io is the same', io)
+    # Both conditions: above the threshold, and significant.
+    status, doc, err = s.diff_json([bases[0]], [slow], '--threshold', '300')
+    lock = doc and rows_of(doc, 'wait', 'site', 'wait_for_lock', 'worker_main')
+    check(status == 0 and lock and lock[0]['verdict'] == 'same' and lock[0]['p'] < 0.01,
+          'slow: --threshold 300: significant but below it, no regression', (status, lock))
+    status, doc, err = s.diff_json([bases[0]], [slow], '--alpha', '1e-300')
+    lock = doc and rows_of(doc, 'wait', 'site', 'wait_for_lock', 'worker_main')
+    check(status == 0 and lock and lock[0]['verdict'] == 'same' and lock[0]['change'] > 0.5,
+          'slow: --alpha 1e-300: above the threshold but not that significant, no regression',
+          (status, lock))
+    # Several runs a side, pooled: the same verdict.
+    status, doc, err = s.diff_json(bases[:3], [slow])
+    check(status == 1 and doc and [r for r in doc['rows'] if r['verdict'] == 'regression'][0]
+          ['site'].startswith('wait_for_lock'),
+          'slow: 3 base runs against it: wait_for_lock first', (status, err))
+
+
+def section_runs(s, bases, slows):
+    """5 runs a side: each run's value is a sample (the exact test reaches p = 2/252 < 0.01)."""
+    status, doc, err = s.diff_json(bases[:5], slows)
+    if not check(doc is not None, 'runs: JSON read', err):
+        return
+    lock = rows_of(doc, 'wait', 'site', 'wait_for_lock', 'worker_main')
+    io = rows_of(doc, 'wait', 'site', 'wait_for_io', 'worker_main')
+    check(status == 1 and lock and lock[0]['statistic'] == 'median of runs' and
+          lock[0]['verdict'] == 'regression' and abs(lock[0]['p'] - 2 / 252) < 1e-9 and
+          lock[0]['change'] > 0.5 and lock[0]['base']['samples'] == 5 * 4 * int(ROUNDS),
+          'runs: 5 base against 5 slow runs: wait_for_lock by its per-run values, p = 2/252',
+          (status, lock))
+    check(io and io[0]['statistic'] == 'median of runs' and io[0]['verdict'] == 'same',
+          'runs: wait_for_io the same', io)
+    check('fewer than 3' not in err, 'runs: no warning with 5 runs a side', err)
+    status, doc, err = s.diff_json(bases[:3], bases[3:6])
+    check(status == 0, 'runs: 3 base runs against 3 others: no regression', (status, err))
+
+
+def section_newsite(s, bases, newsite):
+    status, out, err = s.diff([bases[0]], [newsite])
+    check(re.search(r'\nNew wait sites:\n  wait_for_disk \(diff_target\.c:\d+\) \(worker_main\)',
+                    out), 'newsite: wait_for_disk listed as a new wait site', out)
+    check(status == 1, 'newsite: a new wait site fails the gate', (status, err))
+    status, doc, err = s.diff_json([bases[0]], [newsite])
+    check(doc and [n['site'].split(' ')[0] for n in doc['new_sites']] == ['wait_for_disk'] and
+          doc['vanished_sites'] == [],
+          'newsite: JSON new_sites is wait_for_disk alone', doc and doc['new_sites'])
+    status, doc, err = s.diff_json([newsite], [bases[0]])
+    check(doc and [n['site'].split(' ')[0] for n in doc['vanished_sites']] == ['wait_for_disk']
+          and status == 0, 'newsite: the other way round, it vanished (no regression)',
+          (status, doc and doc['vanished_sites']))
+
+
+def section_switch(s, bases, switch):
+    for args in ([], ['--metric', 'switches']):
+        status, doc, err = s.diff_json([bases[0]], [switch], *args)
+        if not check(doc is not None, 'switch: JSON read %s' % args, err):
+            continue
+        sw = rows_of(doc, 'switches', 'kind', kind='worker_main')
+        check(status == 1 and len(sw) == 1 and sw[0]['verdict'] == 'regression' and
+              sw[0]['statistic'] == 'exact' and sw[0]['p'] is None and
+              sw[0]['new']['value'] == sw[0]['base']['value'] + 1,
+              'switch: one switch more per worker, exactly, one run a side %s' % args,
+              (status, sw))
+        ticker = rows_of(doc, 'switches', 'kind', kind='ticker_main')
+        check(len(ticker) == 1 and ticker[0]['verdict'] == 'same',
+              'switch: the ticker switches as often %s' % args, ticker)
+    status, doc, err = s.diff_json([bases[0]], [switch], '--metric', 'wait')
+    io = doc and rows_of(doc, 'suspensions', 'site', 'wait_for_io', 'worker_main')
+    lock = doc and rows_of(doc, 'suspensions', 'site', 'wait_for_lock', 'worker_main')
+    check(status == 1 and io and io[0]['verdict'] == 'regression' and
+          io[0]['new']['value'] == io[0]['base']['value'] + 1 and
+          lock and lock[0]['verdict'] == 'same' and
+          not rows_of(doc, 'switches'),
+          'switch: --metric wait: one suspension more at wait_for_io, exactly', (status, doc))
+    status, out, err = s.diff([bases[0]], [switch])
+    check(status == 1 and re.search(r'regression +switches +worker_main .* exact', out),
+          'switch: the text says it', out)
+
+
+SCHEMA_ROW = {'metric': str, 'quantity': str, 'level': str, 'kind': str, 'site': (str, type(None)),
+              'frames': (list, type(None)), 'unit': str, 'statistic': str, 'base': dict,
+              'new': dict, 'change': (int, float, type(None)), 'ci': (list, type(None)),
+              'p': (int, float, type(None)), 'verdict': str}
+
+
+def section_json(s, bases, slow):
+    status, doc, err = s.diff_json(bases[:2], [slow], '--metric', 'wait', '--metric', 'run',
+                                   '--metric', 'switches', '--metric', 'tasks', '--metric',
+                                   'raises')
+    if not check(doc is not None, 'json: parsed', err):
+        return
+    check(doc['schema'] == 'costack.diff/1' and doc['regression'] is True and
+          [r['trace'] for r in doc['base']] == bases[:2] and
+          [r['trace'] for r in doc['new']] == [slow] and
+          all(isinstance(r['lost_intervals'], int) and isinstance(r['open_intervals'], int)
+              for r in doc['base'] + doc['new']),
+          'json: schema, regression, the runs', {k: doc[k] for k in doc if k != 'rows'})
+    check(doc['options'] == {'threshold': 0.1, 'alpha': 0.01, 'min_change_ns': 100000,
+                             'per': None,
+                             'metrics': ['wait', 'run', 'switches', 'tasks', 'raises']},
+          'json: options', doc['options'])
+    bad = []
+    for r in doc['rows']:
+        for key, kind in SCHEMA_ROW.items():
+            if key not in r or not isinstance(r[key], kind):
+                bad.append((key, r))
+        if set(r) != set(SCHEMA_ROW):
+            bad.append(('keys', r))
+        if r['metric'] not in ('wait', 'run', 'switches', 'tasks', 'raises') or \
+                r['level'] not in ('site', 'stack', 'kind', 'type', 'exception') or \
+                r['unit'] not in ('ns', 'count') or \
+                r['verdict'] not in ('regression', 'new', 'improvement', 'vanished', 'same'):
+            bad.append(('enum', r))
+        for side in ('base', 'new'):
+            if set(r[side]) != {'value', 'per_task', 'runs_with', 'samples'}:
+                bad.append((side, r))
+        if r['ci'] is not None and (len(r['ci']) != 2 or r['ci'][0] > r['ci'][1]):
+            bad.append(('ci', r))
+        if r['p'] is not None and not 0 <= r['p'] <= 1:
+            bad.append(('p', r))
+        for f in r['frames'] or []:
+            if set(f) != {'function', 'module', 'offset', 'file', 'line', 'inlined'}:
+                bad.append(('frame', f))
+    check(doc['rows'] and not bad, 'json: every row has the schema\'s fields and types', bad[:5])
+    check({r['metric'] for r in doc['rows']} >= {'wait', 'run', 'switches', 'tasks'},
+          'json: every metric asked for is there', {r['metric'] for r in doc['rows']})
+    for key in ('new_sites', 'vanished_sites', 'new_exceptions', 'vanished_exceptions'):
+        check(isinstance(doc[key], list), 'json: %s is a list' % key, doc[key])
+
+
+def section_per(s, bases):
+    status, plain, err = s.diff_json([bases[0]], [bases[1]])
+    status2, per, err2 = s.diff_json([bases[0]], [bases[1]], '--per', 'worker_main')
+    if not check(plain and per, 'per: JSON read', (err, err2)):
+        return
+    tick = rows_of(plain, 'wait', 'site', 'tick_wait', 'ticker_main')
+    tick_per = rows_of(per, 'wait', 'site', 'tick_wait', 'ticker_main')
+    check(len(tick) == 1 and len(tick_per) == 1 and
+          abs(tick_per[0]['base']['per_task'] * 4 - tick[0]['base']['per_task']) <
+          1e-6 * tick[0]['base']['per_task'] and per['options']['per'] == 'worker_main',
+          'per: --per worker_main: the ticker\'s wait over the 4 workers', (tick, tick_per))
+    status, out, err = s.diff([bases[0]], [bases[1]], '--per', 'no_such_entry')
+    check(status == 2 and not out and
+          err.strip() == 'costack diff: --per no_such_entry: no task of trace %s ran '
+          'no_such_entry' % bases[0], 'per: an entry no task ran: exit 2, one line',
+          (status, err))
+
+
+def section_errors(s, bases):
+    empty = os.path.join(s.work, 'empty')
+    os.makedirs(empty, exist_ok=True)
+    missing = os.path.join(s.work, 'nonexistent')
+    b = bases[0]
+    cases = [
+        ([b, b], 2, r"^costack diff: no -- between the BASE and the NEW traces\nTry "),
+        (['--', b], 2, r"^costack diff: no BASE trace given\nTry "),
+        ([b, '--'], 2, r"^costack diff: no NEW trace after -- given\nTry "),
+        ([b, '--', b, '--threshold', 'x'], 2, r"^costack diff: bad --threshold 'x'"),
+        ([b, '--', b, '--alpha', '2'], 2, r"^costack diff: bad --alpha '2'"),
+        ([b, '--', b, '--metric', 'joy'], 2, r"^costack diff: unknown metric 'joy'"),
+        ([b, '--', b, '--format', 'svg'], 2, r"^costack diff: unknown format 'svg'"),
+        ([b, '--', b, '--min-change', '5parsecs'], 2, r"^costack diff: bad --min-change"),
+        (['--frobnicate', b, '--', b], 2, r"^costack diff: unknown option '--frobnicate'"),
+        ([missing, '--', b], 3,
+         r"^costack diff: cannot read trace .*nonexistent: No such file or directory\n$"),
+        ([b, '--', empty], 3, r"^costack diff: cannot read trace .*empty: no CTF trace in it"),
+    ]
+    for args, want, pattern in cases:
+        status, out, err = run(s.costack, 'diff', *args)
+        shown = ' '.join(os.path.basename(a) for a in args)
+        check(status == want and not out and re.search(pattern, err) and
+              len(err.strip().split('\n')) <= 2,
+              'errors: costack diff %s: exit %d, "%s"' % (shown, want, pattern.split('\\n')[0]),
+              (status, err, out[:300]))
+    status, out, err = run(s.costack, 'diff', '--help')
+    check(status == 0 and 'costack diff base-* -- new-*' in out and 'Exit status' in out and
+          '1  A regression' in out, 'errors: --help shows how to wire it into CI', out[-800:])
+
+
+def main():
+    if not lttng_session.enter_namespaces():
+        print('FAILED: needs root and unshare(1) for a session daemon of its own')
+        return 1
+    s = Setup(sys.argv[1:])
+    try:
+        with lttng_session.SessionDaemon():
+            began = time.monotonic()
+            # Interleaved, so that a machine getting busier makes neither side slower.
+            bases, slows = [], []
+            for i in range(s.base_runs):
+                bases.append(s.record('base-%d' % i, 'base'))
+                if i < 5:
+                    slows.append(s.record('slow-%d' % i, 'slow'))
+            slow = slows[0]
+            newsite = s.record('newsite', 'newsite')
+            switch = s.record('switch', 'switch')
+            print('recorded %d traces in %.1f s' % (s.base_runs + 7, time.monotonic() - began))
+        section_same(s, bases)
+        section_slow(s, bases, slow)
+        section_runs(s, bases, slows)
+        section_newsite(s, bases, newsite)
+        section_switch(s, bases, switch)
+        section_json(s, bases, slow)
+        section_per(s, bases)
+        section_errors(s, bases)
+    finally:
+        if not s.keep:
+            shutil.rmtree(s.work, ignore_errors=True)
+    return finish('test_diff')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
