@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* attach.c - what libcostack.so is: the core, and the consumers of its tasks it attaches at load. */
+/* attach.c - what libcostack.so is: the core, and the consumers of its tasks it attaches at load.
+ */
 #include "core.h"
 #include "dump.h"
 #include "trace.h"

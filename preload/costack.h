@@ -67,16 +67,16 @@ enum costack_runtime {
 #define COSTACK_MAX_FRAMES 512 /* the most frames a stack holds (COSTACK_DEPTH's maximum) */
 
 struct costack_task_info {
-	size_t size;             /* set by the caller to sizeof(struct costack_task_info) */
+	size_t size; /* set by the caller to sizeof(struct costack_task_info) */
 	costack_task_t id;
-	costack_task_t parent;   /* the task that made it; 0 for a root task */
-	int state;               /* enum costack_state */
-	int runtime;             /* enum costack_runtime */
-	const void *entry;       /* entry function (NULL for a root task) */
-	const void *stack_lo;    /* stack range [stack_lo, stack_hi) */
+	costack_task_t parent; /* the task that made it; 0 for a root task */
+	int state;             /* enum costack_state */
+	int runtime;           /* enum costack_runtime */
+	const void *entry;     /* entry function (NULL for a root task) */
+	const void *stack_lo;  /* stack range [stack_lo, stack_hi) */
 	const void *stack_hi;
-	int32_t thread;          /* kernel thread id that last ran it */
-	uint64_t switches;       /* times it was switched in */
+	int32_t thread;    /* kernel thread id that last ran it */
+	uint64_t switches; /* times it was switched in */
 	/* Times, to the resolution of the clock COSTACK_CLOCK names (by default the kernel's
 	 * tick: a moment up to a tick early, a run's time up to a tick off). */
 	uint64_t cpu_ns;         /* time spent running (wall clock while switched in) */
@@ -87,7 +87,8 @@ struct costack_task_info {
 	uint64_t raises;                 /* raises seen in this task */
 	costack_task_t exception_origin; /* the task that first threw its latest exception:
 	                                  * itself, or the one it was rethrown from; 0: none */
-	char exception_type[COSTACK_EXCEPTION_TYPE_MAX]; /* latest exception, demangled; "" if none */
+	char exception_type[COSTACK_EXCEPTION_TYPE_MAX]; /* latest exception, demangled; "" if none
+	                                                  */
 	char exception_what[COSTACK_EXCEPTION_WHAT_MAX]; /* its what(), for a std::exception */
 };
 
@@ -112,8 +113,7 @@ COSTACK_DECL const char *costack_state_name(int state);
  * (EAGAIN: its record was being changed all along, as when the caller is a
  * signal handler that interrupted costack).
  */
-COSTACK_DECL int costack_get_stack(costack_task_t task, void **frames, size_t capacity,
-                                   int limit);
+COSTACK_DECL int costack_get_stack(costack_task_t task, void **frames, size_t capacity, int limit);
 /* asyncio's Task.print_stack(limit, file): for a failed task the traceback,
  * then "type: what" as Python's traceback ends. limit <= 0: all. 0 or -1 (ESRCH). */
 COSTACK_DECL int costack_print_stack(costack_task_t task, int limit, FILE *out);

@@ -66,93 +66,76 @@
 #include <stdint.h>
 
 /* frames: return addresses, innermost first (a stack is shown oldest first). */
-LTTNG_UST_TRACEPOINT_EVENT(costack, stack,
-	LTTNG_UST_TP_ARGS(uint32_t, id, const uint64_t *, frames, uint32_t, nframes),
-	LTTNG_UST_TP_FIELDS(
-		lttng_ust_field_integer_hex(uint32_t, id, id)
-		lttng_ust_field_sequence_hex(uint64_t, frames, frames, uint32_t, nframes)
-	)
-)
+LTTNG_UST_TRACEPOINT_EVENT(
+        costack, stack,
+        LTTNG_UST_TP_ARGS(uint32_t, id, const uint64_t *, frames, uint32_t, nframes),
+        LTTNG_UST_TP_FIELDS(lttng_ust_field_integer_hex(uint32_t, id, id)
+                                    lttng_ust_field_sequence_hex(uint64_t, frames, frames, uint32_t,
+                                                                 nframes)))
 
 /* entry: the entry function's address (0: a root task); [stack_lo,
  * stack_hi): its stack, both 0 when unknown. */
-LTTNG_UST_TRACEPOINT_EVENT(costack, task_create,
-	LTTNG_UST_TP_ARGS(uint64_t, task, uint64_t, parent, uint8_t, runtime, uint8_t, state,
-			  uint64_t, entry, uint64_t, stack_lo, uint64_t, stack_hi),
-	LTTNG_UST_TP_FIELDS(
-		lttng_ust_field_integer(uint64_t, task, task)
-		lttng_ust_field_integer(uint64_t, parent, parent)
-		lttng_ust_field_integer(uint8_t, runtime, runtime)
-		lttng_ust_field_integer(uint8_t, state, state)
-		lttng_ust_field_integer_hex(uint64_t, entry, entry)
-		lttng_ust_field_integer_hex(uint64_t, stack_lo, stack_lo)
-		lttng_ust_field_integer_hex(uint64_t, stack_hi, stack_hi)
-	)
-)
+LTTNG_UST_TRACEPOINT_EVENT(
+        costack, task_create,
+        LTTNG_UST_TP_ARGS(uint64_t, task, uint64_t, parent, uint8_t, runtime, uint8_t, state,
+                          uint64_t, entry, uint64_t, stack_lo, uint64_t, stack_hi),
+        LTTNG_UST_TP_FIELDS(
+                lttng_ust_field_integer(uint64_t, task, task) lttng_ust_field_integer(
+                        uint64_t, parent, parent) lttng_ust_field_integer(uint8_t, runtime, runtime)
+                        lttng_ust_field_integer(uint8_t, state, state)
+                                lttng_ust_field_integer_hex(uint64_t, entry, entry)
+                                        lttng_ust_field_integer_hex(uint64_t, stack_lo, stack_lo)
+                                                lttng_ust_field_integer_hex(uint64_t, stack_hi,
+                                                                            stack_hi)))
 
 /* entry: an address in the user's function that the task's runtime started it in (a reader
  * names it by the outermost function there that is the program's own). */
-LTTNG_UST_TRACEPOINT_EVENT(costack, task_entry,
-	LTTNG_UST_TP_ARGS(uint64_t, task, uint64_t, entry),
-	LTTNG_UST_TP_FIELDS(
-		lttng_ust_field_integer(uint64_t, task, task)
-		lttng_ust_field_integer_hex(uint64_t, entry, entry)
-	)
-)
+LTTNG_UST_TRACEPOINT_EVENT(costack, task_entry, LTTNG_UST_TP_ARGS(uint64_t, task, uint64_t, entry),
+                           LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint64_t, task, task)
+                                                       lttng_ust_field_integer_hex(uint64_t, entry,
+                                                                                   entry)))
 
 LTTNG_UST_TRACEPOINT_EVENT(costack, task_name,
-	LTTNG_UST_TP_ARGS(uint64_t, task, const char *, name),
-	LTTNG_UST_TP_FIELDS(
-		lttng_ust_field_integer(uint64_t, task, task)
-		lttng_ust_field_string(name, name)
-	)
-)
+                           LTTNG_UST_TP_ARGS(uint64_t, task, const char *, name),
+                           LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint64_t, task, task)
+                                                       lttng_ust_field_string(name, name)))
 
 /* The hot event: 21 bytes of payload. prev_state: prev's state after the switch (suspended;
  * an ended state when prev had already ended), with bit 7 (0x80) set when its stack was deeper
  * than COSTACK_DEPTH (truncated). Traces of costack 0.2 have a field truncated instead. */
-LTTNG_UST_TRACEPOINT_EVENT(costack, switch,
-	LTTNG_UST_TP_ARGS(uint64_t, prev, uint64_t, next, uint8_t, prev_state, uint32_t, stack),
-	LTTNG_UST_TP_FIELDS(
-		lttng_ust_field_integer(uint64_t, prev, prev)
-		lttng_ust_field_integer(uint64_t, next, next)
-		lttng_ust_field_integer(uint8_t, prev_state, prev_state)
-		lttng_ust_field_integer_hex(uint32_t, stack, stack)
-	)
-)
+LTTNG_UST_TRACEPOINT_EVENT(
+        costack, switch,
+        LTTNG_UST_TP_ARGS(uint64_t, prev, uint64_t, next, uint8_t, prev_state, uint32_t, stack),
+        LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint64_t, prev, prev) lttng_ust_field_integer(
+                uint64_t, next, next) lttng_ust_field_integer(uint8_t, prev_state, prev_state)
+                                    lttng_ust_field_integer_hex(uint32_t, stack, stack)))
 
-LTTNG_UST_TRACEPOINT_EVENT(costack, resume,
-	LTTNG_UST_TP_ARGS(uint64_t, task),
-	LTTNG_UST_TP_FIELDS(
-		lttng_ust_field_integer(uint64_t, task, task)
-	)
-)
+LTTNG_UST_TRACEPOINT_EVENT(costack, resume, LTTNG_UST_TP_ARGS(uint64_t, task),
+                           LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint64_t, task, task)))
 
 /* type: demangled; what: what() of a std::exception, else "". forced: a
  * forced unwind (a suspended coroutine destroyed). */
-LTTNG_UST_TRACEPOINT_EVENT(costack, raise,
-	LTTNG_UST_TP_ARGS(uint64_t, task, uint64_t, raise, uint64_t, origin, uint8_t, forced,
-			  uint32_t, stack, uint8_t, truncated, const char *, type, const char *, what),
-	LTTNG_UST_TP_FIELDS(
-		lttng_ust_field_integer(uint64_t, task, task)
-		lttng_ust_field_integer(uint64_t, raise, raise)
-		lttng_ust_field_integer(uint64_t, origin, origin)
-		lttng_ust_field_integer(uint8_t, forced, forced)
-		lttng_ust_field_integer_hex(uint32_t, stack, stack)
-		lttng_ust_field_integer(uint8_t, truncated, truncated)
-		lttng_ust_field_string(type, type)
-		lttng_ust_field_string(what, what)
-	)
-)
+LTTNG_UST_TRACEPOINT_EVENT(
+        costack, raise,
+        LTTNG_UST_TP_ARGS(uint64_t, task, uint64_t, raise, uint64_t, origin, uint8_t, forced,
+                          uint32_t, stack, uint8_t, truncated, const char *, type, const char *,
+                          what),
+        LTTNG_UST_TP_FIELDS(
+                lttng_ust_field_integer(uint64_t, task, task) lttng_ust_field_integer(
+                        uint64_t, raise, raise) lttng_ust_field_integer(uint64_t, origin, origin)
+                        lttng_ust_field_integer(uint8_t, forced, forced)
+                                lttng_ust_field_integer_hex(uint32_t, stack, stack)
+                                        lttng_ust_field_integer(uint8_t, truncated, truncated)
+                                                lttng_ust_field_string(type, type)
+                                                        lttng_ust_field_string(what, what)))
 
-LTTNG_UST_TRACEPOINT_EVENT(costack, task_end,
-	LTTNG_UST_TP_ARGS(uint64_t, task, uint8_t, outcome, uint64_t, kept_raise),
-	LTTNG_UST_TP_FIELDS(
-		lttng_ust_field_integer(uint64_t, task, task)
-		lttng_ust_field_integer(uint8_t, outcome, outcome)
-		lttng_ust_field_integer(uint64_t, kept_raise, kept_raise)
-	)
-)
+LTTNG_UST_TRACEPOINT_EVENT(
+        costack, task_end,
+        LTTNG_UST_TP_ARGS(uint64_t, task, uint8_t, outcome, uint64_t, kept_raise),
+        LTTNG_UST_TP_FIELDS(lttng_ust_field_integer(uint64_t, task, task)
+                                    lttng_ust_field_integer(uint8_t, outcome, outcome)
+                                            lttng_ust_field_integer(uint64_t, kept_raise,
+                                                                    kept_raise)))
 
 #endif /* COSTACK_TP_H */
 

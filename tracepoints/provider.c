@@ -24,10 +24,10 @@ static int tp_stack(uint32_t id, const uint64_t *frames, uint32_t nframes)
 }
 
 static void tp_task_create(uint64_t task, uint64_t parent, uint8_t runtime, uint8_t state,
-			   uint64_t entry, uint64_t stack_lo, uint64_t stack_hi)
+                           uint64_t entry, uint64_t stack_lo, uint64_t stack_hi)
 {
 	lttng_ust_tracepoint(costack, task_create, task, parent, runtime, state, entry, stack_lo,
-			     stack_hi);
+	                     stack_hi);
 }
 
 static void tp_task_name(uint64_t task, const char *name)
@@ -36,7 +36,7 @@ static void tp_task_name(uint64_t task, const char *name)
 }
 
 static void tp_switch(uint64_t prev, uint64_t next, uint8_t prev_state, uint32_t stack,
-		      uint8_t truncated)
+                      uint8_t truncated)
 {
 	/* truncated is prev_state's bit 7: one byte less in the hot event */
 	lttng_ust_tracepoint(costack, switch, prev, next,
@@ -48,11 +48,11 @@ static void tp_resume(uint64_t task)
 	lttng_ust_tracepoint(costack, resume, task);
 }
 
-static void tp_raise(uint64_t task, uint64_t raise, uint64_t origin, uint8_t forced,
-		     uint32_t stack, uint8_t truncated, const char *type, const char *what)
+static void tp_raise(uint64_t task, uint64_t raise, uint64_t origin, uint8_t forced, uint32_t stack,
+                     uint8_t truncated, const char *type, const char *what)
 {
 	lttng_ust_tracepoint(costack, raise, task, raise, origin, forced, stack, truncated, type,
-			     what);
+	                     what);
 }
 
 static void tp_task_end(uint64_t task, uint8_t outcome, uint64_t kept_raise)
@@ -66,14 +66,14 @@ static void tp_task_entry(uint64_t task, uint64_t entry)
 }
 
 __attribute__((visibility("default"))) const struct costack_trace_ops costack_trace_ops = {
-	.version = COSTACK_TRACE_OPS_VERSION,
-	.size = sizeof(struct costack_trace_ops),
-	.stack = tp_stack,
-	.task_create = tp_task_create,
-	.task_name = tp_task_name,
-	.switch_ = tp_switch,
-	.resume = tp_resume,
-	.raise = tp_raise,
-	.task_end = tp_task_end,
-	.task_entry = tp_task_entry,
+        .version = COSTACK_TRACE_OPS_VERSION,
+        .size = sizeof(struct costack_trace_ops),
+        .stack = tp_stack,
+        .task_create = tp_task_create,
+        .task_name = tp_task_name,
+        .switch_ = tp_switch,
+        .resume = tp_resume,
+        .raise = tp_raise,
+        .task_end = tp_task_end,
+        .task_entry = tp_task_entry,
 };

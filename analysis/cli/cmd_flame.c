@@ -240,8 +240,8 @@ int command_flame(int argc, char **argv)
 	                                            [OPT_TO] = {"to", 0, true},
 	                                            [OPT_OUTPUT] = {"output", 'o', true},
 	                                            {NULL, 0, false}};
-	static const struct cli_verb verb = {"flame", options, print_flame_help, "TRACE", false,
-	                                     true};
+	static const struct cli_verb verb = {"flame", options, print_flame_help,
+	                                     "TRACE", false,   true};
 	struct flame_cli c = {.o = {.wait = true, .by = FLAME_BY_TASK}};
 	struct trace_at at = {.kind = TRACE_AT_END};
 	struct flame_profile p;

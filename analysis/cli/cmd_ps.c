@@ -412,7 +412,8 @@ int command_ps(int argc, char **argv)
 			fprintf(stderr,
 			        "costack ps: thread %" PRId32 " of process %d ran code on a stack "
 			        "costack knows of no task: coroutines that code it does not hook "
-			        "switches to (SimGrid's raw contexts, setjmp/longjmp, assembly) are "
+			        "switches to (SimGrid's raw contexts, setjmp/longjmp, assembly) "
+			        "are "
 			        "not tracked there\n",
 			        order[i]->tid, (int)pid);
 	}

@@ -380,8 +380,8 @@ static void exec_command(char **command, const struct libraries *libs, int error
 	if (setenv("COSTACK_TRACE", "1", 1) < 0 ||
 	    setenv("COSTACK_LTTNG_LIBRARY", libs->provider, 1) < 0 ||
 	    setenv("LTTNG_UST_REGISTER_TIMEOUT", "-1", 0) < 0 ||
-	    preload_append_costack("record", libs->preload) < 0 || preload_append(LTTNG_UST_DL) < 0 ||
-	    preload_append(LTTNG_UST_FORK) < 0)
+	    preload_append_costack("record", libs->preload) < 0 ||
+	    preload_append(LTTNG_UST_DL) < 0 || preload_append(LTTNG_UST_FORK) < 0)
 		goto fail;
 	execvp(command[0], command);
 fail:
@@ -485,9 +485,10 @@ static int record_option(void *ctx, int option, const char *value)
 	case OPT_SUBBUF_SIZE:
 		opts->subbuf_size = parse_power_of_two(value, true, 4096);
 		if (!opts->subbuf_size)
-			return usage_error("--subbuf-size '%s' is not a power of two of at least 4k (a "
-			                   "number of bytes, or with k, M or G)",
-			                   value);
+			return usage_error(
+			        "--subbuf-size '%s' is not a power of two of at least 4k (a "
+			        "number of bytes, or with k, M or G)",
+			        value);
 		return 0;
 	default: /* OPT_NUM_SUBBUF */
 		opts->num_subbuf = parse_power_of_two(value, false, 2);
@@ -507,7 +508,8 @@ static int parse_options(int argc, char **argv, struct record_options *opts)
 	        [OPT_NUM_SUBBUF] = {"num-subbuf", 0, true},
 	        {NULL, 0, false},
 	};
-	static const struct cli_verb verb = {"record", options, print_record_help, "command", true, false};
+	static const struct cli_verb verb = {"record",  options, print_record_help,
+	                                     "command", true,    false};
 	int operand, status;
 
 	opts->output = NULL;

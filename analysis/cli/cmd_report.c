@@ -88,7 +88,8 @@ int command_report(int argc, char **argv)
 {
 	static const struct cli_option options[] = {
 	        [OPT_TOP] = {"top", 0, true}, [OPT_FORMAT] = {"format", 0, true}, {NULL, 0, false}};
-	static const struct cli_verb verb = {"report", options, print_report_help, "TRACE", false, false};
+	static const struct cli_verb verb = {"report", options, print_report_help,
+	                                     "TRACE",  false,   false};
 	struct report_options o = {.top = 10};
 	struct trace_at at = {.kind = TRACE_AT_END};
 	struct tm_model m;

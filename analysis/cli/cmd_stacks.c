@@ -234,9 +234,10 @@ static int stacks_option(void *ctx, int option, const char *value)
 		return cli_format("stacks", value, &a->json);
 	case OPT_AT:
 		if (trace_parse_time(value, &a->at))
-			return usage("bad TIME ", value,
-			             " (seconds since the epoch, as `date +%s.%N` prints, or "
-			             "+OFFSET from the trace's start: +1.5s, +250ms, +10us, +700ns)");
+			return usage(
+			        "bad TIME ", value,
+			        " (seconds since the epoch, as `date +%s.%N` prints, or "
+			        "+OFFSET from the trace's start: +1.5s, +250ms, +10us, +700ns)");
 		a->at_arg = value;
 		return 0;
 	default: /* OPT_PID */
@@ -252,13 +253,16 @@ static int stacks_option(void *ctx, int option, const char *value)
 int command_stacks(int argc, char **argv)
 {
 	static const struct cli_option options[] = {
-	        [OPT_TASK] = {"task", 0, true},     [OPT_LIMIT] = {"limit", 0, true},
-	        [OPT_GROUP] = {"group", 0, false},  [OPT_FORMAT] = {"format", 0, true},
-	        [OPT_AT] = {"at", 0, true},         [OPT_PID] = {"pid", 0, true},
+	        [OPT_TASK] = {"task", 0, true},
+	        [OPT_LIMIT] = {"limit", 0, true},
+	        [OPT_GROUP] = {"group", 0, false},
+	        [OPT_FORMAT] = {"format", 0, true},
+	        [OPT_AT] = {"at", 0, true},
+	        [OPT_PID] = {"pid", 0, true},
 	        {NULL, 0, false},
 	};
-	static const struct cli_verb verb = {"stacks", options, print_stacks_help, "PID or TRACE",
-	                                     false, false};
+	static const struct cli_verb verb = {"stacks",       options, print_stacks_help,
+	                                     "PID or TRACE", false,   false};
 	struct stacks_args a = {.at = {.kind = TRACE_AT_END}};
 	struct live_snapshot snap = {0};
 	struct stacks_task *tasks = NULL;

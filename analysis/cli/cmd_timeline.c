@@ -139,8 +139,8 @@ int command_timeline(int argc, char **argv)
 	        [OPT_PID] = {"pid", 0, true},         [OPT_TASK] = {"task", 0, true},
 	        [OPT_FROM] = {"from", 0, true},       [OPT_TO] = {"to", 0, true},
 	        [OPT_OUTPUT] = {"output", 'o', true}, {NULL, 0, false}};
-	static const struct cli_verb verb = {"timeline", options, print_timeline_help, "TRACE",
-	                                     false, false};
+	static const struct cli_verb verb = {"timeline", options, print_timeline_help,
+	                                     "TRACE",    false,   false};
 	struct timeline_cli c = {0};
 	struct trace_at at = {.kind = TRACE_AT_END};
 	struct timeline tl;

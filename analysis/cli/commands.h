@@ -7,8 +7,8 @@
 enum costack_exit {
 	COSTACK_EXIT_OK = 0,
 	COSTACK_EXIT_REGRESSION = 1, /* costack diff: NEW regressed */
-	COSTACK_EXIT_USAGE = 2, /* bad arguments: a message and "Try ..." on stderr */
-	COSTACK_EXIT_INPUT = 3, /* an input (file, library, process) cannot be used */
+	COSTACK_EXIT_USAGE = 2,      /* bad arguments: a message and "Try ..." on stderr */
+	COSTACK_EXIT_INPUT = 3,      /* an input (file, library, process) cannot be used */
 };
 
 /*

@@ -13,14 +13,9 @@ struct verb {
 
 /* Only implemented verbs: the help and the dispatch both read this table. */
 static const struct verb verbs[] = {
-        {"run", command_run},
-        {"record", command_record},
-        {"ps", command_ps},
-        {"stacks", command_stacks},
-        {"report", command_report},
-        {"flame", command_flame},
-        {"timeline", command_timeline},
-        {"diff", command_diff},
+        {"run", command_run},           {"record", command_record}, {"ps", command_ps},
+        {"stacks", command_stacks},     {"report", command_report}, {"flame", command_flame},
+        {"timeline", command_timeline}, {"diff", command_diff},
 };
 
 static const struct verb *find_verb(const char *name)

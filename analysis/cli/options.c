@@ -26,8 +26,8 @@ int cli_format(const char *verb, const char *arg, bool *json)
 	return 0;
 }
 
-int cli_parse(const struct cli_verb *v, int argc, char **argv, cli_option_fn on_option,
-              void *ctx, int *operand)
+int cli_parse(const struct cli_verb *v, int argc, char **argv, cli_option_fn on_option, void *ctx,
+              int *operand)
 {
 	/* getopt_long's tables: option i is val LONG_BASE + i; "+" stops at a command. */
 	struct option longs[OPTIONS_MAX + 2];
@@ -36,9 +36,10 @@ int cli_parse(const struct cli_verb *v, int argc, char **argv, cli_option_fn on_
 	int c;
 
 	for (; v->options[n].name; n++) {
-		longs[n] = (struct option){v->options[n].name,
-		                           v->options[n].has_value ? required_argument : no_argument,
-		                           NULL, LONG_BASE + (int)n};
+		longs[n] =
+		        (struct option){v->options[n].name,
+		                        v->options[n].has_value ? required_argument : no_argument,
+		                        NULL, LONG_BASE + (int)n};
 		if (v->options[n].short_name) {
 			shorts[s++] = v->options[n].short_name;
 			if (v->options[n].has_value)

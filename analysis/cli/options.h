@@ -17,11 +17,11 @@ struct cli_verb {
 	const char *verb;                 /* "stacks" */
 	const struct cli_option *options; /* ends with a NULL name; --help/-h are every verb's */
 	void (*help)(FILE *out);
-	const char *operand;              /* "PID", "TRACE", "command": said when none is given */
-	bool command;                     /* the first operand starts a command line: options stop
-	                                   * there, and every argument after it is the command's */
-	bool operands;                    /* any number of operands (one or more), options
-	                                   * anywhere among them */
+	const char *operand; /* "PID", "TRACE", "command": said when none is given */
+	bool command;        /* the first operand starts a command line: options stop
+	                      * there, and every argument after it is the command's */
+	bool operands;       /* any number of operands (one or more), options
+	                      * anywhere among them */
 };
 
 /* Told of each option in the order given: its index in options and its value (NULL for one
@@ -38,8 +38,8 @@ typedef int (*cli_option_fn)(void *ctx, int option, const char *value);
  * usage error (2) said in one line and a "Try" line on stderr: an unknown option, a missing
  * value, no operand, an argument too many.
  */
-int cli_parse(const struct cli_verb *v, int argc, char **argv, cli_option_fn on_option,
-              void *ctx, int *operand);
+int cli_parse(const struct cli_verb *v, int argc, char **argv, cli_option_fn on_option, void *ctx,
+              int *operand);
 
 /* "costack VERB: BEFORE'ARG'AFTER" and the "Try" line on stderr (no quotes when arg is NULL);
  * returns COSTACK_EXIT_USAGE. */

@@ -159,8 +159,9 @@ static bool preload_list_costack(const char *list, char *item_out)
 		return false;
 	for (char *item = strtok_r(copy, PRELOAD_SEPARATORS, &saveptr); item && !found;
 	     item = strtok_r(NULL, PRELOAD_SEPARATORS, &saveptr)) {
-		found = strchr(item, '/') ? is_costack_library(item)
-		                          : !strncmp(item, "libcostack.so", strlen("libcostack.so"));
+		found = strchr(item, '/')
+		                ? is_costack_library(item)
+		                : !strncmp(item, "libcostack.so", strlen("libcostack.so"));
 		if (found)
 			snprintf(item_out, PATH_MAX, "%s", item);
 	}
@@ -176,7 +177,8 @@ int preload_append_costack(const char *verb, const char *entry)
 	if (list && preload_list_costack(list, present)) {
 		if (!preload_list_has(present, entry))
 			fprintf(stderr,
-			        "costack %s: LD_PRELOAD already loads costack (%s); %s is not added\n",
+			        "costack %s: LD_PRELOAD already loads costack (%s); %s is not "
+			        "added\n",
 			        verb, present, entry);
 		return 0;
 	}

@@ -432,11 +432,10 @@ static bool follow_exception_record(struct parser *p, uint32_t number, struct li
 {
 	uint64_t pointer = number ? record_pointer(p, number) : 0;
 
-	return !number ||
-	       (pointer && pointer <= UINT64_MAX - STACK_HEAD &&
-	        record_words(p, number, NULL,
-	                     sizeof(struct costack_live_exception) / sizeof(uint64_t)) &&
-	        follow_exception(p, pointer + STACK_HEAD, t));
+	return !number || (pointer && pointer <= UINT64_MAX - STACK_HEAD &&
+	                   record_words(p, number, NULL,
+	                                sizeof(struct costack_live_exception) / sizeof(uint64_t)) &&
+	                   follow_exception(p, pointer + STACK_HEAD, t));
 }
 
 /*

@@ -85,5 +85,5 @@ BT_PLUGIN_SINK_COMPONENT_CLASS_HELP(
                   "See `costack timeline --help`.");
 BT_PLUGIN_SINK_COMPONENT_CLASS_INITIALIZE_METHOD(timeline, timeline_initialize);
 BT_PLUGIN_SINK_COMPONENT_CLASS_GRAPH_IS_CONFIGURED_METHOD(timeline,
-                                                         reader_sink_graph_is_configured);
+                                                          reader_sink_graph_is_configured);
 BT_PLUGIN_SINK_COMPONENT_CLASS_FINALIZE_METHOD(timeline, reader_sink_finalize);

@@ -26,8 +26,8 @@ struct reader_sink {
 	struct trace_at at;
 	reader_sink_write_fn write;
 	int (*listen)(struct reader_sink *s); /* 0, or -1: out of memory */
-	void *data; /* the component class' own */
-	void (*free_data)(void *data); /* NULL: free() */
+	void *data;                           /* the component class' own */
+	void (*free_data)(void *data);        /* NULL: free() */
 };
 
 /* After the class parsed its parameters into s (at, write, data, free_data): the model, the

@@ -268,8 +268,8 @@ EXPORT int costack_task_info(costack_task_t task, struct costack_task_info *info
 	full.switches = t->switches;
 	/* The current run by the clock that will end it: a running task's cpu_ns never exceeds
 	 * the one it has once suspended. */
-	full.cpu_ns = clock_ticks_to_ns(
-	        t->cpu_ticks + (t->state == COSTACK_RUNNING ? clock_now() - t->since : 0));
+	full.cpu_ns = clock_ticks_to_ns(t->cpu_ticks +
+	                                (t->state == COSTACK_RUNNING ? clock_now() - t->since : 0));
 	full.created_ns = clock_to_realtime_ns(t->created);
 	full.state_since_ns = clock_to_realtime_ns(t->since);
 	strncpy(full.name, task_view_name(live_header(), t->name), sizeof(full.name) - 1);

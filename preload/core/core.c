@@ -411,7 +411,8 @@ static bool each_in_id_order(void (*fn)(struct task *t, void *arg), void *arg)
 	if (all == MAP_FAILED)
 		return false;
 	for (size_t i = 0; i < id_nbuckets; i++)
-		for (struct task *t = id_buckets[i]; t && n < id_count; t = task_private(t)->id_next)
+		for (struct task *t = id_buckets[i]; t && n < id_count;
+		     t = task_private(t)->id_next)
 			all[n++] = t;
 	qsort(all, n, sizeof(*all), compare_task_ids);
 	for (size_t i = 0; i < n; i++)
@@ -681,8 +682,9 @@ static void activate(void)
 {
 	clock_init(config.clock == CLOCK_CHOICE_PRECISE);
 	/* The record, its ring, then the registry's own fields. */
-	task_private_offset = (sizeof(struct task) + (size_t)config.ring * sizeof(struct snapshot) +
-	                       7) & ~(size_t)7;
+	task_private_offset =
+	        (sizeof(struct task) + (size_t)config.ring * sizeof(struct snapshot) + 7) &
+	        ~(size_t)7;
 	task_size = task_private_offset + sizeof(struct task_private);
 	if (!live_init((uint32_t)task_size, (uint32_t)offsetof(struct task, ring))) {
 		log_error("out of memory for the task registry; costack is off in this process");
@@ -956,7 +958,8 @@ static void snapshot_capture(struct thread_state *ts, const struct task *t, stru
 static inline __attribute__((always_inline)) void snapshot_push(struct task *t, uint32_t what,
                                                                 uint64_t now)
 {
-	uint16_t slot = (uint32_t)t->ring_newest + 1 < (uint32_t)config.ring ? t->ring_newest + 1 : 0;
+	uint16_t slot =
+	        (uint32_t)t->ring_newest + 1 < (uint32_t)config.ring ? t->ring_newest + 1 : 0;
 	struct snapshot *s = &t->ring[slot];
 
 	s->what = what;
@@ -990,7 +993,8 @@ suspend_and_run(struct thread_state *ts, struct task *prev, struct task *next,
 	if (!task_state_ended(prev->state)) {
 		write_begin(prev);
 		snapshot_push(prev,
-		              (stack ? stack->number : 0) | (truncated ? COSTACK_LIVE_WHAT_TRUNCATED : 0),
+		              (stack ? stack->number : 0) |
+		                      (truncated ? COSTACK_LIVE_WHAT_TRUNCATED : 0),
 		              now);
 		prev->state = COSTACK_SUSPENDED;
 		prev->cpu_ticks += now - prev->since; /* since: its run's start */
@@ -1091,8 +1095,7 @@ static uint64_t origin_of(const void *object, uint64_t raiser, bool rethrow)
 
 /* A record of words in the stack store, as the thread's arena interns it; NULL when the
  * store is full. */
-static const struct stack_rec *intern_words(struct thread_state *ts, const void *words,
-                                            size_t size)
+static const struct stack_rec *intern_words(struct thread_state *ts, const void *words, size_t size)
 {
 	return stackstore_intern(&ts->arena, words, (uint32_t)(size / sizeof(uintptr_t)), NULL, 0);
 }
@@ -1133,8 +1136,8 @@ const struct stack_rec *core_raise(struct thread_state *ts, const struct excepti
 	if (__builtin_expect(observing_tasks, 0)) {
 		struct snapshot_parts parts = {
 		        .stack = c.stack,
-		        .exception = exception ? (const struct exception_rec *)exception->frames
-		                               : NULL,
+		        .exception =
+		                exception ? (const struct exception_rec *)exception->frames : NULL,
 		        .object = info->object,
 		        .raise = true,
 		        .truncated = c.truncated,
@@ -1314,7 +1317,8 @@ static void set_name_locked(struct task *t, const char *name)
 	memset(words, 0, sizeof(words));
 	strncpy((char *)words, name ? name : "", sizeof(words) - 1);
 	if (*(const char *)words)
-		rec = stackstore_intern(&names_arena, words, sizeof(words) / sizeof(*words), NULL, 0);
+		rec = stackstore_intern(&names_arena, words, sizeof(words) / sizeof(*words), NULL,
+		                        0);
 	write_begin(t);
 	t->name = rec ? rec->number : 0;
 	write_end(t);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* core.h - the core's verbs: what a runtime adapter reports (task made, switch, resumed, ended), what consumers observe. */
+/* core.h - the core's verbs: what a runtime adapter reports (task made, switch, resumed, ended),
+ * what consumers observe. */
 #ifndef COSTACK_CORE_H
 #define COSTACK_CORE_H
 
@@ -12,7 +13,7 @@
 
 /* Adapters hold these as handles only: what they know of a task, they ask the core. */
 struct task;
-struct thread_state; /* one per OS thread (thread_state.h, the core's own) */
+struct thread_state;   /* one per OS thread (thread_state.h, the core's own) */
 struct snapshot_parts; /* task.h */
 
 /*
@@ -39,7 +40,7 @@ const struct task *core_current(void);
 /* A task made by a runtime on the stack [lo, hi). Suspended tasks whose
  * stack it reuses become cancelled. NULL when out of memory. */
 struct task *core_task_made(struct thread_state *ts, int runtime, uintptr_t lo, uintptr_t hi,
-			    uintptr_t entry, uintptr_t adapter_data);
+                            uintptr_t entry, uintptr_t adapter_data);
 
 /* The task running on the thread of ts. */
 struct task *core_running(struct thread_state *ts);
@@ -49,9 +50,9 @@ struct task *core_running(struct thread_state *ts);
 bool core_active(void);
 
 /* What an adapter may know of a task it holds. */
-int core_task_runtime(const struct task *t);          /* enum costack_runtime */
-int core_task_state(const struct task *t);            /* enum costack_state */
-uint64_t core_task_switches(const struct task *t);     /* times switched in */
+int core_task_runtime(const struct task *t);            /* enum costack_runtime */
+int core_task_state(const struct task *t);              /* enum costack_state */
+uint64_t core_task_switches(const struct task *t);      /* times switched in */
 unsigned core_task_forced_raises(const struct task *t); /* forced unwinds raised in it */
 uintptr_t core_task_adapter_data(const struct task *t); /* core_task_made's adapter_data */
 
@@ -59,7 +60,7 @@ uintptr_t core_task_adapter_data(const struct task *t); /* core_task_made's adap
  * runtime's handle for that context, cached per thread. A context on no
  * known stack gets a task of its own (stack unknown), found again by key. */
 struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_t key,
-				  uintptr_t sp);
+                                  uintptr_t sp);
 
 /* The current task of this thread stops running: its stack is captured
  * (costack's own frames left out; caller, when not NULL, is the hook's caller,
@@ -166,13 +167,13 @@ struct core_observer {
 	void (*thread_start)(void); /* a thread costack now knows, on it */
 	void (*thread_stop)(void);  /* that thread exits, on it */
 	void (*fork_child)(void);   /* in a fork child, on its one thread, before any hook */
-	void (*task_created)(const struct task *t);                 /* locked */
-	void (*task_named)(const struct task *t);                   /* locked */
-	void (*task_entry)(const struct task *t); /* locked; its runtime told its entry */
-	void (*task_ended)(const struct task *t);                   /* locked; state: how */
+	void (*task_created)(const struct task *t); /* locked */
+	void (*task_named)(const struct task *t);   /* locked */
+	void (*task_entry)(const struct task *t);   /* locked; its runtime told its entry */
+	void (*task_ended)(const struct task *t);   /* locked; state: how */
 	/* prev stopped running (suspension: its stack then; prev may have ended already) */
 	void (*task_switched)(const struct task *prev, const struct task *next,
-			      const struct snapshot_parts *suspension);
+	                      const struct snapshot_parts *suspension);
 	void (*task_resumed)(const struct task *t);
 	void (*task_raised)(const struct task *t, const struct snapshot_parts *raise);
 };

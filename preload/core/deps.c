@@ -22,9 +22,9 @@ static bool unwind_loaded, dwarf_loaded;
 /* The library soname, with every function of its list, or none of them. */
 #define LOAD_GROUP(soname, FUNCTIONS, loses, loaded)                                               \
 	do {                                                                                       \
-		/* Not RTLD_DEEPBIND: the library must use the program's malloc, since costack   \
+		/* Not RTLD_DEEPBIND: the library must use the program's malloc, since costack     \
 		 * frees what it allocates. */                                                     \
-		void *handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);                               \
+		void *handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);                              \
                                                                                                    \
 		if (!handle) {                                                                     \
 			log_error("cannot load %s (%s); %s", soname, dlerror(), loses);            \
@@ -43,10 +43,10 @@ static void load(void)
 	int saved_errno = errno;
 
 	LOAD_GROUP(DEPS_LIBUNWIND, DEPS_LIBUNWIND_FUNCTIONS,
-		   "frames that DWARF CFI rules cannot step are not followed", unwind_loaded);
+	           "frames that DWARF CFI rules cannot step are not followed", unwind_loaded);
 	LOAD_GROUP(DEPS_LIBDW, DEPS_LIBDW_FUNCTIONS,
-		   "stacks are walked by libunwind alone and print_stack shows addresses",
-		   dwarf_loaded);
+	           "stacks are walked by libunwind alone and print_stack shows addresses",
+	           dwarf_loaded);
 	errno = saved_errno;
 }
 

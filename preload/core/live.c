@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* live.c - the live registry's region: a memfd mapped in chunks as it grows, carved by a bump allocator. */
+/* live.c - the live registry's region: a memfd mapped in chunks as it grows, carved by a bump
+ * allocator. */
 #define _GNU_SOURCE
 #include "live.h"
 
@@ -46,8 +47,8 @@ static int out_of_the_way(int fd)
 
 	if (moved < 0)
 		log_info("no free descriptor near the top of the range (below %d) for the live "
-			 "registry: costack ps and costack stacks cannot read this process",
-			 FD_CEILING);
+		         "registry: costack ps and costack stacks cannot read this process",
+		         FD_CEILING);
 	return moved;
 }
 
@@ -76,7 +77,7 @@ bool live_init(uint32_t task_size, uint32_t ring_offset)
 
 	if (fd < 0)
 		log_info("no memfd (%s): costack ps and costack stacks cannot read this process",
-			 strerror(errno));
+		         strerror(errno));
 	else
 		region_fd = out_of_the_way(fd);
 	header = map_chunk(0, FIRST_CHUNK, NULL);
@@ -97,12 +98,12 @@ bool live_init(uint32_t task_size, uint32_t ring_offset)
 	header->ring = (uint32_t)config.ring;
 	header->depth = (uint32_t)config.depth;
 	clock_origin(&header->clock_is_tsc, &header->tsc_at_load, &header->monotonic_at_load,
-		     &header->realtime_minus_monotonic);
+	             &header->realtime_minus_monotonic);
 	first = &header->chunks[0];
-	*first = (struct costack_live_chunk){ (uintptr_t)header, 0, FIRST_CHUNK };
+	*first = (struct costack_live_chunk){(uintptr_t)header, 0, FIRST_CHUNK};
 	header->nchunks = 1;
 	__atomic_store_n(&header->used, (sizeof(*header) + PAGE - 1) & ~(uint64_t)(PAGE - 1),
-			 __ATOMIC_RELEASE);
+	                 __ATOMIC_RELEASE);
 	atomic_store_explicit(&current, first, memory_order_release);
 	/* Last: a reader takes a size of 0 for a registry still being made. */
 	__atomic_store_n(&header->size, FIRST_CHUNK, __ATOMIC_RELEASE);
@@ -120,7 +121,7 @@ static void *take(uint64_t rounded)
 
 	while (at >= c->offset && at + rounded <= c->offset + c->size)
 		if (__atomic_compare_exchange_n(&header->used, &at, at + rounded, true,
-						__ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		                                __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 			return (char *)(uintptr_t)c->address + (at - c->offset);
 	return NULL;
 }
@@ -142,7 +143,7 @@ static bool grow(uint64_t rounded)
 	if (!p)
 		return false;
 	c = &header->chunks[n];
-	*c = (struct costack_live_chunk){ (uintptr_t)p, header->size, size };
+	*c = (struct costack_live_chunk){(uintptr_t)p, header->size, size};
 	__atomic_store_n(&header->nchunks, n + 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&header->size, c->offset + size, __ATOMIC_RELEASE);
 	atomic_store_explicit(&current, c, memory_order_release);
@@ -224,7 +225,7 @@ static bool take_over(int fd)
 
 		while (done < c->size) {
 			ssize_t k = pwrite(fd, (char *)(uintptr_t)c->address + done, c->size - done,
-					   (off_t)(c->offset + done));
+			                   (off_t)(c->offset + done));
 
 			if (k < 0 && errno == EINTR)
 				continue;
@@ -237,7 +238,7 @@ static bool take_over(int fd)
 		const struct costack_live_chunk *c = &header->chunks[i];
 
 		if (mmap((void *)(uintptr_t)c->address, c->size, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_FIXED, fd, (off_t)c->offset) == MAP_FAILED)
+		         MAP_SHARED | MAP_FIXED, fd, (off_t)c->offset) == MAP_FAILED)
 			return false;
 	}
 	return true;
@@ -255,7 +256,7 @@ static void take_private(void)
 			continue; /* the parent's bytes stay shared: its reader sees our writes */
 		memcpy(copy, (void *)(uintptr_t)c->address, c->size);
 		if (mremap(copy, c->size, c->size, MREMAP_MAYMOVE | MREMAP_FIXED,
-			   (void *)(uintptr_t)c->address) == MAP_FAILED)
+		           (void *)(uintptr_t)c->address) == MAP_FAILED)
 			munmap(copy, c->size);
 	}
 }

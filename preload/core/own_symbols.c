@@ -50,7 +50,7 @@ void own_symbols_run(void (*fn)(struct symbolizer *s, void *arg), void *arg)
 	}
 	if (!stack_base) {
 		void *p = mmap(NULL, OWN_STACK_SIZE, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+		               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 
 		if (p != MAP_FAILED) {
 			stack_base = p;

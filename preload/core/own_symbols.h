@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* own_symbols.h - the process' own symbolizer, run on a stack of its own: for print_stack and for what the runtimes' knowledge asks of a frame. */
+/* own_symbols.h - the process' own symbolizer, run on a stack of its own: for print_stack and for
+ * what the runtimes' knowledge asks of a frame. */
 #ifndef COSTACK_OWN_SYMBOLS_H
 #define COSTACK_OWN_SYMBOLS_H
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* stackstore.c - lock-free interning of stacks: per-thread arenas, one global open-addressed index. */
+/* stackstore.c - lock-free interning of stacks: per-thread arenas, one global open-addressed index.
+ */
 #include "stackstore.h"
 
 #include "live.h"
@@ -108,9 +109,10 @@ static bool new_chunk(struct stack_arena *arena, size_t size)
 		return true;
 	if (atomic_load(&bytes_mapped) + chunk > STORE_CAP) {
 		if (!atomic_exchange(&full_said, true))
-			log_warn("the stack store is full (%llu MiB): stacks first seen from now on "
-				 "are not kept",
-				 (unsigned long long)(STORE_CAP >> 20));
+			log_warn(
+			        "the stack store is full (%llu MiB): stacks first seen from now on "
+			        "are not kept",
+			        (unsigned long long)(STORE_CAP >> 20));
 		return false;
 	}
 	p = live_alloc(chunk); /* outside readers follow snapshots to stacks */
@@ -155,7 +157,7 @@ static struct stack_rec *arena_alloc(struct stack_arena *arena, size_t size)
 }
 
 static struct stack_rec *new_rec(struct stack_arena *arena, uint64_t hash, const uintptr_t *frames,
-			      uint32_t n, const void *extra, uint32_t extra_size)
+                                 uint32_t n, const void *extra, uint32_t extra_size)
 {
 	size_t size = sizeof(struct stack_rec) + n * sizeof(*frames);
 	struct stack_rec *rec = arena_alloc(arena, size + extra_size);
@@ -174,7 +176,7 @@ static struct stack_rec *new_rec(struct stack_arena *arena, uint64_t hash, const
 }
 
 const struct stack_rec *stackstore_intern(struct stack_arena *arena, const uintptr_t *frames,
-					  uint32_t n, const void *extra, uint32_t extra_size)
+                                          uint32_t n, const void *extra, uint32_t extra_size)
 {
 	uint64_t hash = hash_frames(frames, n);
 	struct stack_rec *rec = NULL;
@@ -184,7 +186,7 @@ const struct stack_rec *stackstore_intern(struct stack_arena *arena, const uintp
 		return NULL;
 	for (int probe = 0; probe < PROBE_LIMIT; probe++, slot = (slot + 1) & (INDEX_SIZE - 1)) {
 		const struct stack_rec *cur =
-			atomic_load_explicit(&index_slots[slot], memory_order_acquire);
+		        atomic_load_explicit(&index_slots[slot], memory_order_acquire);
 
 		if (cur) {
 			if (equal(cur, hash, frames, n))
@@ -194,8 +196,8 @@ const struct stack_rec *stackstore_intern(struct stack_arena *arena, const uintp
 		if (!rec && !(rec = new_rec(arena, hash, frames, n, extra, extra_size)))
 			return NULL;
 		if (atomic_compare_exchange_strong_explicit(&index_slots[slot], &cur, rec,
-							    memory_order_release,
-							    memory_order_acquire))
+		                                            memory_order_release,
+		                                            memory_order_acquire))
 			return rec;
 		/* Another thread took the slot: it may hold this very stack. */
 		if (equal(cur, hash, frames, n))

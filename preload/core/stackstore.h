@@ -14,7 +14,8 @@ struct stack_rec {
 	uint32_t number; /* its place in the live region (costack-live.h); 0: outside it */
 	uint32_t nframes;
 	uint32_t extra_size;
-	const void *extra; /* what the capturer attached to the first copy (unwind: the walk's shape) */
+	const void *
+	        extra; /* what the capturer attached to the first copy (unwind: the walk's shape) */
 	uintptr_t frames[];
 };
 
@@ -30,7 +31,7 @@ struct stack_arena {
  * a lost race stores a duplicate, never a wrong stack. NULL when the store
  * is full (its size is capped) or memory ran out. */
 const struct stack_rec *stackstore_intern(struct stack_arena *arena, const uintptr_t *frames,
-					  uint32_t n, const void *extra, uint32_t extra_size);
+                                          uint32_t n, const void *extra, uint32_t extra_size);
 
 /* The arena's thread exits: what its chunk has left goes to the next arena that needs room. */
 void stackstore_arena_release(struct stack_arena *arena);

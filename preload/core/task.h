@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* task.h - the task registry: tasks, states, rings of snapshots. Knows nothing of any runtime's hooks. */
+/* task.h - the task registry: tasks, states, rings of snapshots. Knows nothing of any runtime's
+ * hooks. */
 #ifndef COSTACK_TASK_H
 #define COSTACK_TASK_H
 
@@ -71,8 +72,8 @@ struct task {
 	/* The raise of an exception that escaped the body and was kept by the
 	 * runtime (std::current_exception): the traceback, should the task end. */
 	struct snapshot kept;
-	uint16_t ring_used;   /* snapshots in the ring, at most config.ring */
-	uint16_t ring_newest; /* the newest one's slot (task_snapshot) */
+	uint16_t ring_used;     /* snapshots in the ring, at most config.ring */
+	uint16_t ring_newest;   /* the newest one's slot (task_snapshot) */
 	uint16_t forced_raises; /* forced unwinds raised or rethrown in it */
 	/* The runtimes' own word (core_task_knowledge): which runtime made the task, what its
 	 * adapter learned of it. Not read from outside (the layout's reserved1). */

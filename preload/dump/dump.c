@@ -165,7 +165,7 @@ static void out_open(void)
 		return;
 	do
 		fd = open(config.dump_file,
-			  O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+		          O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
 	while (fd < 0 && errno == EINTR);
 	if (fd >= 0) {
 		out_fd = fd;
@@ -280,7 +280,7 @@ static int object_of_path(const char *path)
 	if (nobjects == OBJECTS_MAX || paths_used + len + 1 > PATHS_SIZE)
 		return -1;
 	memcpy(paths + paths_used, path, len + 1);
-	objects[nobjects] = (struct object){ .path = paths_used, .fd = -1 };
+	objects[nobjects] = (struct object){.path = paths_used, .fd = -1};
 	paths_used += (uint32_t)len + 1;
 	return nobjects++;
 }
@@ -302,7 +302,7 @@ static void maps_line(const char *line)
 		return; /* anonymous */
 	object = object_of_path(p);
 	if (object >= 0)
-		mappings[nmappings++] = (struct mapping){ start, end, offset, object };
+		mappings[nmappings++] = (struct mapping){start, end, offset, object};
 }
 
 static void maps_load(void)
@@ -384,7 +384,7 @@ static bool read_shdr(int fd, const Elf64_Ehdr *eh, uint64_t index, Elf64_Shdr *
 }
 
 static void object_add_symtab(struct object *o, int fd, const Elf64_Ehdr *eh, uint64_t shnum,
-			      const Elf64_Shdr *sh)
+                              const Elf64_Shdr *sh)
 {
 	Elf64_Shdr str;
 	int at = sh->sh_type == SHT_SYMTAB ? 0 : o->nsymtabs;
@@ -424,8 +424,8 @@ static void object_read(struct object *o)
 	if (!pread_full(fd, &eh, sizeof(eh), 0) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
 	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
 		return;
-	for (unsigned i = 0; eh.e_phentsize == sizeof(Elf64_Phdr) && i < eh.e_phnum &&
-			     o->nloads < LOADS_MAX; i++) {
+	for (unsigned i = 0;
+	     eh.e_phentsize == sizeof(Elf64_Phdr) && i < eh.e_phnum && o->nloads < LOADS_MAX; i++) {
 		Elf64_Phdr ph;
 
 		if (!pread_full(fd, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)))
@@ -446,7 +446,7 @@ static void object_read(struct object *o)
 			uint64_t k = shnum - i < 32 ? shnum - i : 32;
 
 			if (!pread_full(fd, shdr_buf, k * sizeof(Elf64_Shdr),
-					eh.e_shoff + i * sizeof(Elf64_Shdr)))
+			                eh.e_shoff + i * sizeof(Elf64_Shdr)))
 				break;
 			for (uint64_t j = 0; j < k; j++) {
 				Elf64_Shdr sh = shdr_buf[j];
@@ -481,7 +481,7 @@ static bool elf_symbol(const struct object *o, uint64_t vaddr, uint64_t *value, 
 			uint64_t k = count - i < 256 ? count - i : 256;
 
 			if (!pread_full(o->fd, sym_buf, k * sizeof(Elf64_Sym),
-					o->symtabs[t].offset + i * sizeof(Elf64_Sym)))
+			                o->symtabs[t].offset + i * sizeof(Elf64_Sym)))
 				break;
 			for (uint64_t j = 0; j < k; j++) {
 				const Elf64_Sym *s = &sym_buf[j];
@@ -495,7 +495,7 @@ static bool elf_symbol(const struct object *o, uint64_t vaddr, uint64_t *value, 
 					continue;
 				do
 					n = pread(o->fd, name_buf, sizeof(name_buf) - 1,
-						  (off_t)(o->symtabs[t].str_offset + s->st_name));
+					          (off_t)(o->symtabs[t].str_offset + s->st_name));
 				while (n < 0 && errno == EINTR);
 				if (n <= 0)
 					return false;
@@ -525,13 +525,13 @@ static const char *symbol_of(int object, uint64_t vaddr, uint64_t *value)
 	}
 	if (!elf_symbol(o, vaddr, value, &size)) {
 		if (nsymbols < SYMBOLS_MAX)
-			symbols[nsymbols++] = (struct symbol){ object, vaddr, 1, UINT32_MAX };
+			symbols[nsymbols++] = (struct symbol){object, vaddr, 1, UINT32_MAX};
 		return NULL;
 	}
 	len = strlen(name_buf);
 	if (nsymbols < SYMBOLS_MAX && names_used + len + 1 <= NAMES_SIZE) {
 		memcpy(names + names_used, name_buf, len + 1);
-		symbols[nsymbols++] = (struct symbol){ object, *value, size, names_used };
+		symbols[nsymbols++] = (struct symbol){object, *value, size, names_used};
 		names_used += (uint32_t)len + 1;
 		return names + symbols[nsymbols - 1].name;
 	}
@@ -588,9 +588,9 @@ static void out_frame(int index, uintptr_t addr, bool is_return)
 /* A consistent copy of the record at rec (task_view.h: bounded, since the writer may be the
  * very code this handler interrupted, on this thread, which cannot finish before we return). */
 static bool copy_record(const struct costack_live_header *h, const char *rec,
-			struct task_record *out)
+                        struct task_record *out)
 {
-	struct task_ring_layout ring = { h->ring, h->ring_offset, h->snapshot_size };
+	struct task_ring_layout ring = {h->ring, h->ring_offset, h->snapshot_size};
 
 	return task_record_copy(rec, &ring, out, 0);
 }
@@ -602,8 +602,8 @@ static uint64_t task_id(const char *rec)
 
 /* Calls fn on every task record of the live region. */
 static void for_each_record(const struct costack_live_header *h,
-			    void (*fn)(const struct costack_live_header *, const char *, void *),
-			    void *arg)
+                            void (*fn)(const struct costack_live_header *, const char *, void *),
+                            void *arg)
 {
 	uint32_t nslabs = __atomic_load_n(&h->nslabs, __ATOMIC_ACQUIRE);
 
@@ -644,7 +644,7 @@ static void walk_interrupted(void *context)
 	if (sigsetjmp(walk_escape, 1) == 0) {
 		walk_escape_armed = 1;
 		ninterrupted = unwind_signal_frames(context, interrupted, config.depth,
-						    &interrupted_truncated);
+		                                    &interrupted_truncated);
 		walk_escape_armed = 0;
 	} else {
 		interrupted_broken = true;
@@ -703,9 +703,9 @@ static void out_exception(const struct costack_live_exception *e)
 }
 
 struct dump_walk {
-	uint64_t crashed;    /* the task the crash interrupted, 0 if none */
-	uintptr_t sp;        /* the interrupted stack pointer */
-	uint64_t current;    /* this thread's current task, as costack knows it */
+	uint64_t crashed; /* the task the crash interrupted, 0 if none */
+	uintptr_t sp;     /* the interrupted stack pointer */
+	uint64_t current; /* this thread's current task, as costack knows it */
 	uint64_t by_range, by_current;
 	uint64_t count;
 };
@@ -727,7 +727,7 @@ static void count_record(const struct costack_live_header *h, const char *rec, v
 }
 
 static void out_task_line(const struct costack_live_header *h, const struct costack_live_task *t,
-			  const char *note)
+                          const char *note)
 {
 	const char *name = task_view_name(h, t->name);
 
@@ -767,7 +767,7 @@ static void out_record(const struct costack_live_header *h, const char *rec, voi
 		out_str("Task id=");
 		out_dec(task_id(rec));
 		out_str(" (its record is being changed by the code the signal interrupted: "
-			"not shown)\n");
+		        "not shown)\n");
 		return;
 	}
 	if (!t->id)
@@ -782,17 +782,18 @@ static void out_record(const struct costack_live_header *h, const char *rec, voi
 		out_interrupted();
 		break;
 	case TASK_FRAMES_ENTRY:
-		out_task_line(h, t, t->state == COSTACK_RUNNING ? "running: not suspended yet, resumed "
-		                                                  "at its entry"
-		                                                : NULL);
+		out_task_line(h, t,
+		              t->state == COSTACK_RUNNING ? "running: not suspended yet, resumed "
+		                                            "at its entry"
+		                                          : NULL);
 		if (t->entry)
 			out_frame(0, (uintptr_t)t->entry, false);
 		break;
 	case TASK_FRAMES_SUSPENSION:
 		out_task_line(h, t,
-			      t->state != COSTACK_RUNNING ? NULL
-			      : s ? "running: the stack it was last resumed at"
-				  : "running: no stack recorded yet");
+		              t->state != COSTACK_RUNNING ? NULL
+		              : s ? "running: the stack it was last resumed at"
+		                  : "running: no stack recorded yet");
 		if (s)
 			out_stack(parts.stack, parts.truncated);
 		break;
@@ -835,7 +836,7 @@ static void out_reason(const struct dump_reason *r)
 static void dump_all(const struct dump_reason *r)
 {
 	const struct costack_live_header *h = live_header();
-	struct dump_walk w = { 0 };
+	struct dump_walk w = {0};
 	const struct task *current;
 	sigset_t pipe_set, pending, saved_mask;
 	bool pipe_was_pending;
@@ -890,7 +891,7 @@ static void dump_all(const struct dump_reason *r)
 	if (!pipe_was_pending) {
 		sigpending(&pending);
 		if (sigismember(&pending, SIGPIPE)) {
-			struct timespec none = { 0, 0 };
+			struct timespec none = {0, 0};
 
 			sigtimedwait(&pipe_set, NULL, &none);
 		}
@@ -1027,8 +1028,8 @@ static void crash_handler(int sig, siginfo_t *info, void *context)
 		 * returns makes a fault fault again, and again. */
 		if (atomic_load(&crash_dumped_by) != pid) {
 			atomic_store(&crash_dumped_by, pid);
-			dump_all(&(struct dump_reason){ .sig = sig, .crash = true, .info = info,
-							.context = context });
+			dump_all(&(struct dump_reason){
+			        .sig = sig, .crash = true, .info = info, .context = context});
 		}
 		dump_unlock();
 	}
@@ -1042,7 +1043,7 @@ static void dump_signal_handler(int sig, siginfo_t *info, void *context)
 	int tid = (int)syscall(SYS_gettid);
 
 	if (atomic_load(&dump_owner) != tid && dump_lock(tid)) {
-		dump_all(&(struct dump_reason){ .sig = sig, .info = info });
+		dump_all(&(struct dump_reason){.sig = sig, .info = info});
 		dump_unlock();
 	}
 	errno = saved_errno;
@@ -1054,7 +1055,7 @@ static void dump_signal_handler(int sig, siginfo_t *info, void *context)
 /* --- set-up ---------------------------------------------------------------------- */
 
 static bool install(int sig, void (*handler)(int, siginfo_t *, void *), int flags,
-		    const sigset_t *mask)
+                    const sigset_t *mask)
 {
 	struct sigaction sa;
 	char name[16];
@@ -1075,7 +1076,7 @@ static bool install(int sig, void (*handler)(int, siginfo_t *, void *), int flag
 	return true;
 fail:
 	log_warn("cannot handle %s (%s): no dump on it", config_signal_name(sig, name),
-		 strerror(errno));
+	         strerror(errno));
 	return false;
 }
 
@@ -1090,20 +1091,21 @@ static void check_dump_file(void)
 	if (exists ? access(config.dump_file, W_OK) == 0 : !slash) /* absolute: a '/' is there */
 		return;
 	if (!exists) {
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - config.dump_file + (slash == config.dump_file)),
-			 config.dump_file);
+		snprintf(dir, sizeof(dir), "%.*s",
+		         (int)(slash - config.dump_file + (slash == config.dump_file)),
+		         config.dump_file);
 		if (access(dir, W_OK | X_OK) == 0)
 			return;
 	}
 	log_warn("COSTACK_DUMP_FILE=%s cannot be written (%s): dumps will go to stderr",
-		 config.dump_file, strerror(errno));
+	         config.dump_file, strerror(errno));
 }
 
 static const struct core_observer dump_observer;
 
 void dump_attach(void)
 {
-	static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
 	int saved_errno = errno;
 	sigset_t mask;
 
@@ -1117,7 +1119,8 @@ void dump_attach(void)
 		dumps_on |= install(config.dump_signal, dump_signal_handler, SA_RESTART, &mask);
 	}
 	if (config.dump_on_crash) {
-		/* A crash's own frames are walked with libunwind: loaded now, not in the handler. */
+		/* A crash's own frames are walked with libunwind: loaded now, not in the handler.
+		 */
 		deps_load();
 		/* SA_NODEFER for faults: a fault of the dump itself (a broken
 		 * stack) comes back to the handler, which gives up the walk;
@@ -1127,9 +1130,9 @@ void dump_attach(void)
 			sigaddset(&mask, config.dump_signal);
 		for (size_t i = 0; i < sizeof(crash_signals) / sizeof(*crash_signals); i++)
 			dumps_on |= install(crash_signals[i], crash_handler,
-					    crash_signals[i] == SIGABRT ? SA_RESTART
-									: SA_RESTART | SA_NODEFER,
-					    &mask);
+			                    crash_signals[i] == SIGABRT ? SA_RESTART
+			                                                : SA_RESTART | SA_NODEFER,
+			                    &mask);
 	}
 	if (dumps_on)
 		core_observe(&dump_observer);
@@ -1159,7 +1162,7 @@ static void on_thread_start(void)
 		goto end;
 	/* Reserved, not committed: pages are touched by a dump only. */
 	p = mmap(NULL, GUARD_SIZE + SIGNAL_STACK_SIZE, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	if (p == MAP_FAILED)
 		goto end;
 	mprotect(p, GUARD_SIZE, PROT_NONE);
@@ -1199,6 +1202,6 @@ end:
 }
 
 static const struct core_observer dump_observer = {
-	.thread_start = on_thread_start,
-	.thread_stop = on_thread_stop,
+        .thread_start = on_thread_start,
+        .thread_stop = on_thread_stop,
 };

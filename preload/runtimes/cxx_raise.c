@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* cxx_raise.c - the raise adapter: C++ throw, rethrow, rethrow_exception, current_exception, and raw _Unwind raises. */
+/* cxx_raise.c - the raise adapter: C++ throw, rethrow, rethrow_exception, current_exception, and
+ * raw _Unwind raises. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -32,7 +33,7 @@ struct type_info {
 #define EXCEPTION_WHAT 2
 
 typedef bool (*do_catch_fn)(const struct type_info *self, const struct type_info *thrown,
-			    void **object, unsigned outer);
+                            void **object, unsigned outer);
 typedef const char *(*what_fn)(const void *self);
 
 struct unwind_exception {
@@ -41,7 +42,7 @@ struct unwind_exception {
 };
 
 EXPORT void __cxa_throw(void *object, struct type_info *type, void (*destroy)(void *))
-	__attribute__((noreturn));
+        __attribute__((noreturn));
 EXPORT void __cxa_rethrow(void) __attribute__((noreturn));
 EXPORT int _Unwind_RaiseException(struct unwind_exception *exception);
 EXPORT int _Unwind_Resume_or_Rethrow(struct unwind_exception *exception);
@@ -49,7 +50,7 @@ EXPORT int _Unwind_Resume_or_Rethrow(struct unwind_exception *exception);
  * exception_ptr is a class with a destructor, passed and returned by
  * address; its only member is the thrown object's address. */
 EXPORT void _ZSt17rethrow_exceptionNSt15__exception_ptr13exception_ptrE(void **pointer)
-	__attribute__((noreturn));
+        __attribute__((noreturn));
 EXPORT void **_ZSt17current_exceptionv(void **result);
 
 static void (*real_cxa_throw)(void *, struct type_info *, void (*)(void *));
@@ -84,9 +85,10 @@ static void resolve_cxx(const void *real)
 	if (cxx.resolved || !real)
 		return;
 	cxx.current_exception = real_companion(real, "_ZSt17current_exceptionv");
-	cxx.exception_ptr_destroy = real_companion(real, "_ZNSt15__exception_ptr13exception_ptrD1Ev");
-	cxx.exception_ptr_type =
-		real_companion(real, "_ZNKSt15__exception_ptr13exception_ptr20__cxa_exception_typeEv");
+	cxx.exception_ptr_destroy =
+	        real_companion(real, "_ZNSt15__exception_ptr13exception_ptrD1Ev");
+	cxx.exception_ptr_type = real_companion(
+	        real, "_ZNKSt15__exception_ptr13exception_ptr20__cxa_exception_typeEv");
 	cxx.current_exception_type = real_companion(real, "__cxa_current_exception_type");
 	cxx.demangle = real_companion(real, "__cxa_demangle");
 	cxx.std_exception = real_companion(real, "_ZTISt9exception");
@@ -104,7 +106,7 @@ static int no_unwinder(const char *name)
 
 /* The demangled type name, and what() when it is a std::exception. */
 static void describe(void *object, const struct type_info *type, char *name, size_t size,
-		     const char **what)
+                     const char **what)
 {
 	const char *mangled = type && type->name ? type->name : "";
 	char *readable;
@@ -122,7 +124,7 @@ static void describe(void *object, const struct type_info *type, char *name, siz
 
 		if (do_catch(cxx.std_exception, type, &adjusted, 1))
 			*what = ((what_fn)(*(const void *const *const *)adjusted)[EXCEPTION_WHAT])(
-				adjusted);
+			        adjusted);
 	}
 }
 
@@ -135,7 +137,7 @@ static struct thread_state *enter(void)
 static void record(void *object, const struct type_info *type, bool rethrow)
 {
 	struct thread_state *ts = enter();
-	struct exception_info info = { .object = object, .rethrow = rethrow };
+	struct exception_info info = {.object = object, .rethrow = rethrow};
 	char name[COSTACK_EXCEPTION_TYPE_MAX];
 	const struct stack_rec *stack;
 	int saved_errno = errno;
@@ -157,7 +159,7 @@ static void record_foreign(struct unwind_exception *exception, bool rethrow)
 {
 	struct thread_state *ts;
 	char name[COSTACK_EXCEPTION_TYPE_MAX], vendor[9];
-	struct exception_info info = { .object = exception, .type = name, .rethrow = rethrow };
+	struct exception_info info = {.object = exception, .type = name, .rethrow = rethrow};
 	int saved_errno = errno;
 
 	if (raise_recorded) {
@@ -216,7 +218,8 @@ EXPORT void __cxa_rethrow(void)
 
 EXPORT void _ZSt17rethrow_exceptionNSt15__exception_ptr13exception_ptrE(void **pointer)
 {
-	if (!REAL_FUNCTION(real_rethrow_exception, "_ZSt17rethrow_exceptionNSt15__exception_ptr13exception_ptrE"))
+	if (!REAL_FUNCTION(real_rethrow_exception,
+	                   "_ZSt17rethrow_exceptionNSt15__exception_ptr13exception_ptrE"))
 		real_missing("std::rethrow_exception");
 	resolve_cxx(real_rethrow_exception);
 	record(*pointer, cxx.exception_ptr_type ? cxx.exception_ptr_type(pointer) : NULL, true);

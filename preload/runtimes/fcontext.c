@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* fcontext.c - the fcontext adapter: Boost.Context's make_fcontext, jump_fcontext, ontop_fcontext. */
+/* fcontext.c - the fcontext adapter: Boost.Context's make_fcontext, jump_fcontext, ontop_fcontext.
+ */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -27,7 +28,6 @@ EXPORT fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t));
 EXPORT transfer_t jump_fcontext(fcontext_t to, void *vp);
 EXPORT transfer_t ontop_fcontext(fcontext_t to, void *vp, transfer_t (*fn)(transfer_t));
 
-
 static fcontext_t (*real_make_fcontext)(void *, size_t, void (*)(transfer_t));
 static transfer_t (*real_jump_fcontext)(fcontext_t, void *);
 static transfer_t (*real_ontop_fcontext)(fcontext_t, void *, transfer_t (*)(transfer_t));
@@ -47,8 +47,8 @@ static void add_start_code(void)
 	const ElfW(Sym) *symbol = NULL;
 	Dl_info info;
 
-	if (dladdr1((void *)real_make_fcontext, &info, (void **)&symbol, RTLD_DL_SYMENT) && symbol &&
-	    symbol->st_size) {
+	if (dladdr1((void *)real_make_fcontext, &info, (void **)&symbol, RTLD_DL_SYMENT) &&
+	    symbol && symbol->st_size) {
 		start_code_lo = (uintptr_t)real_make_fcontext;
 		start_code_hi = start_code_lo + symbol->st_size;
 		unwind_add_bottom(start_code_lo, start_code_hi);
@@ -60,7 +60,7 @@ static void add_start_code(void)
 static struct task *task_of(struct thread_state *ts, fcontext_t to)
 {
 	return core_task_of_context(ts, COSTACK_RUNTIME_FCONTEXT, (uintptr_t)to >> 12,
-				    (uintptr_t)to);
+	                            (uintptr_t)to);
 }
 
 EXPORT fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t))
@@ -78,8 +78,8 @@ EXPORT fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t))
 		int saved_errno = errno;
 
 		/* sp is the top: Boost's stacks grow down from it. */
-		t = core_task_made(ts, COSTACK_RUNTIME_FCONTEXT, (uintptr_t)sp - size, (uintptr_t)sp,
-				   (uintptr_t)fn, 0);
+		t = core_task_made(ts, COSTACK_RUNTIME_FCONTEXT, (uintptr_t)sp - size,
+		                   (uintptr_t)sp, (uintptr_t)fn, 0);
 		if (t)
 			runtime_task_made(t, (uintptr_t)fn);
 		core_leave(ts);
@@ -118,8 +118,8 @@ static struct task *switch_out(fcontext_t to, bool ontop, const struct unwind_st
 	frames = next ? core_switch(ts, next, caller) : -1;
 	if (frames >= 0)
 		runtime_task_switched(self, next,
-				      last_switch(ontop, frames, caller) &&
-					      core_task_runtime(self) == COSTACK_RUNTIME_FCONTEXT);
+		                      last_switch(ontop, frames, caller) &&
+		                              core_task_runtime(self) == COSTACK_RUNTIME_FCONTEXT);
 	core_leave(ts);
 	errno = saved_errno;
 	return self;
@@ -143,7 +143,7 @@ EXPORT UNWIND_FRAME_POINTER transfer_t jump_fcontext(fcontext_t to, void *vp)
 }
 
 EXPORT UNWIND_FRAME_POINTER transfer_t ontop_fcontext(fcontext_t to, void *vp,
-						     transfer_t (*fn)(transfer_t))
+                                                      transfer_t (*fn)(transfer_t))
 {
 	struct unwind_start caller;
 	struct task *self;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* pth.c - the GNU Pth adapter: pth_spawn (the user's function and the thread's name), pth_exit, pth_abort and pth_cancel (its end). Pth switches with makecontext/swapcontext (ucontext.c). */
+/* pth.c - the GNU Pth adapter: pth_spawn (the user's function and the thread's name), pth_exit,
+ * pth_abort and pth_cancel (its end). Pth switches with makecontext/swapcontext (ucontext.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdbool.h>
@@ -76,7 +77,7 @@ static bool facts_of(pth_t thread, struct thread_facts *facts)
 static struct task *task_of(pth_t thread, struct thread_facts *facts)
 {
 	return facts_of(thread, facts) && facts->stack ? core_task_at((uintptr_t)facts->stack)
-						       : NULL;
+	                                               : NULL;
 }
 
 /* Pth made the thread's context with makecontext (a task whose entry is Pth's trampoline): its
@@ -121,7 +122,7 @@ EXPORT void pth_exit(void *value)
 		self = core_running(ts);
 		if (core_task_runtime(self) != COSTACK_RUNTIME_THREAD)
 			core_body_ended(self, value == PTH_CANCELED ? COSTACK_CANCELLED
-								    : core_task_fate(self));
+			                                            : core_task_fate(self));
 		core_leave(ts);
 		errno = saved_errno;
 	}
@@ -179,8 +180,9 @@ EXPORT int pth_cancel(pth_t thread)
 	ts = core_enter();
 	if (ts) {
 		victim = task_of(thread, &facts);
-		if (victim && (facts.cancel_state & (PTH_CANCEL_ENABLE | PTH_CANCEL_ASYNCHRONOUS)) !=
-				      (PTH_CANCEL_ENABLE | PTH_CANCEL_ASYNCHRONOUS))
+		if (victim &&
+		    (facts.cancel_state & (PTH_CANCEL_ENABLE | PTH_CANCEL_ASYNCHRONOUS)) !=
+		            (PTH_CANCEL_ENABLE | PTH_CANCEL_ASYNCHRONOUS))
 			victim = NULL;
 		core_leave(ts);
 	}

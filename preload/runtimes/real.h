@@ -18,8 +18,8 @@ void *real_function(const char *name, const void *caller);
  * address names the caller); NULL when there is none. */
 #define REAL_FUNCTION(pointer, name)                                                               \
 	((pointer) ? (pointer)                                                                     \
-		   : ((pointer) = (__typeof__(pointer))real_function(name,                        \
-								      __builtin_return_address(0))))
+	           : ((pointer) = (__typeof__(pointer))real_function(                              \
+	                      name, __builtin_return_address(0))))
 
 /* For a hook that cannot return without its real function (a throw, a context switch): no
  * loaded object defines it, so the program's call could not have been made without costack

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* runtime_tasks.c - what the adapters do with the runtimes' knowledge (knowledge/): which runtime made a task, the user's entry behind its start code, its name, its end. */
+/* runtime_tasks.c - what the adapters do with the runtimes' knowledge (knowledge/): which runtime
+ * made a task, the user's entry behind its start code, its name, its end. */
 #define _GNU_SOURCE
 #include "runtime_tasks.h"
 
@@ -22,8 +23,8 @@
 #define NEEDS_NAME 0x0040  /* its runtime names it once it runs (a SimGrid actor) */
 #define KILLED 0x0080      /* SimGrid killed it (raised its kill in the program's code) */
 _Static_assert(RUNTIME_AT_SWITCH_OUT == (NEEDS_ENTRY | WATCH_END) &&
-		       RUNTIME_AT_SWITCH_IN == NEEDS_NAME,
-	       "the switch's fast path (runtime_tasks.h) tests these");
+                       RUNTIME_AT_SWITCH_IN == NEEDS_NAME,
+               "the switch's fast path (runtime_tasks.h) tests these");
 
 #define MAX_INLINE 16
 
@@ -67,8 +68,8 @@ static const struct verdict *verdict_of(const struct stack_rec *stack, int famil
 	if (v->stack != stack || v->family != family) {
 		int saved_errno = errno;
 
-		*v = (struct verdict){ .stack = stack, .family = (uint8_t)family };
-		own_symbols_run(judge, &(struct judge_job){ v });
+		*v = (struct verdict){.stack = stack, .family = (uint8_t)family};
+		own_symbols_run(judge, &(struct judge_job){v});
 		errno = saved_errno;
 	}
 	return v;
@@ -90,9 +91,8 @@ static enum runtime_family classify(uintptr_t entry)
 	Dl_info info;
 	const char *module = dladdr((void *)entry, &info) ? info.dli_fname : NULL;
 
-	return runtime_family_of_entry(module, unwind_symbol_name(entry + 1, name, sizeof(name))
-							? name
-							: NULL);
+	return runtime_family_of_entry(
+	        module, unwind_symbol_name(entry + 1, name, sizeof(name)) ? name : NULL);
 }
 
 static enum runtime_family family_of(uintptr_t entry)
@@ -146,8 +146,9 @@ static int fate_of_body(const struct task *t, uint16_t knowledge)
 	int fate = core_task_fate(t);
 
 	if (family == RUNTIME_FAMILY_SIMGRID)
-		return fate == COSTACK_FAILED ? fate : knowledge & KILLED ? COSTACK_CANCELLED
-									   : COSTACK_DONE;
+		return fate == COSTACK_FAILED ? fate
+		       : knowledge & KILLED   ? COSTACK_CANCELLED
+		                              : COSTACK_DONE;
 	if (fate == COSTACK_CANCELLED && family == RUNTIME_FAMILY_COROUTINE2 &&
 	    core_task_forced_raises(t) == 1)
 		return COSTACK_DONE;
@@ -271,7 +272,7 @@ static bool on_own_thread_stack(uintptr_t sp)
 	/* Unknown: cannot tell, so it is taken as known; so is a signal handler's stack. */
 	return !own_stack_hi || (sp >= own_stack_lo && sp < own_stack_hi) ||
 	       (sigaltstack(NULL, &alternate) == 0 && !(alternate.ss_flags & SS_DISABLE) &&
-		sp - (uintptr_t)alternate.ss_sp < alternate.ss_size);
+	        sp - (uintptr_t)alternate.ss_sp < alternate.ss_size);
 }
 
 struct thread_state *runtime_enter_checked(uintptr_t sp)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* runtime_tasks.h - what the adapters do with the runtimes' knowledge: which runtime made a task, the user's entry behind its start code, its name, its end. */
+/* runtime_tasks.h - what the adapters do with the runtimes' knowledge: which runtime made a task,
+ * the user's entry behind its start code, its name, its end. */
 #ifndef COSTACK_RUNTIME_TASKS_H
 #define COSTACK_RUNTIME_TASKS_H
 
@@ -33,8 +34,8 @@ static inline void runtime_task_switched(struct task *self, struct task *next, b
 	uint32_t knowledge = core_tasks_knowledge(self, next);
 
 	if (__builtin_expect(last || (knowledge & RUNTIME_AT_SWITCH_OUT) ||
-				     ((knowledge >> 16) & RUNTIME_AT_SWITCH_IN),
-			     0))
+	                             ((knowledge >> 16) & RUNTIME_AT_SWITCH_IN),
+	                     0))
 		runtime_task_switched_slow(self, next, last);
 }
 

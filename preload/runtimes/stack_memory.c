@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* stack_memory.c - the memory adapter: munmap, which frees the stacks runtimes mapped themselves (the end of a task whose runtime never resumes it). */
+/* stack_memory.c - the memory adapter: munmap, which frees the stacks runtimes mapped themselves
+ * (the end of a task whose runtime never resumes it). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stddef.h>

@@ -64,7 +64,7 @@ void *costack_makecontext_prepare(ucontext_t *ucp, void (*func)(void), int argc)
 	lo = (uintptr_t)ucp->uc_stack.ss_sp;
 	hi = lo + ucp->uc_stack.ss_size;
 	task = core_task_made(ts, COSTACK_RUNTIME_UCONTEXT, lo, hi, (uintptr_t)func,
-			      (uintptr_t)ucp->uc_link);
+	                      (uintptr_t)ucp->uc_link);
 	if (task)
 		runtime_task_made(task, (uintptr_t)func);
 	core_leave(ts);

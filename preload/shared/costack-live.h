@@ -42,7 +42,7 @@
 #define COSTACK_LIVE_TYPE_MAX 128
 #define COSTACK_LIVE_WHAT_MAX 256
 #define COSTACK_LIVE_MAX_FRAMES 512
-#define COSTACK_LIVE_RECORD_ALIGN 16 /* record number n: memfd offset n * 16 */
+#define COSTACK_LIVE_RECORD_ALIGN 16   /* record number n: memfd offset n * 16 */
 #define COSTACK_LIVE_WRITER_OWN_MAX 64 /* a task record's bytes past its ring, at most */
 
 /* Bytes [offset, offset + size) of the memfd, mapped at `address` in the target. The
@@ -68,14 +68,14 @@ struct costack_live_slab {
  * before its count counts it; a chunk counts before anything in it is
  * handed out). */
 struct costack_live_header {
-	char magic[8];          /* COSTACK_LIVE_MAGIC */
-	uint32_t version;       /* COSTACK_LIVE_VERSION */
-	uint32_t header_size;   /* sizeof(struct costack_live_header) */
-	uint64_t size;          /* bytes of the memfd the chunks take; 0: the header is being made */
-	uint64_t used;          /* every byte handed out lies below this offset of the memfd */
-	int32_t pid;            /* the process it belongs to (a fork child makes its own) */
-	uint32_t task_size;     /* bytes per task record, its ring included */
-	uint32_t ring_offset;   /* where in a record its ring begins */
+	char magic[8];        /* COSTACK_LIVE_MAGIC */
+	uint32_t version;     /* COSTACK_LIVE_VERSION */
+	uint32_t header_size; /* sizeof(struct costack_live_header) */
+	uint64_t size;        /* bytes of the memfd the chunks take; 0: the header is being made */
+	uint64_t used;        /* every byte handed out lies below this offset of the memfd */
+	int32_t pid;          /* the process it belongs to (a fork child makes its own) */
+	uint32_t task_size;   /* bytes per task record, its ring included */
+	uint32_t ring_offset; /* where in a record its ring begins */
 	uint32_t snapshot_size; /* sizeof(struct costack_live_snapshot) */
 	uint32_t ring;          /* snapshots per ring (COSTACK_RING) */
 	uint32_t depth;         /* frames per stack at most (COSTACK_DEPTH) */
@@ -107,7 +107,7 @@ struct costack_live_header {
 struct costack_live_snapshot {
 	uint32_t what;
 	uint32_t at; /* ticks since the task was made, over 2^20 (COSTACK_LIVE_AT_SHIFT);
-		      * UINT32_MAX: that long or longer */
+	              * UINT32_MAX: that long or longer */
 };
 #define COSTACK_LIVE_AT_SHIFT 20
 
@@ -172,8 +172,8 @@ struct costack_live_task {
 	uint64_t created;
 	uint64_t since; /* entry into its state (running: its run's start) */
 	uint64_t raises;
-	uint32_t name;      /* the number of its name's record, 0: no name */
-	uint32_t exception; /* the number of the newest raise's exception, 0: none */
+	uint32_t name;                     /* the number of its name's record, 0: no name */
+	uint32_t exception;                /* the number of the newest raise's exception, 0: none */
 	struct costack_live_snapshot kept; /* the raise that failed it, if HAS_KEPT */
 	uint16_t ring_used;
 	uint16_t ring_newest;

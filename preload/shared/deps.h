@@ -29,14 +29,14 @@
 #define DEPS_LIBUNWIND "libunwind.so.8"
 #define DEPS_LIBDW "libdw.so.1" /* it needs libelf.so.1, found through its handle */
 
-#define DEPS_LIBUNWIND_FUNCTIONS(X)                                                               \
+#define DEPS_LIBUNWIND_FUNCTIONS(X)                                                                \
 	X(_ULx86_64_init_local)                                                                    \
 	X(_ULx86_64_init_local2)                                                                   \
 	X(_ULx86_64_step)                                                                          \
 	X(_ULx86_64_get_reg)                                                                       \
 	X(unw_backtrace)
 
-#define DEPS_LIBDW_FUNCTIONS(X)                                                                   \
+#define DEPS_LIBDW_FUNCTIONS(X)                                                                    \
 	X(dwarf_attr)                                                                              \
 	X(dwarf_attr_integrate)                                                                    \
 	X(dwarf_cfi_addrframe)                                                                     \

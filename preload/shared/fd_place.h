@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* fd_place.h - where costack's own descriptors go: out of the way of the numbers a program gets from open(). */
+/* fd_place.h - where costack's own descriptors go: out of the way of the numbers a program gets
+ * from open(). */
 #ifndef COSTACK_FD_PLACE_H
 #define COSTACK_FD_PLACE_H
 

@@ -36,17 +36,16 @@
  * symbolize many distinct addresses; strings live on in the intern table
  * because callers may still hold pointers to them.
  */
-#define CACHE_MAX	(1u << 16)
+#define CACHE_MAX (1u << 16)
 /* Another process' maps are read again for an unknown address at most this often. */
-#define REREPORT_NS	50000000u
+#define REREPORT_NS 50000000u
 
-typedef char *(*demangle_fn)(const char *mangled, char *buf, size_t *len,
-			     int *status);
+typedef char *(*demangle_fn)(const char *mangled, char *buf, size_t *len, int *status);
 
 struct cache_entry {
 	uint64_t pc;
 	bool ret;
-	uint32_t file;	/* 0: the process; else 1 + an index of files */
+	uint32_t file; /* 0: the process; else 1 + an index of files */
 	int n;
 	struct sym_frame frames[];
 };
@@ -61,9 +60,9 @@ struct symbolizer {
 	pthread_mutex_t lock;
 	Dwfl *dwfl;
 	bool reported;
-	struct dl_counts dl;		/* loader counters at the last report */
-	pid_t pid;			/* another process (symbolizer_new_pid); 0: this one */
-	uint64_t reported_ns;		/* CLOCK_MONOTONIC of the last report */
+	struct dl_counts dl;  /* loader counters at the last report */
+	pid_t pid;            /* another process (symbolizer_new_pid); 0: this one */
+	uint64_t reported_ns; /* CLOCK_MONOTONIC of the last report */
 
 	/* Interned strings: every string handed out, freed only at destroy. */
 	char **strs;
@@ -80,7 +79,7 @@ struct symbolizer {
 	/* Accessed atomically, outside lock: see probe_demangler(). */
 	demangle_fn demangle;
 	void *demangle_handle;
-	unsigned long long demangle_probed;	/* 1 + dl adds at last probe */
+	unsigned long long demangle_probed; /* 1 + dl adds at last probe */
 };
 
 /* An ELF file of an offline symbolizer, alone in its Dwfl at bias 0. */
@@ -98,15 +97,13 @@ struct frame_vec {
 /* libdwfl keeps a pointer to this; NULL means its default search path. */
 static char *debuginfo_path;
 
-static int find_debuginfo_local(Dwfl_Module *mod, void **userdata,
-				const char *modname, GElf_Addr base,
-				const char *file_name, const char *debuglink_file,
-				GElf_Word debuglink_crc,
-				char **debuginfo_file_name);
+static int find_debuginfo_local(Dwfl_Module *mod, void **userdata, const char *modname,
+                                GElf_Addr base, const char *file_name, const char *debuglink_file,
+                                GElf_Word debuglink_crc, char **debuginfo_file_name);
 
 /* Callbacks are constants, calls through deps.h's pointers are not. */
 static int find_elf_proc(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-			 char **file_name, Elf **elfp)
+                         char **file_name, Elf **elfp)
 {
 	int fd = dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
 
@@ -127,30 +124,29 @@ static int find_elf_proc(Dwfl_Module *mod, void **userdata, const char *modname,
 
 #ifndef COSTACK_PRELOAD
 static int find_elf_build_id(Dwfl_Module *mod, void **userdata, const char *modname,
-			     Dwarf_Addr base, char **file_name, Elf **elfp)
+                             Dwarf_Addr base, char **file_name, Elf **elfp)
 {
 	return dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
 }
 #endif
 
 static const Dwfl_Callbacks proc_callbacks = {
-	.find_elf = find_elf_proc,
-	.find_debuginfo = find_debuginfo_local,
-	.debuginfo_path = &debuginfo_path,
+        .find_elf = find_elf_proc,
+        .find_debuginfo = find_debuginfo_local,
+        .debuginfo_path = &debuginfo_path,
 };
 
 #ifndef COSTACK_PRELOAD
 /* Files named by the caller: reported with their descriptor, so find_elf is unused. */
 static const Dwfl_Callbacks file_callbacks = {
-	.find_elf = find_elf_build_id,
-	.find_debuginfo = find_debuginfo_local,
-	.debuginfo_path = &debuginfo_path,
+        .find_elf = find_elf_build_id,
+        .find_debuginfo = find_debuginfo_local,
+        .debuginfo_path = &debuginfo_path,
 };
 #endif
 
 /* Open path if it is the separate debug file of mod: same build ID. */
-static int open_if_same_build_id(Dwfl_Module *mod, const char *path,
-				 char **debuginfo_file_name)
+static int open_if_same_build_id(Dwfl_Module *mod, const char *path, char **debuginfo_file_name)
 {
 	const unsigned char *want;
 	const void *got = NULL;
@@ -174,14 +170,13 @@ static int open_if_same_build_id(Dwfl_Module *mod, const char *path,
 		return -1;
 	}
 	elf_end(elf);
-	*debuginfo_file_name = strdup(path);	/* libdwfl frees it */
+	*debuginfo_file_name = strdup(path); /* libdwfl frees it */
 	return fd;
 }
 
-static int try_debuglink(Dwfl_Module *mod, const char *prefix,
-			 const char *dir, int dirlen, const char *sub,
-			 const char *link, const char *self,
-			 char **debuginfo_file_name)
+static int try_debuglink(Dwfl_Module *mod, const char *prefix, const char *dir, int dirlen,
+                         const char *sub, const char *link, const char *self,
+                         char **debuginfo_file_name)
 {
 	char *path;
 	int fd = -1;
@@ -206,19 +201,16 @@ static int try_debuglink(Dwfl_Module *mod, const char *prefix,
  * under /usr/lib/debug/<dir>/, accepting a file only with the object's
  * build ID.
  */
-static int find_debuginfo_on_disk(Dwfl_Module *mod, void **userdata,
-				  const char *modname, GElf_Addr base,
-				  const char *file_name, const char *debuglink_file,
-				  GElf_Word debuglink_crc,
-				  char **debuginfo_file_name)
+static int find_debuginfo_on_disk(Dwfl_Module *mod, void **userdata, const char *modname,
+                                  GElf_Addr base, const char *file_name, const char *debuglink_file,
+                                  GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
 	char *canon = NULL, *deflink = NULL;
 	const char *name, *link, *slash;
 	int fd, dirlen;
 
-	fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base,
-					  file_name, debuglink_file,
-					  debuglink_crc, debuginfo_file_name);
+	fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+	                                  debuglink_crc, debuginfo_file_name);
 	if (fd >= 0 || !file_name)
 		return fd;
 
@@ -239,29 +231,25 @@ static int find_debuginfo_on_disk(Dwfl_Module *mod, void **userdata,
 	if (link[0] == '/')
 		goto out;
 
-	fd = try_debuglink(mod, "", name, dirlen, "", link, name,
-			   debuginfo_file_name);
+	fd = try_debuglink(mod, "", name, dirlen, "", link, name, debuginfo_file_name);
 	if (fd < 0)
 		fd = try_debuglink(mod, "", name, dirlen, "/.debug", link, name,
-				   debuginfo_file_name);
+		                   debuginfo_file_name);
 	if (fd < 0)
-		fd = try_debuglink(mod, "/usr/lib/debug", name, dirlen, "", link,
-				   name, debuginfo_file_name);
+		fd = try_debuglink(mod, "/usr/lib/debug", name, dirlen, "", link, name,
+		                   debuginfo_file_name);
 out:
 	free(deflink);
 	free(canon);
 	return fd;
 }
 
-static int find_debuginfo_local(Dwfl_Module *mod, void **userdata,
-				const char *modname, GElf_Addr base,
-				const char *file_name, const char *debuglink_file,
-				GElf_Word debuglink_crc,
-				char **debuginfo_file_name)
+static int find_debuginfo_local(Dwfl_Module *mod, void **userdata, const char *modname,
+                                GElf_Addr base, const char *file_name, const char *debuglink_file,
+                                GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
-	int fd = find_debuginfo_on_disk(mod, userdata, modname, base, file_name,
-					debuglink_file, debuglink_crc,
-					debuginfo_file_name);
+	int fd = find_debuginfo_on_disk(mod, userdata, modname, base, file_name, debuglink_file,
+	                                debuglink_crc, debuginfo_file_name);
 
 #ifdef COSTACK_PRELOAD
 	/* libdwfl keeps a debug file's descriptor: in someone else's program, at the top of
@@ -285,7 +273,7 @@ static uint64_t hash_u64(uint64_t x)
 
 static uint64_t hash_str(const char *p)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
 
 	while (*p) {
 		h ^= (unsigned char)*p++;
@@ -351,14 +339,12 @@ static uint64_t cache_hash(uint64_t pc, bool ret, uint32_t file)
 	return hash_u64(pc ^ (uint64_t)ret ^ ((uint64_t)file << 1));
 }
 
-static size_t cache_slot(const struct symbolizer *s, uint64_t pc, bool ret,
-			 uint32_t file)
+static size_t cache_slot(const struct symbolizer *s, uint64_t pc, bool ret, uint32_t file)
 {
 	return cache_hash(pc, ret, file) & (s->cachecap - 1);
 }
 
-static struct cache_entry *cache_find(struct symbolizer *s, uint64_t pc,
-				      bool ret, uint32_t file)
+static struct cache_entry *cache_find(struct symbolizer *s, uint64_t pc, bool ret, uint32_t file)
 {
 	size_t i;
 
@@ -366,8 +352,7 @@ static struct cache_entry *cache_find(struct symbolizer *s, uint64_t pc,
 		return NULL;
 	i = cache_slot(s, pc, ret, file);
 	while (s->cache[i]) {
-		if (s->cache[i]->pc == pc && s->cache[i]->ret == ret &&
-		    s->cache[i]->file == file)
+		if (s->cache[i]->pc == pc && s->cache[i]->ret == ret && s->cache[i]->file == file)
 			return s->cache[i];
 		i = (i + 1) & (s->cachecap - 1);
 	}
@@ -432,12 +417,11 @@ static int dl_counts_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct dl_counts *c = arg;
 
-	if (size >= offsetof(struct dl_phdr_info, dlpi_subs) +
-		    sizeof(info->dlpi_subs)) {
+	if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
 		c->adds = info->dlpi_adds;
 		c->subs = info->dlpi_subs;
 	}
-	return 1;	/* the counters are the same in every entry */
+	return 1; /* the counters are the same in every entry */
 }
 
 /*
@@ -462,15 +446,17 @@ static void get_dl_counts(struct dl_counts *c)
 static void probe_demangler(struct symbolizer *s, const struct dl_counts *dl)
 {
 	static const char *const runtimes[] = {
-		"libstdc++.so.6", "libc++abi.so.1", "libc++.so.1",
+	        "libstdc++.so.6",
+	        "libc++abi.so.1",
+	        "libc++.so.1",
 	};
 	demangle_fn fn, none = NULL;
 	void *h = NULL;
 	size_t i;
 
 	if (__atomic_load_n(&s->demangle, __ATOMIC_ACQUIRE) ||
-	    __atomic_exchange_n(&s->demangle_probed, dl->adds + 1,
-				__ATOMIC_RELAXED) == dl->adds + 1)
+	    __atomic_exchange_n(&s->demangle_probed, dl->adds + 1, __ATOMIC_RELAXED) ==
+	            dl->adds + 1)
 		return;
 
 	fn = (demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
@@ -487,8 +473,8 @@ static void probe_demangler(struct symbolizer *s, const struct dl_counts *dl)
 	if (!fn)
 		return;
 	/* Another thread may have found it meanwhile; one handle is enough. */
-	if (__atomic_compare_exchange_n(&s->demangle, &none, fn, false,
-					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+	if (__atomic_compare_exchange_n(&s->demangle, &none, fn, false, __ATOMIC_ACQ_REL,
+	                                __ATOMIC_ACQUIRE))
 		__atomic_store_n(&s->demangle_handle, h, __ATOMIC_RELEASE);
 	else if (h)
 		dlclose(h);
@@ -567,19 +553,16 @@ static const char *die_function_name(Dwarf_Die *die)
 	 * _integrate follows DW_AT_abstract_origin and DW_AT_specification,
 	 * which is where inlined and out-of-class definitions keep names.
 	 */
-	name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name,
-						     &attr));
+	name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
 	if (!name)
-		name = dwarf_formstring(dwarf_attr_integrate(die,
-				DW_AT_MIPS_linkage_name, &attr));
+		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
 	if (!name)
 		name = dwarf_diename(die);
 	return name;
 }
 
 /* File and line from which the inlined subroutine DIE was called. */
-static void die_call_site(struct symbolizer *s, Dwarf_Die *die,
-			  const char **file, int *line)
+static void die_call_site(struct symbolizer *s, Dwarf_Die *die, const char **file, int *line)
 {
 	Dwarf_Attribute attr;
 	Dwarf_Word val;
@@ -593,8 +576,7 @@ static void die_call_site(struct symbolizer *s, Dwarf_Die *die,
 	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &attr), &val) != 0)
 		return;
 	/* The file index refers to the line table of the DIE's own unit. */
-	if (!dwarf_diecu(die, &cu, NULL, NULL) ||
-	    dwarf_getsrcfiles(&cu, &files, NULL) != 0)
+	if (!dwarf_diecu(die, &cu, NULL, NULL) || dwarf_getsrcfiles(&cu, &files, NULL) != 0)
 		return;
 	*file = intern(s, dwarf_filesrc(files, val, NULL, NULL));
 }
@@ -622,9 +604,8 @@ static bool is_function_tag(int tag)
  * in DWARF terms (bias removed). Returns the number of frames added; 0 when
  * there is no DWARF function for it.
  */
-static int dwarf_frames(struct symbolizer *s, Dwarf_Die *cudie,
-			Dwarf_Addr dwaddr, const char *line_file, int line_no,
-			struct frame_vec *fv)
+static int dwarf_frames(struct symbolizer *s, Dwarf_Die *cudie, Dwarf_Addr dwaddr,
+                        const char *line_file, int line_no, struct frame_vec *fv)
 {
 	Dwarf_Die *scopes = NULL, *fns = NULL;
 	Dwarf_Die inner;
@@ -700,8 +681,8 @@ static Dwarf_Die *find_cu(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bias)
  * Resolve addr (already pc - 1 for return addresses) in mod. Fills fv with
  * at least one frame unless out of memory.
  */
-static void module_frames(struct symbolizer *s, Dwfl_Module *mod, uint64_t pc,
-			  Dwarf_Addr addr, struct frame_vec *fv)
+static void module_frames(struct symbolizer *s, Dwfl_Module *mod, uint64_t pc, Dwarf_Addr addr,
+                          struct frame_vec *fv)
 {
 	const char *modname, *line_file = NULL, *symname;
 	Dwarf_Addr start = 0, bias = 0, dwbias = 0;
@@ -718,8 +699,7 @@ static void module_frames(struct symbolizer *s, Dwfl_Module *mod, uint64_t pc,
 	 * the load base). Without the ELF file, the lowest mapped address is
 	 * the best guess at the base.
 	 */
-	modname = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, NULL,
-				   NULL);
+	modname = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, NULL, NULL);
 	offset = pc - (dwfl_module_getelf(mod, &bias) ? bias : start);
 
 	n = 0;
@@ -732,8 +712,7 @@ static void module_frames(struct symbolizer *s, Dwfl_Module *mod, uint64_t pc,
 			if (dwarf_lineno(line, &line_no))
 				line_no = 0;
 		}
-		n = dwarf_frames(s, cudie, addr - dwbias, line_file, line_no,
-				 fv);
+		n = dwarf_frames(s, cudie, addr - dwbias, line_file, line_no, fv);
 	}
 	if (n == 0) {
 		struct sym_frame *f = vec_push(fv);
@@ -750,8 +729,7 @@ static void module_frames(struct symbolizer *s, Dwfl_Module *mod, uint64_t pc,
 	 * (.symtab, else .dynsym) still name the physical function.
 	 */
 	if (!fv->v[0].function) {
-		symname = dwfl_module_addrinfo(mod, addr, &symoff, &sym, NULL,
-					       NULL, NULL);
+		symname = dwfl_module_addrinfo(mod, addr, &symoff, &sym, NULL, NULL, NULL);
 		fv->v[0].function = intern_name(s, symname);
 	}
 
@@ -771,17 +749,16 @@ static Dwfl_Module *find_module(struct symbolizer *s, Dwarf_Addr addr)
 	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
 	Dwarf_Addr start, end;
 
-	if (!mod || !dwfl_module_info(mod, NULL, &start, &end, NULL, NULL,
-				      NULL, NULL))
+	if (!mod || !dwfl_module_info(mod, NULL, &start, &end, NULL, NULL, NULL, NULL))
 		return NULL;
 	return addr >= start && addr < end ? mod : NULL;
 }
 
 static struct cache_entry *resolve(struct symbolizer *s, uint64_t pc, bool ret,
-				   const struct dl_counts *dl)
+                                   const struct dl_counts *dl)
 {
 	Dwarf_Addr addr = ret ? pc - 1 : pc;
-	struct frame_vec fv = { NULL, 0, 0 };
+	struct frame_vec fv = {NULL, 0, 0};
 	struct cache_entry *e = NULL;
 	bool reported_now = false;
 	Dwfl_Module *mod;
@@ -791,8 +768,7 @@ static struct cache_entry *resolve(struct symbolizer *s, uint64_t pc, bool ret,
 	 * cached result may be stale. (Our loader's counters say nothing of
 	 * another process.)
 	 */
-	if (!s->reported ||
-	    (!s->pid && (dl->adds != s->dl.adds || dl->subs != s->dl.subs))) {
+	if (!s->reported || (!s->pid && (dl->adds != s->dl.adds || dl->subs != s->dl.subs))) {
 		report(s, s->reported);
 		s->dl = *dl;
 		reported_now = true;
@@ -803,8 +779,7 @@ static struct cache_entry *resolve(struct symbolizer *s, uint64_t pc, bool ret,
 	 * the last report; the cache stays valid. Another process' junk
 	 * addresses re-read its maps at most every REREPORT_NS.
 	 */
-	if (!mod && !reported_now &&
-	    (!s->pid || monotonic_ns() - s->reported_ns >= REREPORT_NS)) {
+	if (!mod && !reported_now && (!s->pid || monotonic_ns() - s->reported_ns >= REREPORT_NS)) {
 		report(s, false);
 		mod = find_module(s, addr);
 	}
@@ -872,7 +847,7 @@ fail:
  */
 static void load_demangler(struct symbolizer *s)
 {
-	static const char *const runtimes[] = { "libstdc++.so.6", "libc++abi.so.1" };
+	static const char *const runtimes[] = {"libstdc++.so.6", "libc++abi.so.1"};
 	demangle_fn fn = (demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
 	void *h = NULL;
 
@@ -947,7 +922,7 @@ static int copy_out(const struct cache_entry *e, struct sym_frame *out, int cap)
 }
 
 int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool is_return_address,
-		      struct sym_frame *out, int cap)
+                      struct sym_frame *out, int cap)
 {
 	struct cache_entry *e;
 	struct dl_counts dl;
@@ -1009,7 +984,7 @@ struct symbolizer *symbolizer_new_files(void)
  * it. Returns the descriptor (elf set) or -1.
  */
 static int open_elf_with_build_id(const char *path, const unsigned char *build_id,
-				  size_t build_id_len, Elf **elfp)
+                                  size_t build_id_len, Elf **elfp)
 {
 	const void *got = NULL;
 	ssize_t got_len;
@@ -1053,13 +1028,12 @@ static uint64_t first_load_vaddr(Elf *elf)
 }
 
 /* Candidate files for a module recorded as path with this build ID and debug link. */
-static int find_module_file(const char *path, const unsigned char *build_id,
-			    size_t build_id_len, const char *debug_link, Elf **elfp,
-			    char **chosen)
+static int find_module_file(const char *path, const unsigned char *build_id, size_t build_id_len,
+                            const char *debug_link, Elf **elfp, char **chosen)
 {
 	const char *slash = strrchr(path, '/');
 	int dirlen = slash ? (int)(slash - path) : 0;
-	char *candidate[5] = { NULL };
+	char *candidate[5] = {NULL};
 	size_t n = 0;
 	int fd = -1;
 
@@ -1073,7 +1047,7 @@ static int find_module_file(const char *path, const unsigned char *build_id,
 		for (size_t i = 0; i < len; i++)
 			snprintf(hex + 2 * i, 3, "%02x", build_id[i]);
 		if (asprintf(&candidate[n], "/usr/lib/debug/.build-id/%.2s/%s.debug", hex,
-			     hex + 2) >= 0)
+		             hex + 2) >= 0)
 			n++;
 	}
 	if (debug_link && *debug_link && debug_link[0] != '/' && slash) {
@@ -1081,8 +1055,7 @@ static int find_module_file(const char *path, const unsigned char *build_id,
 			n++;
 		if (asprintf(&candidate[n], "%.*s/.debug/%s", dirlen, path, debug_link) >= 0)
 			n++;
-		if (asprintf(&candidate[n], "/usr/lib/debug%.*s/%s", dirlen, path,
-			     debug_link) >= 0)
+		if (asprintf(&candidate[n], "/usr/lib/debug%.*s/%s", dirlen, path, debug_link) >= 0)
 			n++;
 	}
 	for (size_t i = 0; i < n && fd < 0; i++) {
@@ -1101,9 +1074,9 @@ static int find_module_file(const char *path, const unsigned char *build_id,
 }
 
 int symbolizer_add_file(struct symbolizer *s, const char *path, const void *build_id,
-			size_t build_id_len, const char *debug_link, uint64_t *load_vaddr)
+                        size_t build_id_len, const char *debug_link, uint64_t *load_vaddr)
 {
-	struct sym_file f = { NULL, NULL };
+	struct sym_file f = {NULL, NULL};
 	char *chosen = NULL;
 	Elf *elf = NULL;
 	int fd, index = -1;
@@ -1150,10 +1123,10 @@ out:
 	return index;
 }
 
-int symbolizer_lookup_file(struct symbolizer *s, int file, uint64_t addr,
-			   bool is_return_address, struct sym_frame *out, int cap)
+int symbolizer_lookup_file(struct symbolizer *s, int file, uint64_t addr, bool is_return_address,
+                           struct sym_frame *out, int cap)
 {
-	struct frame_vec fv = { NULL, 0, 0 };
+	struct frame_vec fv = {NULL, 0, 0};
 	Dwarf_Addr lookup = is_return_address ? addr - 1 : addr;
 	Dwarf_Addr start, end;
 	struct cache_entry *e;
@@ -1175,15 +1148,15 @@ int symbolizer_lookup_file(struct symbolizer *s, int file, uint64_t addr,
 		goto out;
 	}
 	mod = s->files[file].mod;
-	if (dwfl_module_info(mod, NULL, &start, &end, NULL, NULL, NULL, NULL) &&
-	    lookup >= start && lookup < end) {
+	if (dwfl_module_info(mod, NULL, &start, &end, NULL, NULL, NULL, NULL) && lookup >= start &&
+	    lookup < end) {
 		module_frames(s, mod, addr, lookup, &fv);
 	} else {
 		struct sym_frame *f = vec_push(&fv);
 
 		if (f) {
-			f->module = intern(s, dwfl_module_info(mod, NULL, NULL, NULL, NULL,
-							       NULL, NULL, NULL));
+			f->module = intern(
+			        s, dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL));
 			f->offset = addr;
 		}
 	}

@@ -60,7 +60,7 @@ void symbolizer_refresh(struct symbolizer *s);
  * Thread-safe.
  */
 int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool is_return_address,
-		      struct sym_frame *out, int cap);
+                      struct sym_frame *out, int cap);
 
 /*
  * Offline: ELF files named by the caller (a recorded trace's modules), no
@@ -81,12 +81,12 @@ struct symbolizer *symbolizer_new_files(void);
  * or -1 when no file fits.
  */
 int symbolizer_add_file(struct symbolizer *s, const char *path, const void *build_id,
-			size_t build_id_len, const char *debug_link, uint64_t *load_vaddr);
+                        size_t build_id_len, const char *debug_link, uint64_t *load_vaddr);
 /*
  * symbolizer_lookup() for the address addr of file (symbolizer_add_file's
  * index), in the file's own terms (as objdump shows it); offset is addr.
  */
-int symbolizer_lookup_file(struct symbolizer *s, int file, uint64_t addr,
-			   bool is_return_address, struct sym_frame *out, int cap);
+int symbolizer_lookup_file(struct symbolizer *s, int file, uint64_t addr, bool is_return_address,
+                           struct sym_frame *out, int cap);
 
 #endif

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* task_view.c - asyncio's get_stack() rule and the consistent copy of a task record, once for every reader. */
+/* task_view.c - asyncio's get_stack() rule and the consistent copy of a task record, once for every
+ * reader. */
 #define _GNU_SOURCE
 #include "task_view.h"
 
@@ -7,14 +8,14 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const state_names[] = { "created", "running", "suspended", "done",
-					   "failed",  "cancelled", "unknown" };
-static const char *const runtime_names[] = { "thread", "ucontext", "fcontext" };
+static const char *const state_names[] = {"created", "running",   "suspended", "done",
+                                          "failed",  "cancelled", "unknown"};
+static const char *const runtime_names[] = {"thread", "ucontext", "fcontext"};
 
 _Static_assert(sizeof(state_names) / sizeof(*state_names) == COSTACK_STATE_UNKNOWN + 1,
-	       "a name for every state");
+               "a name for every state");
 _Static_assert(sizeof(runtime_names) / sizeof(*runtime_names) == COSTACK_RUNTIME_FCONTEXT + 1,
-	       "a name for every runtime");
+               "a name for every runtime");
 
 const char *task_state_name(int state)
 {
@@ -68,7 +69,7 @@ static uint64_t monotonic_ns(void)
 
 /* One try: the record and the newest snapshot of each kind, from the copy; false if torn. */
 static bool try_copy(const char *record, const struct task_ring_layout *layout,
-		     struct task_record *out)
+                     struct task_record *out)
 {
 	const struct costack_live_task *live = (const struct costack_live_task *)record;
 	uint32_t before = __atomic_load_n(&live->seq, __ATOMIC_ACQUIRE);
@@ -84,7 +85,8 @@ static bool try_copy(const char *record, const struct task_ring_layout *layout,
 		uint32_t slot = newest >= i ? newest - i : newest + ring - i;
 		struct costack_live_snapshot s;
 
-		memcpy(&s, record + layout->offset + (size_t)slot * layout->snapshot_size, sizeof(s));
+		memcpy(&s, record + layout->offset + (size_t)slot * layout->snapshot_size,
+		       sizeof(s));
 		if (!(s.what & COSTACK_LIVE_WHAT_RAISE) && !out->has_suspend) {
 			out->suspend = s;
 			out->has_suspend = true;
@@ -100,7 +102,7 @@ static bool try_copy(const char *record, const struct task_ring_layout *layout,
 #define SPINS 16
 
 bool task_record_copy(const void *record, const struct task_ring_layout *ring,
-		      struct task_record *out, uint64_t deadline_ns)
+                      struct task_record *out, uint64_t deadline_ns)
 {
 	for (unsigned tries = 0;; tries++) {
 		if (try_copy(record, ring, out))
@@ -156,7 +158,8 @@ const struct costack_live_stack *task_view_record(const struct costack_live_head
 void task_view_snapshot(const struct costack_live_header *h, const struct costack_live_snapshot *s,
                         struct task_view_parts *out)
 {
-	const struct costack_live_stack *rec = task_view_record(h, s->what & COSTACK_LIVE_WHAT_NUMBER);
+	const struct costack_live_stack *rec =
+	        task_view_record(h, s->what & COSTACK_LIVE_WHAT_NUMBER);
 
 	*out = (struct task_view_parts){
 	        .truncated = (s->what & COSTACK_LIVE_WHAT_TRUNCATED) != 0,
@@ -192,7 +195,7 @@ const char *task_view_name(const struct costack_live_header *h, uint32_t number)
 }
 
 const struct costack_live_snapshot *task_record_frames(const struct task_record *r,
-						       enum task_frames source)
+                                                       enum task_frames source)
 {
 	switch (source) {
 	case TASK_FRAMES_SUSPENSION:

@@ -91,7 +91,7 @@ struct task_record {
  * never held still (busy).
  */
 bool task_record_copy(const void *record, const struct task_ring_layout *ring,
-		      struct task_record *out, uint64_t deadline_ns);
+                      struct task_record *out, uint64_t deadline_ns);
 
 /* The snapshot of the raise a failed task died of (task_fatal_raise_number), NULL when it is
  * no longer known (neither kept nor its newest). */
@@ -122,6 +122,6 @@ void task_view_snapshot(const struct costack_live_header *h, const struct costac
  * none (a task that never suspended, no known raise) or they are not a snapshot's (entry, live,
  * none). */
 const struct costack_live_snapshot *task_record_frames(const struct task_record *r,
-						       enum task_frames source);
+                                                       enum task_frames source);
 
 #endif

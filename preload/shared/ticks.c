@@ -30,9 +30,10 @@ uint64_t ticks_realtime_ns(const struct tick_origin *o, double ns_per_tick, uint
 
 	if (!ticks)
 		return 0;
-	monotonic = o->is_tsc ? o->monotonic_at_load +
-					(uint64_t)double_to_i64((double)(int64_t)(ticks - o->tsc_at_load) *
-								ns_per_tick)
-			      : ticks;
+	monotonic =
+	        o->is_tsc ? o->monotonic_at_load +
+	                            (uint64_t)double_to_i64(
+	                                    (double)(int64_t)(ticks - o->tsc_at_load) * ns_per_tick)
+	                  : ticks;
 	return monotonic + (uint64_t)o->realtime_minus_monotonic;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* ticks.h - the live registry's times (costack-live.h) in nanoseconds: one formula for the process and its outside readers. */
+/* ticks.h - the live registry's times (costack-live.h) in nanoseconds: one formula for the process
+ * and its outside readers. */
 #ifndef COSTACK_TICKS_H
 #define COSTACK_TICKS_H
 

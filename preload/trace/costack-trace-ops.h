@@ -29,17 +29,17 @@ struct costack_trace_ops {
 	int (*stack)(uint32_t id, const uint64_t *frames, uint32_t nframes);
 	/* costack:task_create */
 	void (*task_create)(uint64_t task, uint64_t parent, uint8_t runtime, uint8_t state,
-			    uint64_t entry, uint64_t stack_lo, uint64_t stack_hi);
+	                    uint64_t entry, uint64_t stack_lo, uint64_t stack_hi);
 	/* costack:task_name */
 	void (*task_name)(uint64_t task, const char *name);
 	/* costack:switch */
 	void (*switch_)(uint64_t prev, uint64_t next, uint8_t prev_state, uint32_t stack,
-			uint8_t truncated);
+	                uint8_t truncated);
 	/* costack:resume */
 	void (*resume)(uint64_t task);
 	/* costack:raise */
 	void (*raise)(uint64_t task, uint64_t raise, uint64_t origin, uint8_t forced,
-		      uint32_t stack, uint8_t truncated, const char *type, const char *what);
+	              uint32_t stack, uint8_t truncated, const char *type, const char *what);
 	/* costack:task_end */
 	void (*task_end)(uint64_t task, uint8_t outcome, uint64_t kept_raise);
 	/* costack:task_entry */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* trace.c - load libcostack-lttng.so when tracing is asked for, and fire its events as the core reports tasks. */
+/* trace.c - load libcostack-lttng.so when tracing is asked for, and fire its events as the core
+ * reports tasks. */
 #define _GNU_SOURCE
 #include "trace.h"
 
@@ -52,7 +53,7 @@ static const char *provider_path(char *buf, size_t size)
 	    !(slash = strrchr(info.dli_fname, '/')))
 		return PROVIDER_NAME;
 	if ((size_t)snprintf(buf, size, "%.*s/%s", (int)(slash - info.dli_fname), info.dli_fname,
-			     PROVIDER_NAME) >= size)
+	                     PROVIDER_NAME) >= size)
 		return PROVIDER_NAME;
 	return buf;
 }
@@ -98,11 +99,12 @@ static uint32_t stack_id(const struct stack_rec *rec)
 
 static void fire_create(const struct task *t)
 {
-	ops->task_create(t->id, t->parent, t->runtime, t->state, t->entry, t->stack_lo, t->stack_hi);
+	ops->task_create(t->id, t->parent, t->runtime, t->state, t->entry, t->stack_lo,
+	                 t->stack_hi);
 }
 
 static void fire_switch(const struct task *prev, const struct task *next,
-			const struct snapshot_parts *s)
+                        const struct snapshot_parts *s)
 {
 	uint32_t stack = task_state_ended(prev->state) ? 0 : stack_id(s->stack);
 
@@ -156,11 +158,11 @@ static void on_task_ended(const struct task *t)
 {
 	tell_inherited();
 	ops->task_end(t->id, t->state,
-		      t->state == COSTACK_FAILED && task_has_kept(t) ? t->kept_raise : 0);
+	              t->state == COSTACK_FAILED && task_has_kept(t) ? t->kept_raise : 0);
 }
 
 static void on_task_switched(const struct task *prev, const struct task *next,
-			     const struct snapshot_parts *s)
+                             const struct snapshot_parts *s)
 {
 	tell_inherited();
 	fire_switch(prev, next, s);
@@ -178,7 +180,7 @@ static void on_task_raised(const struct task *t, const struct snapshot_parts *s)
 
 	tell_inherited();
 	ops->raise(t->id, t->raises, e ? e->origin : t->id, e && e->forced, stack_id(s->stack),
-		   s->truncated, e ? e->type : "", e ? e->what : "");
+	           s->truncated, e ? e->type : "", e ? e->what : "");
 }
 
 static void on_thread_stop(void)
@@ -199,15 +201,15 @@ static void on_fork_child(void)
 }
 
 static const struct core_observer trace_observer = {
-	.thread_stop = on_thread_stop,
-	.fork_child = on_fork_child,
-	.task_created = on_task_created,
-	.task_named = on_task_named,
-	.task_entry = on_task_entry,
-	.task_ended = on_task_ended,
-	.task_switched = on_task_switched,
-	.task_resumed = on_task_resumed,
-	.task_raised = on_task_raised,
+        .thread_stop = on_thread_stop,
+        .fork_child = on_fork_child,
+        .task_created = on_task_created,
+        .task_named = on_task_named,
+        .task_entry = on_task_entry,
+        .task_ended = on_task_ended,
+        .task_switched = on_task_switched,
+        .task_resumed = on_task_resumed,
+        .task_raised = on_task_raised,
 };
 
 void trace_attach(void)
@@ -223,15 +225,16 @@ void trace_attach(void)
 	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!handle) {
 		log_error("COSTACK_TRACE=1 but %s cannot be loaded (%s); this run is not traced",
-			  path, dlerror());
+		          path, dlerror());
 		return;
 	}
 	found = dlsym(handle, COSTACK_TRACE_OPS_SYMBOL);
 	if (!found || found->version != COSTACK_TRACE_OPS_VERSION ||
 	    found->size < sizeof(struct costack_trace_ops)) {
-		log_error("COSTACK_TRACE=1 but %s is not this costack's provider (no %s version %d); "
-			  "this run is not traced",
-			  path, COSTACK_TRACE_OPS_SYMBOL, COSTACK_TRACE_OPS_VERSION);
+		log_error(
+		        "COSTACK_TRACE=1 but %s is not this costack's provider (no %s version %d); "
+		        "this run is not traced",
+		        path, COSTACK_TRACE_OPS_SYMBOL, COSTACK_TRACE_OPS_VERSION);
 		dlclose(handle);
 		return;
 	}

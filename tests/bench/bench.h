@@ -42,7 +42,7 @@ static inline double bench_median(double *v, int n)
  * switch did less than it does in a program.
  */
 static inline uint64_t bench_seen_switches(const struct costack_api *api, const void *inside,
-					   int *frames)
+                                           int *frames)
 {
 	struct costack_task_info info;
 	void *pcs[COSTACK_MAX_FRAMES];
@@ -72,7 +72,7 @@ static inline double bench_target(void)
  * False when the row fails: no figure, or over the target at depth 32.
  */
 static inline bool bench_row(int depth, double *bare_ns, double *hooked_ns, double *ratio,
-			     int rounds, uint64_t seen, uint64_t made, int frames, double target)
+                             int rounds, uint64_t seen, uint64_t made, int frames, double target)
 {
 	double median;
 

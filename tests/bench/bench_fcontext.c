@@ -190,7 +190,7 @@ int main(int argc, char **argv)
 		}
 		after = bench_seen_switches(&api, hooked_stack + STACK_SIZE / 2, &frames);
 		if (!bench_row(depths[d], bare_ns, hooked_ns, ratio, ROUNDS, after - before,
-			       (uint64_t)ROUNDS * (uint64_t)round_trips, frames, target))
+		               (uint64_t)ROUNDS * (uint64_t)round_trips, frames, target))
 			failed = true;
 		/* The coroutines stay suspended, never finished: their stacks stay too. */
 	}

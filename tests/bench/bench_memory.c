@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* bench_memory.c - costack's memory per suspended task, 100 000 tasks alive: the same run with and without the preload. */
+/* bench_memory.c - costack's memory per suspended task, 100 000 tasks alive: the same run with and
+ * without the preload. */
 #define _GNU_SOURCE
 #include <stdbool.h>
 #include <stdio.h>
@@ -56,7 +57,7 @@ static int child(long n)
 	struct costack_api api;
 	void *frames[COSTACK_MAX_FRAMES];
 	char *stacks = mmap(NULL, (size_t)n * STACK_SIZE, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	long before;
 
 	contexts = calloc((size_t)n, sizeof(*contexts));
@@ -81,8 +82,8 @@ static int child(long n)
 
 /* The RSS growth of a child run (-1: it failed); under costack, *tasks and *frames: what it
  * saw (the tasks unfinished, the frames of the last task's stack). */
-static long run_child(const char *self, long n, const char *preload, const char *ring,
-                      long *tasks, long *frames)
+static long run_child(const char *self, long n, const char *preload, const char *ring, long *tasks,
+                      long *frames)
 {
 	char arg[32], out[128] = "";
 	int pipefd[2], status;
@@ -145,7 +146,8 @@ int main(int argc, char **argv)
 		with = run_child("/proc/self/exe", n, preload, rings[i], &tasks, &frames);
 		/* Every task known, suspended where it is: the figure is of what costack keeps. */
 		if (with < 0 || tasks < n || frames < DEPTH) {
-			printf("%-13s no figure: costack knew %ld tasks of %ld, and %ld frames of the "
+			printf("%-13s no figure: costack knew %ld tasks of %ld, and %ld frames of "
+			       "the "
 			       "last one's %d\n",
 			       rings[i], tasks, n, frames, DEPTH + 2);
 			failed = true;

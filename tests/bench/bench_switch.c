@@ -61,7 +61,7 @@ static double measure(swap_fn fn, int which, int depth)
 
 int main(int argc, char **argv)
 {
-	static const int depths[] = { 8, 32, 64 };
+	static const int depths[] = {8, 32, 64};
 	static double target; /* static: main calls getcontext, which returns twice */
 	struct costack_api api;
 	static bool failed; /* static: main calls getcontext, which returns twice */
@@ -77,7 +77,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (bare == hooked || !costack_api_load(&api)) {
-		fprintf(stderr, "bench_switch: swapcontext is not hooked (run under libcostack.so)\n");
+		fprintf(stderr,
+		        "bench_switch: swapcontext is not hooked (run under libcostack.so)\n");
 		return 2;
 	}
 	printf("%-6s %12s %12s %8s   (median of %d interleaved rounds, %ld round trips each)\n",
@@ -107,7 +108,7 @@ int main(int argc, char **argv)
 		}
 		after = bench_seen_switches(&api, stack + STACK_SIZE, &frames);
 		if (!bench_row(depths[d], bare_ns, hooked_ns, ratio, ROUNDS, after - before,
-			       (uint64_t)ROUNDS * (uint64_t)switches, frames, target))
+		               (uint64_t)ROUNDS * (uint64_t)switches, frames, target))
 			failed = true;
 	}
 	if (!failed)

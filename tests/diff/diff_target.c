@@ -14,15 +14,14 @@
  * worker_main and one of entry ticker_main in rounds of PERIOD_US (default 2000), each due
  * PERIOD_US after the one before was due (neither the time a round runs nor a wake-up late by
  * the same time each round lengthens a wait), a round more than a round late restarting the
- * count (no rounds back to back to catch up). Each wait function sets the round its task wakes in and switches to the scheduler
- * itself, so that it is the innermost frame of the suspension stack: a wait site of its own.
- * Every worker does ROUNDS (default 20) times: wait_for_io (1 round), wait_for_lock (1 round);
- * the ticker waits 1 round in tick_wait, 2 ROUNDS times. Variants:
- *   base     as above;
- *   slow     wait_for_lock waits 2 rounds: twice as long;
- *   newsite  every 5th time, a worker also waits 1 round in wait_for_disk: a new site;
- *   switch   each worker waits once more in wait_for_io at its end: one switch more per task.
- * The scheduler sleeps between rounds: that sleep is what the waits measure.
+ * count (no rounds back to back to catch up). Each wait function sets the round its task wakes in
+ * and switches to the scheduler itself, so that it is the innermost frame of the suspension stack:
+ * a wait site of its own. Every worker does ROUNDS (default 20) times: wait_for_io (1 round),
+ * wait_for_lock (1 round); the ticker waits 1 round in tick_wait, 2 ROUNDS times. Variants: base as
+ * above; slow     wait_for_lock waits 2 rounds: twice as long; newsite  every 5th time, a worker
+ * also waits 1 round in wait_for_disk: a new site; switch   each worker waits once more in
+ * wait_for_io at its end: one switch more per task. The scheduler sleeps between rounds: that sleep
+ * is what the waits measure.
  */
 
 #define WORKERS 4

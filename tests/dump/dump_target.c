@@ -186,7 +186,7 @@ static void answer_lines(const char *stop)
 		}
 		if (errno != EDOM) {
 			snprintf(text, sizeof(text), "errno changed to %s\n",
-				 strerrorname_np(errno));
+			         strerrorname_np(errno));
 			put(text);
 		}
 		if (got == 0)
@@ -354,7 +354,7 @@ STACK_FN void crasher_entry(void)
 static void guarded_stack(struct task *t, size_t size)
 {
 	char *p = mmap(NULL, 4096 + size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 
 	if (p == MAP_FAILED || mprotect(p, 4096, PROT_NONE) != 0)
 		abort();

@@ -69,8 +69,8 @@ int main(int argc, char **argv)
 	 * once, then again every REDEFINE_EVERY events. */
 	check(most() >= 2 * (uint64_t)SWITCHES / REDEFINE_EVERY,
 	      "the task's stack is defined again now and then", most());
-	check(most() <= 2 * (uint64_t)SWITCHES / REDEFINE_EVERY + 1,
-	      "and not at every switch", most());
+	check(most() <= 2 * (uint64_t)SWITCHES / REDEFINE_EVERY + 1, "and not at every switch",
+	      most());
 	printf("trace_redefine: %s\n", failed ? "failed" : "passed");
 	return failed != 0;
 }

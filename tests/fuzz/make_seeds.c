@@ -72,9 +72,8 @@ static uint32_t add_record(struct image *im, const void *words, uint32_t n)
 {
 	unsigned char rec[sizeof(struct costack_live_stack) + 64 * sizeof(uint64_t)];
 	uint64_t off = (im->len + 15) & ~(size_t)15;
-	struct costack_live_stack head = {.hash = 1,
-	                                  .number = (uint32_t)(off / COSTACK_LIVE_RECORD_ALIGN),
-	                                  .nframes = n};
+	struct costack_live_stack head = {
+	        .hash = 1, .number = (uint32_t)(off / COSTACK_LIVE_RECORD_ALIGN), .nframes = n};
 
 	memcpy(rec, &head, sizeof(head));
 	memcpy(rec + sizeof(head), words, n * sizeof(uint64_t));
@@ -136,9 +135,8 @@ static struct costack_live_snapshot snap(struct image *im, int kind, uint32_t st
 
 	if (kind == SUSPEND)
 		return (struct costack_live_snapshot){.what = stack, .at = 1};
-	return (struct costack_live_snapshot){.what = add_record(im, raise, 2) |
-	                                              COSTACK_LIVE_WHAT_RAISE,
-	                                      .at = 1};
+	return (struct costack_live_snapshot){
+	        .what = add_record(im, raise, 2) | COSTACK_LIVE_WHAT_RAISE, .at = 1};
 }
 
 static void finish(struct image *im)

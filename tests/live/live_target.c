@@ -97,7 +97,7 @@ static int states(void)
 	make_task(&thrower, target_thrower_entry, NULL, &main_ctx);
 	run_task(&thrower);
 	make_victim_and_heir(&victim, &heir, &main_ctx); /* the victim is cancelled */
-	costack_set_task_name(heir.id, "heir\t\xff");          /* a control character, not UTF-8 */
+	costack_set_task_name(heir.id, "heir\t\xff");    /* a control character, not UTF-8 */
 	fiber = target_fiber_start();
 	runner_start(&runner);
 

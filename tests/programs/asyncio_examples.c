@@ -147,7 +147,7 @@ static void check_waiting_tasks(void)
 		if (t->state != T_SLEEPING && t->state != T_AWAITING)
 			continue;
 		snprintf(what, sizeof(what), "t=%lds, Task-%d %s", now, i + 1,
-			 t->state == T_SLEEPING ? "sleeping" : "awaiting");
+		         t->state == T_SLEEPING ? "sleeping" : "awaiting");
 		check_state(t->id, COSTACK_SUSPENDED, what);
 		if (t->state == T_SLEEPING)
 			check_stack(t->id, 0, what, t->sleep_frames, t->sleep_depth);
@@ -194,7 +194,7 @@ static void run_until_complete(struct task *main_task)
 
 /* asyncio.run(main()); the main task's stacks while it sleeps and while it awaits. */
 static void asyncio_run(void (*entry)(void), const char *const *sleep_frames, int sleep_depth,
-			const char *const *await_frames, int await_depth)
+                        const char *const *await_frames, int await_depth)
 {
 	struct task *t;
 
@@ -235,7 +235,7 @@ STACK_FN void main_sequential(void)
 /* asyncio.create_task(say_after(delay, what)) */
 static struct task *create_say_after(long delay, const char *what)
 {
-	static const char *const sleeping[] = { "say_after", "async_sleep" };
+	static const char *const sleeping[] = {"say_after", "async_sleep"};
 	struct task *t = new_task((void (*)(void))say_after, 2, delay, (long)what);
 
 	expect_sleep(t, 2, sleeping);
@@ -268,9 +268,9 @@ STACK_FN void main_concurrent(void)
 
 int main(int argc, char **argv)
 {
-	static const char *const sequential_sleep[] = { "main_sequential", "say_after",
-							"async_sleep" };
-	static const char *const concurrent_await[] = { "main_concurrent", "await_task" };
+	static const char *const sequential_sleep[] = {"main_sequential", "say_after",
+	                                               "async_sleep"};
+	static const char *const concurrent_await[] = {"main_concurrent", "await_task"};
 
 	checks = check_init("asyncio_examples", argc, argv);
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* boost_probe.c - test-only preload: whenever a program prints, every task's state and stack, into a file. */
+/* boost_probe.c - test-only preload: whenever a program prints, every task's state and stack, into
+ * a file. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <limits.h>
@@ -50,7 +51,7 @@
 #define EXPORT __attribute__((visibility("default")))
 #define SEEN_MAX 1024
 
-static const char *const runtime_names[] = { "thread", "ucontext", "fcontext" };
+static const char *const runtime_names[] = {"thread", "ucontext", "fcontext"};
 
 /* Set while the probe runs on this thread: its own stdio calls (and
  * costack_print_stack's) pass straight through. */
@@ -67,7 +68,7 @@ static int nseen;
 #define REAL(name)                                                                                 \
 	static __typeof__(name) *real_##name;                                                      \
 	if (!real_##name)                                                                          \
-		real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name)
+	real_##name = (__typeof__(name) *)dlsym(RTLD_NEXT, #name)
 
 static void remember(costack_task_t id)
 {
@@ -99,26 +100,26 @@ static void print_frames(costack_task_t id, int state)
 		}
 		object = map->l_name && map->l_name[0] ? map->l_name : exe_path;
 		fprintf(probe_out, "frame %p %s %#lx %s\n", frames[i], object,
-			(unsigned long)(pc - map->l_addr), info.dli_sname ? info.dli_sname : "-");
+		        (unsigned long)(pc - map->l_addr), info.dli_sname ? info.dli_sname : "-");
 	}
 }
 
 static void print_task(costack_task_t id, costack_task_t current, int on_root_stack)
 {
-	struct costack_task_info info = { .size = sizeof(info) };
+	struct costack_task_info info = {.size = sizeof(info)};
 
 	if (costack_task_info(id, &info) != 0) {
 		fprintf(probe_out, "task %llu unknown\n", (unsigned long long)id);
 		return;
 	}
 	fprintf(probe_out,
-		"task %llu %s %s current=%d parent=%llu thread=%d switches=%llu raises=%llu "
-		"origin=%llu\n",
-		(unsigned long long)id, costack_state_name(info.state),
-		info.runtime >= 0 && info.runtime < 3 ? runtime_names[info.runtime] : "?",
-		id == current, (unsigned long long)info.parent, (int)info.thread,
-		(unsigned long long)info.switches, (unsigned long long)info.raises,
-		(unsigned long long)info.exception_origin);
+	        "task %llu %s %s current=%d parent=%llu thread=%d switches=%llu raises=%llu "
+	        "origin=%llu\n",
+	        (unsigned long long)id, costack_state_name(info.state),
+	        info.runtime >= 0 && info.runtime < 3 ? runtime_names[info.runtime] : "?",
+	        id == current, (unsigned long long)info.parent, (int)info.thread,
+	        (unsigned long long)info.switches, (unsigned long long)info.raises,
+	        (unsigned long long)info.exception_origin);
 	if (info.exception_type[0])
 		fprintf(probe_out, "exception %s: %s\n", info.exception_type, info.exception_what);
 	print_frames(id, info.state);
@@ -131,7 +132,7 @@ static void print_task(costack_task_t id, costack_task_t current, int on_root_st
 static void snapshot(const char *what, int full)
 {
 	static costack_task_t ids[SEEN_MAX]; /* under probe_lock */
-	struct costack_task_info self = { .size = sizeof(self) };
+	struct costack_task_info self = {.size = sizeof(self)};
 	costack_task_t current;
 	int on_root_stack;
 	size_t n;
@@ -141,8 +142,8 @@ static void snapshot(const char *what, int full)
 	in_probe = 1;
 	pthread_mutex_lock(&probe_lock);
 	current = costack_current_task();
-	on_root_stack = costack_task_info(current, &self) == 0 &&
-			self.runtime == COSTACK_RUNTIME_THREAD;
+	on_root_stack =
+	        costack_task_info(current, &self) == 0 && self.runtime == COSTACK_RUNTIME_THREAD;
 	n = costack_all_tasks(ids, SEEN_MAX);
 	if (n > SEEN_MAX)
 		n = SEEN_MAX;
@@ -152,10 +153,10 @@ static void snapshot(const char *what, int full)
 	if (probe_out && (full || snapshots < max_snapshots)) {
 		if (full)
 			fprintf(probe_out, "=== exit thread=%d current=%llu\n", (int)gettid(),
-				(unsigned long long)current);
+			        (unsigned long long)current);
 		else
 			fprintf(probe_out, "=== snapshot %d %s thread=%d current=%llu\n",
-				++snapshots, what, (int)gettid(), (unsigned long long)current);
+			        ++snapshots, what, (int)gettid(), (unsigned long long)current);
 		for (int i = 0; i < nseen; i++)
 			print_task(seen[i], current, on_root_stack);
 		fputs("=== end\n", probe_out);

@@ -32,7 +32,7 @@ bool check_init(const char *program, int argc, char **argv)
 		return true;
 	if (!quiet)
 		check(false, "libcostack.so is loaded (run me with LD_PRELOAD=libcostack.so, or "
-			     "with --quiet to skip the checks)");
+		             "with --quiet to skip the checks)");
 	return false;
 }
 
@@ -113,7 +113,7 @@ const char *frame_name(const void *pc, bool is_return, const char **module)
 }
 
 bool frames_match(void *const *frames, int n, bool entry_only, const char *const *expected,
-		  int nexpected, char *got, size_t got_size)
+                  int nexpected, char *got, size_t got_size)
 {
 	bool suffix = nexpected > 0 && !strcmp(expected[0], "...");
 	int first, len = 0;
@@ -127,7 +127,7 @@ bool frames_match(void *const *frames, int n, bool entry_only, const char *const
 	len += snprintf(got + len, got_size - (size_t)len, "[");
 	for (int i = 0; i < n && (size_t)len < got_size; i++)
 		len += snprintf(got + len, got_size - (size_t)len, "%s%s", i ? " " : "",
-				frame_name(frames[i], !entry_only, NULL));
+		                frame_name(frames[i], !entry_only, NULL));
 	if ((size_t)len < got_size)
 		snprintf(got + len, got_size - (size_t)len, "]");
 
@@ -149,7 +149,7 @@ static void describe_expected(const char *const *expected, int nexpected, char *
 }
 
 bool check_stack(costack_task_t task, int size, const char *what, const char *const *expected,
-		 int nexpected)
+                 int nexpected)
 {
 	void *frames[FRAMES_MAX];
 	char got[1024], want[512];
@@ -159,16 +159,16 @@ bool check_stack(costack_task_t task, int size, const char *what, const char *co
 	describe_expected(expected, nexpected, want, sizeof(want));
 	if (n < 0)
 		return check(false, "%s: get_stack(task %llu, size %d) = -1 (%s), want %s", what,
-			     (unsigned long long)task, size, strerror(errno), want);
+		             (unsigned long long)task, size, strerror(errno), want);
 	bool ok = frames_match(frames, n, state == COSTACK_CREATED, expected, nexpected, got,
-			       sizeof(got));
+	                       sizeof(got));
 	return check(ok, "%s: get_stack(task %llu %s, size %d) = %s%s%s", what,
-		     (unsigned long long)task, costack_state_name(state), size, got,
-		     ok ? "" : ", want ", ok ? "" : want);
+	             (unsigned long long)task, costack_state_name(state), size, got,
+	             ok ? "" : ", want ", ok ? "" : want);
 }
 
 bool check_frames(void *const *frames, int n, const char *what, const char *const *expected,
-		  int nexpected)
+                  int nexpected)
 {
 	char got[1024], want[512];
 	bool ok;
@@ -176,7 +176,7 @@ bool check_frames(void *const *frames, int n, const char *what, const char *cons
 	describe_expected(expected, nexpected, want, sizeof(want));
 	ok = n >= 0 && frames_match(frames, n, false, expected, nexpected, got, sizeof(got));
 	return check(ok, "%s: %d frames %s%s%s", what, n, n >= 0 ? got : "", ok ? "" : ", want ",
-		     ok ? "" : want);
+	             ok ? "" : want);
 }
 
 bool check_no_stack(costack_task_t task, int state, const char *what)
@@ -186,9 +186,9 @@ bool check_no_stack(costack_task_t task, int state, const char *what)
 	int n = costack_get_stack(task, frames, sizeof(frames) / sizeof(*frames), 0);
 
 	return check(got_state == state && n == 0,
-		     "%s: task %llu is %s with %d frames (want %s with 0 frames)", what,
-		     (unsigned long long)task, costack_state_name(got_state), n,
-		     costack_state_name(state));
+	             "%s: task %llu is %s with %d frames (want %s with 0 frames)", what,
+	             (unsigned long long)task, costack_state_name(got_state), n,
+	             costack_state_name(state));
 }
 
 bool check_state(costack_task_t task, int state, const char *what)
@@ -196,5 +196,5 @@ bool check_state(costack_task_t task, int state, const char *what)
 	int got = costack_task_state(task);
 
 	return check(got == state, "%s: task %llu is %s (want %s)", what, (unsigned long long)task,
-		     got < 0 ? "unknown" : costack_state_name(got), costack_state_name(state));
+	             got < 0 ? "unknown" : costack_state_name(got), costack_state_name(state));
 }

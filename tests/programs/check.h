@@ -57,24 +57,24 @@ const char *frame_name(const void *pc, bool is_return, const char **module);
  * names are written to `got` ("[a b c]") for a message.
  */
 bool frames_match(void *const *frames, int n, bool entry_only, const char *const *expected,
-		  int nexpected, char *got, size_t got_size);
+                  int nexpected, char *got, size_t got_size);
 
 /*
  * costack_get_stack(task, …, size) must give exactly the expected names,
  * oldest first (entry_only: the task is created, its one frame is its entry).
  */
 bool check_stack(costack_task_t task, int size, const char *what, const char *const *expected,
-		 int nexpected);
+                 int nexpected);
 #define CHECK_STACK(task, size, what, ...)                                                         \
-	check_stack((task), (size), (what), (const char *const[]){ __VA_ARGS__ },                  \
-		    (int)(sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *)))
+	check_stack((task), (size), (what), (const char *const[]){__VA_ARGS__},                    \
+	            (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)))
 /* Frames the caller got itself (a running task asking about itself must call
  * costack_get_stack() in the function it expects innermost). */
 bool check_frames(void *const *frames, int n, const char *what, const char *const *expected,
-		  int nexpected);
+                  int nexpected);
 #define CHECK_FRAMES(frames, n, what, ...)                                                         \
-	check_frames((frames), (n), (what), (const char *const[]){ __VA_ARGS__ },                  \
-		     (int)(sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *)))
+	check_frames((frames), (n), (what), (const char *const[]){__VA_ARGS__},                    \
+	             (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)))
 /* The task has no stack (done, cancelled): 0 frames, and the given state. */
 bool check_no_stack(costack_task_t task, int state, const char *what);
 /* The task's state (enum costack_state). */

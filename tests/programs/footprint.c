@@ -93,7 +93,7 @@ static bool mapped(const char *text)
 
 int main(int argc, char **argv)
 {
-	struct rlimit files = { 64, 64 }, space = { 2000000ull << 10, 2000000ull << 10 };
+	struct rlimit files = {64, 64}, space = {2000000ull << 10, 2000000ull << 10};
 	bool coroutine = argc > 1 && !strcmp(argv[1], "coroutine");
 	pthread_key_t key;
 	int fd, opened = 0;

@@ -83,7 +83,7 @@ STACK_FN void fresh_entry(void)
 /* The child's own task, checking itself. */
 STACK_FN void newborn_check(void)
 {
-	struct costack_task_info info = { .size = sizeof(info) };
+	struct costack_task_info info = {.size = sizeof(info)};
 	costack_task_t self = costack_current_task();
 	void *frames[FRAMES_MAX];
 	int n = costack_get_stack(self, frames, sizeof(frames) / sizeof(*frames), 0);
@@ -91,12 +91,12 @@ STACK_FN void newborn_check(void)
 	check(self != 0 && self == newborn.id, "child: the new task is current (%llu)",
 	      (unsigned long long)self);
 	CHECK_FRAMES(frames, n, "child: the new task asking about itself", "newborn_entry",
-		     "newborn_check");
+	             "newborn_check");
 	check(costack_task_info(self, &info) == 0 && info.thread == getpid() &&
-		      info.parent == root_id && info.state == COSTACK_RUNNING,
+	              info.parent == root_id && info.state == COSTACK_RUNNING,
 	      "child: the new task runs on the child's thread %d, made by main", (int)getpid());
-	CHECK_STACK(root_id, 0, "child: main while the new task runs", "...", "main",
-		    "child_main", "run_task");
+	CHECK_STACK(root_id, 0, "child: main while the new task runs", "...", "main", "child_main",
+	            "run_task");
 }
 
 STACK_FN void newborn_entry(void)
@@ -137,7 +137,7 @@ static void check_tasks_at_fork(const char *side)
 
 	for (size_t i = 0; i < count && i < 64; i++)
 		seen |= (ids[i] == root_id) | (ids[i] == sleeper.id) << 1 |
-			(ids[i] == fresh.id) << 2;
+		        (ids[i] == fresh.id) << 2;
 	check(seen == 7, "%s: all_tasks lists main, the suspended and the created task", side);
 	snprintf(what, sizeof(what), "%s: the suspended task", side);
 	CHECK_STACK(sleeper.id, 0, what, "fork_entry", "fork_a", "fork_yield");
@@ -148,19 +148,18 @@ static void check_tasks_at_fork(const char *side)
 
 STACK_FN void child_main(void)
 {
-	struct costack_task_info info = { .size = sizeof(info) };
+	struct costack_task_info info = {.size = sizeof(info)};
 
 	if (checks) {
 		int status;
 
 		check_tasks_at_fork("child");
 		status = costack_task_info(root_id, &info);
-		check(status == 0 && info.thread == getpid() &&
-			      info.state == COSTACK_RUNNING,
+		check(status == 0 && info.thread == getpid() && info.state == COSTACK_RUNNING,
 		      "child: main is running on the child's thread %d (task_info says %d)",
 		      (int)getpid(), (int)info.thread);
 		check_no_stack(orphan.id, COSTACK_CANCELLED,
-			       "child: the task running on another thread at the fork");
+		               "child: the task running on another thread at the fork");
 	}
 
 	make_task(&newborn, newborn_entry, &main_ctx);
@@ -215,7 +214,8 @@ int main(int argc, char **argv)
 
 	if (waitpid(child, &status, 0) != child)
 		abort();
-	printf("parent: child exited with status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	printf("parent: child exited with status %d\n",
+	       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	check(WIFEXITED(status) && WEXITSTATUS(status) == CHILD_STATUS,
 	      "parent: the child's exit status passed through (%d)", CHILD_STATUS);
 

@@ -31,8 +31,8 @@ static void *open_local(const char *path)
 
 int main(int argc, char **argv)
 {
-	struct local_fibers_report report = { 0 };
-	struct costack_task_info info = { .size = sizeof(info) };
+	struct local_fibers_report report = {0};
+	struct costack_task_info info = {.size = sizeof(info)};
 	void *cxx, *fibers;
 	int (*cxx_run)(void);
 	void (*fibers_run)(struct local_fibers_report *);
@@ -57,8 +57,8 @@ int main(int argc, char **argv)
 		check(report.generator_task && report.generator_task != costack_current_task(),
 		      "the generator fiber is a task of its own (%llu)", report.generator_task);
 		check(known == 0 && info.runtime == COSTACK_RUNTIME_FCONTEXT && info.switches >= 6,
-		      "an fcontext task switched in at least 6 times (runtime %d, %llu switches)", info.runtime,
-		      (unsigned long long)info.switches);
+		      "an fcontext task switched in at least 6 times (runtime %d, %llu switches)",
+		      info.runtime, (unsigned long long)info.switches);
 		check(costack_task_state(report.generator_task) == COSTACK_DONE,
 		      "the generator is done (%s)",
 		      costack_state_name(costack_task_state(report.generator_task)));

@@ -29,7 +29,7 @@ STACK_FN void args_yield(void)
 
 STACK_FN void args_entry(long a0, long a1, long a2, long a3, long a4, long a5, long a6)
 {
-	long got[] = { a0, a1, a2, a3, a4, a5, a6 };
+	long got[] = {a0, a1, a2, a3, a4, a5, a6};
 
 	received = 0;
 	for (int i = 0; i < nargs; i++)
@@ -89,7 +89,7 @@ static void run_with(int count, bool checks)
 
 int main(int argc, char **argv)
 {
-	static const int counts[] = { 0, 1, 5, 6, 7 };
+	static const int counts[] = {0, 1, 5, 6, 7};
 	bool checks = check_init("many_args", argc, argv);
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -62,7 +62,7 @@ static void wait_phase(enum phase p)
 /* Whether task_info says the task last ran on thread tid, in the given state. */
 static void check_attribution(enum costack_state state, pid_t tid, const char *what)
 {
-	struct costack_task_info info = { .size = sizeof(info) };
+	struct costack_task_info info = {.size = sizeof(info)};
 	int status = costack_task_info(task_id, &info);
 
 	check(status == 0 && info.state == (int)state && info.thread == tid,
@@ -84,14 +84,15 @@ STACK_FN void check_on_b(void)
 {
 	if (checks) {
 		void *frames[FRAMES_MAX];
-		int n = costack_get_stack(costack_current_task(), frames, sizeof(frames) / sizeof(*frames), 0);
+		int n = costack_get_stack(costack_current_task(), frames,
+		                          sizeof(frames) / sizeof(*frames), 0);
 
 		check(gettid() == b_tid, "the resumed task runs on thread B");
 		check(costack_current_task() == task_id,
 		      "on B: costack_current_task() is the migrated task");
 		check_attribution(COSTACK_RUNNING, b_tid, "on B, asked by itself");
 		CHECK_FRAMES(frames, n, "on B, asked by itself", "migrate_entry", "migrate_a",
-			     "migrate_b", "check_on_b");
+		             "migrate_b", "check_on_b");
 		check_state(b_root, COSTACK_SUSPENDED, "B's root task while B runs the task");
 	}
 	set_phase(P_RUNNING_ON_B);
@@ -121,7 +122,8 @@ STACK_FN void migrate_entry(void)
 {
 	if (checks) {
 		check(gettid() == a_tid, "the task first runs on thread A");
-		check(costack_current_task() == task_id, "on A: costack_current_task() is the task");
+		check(costack_current_task() == task_id,
+		      "on A: costack_current_task() is the task");
 		check_attribution(COSTACK_RUNNING, a_tid, "on A");
 	}
 	migrate_a();
@@ -167,7 +169,7 @@ static void *thread_b(void *arg)
 		check(costack_current_task() == b_root, "B runs its root task again");
 		check_attribution(COSTACK_SUSPENDED, b_tid, "suspended again, on B");
 		CHECK_STACK(task_id, 0, "suspended again, on B", "migrate_entry",
-			    "migrate_final_yield");
+		            "migrate_final_yield");
 	}
 	if (swapcontext(&b_ctx, &task_ctx) != 0) /* it returns to uc_link, b_ctx */
 		abort();
@@ -192,7 +194,7 @@ int main(int argc, char **argv)
 	if (checks) {
 		check_attribution(COSTACK_SUSPENDED, a_tid, "suspended on A");
 		CHECK_STACK(task_id, 0, "suspended on A", "migrate_entry", "migrate_a", "migrate_b",
-			    "migrate_yield");
+		            "migrate_yield");
 		check_state(a_root, COSTACK_RUNNING, "A's root task after the task suspended");
 	}
 	set_phase(P_RESUME_ON_B);
@@ -202,7 +204,7 @@ int main(int argc, char **argv)
 		/* Running elsewhere: asyncio's rule gives the stack it was last resumed at. */
 		check_attribution(COSTACK_RUNNING, b_tid, "running on B, asked by main");
 		CHECK_STACK(task_id, 0, "running on B, asked by main", "migrate_entry", "migrate_a",
-			    "migrate_b", "migrate_yield");
+		            "migrate_b", "migrate_yield");
 	}
 	set_phase(P_CONTINUE);
 

@@ -116,11 +116,11 @@ static void check_errno_fresh_thread(void)
 /* --- makecontext's arguments ------------------------------------------------- */
 
 static void args_task(long a0, long a1, long a2, long a3, long a4, long a5, long a6, long a7,
-		      long a8, long a9, long a10, long a11, long a12, long a13, long a14, long a15,
-		      long a16, long a17, long a18, long a19)
+                      long a8, long a9, long a10, long a11, long a12, long a13, long a14, long a15,
+                      long a16, long a17, long a18, long a19)
 {
-	long got[MAX_ARGS] = { a0,  a1,  a2,  a3,  a4,  a5,  a6,  a7,  a8,  a9,
-			       a10, a11, a12, a13, a14, a15, a16, a17, a18, a19 };
+	long got[MAX_ARGS] = {a0,  a1,  a2,  a3,  a4,  a5,  a6,  a7,  a8,  a9,
+	                      a10, a11, a12, a13, a14, a15, a16, a17, a18, a19};
 	int wrong = 0;
 
 	for (int i = 0; i < nargs; i++)
@@ -129,18 +129,18 @@ static void args_task(long a0, long a1, long a2, long a3, long a4, long a5, long
 	expect(!wrong, "%d wrong", wrong);
 }
 
-#define A(i) ((i) * 1001L)
+#define A(i) ((i)*1001L)
 
 static void check_arguments(void)
 {
-	static const int counts[] = { 0, 1, 5, 6, 7, 16, 17, 20 };
+	static const int counts[] = {0, 1, 5, 6, 7, 16, 17, 20};
 
 	for (size_t c = 0; c < sizeof(counts) / sizeof(*counts); c++) {
 		nargs = counts[c];
 		prepare(&main_ctx);
 		makecontext(&task_ctx, (void (*)(void))args_task, nargs, A(1), A(2), A(3), A(4),
-			    A(5), A(6), A(7), A(8), A(9), A(10), A(11), A(12), A(13), A(14), A(15),
-			    A(16), A(17), A(18), A(19), A(20));
+		            A(5), A(6), A(7), A(8), A(9), A(10), A(11), A(12), A(13), A(14), A(15),
+		            A(16), A(17), A(18), A(19), A(20));
 		if (swapcontext(&main_ctx, &task_ctx) != 0)
 			abort();
 	}

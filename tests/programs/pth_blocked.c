@@ -59,23 +59,23 @@ BLOCKER(sleep, pth_sleep(HOUR))
 BLOCKER(nap, pth_nap(pth_time(HOUR, 0)))
 BLOCKER(read, pth_read(pipe_fds[0], read_buf, 1))
 BLOCKER(mutex, pth_mutex_acquire(&held, FALSE, NULL))
-BLOCKER(cond, (pth_mutex_acquire(&cond_mutex, FALSE, NULL),
-	       pth_cond_await(&cond, &cond_mutex, NULL)))
+BLOCKER(cond,
+        (pth_mutex_acquire(&cond_mutex, FALSE, NULL), pth_cond_await(&cond, &cond_mutex, NULL)))
 BLOCKER(join, pth_join(sleeper, NULL))
 
 #define BLOCKED(description, name, call)                                                           \
 	{                                                                                          \
 		.what = description, .thread = name##_thread,                                      \
-		.frames = { #name "_thread", #name "_blocks" }, .pth_call = call                   \
+		.frames = {#name "_thread", #name "_blocks"}, .pth_call = call                     \
 	}
 
 static struct blocked blocked[] = {
-	BLOCKED("pth_sleep", sleep, "pth_sleep"),
-	BLOCKED("pth_nap", nap, "pth_nap"),
-	BLOCKED("pth_read on an empty pipe", read, "pth_read"),
-	BLOCKED("pth_mutex_acquire of a held mutex", mutex, "pth_mutex_acquire"),
-	BLOCKED("pth_cond_await", cond, "pth_cond_await"),
-	BLOCKED("pth_join of a sleeping thread", join, "pth_join"),
+        BLOCKED("pth_sleep", sleep, "pth_sleep"),
+        BLOCKED("pth_nap", nap, "pth_nap"),
+        BLOCKED("pth_read on an empty pipe", read, "pth_read"),
+        BLOCKED("pth_mutex_acquire of a held mutex", mutex, "pth_mutex_acquire"),
+        BLOCKED("pth_cond_await", cond, "pth_cond_await"),
+        BLOCKED("pth_join of a sleeping thread", join, "pth_join"),
 };
 #define NBLOCKED (int)(sizeof(blocked) / sizeof(*blocked))
 
@@ -105,14 +105,14 @@ static void check_blocked(struct blocked *b, const char *program)
 	for (int i = 0; i < n; i++) {
 		name = frame_name(frames[i], true, &module);
 		len += snprintf(got + len, sizeof(got) - (size_t)len, "%s%s(%s)", i ? " " : "",
-				name, module ? module : "?");
+		                name, module ? module : "?");
 		if ((size_t)len >= sizeof(got))
 			len = (int)sizeof(got) - 1;
 		if (module && !strcmp(module, program)) {
 			if (first_own < 0)
 				first_own = i;
 			own_ok = own_ok && own < 2 && i == first_own + own &&
-				 !strcmp(name, b->frames[own]);
+			         !strcmp(name, b->frames[own]);
 			own++;
 		}
 		costack_seen = costack_seen || (module && strstr(module, "libcostack"));
@@ -127,7 +127,7 @@ static void check_blocked(struct blocked *b, const char *program)
 
 		name = call < n ? frame_name(frames[call], true, &module) : "(none)";
 		check(call < n && !strncmp(name, b->pth_call, strlen(b->pth_call)) && module &&
-			      strstr(module, "libpth"),
+		              strstr(module, "libpth"),
 		      "%s: %s calls %s… of libpth (got %s)", b->what, b->frames[1], b->pth_call,
 		      name);
 		bool inside_pth = true;
@@ -166,7 +166,8 @@ int main(int argc, char **argv)
 		pth_yield(NULL);
 		waiting = 0;
 		for (int i = 0; i < NBLOCKED; i++)
-			waiting += blocked[i].local && pth_state(blocked[i].pth) == PTH_STATE_WAITING;
+			waiting +=
+			        blocked[i].local && pth_state(blocked[i].pth) == PTH_STATE_WAITING;
 	} while (waiting < NBLOCKED && ++rounds < 100);
 	printf("pth_blocked: %d of %d Pth threads wait\n", waiting, NBLOCKED);
 

@@ -111,7 +111,7 @@ STACK_FN void created_entry(void)
 
 static void check_created(void)
 {
-	struct costack_task_info info = { .size = sizeof(info) };
+	struct costack_task_info info = {.size = sizeof(info)};
 	void *frames[FRAMES_MAX];
 	char line[512];
 	char *text;
@@ -126,24 +126,25 @@ static void check_created(void)
 	CHECK_STACK(created.id, 0, "created", "created_entry");
 	CHECK_STACK(created.id, 1, "created, size 1", "created_entry");
 	check(costack_task_info(created.id, &info) == 0 && info.id == created.id &&
-		      info.state == COSTACK_CREATED && info.runtime == COSTACK_RUNTIME_UCONTEXT &&
-		      info.entry == (void *)created_entry && info.parent == root_id &&
-		      info.stack_lo == created.stack && info.stack_hi == created.stack + STACK_SIZE &&
-		      info.switches == 0,
-	      "created: task_info: entry, parent (main), runtime ucontext, stack range, 0 switches");
+	              info.state == COSTACK_CREATED && info.runtime == COSTACK_RUNTIME_UCONTEXT &&
+	              info.entry == (void *)created_entry && info.parent == root_id &&
+	              info.stack_lo == created.stack &&
+	              info.stack_hi == created.stack + STACK_SIZE && info.switches == 0,
+	      "created: task_info: entry, parent (main), runtime ucontext, stack range, 0 "
+	      "switches");
 
 	text = print_stack_text(created.id, 0, &status);
 	char header[128];
 	snprintf(header, sizeof(header), "Stack for <Task created id=%llu ",
-		 (unsigned long long)created.id);
+	         (unsigned long long)created.id);
 	check(status == 0 && nth_line(text, 0, line, sizeof(line)) &&
-		      !strncmp(line, header, strlen(header)) &&
-		      strstr(line, " entry=created_entry()") &&
-		      ends_with(line, "> (most recent call last):"),
+	              !strncmp(line, header, strlen(header)) &&
+	              strstr(line, " entry=created_entry()") &&
+	              ends_with(line, "> (most recent call last):"),
 	      "created: print_stack header: '%s'", nth_line(text, 0, line, sizeof(line)));
 	check(count_lines(text) == 2 && nth_line(text, 1, line, sizeof(line)) &&
-		      !strncmp(line, "  File \"", 8) && strstr(line, "states.c\", line ") &&
-		      ends_with(line, ", in created_entry"),
+	              !strncmp(line, "  File \"", 8) && strstr(line, "states.c\", line ") &&
+	              ends_with(line, ", in created_entry"),
 	      "created: print_stack shows the entry function: '%s'",
 	      nth_line(text, 1, line, sizeof(line)) ? line : "(none)");
 	free(text);
@@ -184,16 +185,15 @@ static void check_sleeper_frames(void)
 	      (unsigned long long)sleeper.self_id, (unsigned long long)sleeper.id);
 	check_state(sleeper.id, COSTACK_SUSPENDED, "suspended");
 	CHECK_STACK(sleeper.id, 0, "suspended", "sleeper_entry", "sleeper_a", "sleeper_b",
-		    "task_yield");
+	            "task_yield");
 	CHECK_STACK(sleeper.id, 4, "suspended, size = depth", "sleeper_entry", "sleeper_a",
-		    "sleeper_b", "task_yield");
+	            "sleeper_b", "task_yield");
 	CHECK_STACK(sleeper.id, 100, "suspended, size > depth", "sleeper_entry", "sleeper_a",
-		    "sleeper_b", "task_yield");
-	CHECK_STACK(sleeper.id, 2, "suspended, size 2 keeps the newest", "sleeper_b",
-		    "task_yield");
+	            "sleeper_b", "task_yield");
+	CHECK_STACK(sleeper.id, 2, "suspended, size 2 keeps the newest", "sleeper_b", "task_yield");
 	CHECK_STACK(sleeper.id, 1, "suspended, size 1 keeps the newest", "task_yield");
-	CHECK_STACK(sleeper.id, -1, "suspended, size -1 is no limit", "sleeper_entry",
-		    "sleeper_a", "sleeper_b", "task_yield");
+	CHECK_STACK(sleeper.id, -1, "suspended, size -1 is no limit", "sleeper_entry", "sleeper_a",
+	            "sleeper_b", "task_yield");
 
 	/* A cut stack writes no more than size frames. */
 	for (int i = 0; i < 8; i++)
@@ -205,36 +205,36 @@ static void check_sleeper_frames(void)
 
 static void check_sleeper_info(void)
 {
-	struct costack_task_info info = { .size = sizeof(info) };
+	struct costack_task_info info = {.size = sizeof(info)};
 
 	int status = costack_task_info(sleeper.id, &info);
 
 	check(status == 0 && info.state == COSTACK_SUSPENDED &&
-		      info.entry == (void *)sleeper_entry && info.parent == root_id &&
-		      info.switches == 1 && info.thread == getpid() &&
-		      info.runtime == COSTACK_RUNTIME_UCONTEXT,
+	              info.entry == (void *)sleeper_entry && info.parent == root_id &&
+	              info.switches == 1 && info.thread == getpid() &&
+	              info.runtime == COSTACK_RUNTIME_UCONTEXT,
 	      "suspended: task_info: suspended, entry, parent, 1 switch, thread %d (got %d)",
 	      (int)getpid(), (int)info.thread);
 	check(costack_set_task_name(sleeper.id, "sleeper") == 0 &&
-		      costack_task_info(sleeper.id, &info) == 0 && !strcmp(info.name, "sleeper"),
+	              costack_task_info(sleeper.id, &info) == 0 && !strcmp(info.name, "sleeper"),
 	      "suspended: set_task_name then task_info gives the name");
 }
 
 static void check_sleeper_print(void)
 {
-	const char *fns[] = { "sleeper_entry", "sleeper_a", "sleeper_b", "task_yield" };
-	int lines[] = { entry_line, a_line, b_line, yield_line };
+	const char *fns[] = {"sleeper_entry", "sleeper_a", "sleeper_b", "task_yield"};
+	int lines[] = {entry_line, a_line, b_line, yield_line};
 	char line[512], header[256], want[256];
 	char *text;
 	int status;
 
 	text = print_stack_text(sleeper.id, 0, &status);
 	snprintf(header, sizeof(header), "Stack for <Task suspended id=%llu name='sleeper' ",
-		 (unsigned long long)sleeper.id);
+	         (unsigned long long)sleeper.id);
 	check(status == 0 && nth_line(text, 0, line, sizeof(line)) &&
-		      !strncmp(line, header, strlen(header)) &&
-		      strstr(line, " entry=sleeper_entry()") && strstr(line, " runtime=ucontext") &&
-		      ends_with(line, "> (most recent call last):"),
+	              !strncmp(line, header, strlen(header)) &&
+	              strstr(line, " entry=sleeper_entry()") && strstr(line, " runtime=ucontext") &&
+	              ends_with(line, "> (most recent call last):"),
 	      "suspended: print_stack header: '%s'",
 	      nth_line(text, 0, line, sizeof(line)) ? line : "(none)");
 	check(count_lines(text) == 5, "suspended: print_stack prints 4 frames (%d lines)",
@@ -242,7 +242,7 @@ static void check_sleeper_print(void)
 	for (int i = 0; i < 4; i++) {
 		snprintf(want, sizeof(want), "states.c\", line %d, in %s", lines[i], fns[i]);
 		check(nth_line(text, i + 1, line, sizeof(line)) && !strncmp(line, "  File \"", 8) &&
-			      ends_with(line, want),
+		              ends_with(line, want),
 		      "suspended: print_stack frame %d is '…%s' (got '%s')", i, want,
 		      nth_line(text, i + 1, line, sizeof(line)) ? line : "(none)");
 	}
@@ -250,8 +250,8 @@ static void check_sleeper_print(void)
 
 	text = print_stack_text(sleeper.id, 2, &status);
 	check(status == 0 && count_lines(text) == 3 && nth_line(text, 1, line, sizeof(line)) &&
-		      ends_with(line, "in sleeper_b") && nth_line(text, 2, line, sizeof(line)) &&
-		      ends_with(line, "in task_yield"),
+	              ends_with(line, "in sleeper_b") && nth_line(text, 2, line, sizeof(line)) &&
+	              ends_with(line, "in task_yield"),
 	      "suspended: print_stack limit 2 prints the newest 2 frames");
 	free(text);
 }
@@ -283,10 +283,10 @@ STACK_FN void runner_check(void)
 	status = costack_print_stack(self, 0, f);
 	fclose(f);
 	snprintf(header, sizeof(header), "Stack for <Task running id=%llu ",
-		 (unsigned long long)self);
+	         (unsigned long long)self);
 	check(status == 0 && nth_line(text, 0, line, sizeof(line)) &&
-		      !strncmp(line, header, strlen(header)) && count_lines(text) == 3 &&
-		      nth_line(text, 2, line, sizeof(line)) && ends_with(line, "in runner_check"),
+	              !strncmp(line, header, strlen(header)) && count_lines(text) == 3 &&
+	              nth_line(text, 2, line, sizeof(line)) && ends_with(line, "in runner_check"),
 	      "running: print_stack of itself ends in runner_check");
 	free(text);
 
@@ -295,7 +295,7 @@ STACK_FN void runner_check(void)
 	int seen = 0;
 	for (size_t i = 0; i < count && i < 64; i++)
 		seen |= (ids[i] == root_id) | (ids[i] == created.id) << 1 |
-			(ids[i] == sleeper.id) << 2 | (ids[i] == self) << 3;
+		        (ids[i] == sleeper.id) << 2 | (ids[i] == self) << 3;
 	check(seen == 15, "all_tasks lists main, the created, the suspended and the running task");
 }
 
@@ -348,7 +348,7 @@ STACK_FN void pong_entry(void)
 	if (checks) {
 		check(costack_current_task() == pong.id, "task to task: the second task runs");
 		CHECK_STACK(ping.id, 0, "task to task: the first task", "ping_entry",
-			    "ping_to_pong");
+		            "ping_to_pong");
 		check_state(root_id, COSTACK_SUSPENDED, "task to task: main");
 	}
 	pong_leave();
@@ -357,16 +357,18 @@ STACK_FN void pong_entry(void)
 
 static void check_unknown(void)
 {
-	struct costack_task_info info = { .size = sizeof(info) };
+	struct costack_task_info info = {.size = sizeof(info)};
 	costack_task_t unknown = (costack_task_t)1 << 60;
 	void *frames[4];
 	FILE *devnull = fopen("/dev/null", "w");
 
 	errno = 0;
-	check(costack_get_stack(unknown, frames, sizeof(frames) / sizeof(*frames), 4) == -1 && errno == ESRCH,
+	check(costack_get_stack(unknown, frames, sizeof(frames) / sizeof(*frames), 4) == -1 &&
+	              errno == ESRCH,
 	      "unknown task: get_stack = -1, errno ESRCH");
 	errno = 0;
-	check(costack_get_stack(0, frames, sizeof(frames) / sizeof(*frames), 4) == -1 && errno == ESRCH,
+	check(costack_get_stack(0, frames, sizeof(frames) / sizeof(*frames), 4) == -1 &&
+	              errno == ESRCH,
 	      "task 0: get_stack = -1, errno ESRCH");
 	errno = 0;
 	check(costack_task_state(unknown) == -1 && errno == ESRCH,
@@ -386,14 +388,14 @@ static void check_unknown(void)
 	      "task_info with a bad size: -1, errno EINVAL");
 	check(costack_task_at(&main_ctx) == 0, "task_at of an address on no stack is 0");
 	check(!strcmp(costack_state_name(COSTACK_CANCELLED), "cancelled") &&
-		      !strcmp(costack_state_name(42), "?"),
+	              !strcmp(costack_state_name(42), "?"),
 	      "state_name");
 	fclose(devnull);
 }
 
 int main(int argc, char **argv)
 {
-	struct costack_task_info info = { .size = sizeof(info) };
+	struct costack_task_info info = {.size = sizeof(info)};
 	char *shared_stack;
 	int status;
 	char *text;
@@ -402,8 +404,9 @@ int main(int argc, char **argv)
 	if (checks) {
 		root_id = costack_current_task();
 		check(root_id != 0 && costack_task_info(root_id, &info) == 0 &&
-			      info.state == COSTACK_RUNNING && info.runtime == COSTACK_RUNTIME_THREAD &&
-			      info.thread == getpid() && info.parent == 0,
+		              info.state == COSTACK_RUNNING &&
+		              info.runtime == COSTACK_RUNTIME_THREAD && info.thread == getpid() &&
+		              info.parent == 0,
 		      "main is a running root task of runtime thread on thread %d", (int)getpid());
 		void *frames[FRAMES_MAX];
 		int n = costack_get_stack(root_id, frames, sizeof(frames) / sizeof(*frames), 0);
@@ -430,19 +433,19 @@ int main(int argc, char **argv)
 		check(runner.self_id == runner.id, "running: the task ran and checked itself");
 		check_no_stack(runner.id, COSTACK_DONE, "done (entry returned to uc_link)");
 		check(costack_task_info(runner.id, &info) == 0 && info.state == COSTACK_DONE &&
-			      info.switches == 1,
+		              info.switches == 1,
 		      "done: task_info still answers, 1 switch");
 		text = print_stack_text(runner.id, 0, &status);
 		char header[64];
 		snprintf(header, sizeof(header), "No stack for <Task done id=%llu ",
-			 (unsigned long long)runner.id);
+		         (unsigned long long)runner.id);
 		check(status == 0 && !strncmp(text, header, strlen(header)) &&
-			      count_lines(text) == 1,
+		              count_lines(text) == 1,
 		      "done: print_stack says 'No stack for <Task done …>' on one line: '%.*s'",
 		      (int)strcspn(text, "\n"), text);
 		free(text);
-		check(costack_current_task() == root_id && costack_task_state(root_id) ==
-								   COSTACK_RUNNING,
+		check(costack_current_task() == root_id &&
+		              costack_task_state(root_id) == COSTACK_RUNNING,
 		      "main runs again after the task ended");
 		costack_task_t ids[64];
 		size_t count = costack_all_tasks(ids, 64);
@@ -457,11 +460,11 @@ int main(int argc, char **argv)
 	run_task(&victim);
 	if (checks)
 		CHECK_STACK(victim.id, 0, "victim before its stack is reused", "victim_entry",
-			    "task_yield");
+		            "task_yield");
 	make_task(&usurper, usurper_entry, victim.stack);
 	if (checks) {
 		check_no_stack(victim.id, COSTACK_CANCELLED,
-			       "cancelled (suspended, stack reused by makecontext)");
+		               "cancelled (suspended, stack reused by makecontext)");
 		check(usurper.id != 0 && usurper.id != victim.id,
 		      "the new task on the reused stack is a new task");
 		CHECK_STACK(usurper.id, 0, "the new task on the reused stack", "usurper_entry");
@@ -478,7 +481,7 @@ int main(int argc, char **argv)
 	make_task(&heir, usurper_entry, shared_stack);
 	if (checks) {
 		check_no_stack(doomed.id, COSTACK_CANCELLED,
-			       "cancelled (created, stack reused by makecontext)");
+		               "cancelled (created, stack reused by makecontext)");
 		check_state(heir.id, COSTACK_CREATED, "the heir of a created task's stack");
 	}
 	run_task(&heir);
@@ -488,11 +491,12 @@ int main(int argc, char **argv)
 	make_task(&pong, pong_entry, NULL);
 	run_task(&ping);
 	if (checks) {
-		check(costack_current_task() == root_id, "main runs again after a setcontext to it");
+		check(costack_current_task() == root_id,
+		      "main runs again after a setcontext to it");
 		CHECK_STACK(ping.id, 0, "task to task, back in main: the first task", "ping_entry",
-			    "ping_to_pong");
+		            "ping_to_pong");
 		CHECK_STACK(pong.id, 0, "a task that left with setcontext", "pong_entry",
-			    "pong_leave");
+		            "pong_leave");
 	}
 	if (swapcontext(&main_ctx, &ping.ctx) != 0) /* ping returns: done */
 		abort();

@@ -44,7 +44,7 @@ static pthread_barrier_t start_line;
 static bool checks;
 
 static void wcheck(struct worker *w, bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 static void wcheck(struct worker *w, bool ok, const char *fmt, ...)
 {
 	va_list ap;
@@ -70,16 +70,16 @@ static void check_sibling(struct wtask *t, int round)
 {
 	struct worker *w = t->worker;
 	struct wtask *next = &w->tasks[(t->index + 1) % NTASKS];
-	static const char *const suspended[] = { "worker_task", "worker_step", "worker_yield" };
-	static const char *const created[] = { "worker_task" };
+	static const char *const suspended[] = {"worker_task", "worker_step", "worker_yield"};
+	static const char *const created[] = {"worker_task"};
 	bool is_created = round == 0 && t->index + 1 < NTASKS;
 	void *frames[8];
 	char got[512];
 	int n = costack_get_stack(next->id, frames, sizeof(frames) / sizeof(*frames), 8);
 
-	wcheck(w, n >= 0 &&
-			  frames_match(frames, n, is_created, is_created ? created : suspended,
-				       is_created ? 1 : 3, got, sizeof(got)),
+	wcheck(w,
+	       n >= 0 && frames_match(frames, n, is_created, is_created ? created : suspended,
+	                              is_created ? 1 : 3, got, sizeof(got)),
 	       "thread %d task %d round %d: task %d (id %llu) has stack %s", w->index, t->index,
 	       round, next->index, (unsigned long long)next->id, n >= 0 ? got : "-1");
 }
@@ -89,15 +89,17 @@ STACK_FN void worker_step(struct wtask *t, int round)
 	struct worker *w = t->worker;
 
 	if (checks) {
-		struct costack_task_info info = { .size = sizeof(info) };
+		struct costack_task_info info = {.size = sizeof(info)};
 		costack_task_t self = costack_current_task();
 		pid_t tid = gettid();
 
 		wcheck(w, self == t->id && costack_task_at(&info) == t->id,
 		       "thread %d task %d round %d: current task %llu, want %llu", w->index,
 		       t->index, round, (unsigned long long)self, (unsigned long long)t->id);
-		wcheck(w, costack_task_info(t->id, &info) == 0 && info.thread == tid &&
-				  info.state == COSTACK_RUNNING && info.switches == (uint64_t)round + 1,
+		wcheck(w,
+		       costack_task_info(t->id, &info) == 0 && info.thread == tid &&
+		               info.state == COSTACK_RUNNING &&
+		               info.switches == (uint64_t)round + 1,
 		       "thread %d task %d round %d: task_info says thread %d, %s, %llu switches; "
 		       "want thread %d, running, %d",
 		       w->index, t->index, round, (int)info.thread, costack_state_name(info.state),
@@ -168,18 +170,22 @@ static void *worker_main(void *arg)
 			void *frames[4];
 			int state = costack_task_state(t->id);
 
-			wcheck(w, state == COSTACK_DONE && costack_get_stack(t->id, frames, sizeof(frames) / sizeof(*frames), 4) == 0,
-			       "thread %d task %d: %s at the end, want done with no frames", w->index,
-			       i, costack_state_name(state));
+			wcheck(w,
+			       state == COSTACK_DONE &&
+			               costack_get_stack(t->id, frames,
+			                                 sizeof(frames) / sizeof(*frames), 4) == 0,
+			       "thread %d task %d: %s at the end, want done with no frames",
+			       w->index, i, costack_state_name(state));
 		}
 		coroutine_stack_free(t->stack);
 	}
 	if (checks) {
-		struct costack_task_info info = { .size = sizeof(info) };
+		struct costack_task_info info = {.size = sizeof(info)};
 
-		wcheck(w, costack_current_task() == w->root &&
-				  costack_task_info(w->root, &info) == 0 && info.thread == w->tid &&
-				  info.runtime == COSTACK_RUNTIME_THREAD,
+		wcheck(w,
+		       costack_current_task() == w->root &&
+		               costack_task_info(w->root, &info) == 0 && info.thread == w->tid &&
+		               info.runtime == COSTACK_RUNTIME_THREAD,
 		       "thread %d: its root task is current, on its thread", w->index);
 	}
 	return NULL;
@@ -214,8 +220,9 @@ int main(int argc, char **argv)
 		switches += w->switches;
 		if (!checks)
 			continue;
-		check(!w->failures, "thread %d: %ld checks of current task, task_info.thread, "
-				    "a neighbour's stack and the end states, %ld failed%s%s",
+		check(!w->failures,
+		      "thread %d: %ld checks of current task, task_info.thread, "
+		      "a neighbour's stack and the end states, %ld failed%s%s",
 		      i, w->checks, w->failures, w->failures ? "; first: " : "", w->first_failure);
 		/* The thread is gone: so is its root task. */
 		check_no_stack(w->root, COSTACK_DONE, "a finished thread's root task");

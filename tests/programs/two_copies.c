@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* two_copies.c - with two copies of libcostack.so loaded, one keeps the tasks, the other stands down. */
+/* two_copies.c - with two copies of libcostack.so loaded, one keeps the tasks, the other stands
+ * down. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
@@ -92,7 +93,7 @@ int main(int argc, char **argv)
 
 	/* The same through the second copy's hooks: plain calls. */
 	check(second_makecontext && second_swapcontext &&
-		      run_through(second_makecontext, second_swapcontext, stack),
+	              run_through(second_makecontext, second_swapcontext, stack),
 	      "a task made through the second copy ran to its end");
 	check(costack_all_tasks(NULL, 0) == before,
 	      "the second copy made no task the first sees (%zu unfinished, %zu before)",

@@ -759,8 +759,8 @@ static void test_runtime_facts(void)
 	struct task_record record;
 	struct thread_state *ts;
 	struct utask t;
-	char *elsewhere = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
-	                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *elsewhere =
+	        mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	int local;
 
 	utask_make(&t, short_entry, NULL, STACK_SIZE);

@@ -13,24 +13,23 @@
 #include <unistd.h>
 
 #ifdef __clang__
-#define NOINLINE	__attribute__((noinline))
+#define NOINLINE __attribute__((noinline))
 #else
-#define NOINLINE	__attribute__((noinline, noclone))
+#define NOINLINE __attribute__((noinline, noclone))
 #endif
-#define ALWAYS_INLINE	static inline __attribute__((always_inline))
-#define MAXF		16
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#define MAXF 16
 
 static int passed, failed;
-static int verbose;		/* -v: show every lookup */
-static volatile int sink;	/* stores after calls keep them out of tail position */
+static int verbose;       /* -v: show every lookup */
+static volatile int sink; /* stores after calls keep them out of tail position */
 
 /* Lines of the interesting calls, set as the code runs. */
 static int line_leaf_call;
 static int line_inl_call, line_inl_inner;
 static int line_deep_outer, line_deep_mid, line_deep_inner;
 
-static void check(int ok, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void check(int ok, const char *fmt, ...)
 {
@@ -59,10 +58,9 @@ static void dump(const char *what, const struct sym_frame *f, int n)
 
 	fprintf(stderr, "  %s: %d frame(s)\n", what, n);
 	for (i = 0; i < n; i++)
-		fprintf(stderr, "    #%d %s%s at %s:%d  [%s+0x%llx]\n", i,
-			str(f[i].function), f[i].inlined ? " (inlined)" : "",
-			str(f[i].file), f[i].line, str(f[i].module),
-			(unsigned long long)f[i].offset);
+		fprintf(stderr, "    #%d %s%s at %s:%d  [%s+0x%llx]\n", i, str(f[i].function),
+		        f[i].inlined ? " (inlined)" : "", str(f[i].file), f[i].line,
+		        str(f[i].module), (unsigned long long)f[i].offset);
 }
 
 static int is_this_file(const char *file)
@@ -76,12 +74,10 @@ static int is_this_file(const char *file)
 }
 
 /* Check one frame's function, file (this file) and line. */
-static int frame_is(const struct sym_frame *f, const char *fn, int line,
-		    int inlined)
+static int frame_is(const struct sym_frame *f, const char *fn, int line, int inlined)
 {
-	return f->function && !strcmp(f->function, fn) &&
-	       is_this_file(f->file) && f->line == line &&
-	       f->inlined == !!inlined;
+	return f->function && !strcmp(f->function, fn) && is_this_file(f->file) &&
+	       f->line == line && f->inlined == !!inlined;
 }
 
 /* Load bias (l_addr) of the object holding addr, as the loader sees it. */
@@ -112,7 +108,8 @@ static NOINLINE void *leaf(void)
 {
 	void *ra;
 
-	ra = get_ra(); line_leaf_call = __LINE__;
+	ra = get_ra();
+	line_leaf_call = __LINE__;
 	sink++;
 	return ra;
 }
@@ -122,7 +119,8 @@ ALWAYS_INLINE void *inl(void)
 {
 	void *ra;
 
-	ra = get_ra(); line_inl_inner = __LINE__;
+	ra = get_ra();
+	line_inl_inner = __LINE__;
 	sink++;
 	return ra;
 }
@@ -131,7 +129,8 @@ static NOINLINE void *inl_outer(void)
 {
 	void *ra;
 
-	ra = inl(); line_inl_call = __LINE__;
+	ra = inl();
+	line_inl_call = __LINE__;
 	sink++;
 	return ra;
 }
@@ -140,7 +139,8 @@ ALWAYS_INLINE void *deep_inner(void)
 {
 	void *ra;
 
-	ra = get_ra(); line_deep_inner = __LINE__;
+	ra = get_ra();
+	line_deep_inner = __LINE__;
 	sink++;
 	return ra;
 }
@@ -150,7 +150,8 @@ ALWAYS_INLINE void *deep_mid(void)
 	void *ra;
 
 	sink++;
-	ra = deep_inner(); line_deep_mid = __LINE__;
+	ra = deep_inner();
+	line_deep_mid = __LINE__;
 	sink++;
 	return ra;
 }
@@ -160,7 +161,8 @@ static NOINLINE void *deep_outer(void)
 	void *ra;
 
 	sink++;
-	ra = deep_mid(); line_deep_outer = __LINE__;
+	ra = deep_mid();
+	line_deep_outer = __LINE__;
 	sink++;
 	return ra;
 }
@@ -177,10 +179,10 @@ static void test_function_address(struct symbolizer *s)
 
 	n = symbolizer_lookup(s, pc, false, f, MAXF);
 	check(n == 1 && f[0].function && !strcmp(f[0].function, "leaf") &&
-	      is_this_file(f[0].file) && f[0].line >= line_leaf_def &&
-	      f[0].line <= line_leaf_end && !f[0].inlined,
-	      "function address: want leaf at test_symbolize.c:%d..%d",
-	      line_leaf_def, line_leaf_end);
+	              is_this_file(f[0].file) && f[0].line >= line_leaf_def &&
+	              f[0].line <= line_leaf_end && !f[0].inlined,
+	      "function address: want leaf at test_symbolize.c:%d..%d", line_leaf_def,
+	      line_leaf_end);
 	if (failed || verbose)
 		dump("leaf", f, n);
 
@@ -189,10 +191,8 @@ static void test_function_address(struct symbolizer *s)
 	real[len > 0 ? len : 0] = '\0';
 	check(n >= 1 && f[0].module && !strcmp(f[0].module, real),
 	      "main program module: got %s, want %s", str(f[0].module), real);
-	check(n >= 1 && f[0].offset == pc - bias,
-	      "main program offset: got %#llx, want %#llx",
-	      (unsigned long long)f[0].offset,
-	      (unsigned long long)(pc - bias));
+	check(n >= 1 && f[0].offset == pc - bias, "main program offset: got %#llx, want %#llx",
+	      (unsigned long long)f[0].offset, (unsigned long long)(pc - bias));
 	(void)exe;
 }
 
@@ -206,20 +206,17 @@ static void test_return_address(struct symbolizer *s)
 
 	n = symbolizer_lookup(s, pc, true, f, MAXF);
 	check(n == 1 && frame_is(&f[0], "leaf", line_leaf_call, 0),
-	      "return address: want leaf at test_symbolize.c:%d",
-	      line_leaf_call);
+	      "return address: want leaf at test_symbolize.c:%d", line_leaf_call);
 	/* The offset is that of pc as given, not of pc - 1. */
-	check(n >= 1 && f[0].offset == pc - bias,
-	      "return address offset: got %#llx, want %#llx",
-	      (unsigned long long)f[0].offset,
-	      (unsigned long long)(pc - bias));
+	check(n >= 1 && f[0].offset == pc - bias, "return address offset: got %#llx, want %#llx",
+	      (unsigned long long)f[0].offset, (unsigned long long)(pc - bias));
 	if (verbose || n != 1 || !frame_is(&f[0], "leaf", line_leaf_call, 0))
 		dump("leaf return address", f, n);
 
 	/* Cached: the same strings come back. */
 	m = symbolizer_lookup(s, pc, true, g, MAXF);
-	check(m == n && g[0].function == f[0].function &&
-	      g[0].file == f[0].file && g[0].module == f[0].module,
+	check(m == n && g[0].function == f[0].function && g[0].file == f[0].file &&
+	              g[0].module == f[0].module,
 	      "second lookup differs from the first");
 }
 
@@ -232,10 +229,10 @@ static void test_inlined(struct symbolizer *s)
 
 	n = symbolizer_lookup(s, pc, true, f, MAXF);
 	ok = n == 2 && frame_is(&f[0], "inl_outer", line_inl_call, 0) &&
-	     frame_is(&f[1], "inl", line_inl_inner, 1) &&
-	     f[0].module == f[1].module && f[0].offset == f[1].offset;
-	check(ok, "one inline level: want inl_outer:%d, inl:%d (inlined)",
-	      line_inl_call, line_inl_inner);
+	     frame_is(&f[1], "inl", line_inl_inner, 1) && f[0].module == f[1].module &&
+	     f[0].offset == f[1].offset;
+	check(ok, "one inline level: want inl_outer:%d, inl:%d (inlined)", line_inl_call,
+	      line_inl_inner);
 	if (!ok || verbose)
 		dump("inl_outer", f, n);
 
@@ -271,9 +268,8 @@ static void test_libc(struct symbolizer *s)
 	int n, ok;
 
 	n = symbolizer_lookup(s, pc, false, f, MAXF);
-	ok = n >= 1 && f[0].module && strstr(f[0].module, "libc") &&
-	     f[0].function && strstr(f[0].function, "getpid") &&
-	     f[0].offset == pc - bias;
+	ok = n >= 1 && f[0].module && strstr(f[0].module, "libc") && f[0].function &&
+	     strstr(f[0].function, "getpid") && f[0].offset == pc - bias;
 	check(ok, "libc: want getpid in libc (loader says %s)", str(path));
 	if (!ok || verbose)
 		dump("getpid", f, n);
@@ -285,16 +281,15 @@ static void test_garbage(struct symbolizer *s)
 	int n;
 
 	n = symbolizer_lookup(s, 0x10, false, f, MAXF);
-	check(n == 1 && !f[0].function && !f[0].file && !f[0].module &&
-	      f[0].line == 0 && !f[0].inlined,
+	check(n == 1 && !f[0].function && !f[0].file && !f[0].module && f[0].line == 0 &&
+	              !f[0].inlined,
 	      "garbage 0x10: want one empty frame");
 	n = symbolizer_lookup(s, 0, true, f, MAXF);
 	check(n == 1 && !f[0].function && !f[0].module,
 	      "garbage 0 as return address: want one empty frame");
 	n = symbolizer_lookup(s, ~0ULL, false, f, MAXF);
 	check(n == 1 && !f[0].function, "garbage ~0: want one empty frame");
-	check(symbolizer_lookup(s, 0x10, false, f, 0) == 0,
-	      "cap 0: want nothing written");
+	check(symbolizer_lookup(s, 0x10, false, f, 0) == 0, "cap 0: want nothing written");
 	n = symbolizer_lookup(NULL, 0x10, false, f, MAXF);
 	check(n == 1 && !f[0].function, "NULL symbolizer: want one empty frame");
 }
@@ -308,16 +303,14 @@ static void test_dlopen(struct symbolizer *s)
 	int n, ok;
 
 	if (!h) {
-		fprintf(stderr, "test_symbolize: skip dlopen/demangle: %s\n",
-			dlerror());
+		fprintf(stderr, "test_symbolize: skip dlopen/demangle: %s\n", dlerror());
 		return;
 	}
 	/* std::exception::~exception(), a mangled exported symbol. Being in
 	 * the process now, __cxa_demangle is found as well. */
 	fn = dlsym(h, "_ZNSt9exceptionD2Ev");
 	n = symbolizer_lookup(s, (uint64_t)(uintptr_t)fn, false, f, MAXF);
-	ok = fn && n >= 1 && f[0].module && strstr(f[0].module, "libstdc++") &&
-	     f[0].function &&
+	ok = fn && n >= 1 && f[0].module && strstr(f[0].module, "libstdc++") && f[0].function &&
 	     !strcmp(f[0].function, "std::exception::~exception()");
 	check(ok, "dlopen()ed library, demangled name");
 	if (!ok || verbose)
@@ -326,8 +319,7 @@ static void test_dlopen(struct symbolizer *s)
 	/* Explicit refresh keeps things working. */
 	symbolizer_refresh(s);
 	n = symbolizer_lookup(s, (uint64_t)(uintptr_t)fn, false, f, MAXF);
-	check(n >= 1 && f[0].module && strstr(f[0].module, "libstdc++"),
-	      "lookup after refresh");
+	check(n >= 1 && f[0].module && strstr(f[0].module, "libstdc++"), "lookup after refresh");
 	dlclose(h);
 }
 
@@ -397,7 +389,6 @@ int main(int argc, char **argv)
 	test_threads();
 	symbolizer_destroy(NULL);
 
-	printf("test_symbolize: %d passed, %d failed\n", passed,
-		failed);
+	printf("test_symbolize: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test_task_view.c - unit test of the one get_stack() rule (preload/shared/task_view.h) every reader calls. */
+/* test_task_view.c - unit test of the one get_stack() rule (preload/shared/task_view.h) every
+ * reader calls. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,8 +17,8 @@ struct record {
 	struct costack_live_snapshot ring[RING];
 };
 
-static const struct task_ring_layout layout = { RING, offsetof(struct record, ring),
-						sizeof(struct costack_live_snapshot) };
+static const struct task_ring_layout layout = {RING, offsetof(struct record, ring),
+                                               sizeof(struct costack_live_snapshot)};
 
 enum { SUSPEND, RAISE };
 
@@ -38,13 +39,13 @@ static void push(struct record *r, int kind, uint32_t record)
 
 static void test_names(void)
 {
-	static const char *const states[] = { "created", "running", "suspended", "done",
-					      "failed",  "cancelled", "unknown" };
+	static const char *const states[] = {"created", "running",   "suspended", "done",
+	                                     "failed",  "cancelled", "unknown"};
 
 	for (int s = 0; s <= COSTACK_STATE_UNKNOWN; s++)
 		CHECK_STR_EQ(task_state_name(s), states[s]);
 	CHECK(task_state_name(-1) == NULL && task_state_name(COSTACK_STATE_UNKNOWN + 1) == NULL &&
-		      task_state_name(42) == NULL,
+	              task_state_name(42) == NULL,
 	      "a state no costack has must have no name");
 	CHECK_STR_EQ(task_runtime_name(COSTACK_RUNTIME_THREAD), "thread");
 	CHECK_STR_EQ(task_runtime_name(COSTACK_RUNTIME_UCONTEXT), "ucontext");
@@ -53,7 +54,7 @@ static void test_names(void)
 	      "a runtime no costack knows must have no name");
 	for (int s = 0; s <= COSTACK_STATE_UNKNOWN + 1; s++)
 		CHECK_EQ(task_state_ended(s),
-			 s == COSTACK_DONE || s == COSTACK_FAILED || s == COSTACK_CANCELLED);
+		         s == COSTACK_DONE || s == COSTACK_FAILED || s == COSTACK_CANCELLED);
 }
 
 /* asyncio's table: what get_stack() shows in each state, asked by the task or another. */
@@ -63,14 +64,14 @@ static void test_frames_of(void)
 		int state;
 		enum task_frames other, self;
 	} table[] = {
-		{ COSTACK_CREATED, TASK_FRAMES_ENTRY, TASK_FRAMES_ENTRY },
-		{ COSTACK_RUNNING, TASK_FRAMES_SUSPENSION, TASK_FRAMES_LIVE },
-		{ COSTACK_SUSPENDED, TASK_FRAMES_SUSPENSION, TASK_FRAMES_SUSPENSION },
-		{ COSTACK_DONE, TASK_FRAMES_NONE, TASK_FRAMES_NONE },
-		{ COSTACK_FAILED, TASK_FRAMES_TRACEBACK, TASK_FRAMES_TRACEBACK },
-		{ COSTACK_CANCELLED, TASK_FRAMES_NONE, TASK_FRAMES_NONE },
-		{ COSTACK_STATE_UNKNOWN, TASK_FRAMES_NONE, TASK_FRAMES_NONE },
-		{ 99, TASK_FRAMES_NONE, TASK_FRAMES_NONE },
+	        {COSTACK_CREATED, TASK_FRAMES_ENTRY, TASK_FRAMES_ENTRY},
+	        {COSTACK_RUNNING, TASK_FRAMES_SUSPENSION, TASK_FRAMES_LIVE},
+	        {COSTACK_SUSPENDED, TASK_FRAMES_SUSPENSION, TASK_FRAMES_SUSPENSION},
+	        {COSTACK_DONE, TASK_FRAMES_NONE, TASK_FRAMES_NONE},
+	        {COSTACK_FAILED, TASK_FRAMES_TRACEBACK, TASK_FRAMES_TRACEBACK},
+	        {COSTACK_CANCELLED, TASK_FRAMES_NONE, TASK_FRAMES_NONE},
+	        {COSTACK_STATE_UNKNOWN, TASK_FRAMES_NONE, TASK_FRAMES_NONE},
+	        {99, TASK_FRAMES_NONE, TASK_FRAMES_NONE},
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(*table); i++) {
@@ -129,9 +130,10 @@ static void test_fatal_raise(void)
 	CHECK(task_record_frames(&r, TASK_FRAMES_TRACEBACK) == task_record_fatal_raise(&r),
 	      "a traceback's frames are the fatal raise's");
 	CHECK(task_record_frames(&r, TASK_FRAMES_SUSPENSION) &&
-		      NUMBER(*task_record_frames(&r, TASK_FRAMES_SUSPENSION)) == 0x3000,
+	              NUMBER(*task_record_frames(&r, TASK_FRAMES_SUSPENSION)) == 0x3000,
 	      "a stack's frames are the newest suspension's");
-	CHECK(!task_record_frames(&r, TASK_FRAMES_NONE) && !task_record_frames(&r, TASK_FRAMES_ENTRY),
+	CHECK(!task_record_frames(&r, TASK_FRAMES_NONE) &&
+	              !task_record_frames(&r, TASK_FRAMES_ENTRY),
 	      "no snapshot for none or an entry");
 
 	/* Nothing kept (a runtime that reports no keeping): the newest raise. */

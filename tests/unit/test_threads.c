@@ -599,7 +599,8 @@ static void *short_thread_main(void *arg)
 	if (!utask_make(&s->task, path_entry, s, STACK_SIZE))
 		return NULL;
 	utask_resume(&s->task); /* it suspends at the end of its path */
-	s->frames = costack_get_stack(utask_id(&s->task), frames, sizeof(frames) / sizeof(*frames), MAXF);
+	s->frames = costack_get_stack(utask_id(&s->task), frames, sizeof(frames) / sizeof(*frames),
+	                              MAXF);
 	utask_resume(&s->task); /* and ends */
 	utask_free(&s->task);
 	return NULL;
@@ -626,8 +627,9 @@ static void test_short_threads(void)
 		else if (first_lost < 0)
 			first_lost = i;
 	}
-	CHECK(kept == count, "%d of %d short-lived threads' stacks kept (the first lost: thread %d)",
-	      kept, count, first_lost);
+	CHECK(kept == count,
+	      "%d of %d short-lived threads' stacks kept (the first lost: thread %d)", kept, count,
+	      first_lost);
 	/* What a thread's arena had left goes to the next thread: the store grows with the
 	 * stacks (~300 bytes each here), not with the threads that came and went. */
 	CHECK(stackstore_bytes() - bytes_before < (uint64_t)count * 1024,

@@ -373,10 +373,8 @@ static void on_lost(void *ctx, const struct tm_model *model, const struct tm_gap
 
 static void test_listener_events(void)
 {
-	struct tm_listener l = {.switched = on_switched,
-	                        .raised = on_raised,
-	                        .ended = on_ended,
-	                        .lost = on_lost};
+	struct tm_listener l = {
+	        .switched = on_switched, .raised = on_raised, .ended = on_ended, .lost = on_lost};
 
 	reset();
 	memset(&heard, 0, sizeof(heard));
@@ -389,7 +387,8 @@ static void test_listener_events(void)
 	tm_on_stack(&m, p, 0x1000, stack_a, 3);
 	tm_on_switch(&m, p, 20, TID + 1, 1, 2, COSTACK_SUSPENDED, 0x1000, false);
 	CHECK(heard.switches == 1 && heard.prev == task(1) && heard.next == task(2) &&
-	              heard.tid == TID + 1 && heard.ts == 20 && heard.next->state == COSTACK_RUNNING,
+	              heard.tid == TID + 1 && heard.ts == 20 &&
+	              heard.next->state == COSTACK_RUNNING,
 	      "switch 1 -> 2 on its thread, told after: %u", heard.switches);
 	tm_on_raise(&m, p, 25, TID, 2, 1, 2, false, 0x1000, false, "std::runtime_error", "boom");
 	CHECK(heard.raises == 1 && heard.type && !strcmp(heard.type, "std::runtime_error"),

@@ -139,7 +139,7 @@ static inline void utask_resume(struct utask *t)
 	do {                                                                                       \
 		struct utask *utask_ = (t);                                                        \
 		struct thread_state *uts_ = core_enter();                                          \
-		core_switch(uts_, utask_->resumer, NULL);                                                \
+		core_switch(uts_, utask_->resumer, NULL);                                          \
 		core_leave(uts_);                                                                  \
 		swapcontext(&utask_->uc, &utask_->caller);                                         \
 		core_resumed(core_thread_state(), utask_->task);                                   \

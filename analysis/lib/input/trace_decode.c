@@ -56,12 +56,12 @@ static const struct {
 const struct trace_item_shape trace_item_shapes[TRACE_ITEM_KINDS] = {
         [TRACE_ITEM_TIME] = {0, 0, false},        [TRACE_ITEM_STACK] = {1, 0, true},
         [TRACE_ITEM_TASK_CREATE] = {7, 0, false}, [TRACE_ITEM_TASK_NAME] = {1, 1, false},
-        [TRACE_ITEM_TASK_ENTRY] = {2, 0, false},
-        [TRACE_ITEM_SWITCH] = {5, 0, false},      [TRACE_ITEM_RESUME] = {1, 0, false},
-        [TRACE_ITEM_RAISE] = {6, 2, false},       [TRACE_ITEM_TASK_END] = {3, 0, false},
-        [TRACE_ITEM_BIN_INFO] = {3, 1, false},    [TRACE_ITEM_DLOPEN] = {2, 1, false},
-        [TRACE_ITEM_BUILD_ID] = {1, 0, true},     [TRACE_ITEM_DEBUG_LINK] = {1, 1, false},
-        [TRACE_ITEM_DLCLOSE] = {1, 0, false},     [TRACE_ITEM_LOST] = {4, 1, false},
+        [TRACE_ITEM_TASK_ENTRY] = {2, 0, false},  [TRACE_ITEM_SWITCH] = {5, 0, false},
+        [TRACE_ITEM_RESUME] = {1, 0, false},      [TRACE_ITEM_RAISE] = {6, 2, false},
+        [TRACE_ITEM_TASK_END] = {3, 0, false},    [TRACE_ITEM_BIN_INFO] = {3, 1, false},
+        [TRACE_ITEM_DLOPEN] = {2, 1, false},      [TRACE_ITEM_BUILD_ID] = {1, 0, true},
+        [TRACE_ITEM_DEBUG_LINK] = {1, 1, false},  [TRACE_ITEM_DLCLOSE] = {1, 0, false},
+        [TRACE_ITEM_LOST] = {4, 1, false},
 };
 
 /* A member of a structure the decoder reads: its index, and what to read it as. */
@@ -380,7 +380,8 @@ static int event(struct trace_decoder *d, const bt_message *msg, struct trace_it
 	if (c->kind == TRACE_ITEM_SWITCH) {
 		/* truncated: its own field, or prev_state's bit 7 */
 		if (c->truncated.type) {
-			item->ints[4] = int_value(field_of(payload, &c->truncated), c->truncated.is_signed);
+			item->ints[4] =
+			        int_value(field_of(payload, &c->truncated), c->truncated.is_signed);
 		} else {
 			item->ints[4] = item->ints[2] >> 7 & 1;
 			item->ints[2] &= 0x7f;

@@ -370,7 +370,8 @@ static enum trace_graph_status feed_from(const char *dir, int fd, pid_t child,
 				         "trace items (or memory ran out)",
 				         dir);
 			} else if ((rc = trace_reader_feed(r, &item)) < 0) {
-				snprintf(message, size, "cannot read trace %s: %s", dir, trace_reader_error(r));
+				snprintf(message, size, "cannot read trace %s: %s", dir,
+				         trace_reader_error(r));
 				status = TRACE_GRAPH_READER;
 			} else if (rc > 0) {
 				status = TRACE_GRAPH_OK; /* at passed: the rest is not needed */

@@ -125,9 +125,7 @@ static void show_progress(struct trace_reader *r)
 	r->started_ns = now - 750000000u; /* next in 0.25 s */
 }
 
-
-struct trace_reader *trace_reader_new(struct tm_model *m, const struct trace_at *at,
-                                      bool progress)
+struct trace_reader *trace_reader_new(struct tm_model *m, const struct trace_at *at, bool progress)
 {
 	struct trace_reader *r = calloc(1, sizeof(*r));
 

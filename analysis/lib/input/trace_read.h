@@ -110,8 +110,7 @@ struct trace_reader;
 
 /* NULL when out of memory. progress: print a progress line on stderr when reading takes long
  * (caller: stderr is a tty). */
-struct trace_reader *trace_reader_new(struct tm_model *m, const struct trace_at *at,
-                                      bool progress);
+struct trace_reader *trace_reader_new(struct tm_model *m, const struct trace_at *at, bool progress);
 void trace_reader_free(struct trace_reader *r);
 
 /* Why the reader failed (trace_reader_feed, _consume or _end said so). */

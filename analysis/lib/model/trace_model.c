@@ -251,7 +251,8 @@ int tm_model_listen(struct tm_model *m, const struct tm_listener *l)
 }
 
 /* t's interval in its current state, from since_ns to end. */
-static void tell_interval(const struct tm_model *m, const struct tm_task *t, uint64_t end, bool open)
+static void tell_interval(const struct tm_model *m, const struct tm_task *t, uint64_t end,
+                          bool open)
 {
 	struct tm_interval iv;
 

@@ -163,8 +163,8 @@ struct tm_model;
  * Views (report, flame, timeline, diff) are listeners: the model only replays.
  */
 struct tm_interval {
-	const struct tm_task *task;  /* its process: task->process */
-	int state;                   /* COSTACK_RUNNING or COSTACK_SUSPENDED */
+	const struct tm_task *task; /* its process: task->process */
+	int state;                  /* COSTACK_RUNNING or COSTACK_SUSPENDED */
 	uint64_t begin_ns, end_ns;
 	/* suspended: where it waited; running: where it was resumed from. NULL: its entry (a
 	 * first run), or not known (unknown below) */
@@ -173,7 +173,7 @@ struct tm_interval {
 	/* lost events may hide part of it (a gap came during it, or before it and nothing said
 	 * its state again), or its stack is unknown: a view leaves it out and counts it */
 	bool unknown;
-	bool open; /* still going on at the model's last time: end_ns is that */
+	bool open;   /* still going on at the model's last time: end_ns is that */
 	int32_t tid; /* the thread that ran it (suspended: the one it last ran on) */
 };
 

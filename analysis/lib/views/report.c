@@ -163,8 +163,8 @@ static int compare_rows(const void *a, const void *b)
 
 /* Every stack tasks were suspended at, with its total, the longest first, in *out (to free).
  * 0, or -1 when out of memory. */
-static int wait_rows(const struct tm_model *m, const struct report_times *rt,
-                     struct wait_row **out, size_t *n)
+static int wait_rows(const struct tm_model *m, const struct report_times *rt, struct wait_row **out,
+                     size_t *n)
 {
 	struct hmap serials = {0};
 	struct wait_row *rows = NULL;
@@ -282,8 +282,7 @@ static void text_exceptions(FILE *out, const struct tm_model *m, struct stacks_r
 }
 
 static void text_process(FILE *out, const struct tm_model *m, const struct report_times *rt,
-                         struct stacks_report *r,
-                         const struct tm_process *p)
+                         struct stacks_report *r, const struct tm_process *p)
 {
 	bool any_exception = false;
 	char c[24], l[16], run[16], wait[16];
@@ -343,8 +342,8 @@ static void text_waits(FILE *out, const struct tm_model *m, struct stacks_report
 }
 
 static void write_text(FILE *out, const struct tm_model *m, const struct report_times *rt,
-                       struct stacks_report *r,
-                       const struct report_options *o, const struct wait_row *rows, size_t n)
+                       struct stacks_report *r, const struct report_options *o,
+                       const struct wait_row *rows, size_t n)
 {
 	char a[32], b[32], d[16];
 	size_t ntasks = 0;
@@ -389,8 +388,7 @@ static void json_stack(FILE *out, struct stacks_report *r, const struct tm_stack
 }
 
 static void json_task(FILE *out, const struct tm_model *m, const struct report_times *rt,
-                      struct stacks_report *r,
-                      const struct tm_task *t)
+                      struct stacks_report *r, const struct tm_task *t)
 {
 	struct figures f = figures_of(m, rt, t);
 
@@ -438,8 +436,8 @@ static void json_task(FILE *out, const struct tm_model *m, const struct report_t
 }
 
 static void write_json(FILE *out, const struct tm_model *m, const struct report_times *rt,
-                       struct stacks_report *r,
-                       const struct report_options *o, const struct wait_row *rows, size_t n)
+                       struct stacks_report *r, const struct report_options *o,
+                       const struct wait_row *rows, size_t n)
 {
 	fputs("{\"schema\":\"costack.report/1\",\"trace\":", out);
 	json_string(out, o->trace);

@@ -1,19 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* boost_asio.c - what costack knows of Boost.Asio's spawn and the Boost.Coroutine (v1) it runs on: their frames, their coroutines' entries, yields and end. */
+/* boost_asio.c - what costack knows of Boost.Asio's spawn and the Boost.Coroutine (v1) it runs on:
+ * their frames, their coroutines' entries, yields and end. */
 #include "knowledge.h"
 
 #include <string.h>
 
-static const char *const scopes[] = { "boost::asio::", "boost::coroutines::", NULL };
-static const char *const mangled_scopes[] = { "5boost4asio", "5boost10coroutines", NULL };
+static const char *const scopes[] = {"boost::asio::", "boost::coroutines::", NULL};
+static const char *const mangled_scopes[] = {"5boost4asio", "5boost10coroutines", NULL};
 /* "/boost/coroutine/", not Coroutine2's "/boost/coroutine2/" */
-static const char *const sources[] = { "/boost/asio/", "/boost/coroutine/", NULL };
+static const char *const sources[] = {"/boost/asio/", "/boost/coroutine/", NULL};
 
 const struct runtime_frames boost_asio_frames = {
-	.runtime = "Boost.Asio",
-	.scopes = scopes,
-	.mangled_scopes = mangled_scopes,
-	.sources = sources,
+        .runtime = "Boost.Asio",
+        .scopes = scopes,
+        .mangled_scopes = mangled_scopes,
+        .sources = sources,
 };
 
 /* A v1 coroutine starts in trampoline_push_void / trampoline_pull (and their kin), of
@@ -21,8 +22,8 @@ const struct runtime_frames boost_asio_frames = {
 bool coroutine_v1_task(const char *module, const char *function)
 {
 	(void)module;
-	return function &&
-	       (strstr(function, "5boost10coroutines6detail") || strstr(function, "boost::coroutines::"));
+	return function && (strstr(function, "5boost10coroutines6detail") ||
+	                    strstr(function, "boost::coroutines::"));
 }
 
 bool coroutine_v1_forced_unwind(const char *type)
@@ -44,8 +45,7 @@ static bool yield_frame(const char *name)
  * them a yield. A yield inlined with the body into run() shows the same physical frames; its
  * inlined frames (pull(), the body) tell it apart.
  */
-bool coroutine_v1_body_ended(const uintptr_t *frames, uint32_t n, runtime_names_fn names,
-			     void *ctx)
+bool coroutine_v1_body_ended(const uintptr_t *frames, uint32_t n, runtime_names_fn names, void *ctx)
 {
 	return runtime_frames_only(frames, n, names, ctx, yield_frame);
 }

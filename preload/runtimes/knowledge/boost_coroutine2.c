@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* boost_coroutine2.c - what costack knows of Boost.Coroutine2: its frames, its yields, how its coroutines end. */
+/* boost_coroutine2.c - what costack knows of Boost.Coroutine2: its frames, its yields, how its
+ * coroutines end. */
 #include "knowledge.h"
 
 #include <string.h>
 
-static const char *const scopes[] = { "boost::coroutines2::detail::", NULL };
-static const char *const mangled_scopes[] = { "5boost11coroutines26detail", NULL };
-static const char *const sources[] = { "/boost/coroutine2/", NULL };
+static const char *const scopes[] = {"boost::coroutines2::detail::", NULL};
+static const char *const mangled_scopes[] = {"5boost11coroutines26detail", NULL};
+static const char *const sources[] = {"/boost/coroutine2/", NULL};
 
 const struct runtime_frames boost_coroutine2_frames = {
-	.runtime = "Boost.Coroutine2",
-	.scopes = scopes,
-	.mangled_scopes = mangled_scopes,
-	.sources = sources,
+        .runtime = "Boost.Coroutine2",
+        .scopes = scopes,
+        .mangled_scopes = mangled_scopes,
+        .sources = sources,
 };
 
 /* A yield goes through the control block's resume: push_coroutine<T>::control_block::resume
@@ -31,7 +32,7 @@ static bool yield_frame(const char *name)
  * Boost's frames.
  */
 bool coroutine2_body_ended_inline(const uintptr_t *frames, uint32_t n, runtime_names_fn names,
-				  void *ctx)
+                                  void *ctx)
 {
 	return runtime_frames_only(frames, n, names, ctx, yield_frame);
 }
@@ -40,6 +41,6 @@ bool coroutine2_body_ended_inline(const uintptr_t *frames, uint32_t n, runtime_n
  * its mangled name spells. */
 bool coroutine2_task(const char *outermost)
 {
-	return outermost &&
-	       (strstr(outermost, "11coroutines26detail") || strstr(outermost, "boost::coroutines2::"));
+	return outermost && (strstr(outermost, "11coroutines26detail") ||
+	                     strstr(outermost, "boost::coroutines2::"));
 }

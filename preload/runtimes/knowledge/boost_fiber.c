@@ -1,20 +1,21 @@
 /* SPDX-License-Identifier: MIT */
-/* boost_fiber.c - what costack knows of Boost.Fiber: its frames (schedulers, channels, context switches), its fibers' entries, and how a fiber ends. */
+/* boost_fiber.c - what costack knows of Boost.Fiber: its frames (schedulers, channels, context
+ * switches), its fibers' entries, and how a fiber ends. */
 #include "knowledge.h"
 
 #include <string.h>
 
-static const char *const modules[] = { "libboost_fiber", NULL };
-static const char *const scopes[] = { "boost::fibers::", "boost::this_fiber::", NULL };
-static const char *const mangled_scopes[] = { "5boost6fibers", "5boost10this_fiber", NULL };
-static const char *const sources[] = { "/boost/fiber/", NULL };
+static const char *const modules[] = {"libboost_fiber", NULL};
+static const char *const scopes[] = {"boost::fibers::", "boost::this_fiber::", NULL};
+static const char *const mangled_scopes[] = {"5boost6fibers", "5boost10this_fiber", NULL};
+static const char *const sources[] = {"/boost/fiber/", NULL};
 
 const struct runtime_frames boost_fiber_frames = {
-	.runtime = "Boost.Fiber",
-	.modules = modules,
-	.scopes = scopes,
-	.mangled_scopes = mangled_scopes,
-	.sources = sources,
+        .runtime = "Boost.Fiber",
+        .modules = modules,
+        .scopes = scopes,
+        .mangled_scopes = mangled_scopes,
+        .sources = sources,
 };
 
 /* A fiber's entry is Boost.Context's fiber_entry, instantiated for a worker_context of
@@ -27,7 +28,7 @@ bool fiber_task(const char *module, const char *function)
 	base = base ? base + 1 : module;
 	return (base && !strncmp(base, "libboost_fiber", strlen("libboost_fiber"))) ||
 	       (function && (strstr(function, "6fibers14worker_context") ||
-			     strstr(function, "boost::fibers::")));
+	                     strstr(function, "boost::fibers::")));
 }
 
 static bool terminates(const char *function)

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* frames.c - which frames are a runtime's own (by module, function name or source file), which runtime made a task, and the rules every runtime's knowledge shares. */
+/* frames.c - which frames are a runtime's own (by module, function name or source file), which
+ * runtime made a task, and the rules every runtime's knowledge shares. */
 #include "knowledge.h"
 
 #include <string.h>
 
 static const struct runtime_frames *const runtimes[] = {
-	&glibc_frames,         &cxx_frames,		 &pth_frames,
-	&simgrid_frames,       &boost_context_frames,	 &boost_coroutine2_frames,
-	&boost_fiber_frames,   &boost_asio_frames,
+        &glibc_frames,       &cxx_frames,           &pth_frames,
+        &simgrid_frames,     &boost_context_frames, &boost_coroutine2_frames,
+        &boost_fiber_frames, &boost_asio_frames,
 };
 
 #define EACH_RUNTIME(r)                                                                            \
@@ -184,7 +185,7 @@ uintptr_t program_entry(const uintptr_t *frames, uint32_t n, runtime_names_fn na
 }
 
 bool runtime_frames_only(const uintptr_t *frames, uint32_t n, runtime_names_fn names, void *ctx,
-			 bool (*excluded)(const char *function))
+                         bool (*excluded)(const char *function))
 {
 	struct sym_frame f[MAX_INLINE];
 
@@ -197,14 +198,15 @@ bool runtime_frames_only(const uintptr_t *frames, uint32_t n, runtime_names_fn n
 		if (k <= 0)
 			return false;
 		for (int j = 0; j < k; j++)
-			if (!runtime_frame(&f[j]) || (excluded && f[j].function && excluded(f[j].function)))
+			if (!runtime_frame(&f[j]) ||
+			    (excluded && f[j].function && excluded(f[j].function)))
 				return false;
 	}
 	return true;
 }
 
 bool runtime_body_ended(enum runtime_family family, const uintptr_t *frames, uint32_t n,
-			runtime_names_fn names, void *ctx)
+                        runtime_names_fn names, void *ctx)
 {
 	switch (family) {
 	case RUNTIME_FAMILY_COROUTINE2:

@@ -93,7 +93,7 @@ uintptr_t program_entry(const uintptr_t *frames, uint32_t n, runtime_names_fn na
  * killed (simgrid_kill). False for any other family.
  */
 bool runtime_body_ended(enum runtime_family family, const uintptr_t *frames, uint32_t n,
-			runtime_names_fn names, void *ctx);
+                        runtime_names_fn names, void *ctx);
 
 /* Boost.Context, and Boost.Coroutine (v1): the exception a context is unwound with when it is
  * destroyed while suspended (demangled type name). */
@@ -112,7 +112,7 @@ bool runtime_forced_unwind(const char *type);
 /* Whether every source-level frame of these physical frames is a runtime's own, none of them a
  * function excluded (NULL: none is); false when there is no frame, or one is unknown. */
 bool runtime_frames_only(const uintptr_t *frames, uint32_t n, runtime_names_fn names, void *ctx,
-			 bool (*excluded)(const char *function));
+                         bool (*excluded)(const char *function));
 
 /* Whether a task whose outermost frame has this name is a Coroutine2 coroutine (its entry is
  * instantiated for Coroutine2's control block). */
@@ -121,9 +121,9 @@ bool coroutine2_task(const char *outermost);
 /* Each family's rule of runtime_body_ended (boost_coroutine2.c, boost_asio.c, boost_fiber.c,
  * simgrid.c). */
 bool coroutine2_body_ended_inline(const uintptr_t *frames, uint32_t n, runtime_names_fn names,
-				  void *ctx);
+                                  void *ctx);
 bool coroutine_v1_body_ended(const uintptr_t *frames, uint32_t n, runtime_names_fn names,
-			     void *ctx);
+                             void *ctx);
 bool fiber_body_ended(const uintptr_t *frames, uint32_t n, runtime_names_fn names, void *ctx);
 bool simgrid_body_ended(const uintptr_t *frames, uint32_t n, runtime_names_fn names, void *ctx);
 

@@ -1,20 +1,21 @@
 /* SPDX-License-Identifier: MIT */
-/* simgrid.c - what costack knows of SimGrid: its frames, its actors' contexts, and the exception that ends every actor. */
+/* simgrid.c - what costack knows of SimGrid: its frames, its actors' contexts, and the exception
+ * that ends every actor. */
 #include "knowledge.h"
 
 #include <string.h>
 
-static const char *const modules[] = { "libsimgrid.", NULL };
-static const char *const scopes[] = { "simgrid::", "xbt::", NULL };
-static const char *const mangled_scopes[] = { "7simgrid", "3xbt", NULL };
-static const char *const sources[] = { "/include/simgrid/", "/include/xbt/", NULL };
+static const char *const modules[] = {"libsimgrid.", NULL};
+static const char *const scopes[] = {"simgrid::", "xbt::", NULL};
+static const char *const mangled_scopes[] = {"7simgrid", "3xbt", NULL};
+static const char *const sources[] = {"/include/simgrid/", "/include/xbt/", NULL};
 
 const struct runtime_frames simgrid_frames = {
-	.runtime = "SimGrid",
-	.modules = modules,
-	.scopes = scopes,
-	.mangled_scopes = mangled_scopes,
-	.sources = sources,
+        .runtime = "SimGrid",
+        .modules = modules,
+        .scopes = scopes,
+        .mangled_scopes = mangled_scopes,
+        .sources = sources,
 };
 
 /* Its ucontext and boost context factories start an actor in a function of libsimgrid
