@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* demo.c - `make demo`: asyncio's create_task/say_after example on a ucontext scheduler, with every
- * task's print_stack(). */
+/* demo.c - `make demo`: asyncio's create_task/say_after on ucontext, with print_stack(). */
+/* clang-format off */
 #define _GNU_SOURCE
 #define COSTACK_OPTIONAL
 #include <costack.h>
@@ -48,7 +48,7 @@ static ucontext_t scheduler;
 static struct task tasks[NTASKS];
 static struct task *running;
 static int now;
-static const char *const words[NTASKS] = {"hello", "world"};
+static const char *const words[NTASKS] = { "hello", "world" };
 static int show_time, pause_asleep;
 
 __attribute__((noinline)) static void sleep_for(int seconds)
@@ -72,8 +72,7 @@ static void print_all(const char *moment)
 	printf("\n-- %s --\n", moment);
 	fflush(stdout);
 	if (show_time)
-		fprintf(stderr, "demo: at %lld.%09ld: %s\n", (long long)at.tv_sec, at.tv_nsec,
-		        moment);
+		fprintf(stderr, "demo: at %lld.%09ld: %s\n", (long long)at.tv_sec, at.tv_nsec, moment);
 	for (int i = 0; i < NTASKS; i++)
 		costack_print_stack(tasks[i].id, 0, stdout);
 	fflush(stdout);
@@ -129,7 +128,7 @@ int main(int argc, char **argv)
 				char line[16];
 
 				fprintf(stderr, "demo: paused, pid %d; a line on stdin goes on\n",
-				        (int)getpid());
+					(int)getpid());
 				if (!fgets(line, sizeof(line), stdin))
 					clearerr(stdin);
 			}

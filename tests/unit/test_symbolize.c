@@ -101,6 +101,8 @@ static NOINLINE void *get_ra(void)
 	return ra;
 }
 
+/* Each call and the __LINE__ that names its line stay on one line. */
+/* clang-format off */
 /* A physical function. Its entry may be given the signature's line or the
  * first statement's, so any line from here to the brace is accepted. */
 static const int line_leaf_def = __LINE__ + 1;
@@ -108,8 +110,7 @@ static NOINLINE void *leaf(void)
 {
 	void *ra;
 
-	ra = get_ra();
-	line_leaf_call = __LINE__;
+	ra = get_ra(); line_leaf_call = __LINE__;
 	sink++;
 	return ra;
 }
@@ -119,8 +120,7 @@ ALWAYS_INLINE void *inl(void)
 {
 	void *ra;
 
-	ra = get_ra();
-	line_inl_inner = __LINE__;
+	ra = get_ra(); line_inl_inner = __LINE__;
 	sink++;
 	return ra;
 }
@@ -129,8 +129,7 @@ static NOINLINE void *inl_outer(void)
 {
 	void *ra;
 
-	ra = inl();
-	line_inl_call = __LINE__;
+	ra = inl(); line_inl_call = __LINE__;
 	sink++;
 	return ra;
 }
@@ -139,8 +138,7 @@ ALWAYS_INLINE void *deep_inner(void)
 {
 	void *ra;
 
-	ra = get_ra();
-	line_deep_inner = __LINE__;
+	ra = get_ra(); line_deep_inner = __LINE__;
 	sink++;
 	return ra;
 }
@@ -150,8 +148,7 @@ ALWAYS_INLINE void *deep_mid(void)
 	void *ra;
 
 	sink++;
-	ra = deep_inner();
-	line_deep_mid = __LINE__;
+	ra = deep_inner(); line_deep_mid = __LINE__;
 	sink++;
 	return ra;
 }
@@ -161,11 +158,11 @@ static NOINLINE void *deep_outer(void)
 	void *ra;
 
 	sink++;
-	ra = deep_mid();
-	line_deep_outer = __LINE__;
+	ra = deep_mid(); line_deep_outer = __LINE__;
 	sink++;
 	return ra;
 }
+/* clang-format on */
 
 static void test_function_address(struct symbolizer *s)
 {
