@@ -22,4 +22,15 @@ bool params_uint(const bt_value *params, const char *key, uint64_t max, uint64_t
 bool params_uint_list(const bt_value *params, const char *key, uint64_t max, uint64_t *out,
                       size_t cap, size_t *n);
 
+/* What the flame and timeline sinks read of a trace and where they write: parameters pid and
+ * task (each optional) and output (NULL: standard output). */
+struct params_selection {
+	bool has_pid, has_task;
+	int32_t pid;
+	uint64_t task;
+	const char *output;
+};
+/* False when one of them is not what it must be (integers, a path). */
+bool params_selection(const bt_value *params, struct params_selection *out);
+
 #endif

@@ -81,8 +81,8 @@ flame_initialize(bt_self_component_sink *self, bt_self_component_sink_configurat
 	struct reader_sink *s = calloc(1, sizeof(*s));
 	struct flame_sink *fs = calloc(1, sizeof(*fs));
 	struct flame_options o = {.wait = true, .by = FLAME_BY_TASK};
-	const char *bad, *kind = NULL, *format = NULL, *by = NULL, *output = NULL;
-	uint64_t pid = UINT64_MAX, task = UINT64_MAX;
+	const char *bad, *kind = NULL, *format = NULL, *by = NULL;
+	struct params_selection sel;
 
 	(void)config;
 	(void)data;
@@ -115,9 +115,7 @@ flame_initialize(bt_self_component_sink *self, bt_self_component_sink_configurat
 		FAIL(s->self, "Failed to read parameter `by`: \"task\", \"entry\" or \"none\"");
 		goto fail;
 	}
-	if (!params_uint(params, "pid", INT32_MAX, &pid) ||
-	    !params_uint(params, "task", UINT64_MAX - 1, &task) ||
-	    !params_string(params, "output", &output)) {
+	if (!params_selection(params, &sel)) {
 		FAIL(s->self, "Failed to read parameter `pid`, `task` or `output`: integers, and a "
 		              "path");
 		goto fail;
@@ -130,13 +128,13 @@ flame_initialize(bt_self_component_sink *self, bt_self_component_sink_configurat
 		o.by = !strcmp(by, "task")    ? FLAME_BY_TASK
 		       : !strcmp(by, "entry") ? FLAME_BY_ENTRY
 		                              : FLAME_BY_NONE;
-	o.has_pid = pid != UINT64_MAX;
-	o.pid = (int32_t)(o.has_pid ? pid : 0);
-	o.has_task = task != UINT64_MAX;
-	o.task = o.has_task ? task : 0;
+	o.has_pid = sel.has_pid;
+	o.pid = sel.pid;
+	o.has_task = sel.has_task;
+	o.task = sel.task;
 	flame_profile_init(&fs->profile, &o);
 	fs->format = format ? (enum flame_format)flame_format_of(format) : FLAME_FOLDED;
-	if (output && !(fs->output = fs->output_copy = strdup(output)))
+	if (sel.output && !(fs->output = fs->output_copy = strdup(sel.output)))
 		goto fail;
 	s->at.kind = TRACE_AT_END;
 	s->write = write_flame;

@@ -62,8 +62,8 @@ timeline_initialize(bt_self_component_sink *self, bt_self_component_sink_configu
 	static const char *const keys[] = {"pid", "task", "output", NULL};
 	struct reader_sink *s = calloc(1, sizeof(*s));
 	struct timeline_sink *ts = calloc(1, sizeof(*ts));
-	const char *bad, *output = NULL;
-	uint64_t pid = UINT64_MAX, task = UINT64_MAX;
+	const char *bad;
+	struct params_selection sel;
 
 	(void)config;
 	(void)data;
@@ -80,20 +80,18 @@ timeline_initialize(bt_self_component_sink *self, bt_self_component_sink_configu
 		     bad);
 		goto fail;
 	}
-	if (!params_uint(params, "pid", INT32_MAX, &pid) ||
-	    !params_uint(params, "task", UINT64_MAX - 1, &task) ||
-	    !params_string(params, "output", &output)) {
+	if (!params_selection(params, &sel)) {
 		FAIL(s->self, "Failed to read parameter `pid`, `task` or `output`: integers, and a "
 		              "path");
 		goto fail;
 	}
-	ts->o.has_pid = pid != UINT64_MAX;
-	ts->o.pid = (int32_t)(ts->o.has_pid ? pid : 0);
-	ts->o.has_task = task != UINT64_MAX;
-	ts->o.task = ts->o.has_task ? task : 0;
+	ts->o.has_pid = sel.has_pid;
+	ts->o.pid = sel.pid;
+	ts->o.has_task = sel.has_task;
+	ts->o.task = sel.task;
 	ts->out = stdout;
-	if (output && !(ts->out = fopen(output, "w"))) {
-		FAIL(s->self, "Failed to open the output: path=%s, error=%s", output,
+	if (sel.output && !(ts->out = fopen(sel.output, "w"))) {
+		FAIL(s->self, "Failed to open the output: path=%s, error=%s", sel.output,
 		     strerror(errno));
 		goto fail;
 	}
