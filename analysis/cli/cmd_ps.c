@@ -80,11 +80,7 @@ static void print_ps_help(FILE *out)
 	      "                \"what\"} of a failed task, else null) and \"untracked_stack\"\n"
 	      "                (a thread that ran on a stack costack knows of no task).\n"
 	      "  -h, --help    Show this help and exit.\n"
-	      "\n"
-	      "Permissions: reading PID needs the right to debug it (ptrace access mode\n"
-	      "read): the same user with /proc/sys/kernel/yama/ptrace_scope at 0 (1: only\n"
-	      "its ancestors), or root.\n"
-	      "\n"
+	      "\n" LIVE_CLI_HELP_PERMISSIONS "\n"
 	      "Exit status:\n"
 	      "  0  Success (tasks changing too fast to read, or failing validation, are\n"
 	      "     left out with a warning on stderr).\n"
@@ -307,21 +303,6 @@ static void write_text(FILE *out, const struct row *rows, size_t n)
 	}
 }
 
-static void json_frame(FILE *out, const struct sym_frame *f, uint64_t address)
-{
-	fprintf(out, "{\"address\":\"%#" PRIx64 "\",\"function\":", address);
-	json_string(out, f->function);
-	fputs(",\"module\":", out);
-	json_string(out, f->module);
-	fprintf(out, ",\"offset\":\"%#" PRIx64 "\",\"file\":", f->offset);
-	json_string(out, f->file);
-	if (f->line > 0)
-		fprintf(out, ",\"line\":%d", f->line);
-	else
-		fputs(",\"line\":null", out);
-	fprintf(out, ",\"inlined\":%s}", f->inlined ? "true" : "false");
-}
-
 static void write_json(FILE *out, const struct row *rows, size_t n)
 {
 	char since[32];
@@ -343,12 +324,12 @@ static void write_json(FILE *out, const struct row *rows, size_t n)
 		        t->tid, t->parent, format_timestamp(t->since_ns, since, sizeof(since)),
 		        t->in_state_ns, t->cpu_ns, t->switches);
 		if (rows[i].has_where)
-			json_frame(out, &rows[i].where, rows[i].address);
+			stacks_write_json_frame(out, &rows[i].where, &rows[i].address);
 		else
 			fputs("null", out);
 		fputs(",\"entry\":", out);
 		if (rows[i].has_entry)
-			json_frame(out, &rows[i].entry, t->entry);
+			stacks_write_json_frame(out, &rows[i].entry, &t->entry);
 		else
 			fputs("null", out);
 		fputs(",\"exception\":", out);

@@ -10,6 +10,12 @@
 #include "stacks_out.h"
 #include "symbolize.h"
 
+/* The help's paragraph on who may read a PID (ps and stacks). */
+#define LIVE_CLI_HELP_PERMISSIONS                                                                  \
+	"Permissions: reading PID needs the right to debug it (ptrace access mode\n"               \
+	"read): the same user with /proc/sys/kernel/yama/ptrace_scope at 0 (1: only\n"             \
+	"its ancestors), or root.\n"
+
 /* Whether arg is a PID: all digits, no sign, in range. */
 bool live_cli_parse_pid(const char *arg, pid_t *pid);
 

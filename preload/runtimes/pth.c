@@ -139,24 +139,26 @@ static void killed(struct task *victim, struct thread_state *ts)
 		core_end_task(victim, COSTACK_CANCELLED);
 }
 
-EXPORT int pth_abort(pth_t thread)
+/* thread's task, and the facts Pth keeps of it; asked before the kill, for the thread may be
+ * freed by the time it returns. NULL when costack knows no task of it. */
+static struct task *victim_of(pth_t thread, struct thread_facts *facts)
 {
-	struct thread_state *ts;
-	struct thread_facts facts;
+	struct thread_state *ts = core_enter();
 	struct task *victim = NULL;
-	int ret, saved_errno;
 
-	if (!REAL_FUNCTION(real_abort, "pth_abort"))
-		real_missing("pth_abort");
-	resolve_pth(real_abort);
-	/* Asked first: the thread may be freed by the time pth_abort returns. */
-	ts = core_enter();
 	if (ts) {
-		victim = task_of(thread, &facts);
+		victim = task_of(thread, facts);
 		core_leave(ts);
 	}
-	ret = real_abort(thread);
-	saved_errno = errno;
+	return victim;
+}
+
+/* The kill of victim (may be NULL) returned ret: a success ends it cancelled. errno kept. */
+static int after_kill(struct task *victim, int ret)
+{
+	int saved_errno = errno;
+	struct thread_state *ts;
+
 	if (ret && victim && (ts = core_enter())) {
 		killed(victim, ts);
 		core_leave(ts);
@@ -165,33 +167,31 @@ EXPORT int pth_abort(pth_t thread)
 	return ret;
 }
 
+EXPORT int pth_abort(pth_t thread)
+{
+	struct thread_facts facts;
+	struct task *victim;
+
+	if (!REAL_FUNCTION(real_abort, "pth_abort"))
+		real_missing("pth_abort");
+	resolve_pth(real_abort);
+	victim = victim_of(thread, &facts);
+	return after_kill(victim, real_abort(thread));
+}
+
 /* With asynchronous cancellation enabled, Pth kills the thread at once, as pth_abort; deferred,
  * the thread exits at its next cancellation point (pth_exit with PTH_CANCELED). */
 EXPORT int pth_cancel(pth_t thread)
 {
-	struct thread_state *ts;
+	const int async = PTH_CANCEL_ENABLE | PTH_CANCEL_ASYNCHRONOUS;
 	struct thread_facts facts;
-	struct task *victim = NULL;
-	int ret, saved_errno;
+	struct task *victim;
 
 	if (!REAL_FUNCTION(real_cancel, "pth_cancel"))
 		real_missing("pth_cancel");
 	resolve_pth(real_cancel);
-	ts = core_enter();
-	if (ts) {
-		victim = task_of(thread, &facts);
-		if (victim &&
-		    (facts.cancel_state & (PTH_CANCEL_ENABLE | PTH_CANCEL_ASYNCHRONOUS)) !=
-		            (PTH_CANCEL_ENABLE | PTH_CANCEL_ASYNCHRONOUS))
-			victim = NULL;
-		core_leave(ts);
-	}
-	ret = real_cancel(thread);
-	saved_errno = errno;
-	if (ret && victim && (ts = core_enter())) {
-		killed(victim, ts);
-		core_leave(ts);
-	}
-	errno = saved_errno;
-	return ret;
+	victim = victim_of(thread, &facts);
+	if (victim && (facts.cancel_state & async) != async)
+		victim = NULL; /* deferred: it exits at a cancellation point, if ever */
+	return after_kill(victim, real_cancel(thread));
 }

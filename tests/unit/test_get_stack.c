@@ -613,6 +613,50 @@ static void test_running_other(void)
 	utask_free(&t);
 }
 
+/* A task running on another thread that never suspended, asked from here: it was last resumed
+ * at its entry, which is the one frame it shows. */
+void first_run_entry(struct utask *t);
+
+NOINLINE void first_run_entry(struct utask *t)
+{
+	(void)t;
+	remote_spin(); /* runs here, never suspended, while the main thread looks */
+	sink++;
+}
+
+static void *first_run_thread(void *arg)
+{
+	utask_resume(arg);
+	return NULL;
+}
+
+static void test_running_never_suspended(void)
+{
+	void *frames[MAXF];
+	struct utask t;
+	pthread_t thread;
+	int n;
+
+	atomic_store(&remote_running, 0);
+	atomic_store(&remote_go, 0);
+	utask_make(&t, first_run_entry, NULL, STACK_SIZE);
+	if (pthread_create(&thread, NULL, first_run_thread, &t) != 0) {
+		CHECK(0, "pthread_create failed");
+		return;
+	}
+	while (!atomic_load(&remote_running))
+		usleep(100);
+	CHECK_EQ(costack_task_state(utask_id(&t)), COSTACK_RUNNING);
+	n = costack_get_stack(utask_id(&t), frames, sizeof(frames) / sizeof(*frames), MAXF);
+	CHECK(n == 1 && frames[0] == (void *)first_run_entry,
+	      "running, never suspended: %d frames, the first %p, its entry %p", n,
+	      n > 0 ? frames[0] : NULL, (void *)first_run_entry);
+	atomic_store(&remote_go, 1);
+	pthread_join(thread, NULL);
+	CHECK(t.ended, "the task running first did not end");
+	utask_free(&t);
+}
+
 /* --- failed: the traceback ------------------------------------------------------------ */
 
 void raise_inner(struct utask *t);
@@ -1037,6 +1081,7 @@ int main(void)
 	test_running_self();
 	test_running_task_self();
 	test_running_other();
+	test_running_never_suspended();
 	test_failed();
 	test_failed_plain_adapter();
 	test_caught();

@@ -69,21 +69,13 @@ static bt_component_class_sink_consume_method_status sink_consume(bt_self_compon
 {
 	struct sink *s = bt_self_component_get_data(bt_self_component_sink_as_self_component(self));
 	bt_message_array_const msgs;
-	uint64_t count = 0;
+	uint64_t count;
 	struct trace_item item;
+	bt_component_class_sink_consume_method_status status =
+	        trace_next_messages(s->iterator, &msgs, &count);
 
-	switch (bt_message_iterator_next(s->iterator, &msgs, &count)) {
-	case BT_MESSAGE_ITERATOR_NEXT_STATUS_OK:
-		break;
-	case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
-		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
-	case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN:
-		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_AGAIN;
-	case BT_MESSAGE_ITERATOR_NEXT_STATUS_MEMORY_ERROR:
-		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
-	default:
-		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
-	}
+	if (status != BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_OK)
+		return status;
 	for (uint64_t i = 0; i < count; i++) {
 		int rc = s->failure ? 0 : trace_decode(&s->decoder, msgs[i], &item);
 

@@ -289,16 +289,13 @@ int trace_reader_message(struct trace_reader *r, const bt_message *msg)
 	}
 }
 
-bt_component_class_sink_consume_method_status trace_reader_consume(struct trace_reader *r,
-                                                                   bt_message_iterator *it)
+bt_component_class_sink_consume_method_status
+trace_next_messages(bt_message_iterator *it, bt_message_array_const *msgs, uint64_t *count)
 {
-	bt_message_array_const msgs;
-	uint64_t count = 0;
-	int rc = 0;
-
-	switch (bt_message_iterator_next(it, &msgs, &count)) {
+	*count = 0;
+	switch (bt_message_iterator_next(it, msgs, count)) {
 	case BT_MESSAGE_ITERATOR_NEXT_STATUS_OK:
-		break;
+		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_OK;
 	case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
 		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
 	case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN:
@@ -308,6 +305,19 @@ bt_component_class_sink_consume_method_status trace_reader_consume(struct trace_
 	default:
 		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
 	}
+}
+
+bt_component_class_sink_consume_method_status trace_reader_consume(struct trace_reader *r,
+                                                                   bt_message_iterator *it)
+{
+	bt_message_array_const msgs;
+	uint64_t count;
+	int rc = 0;
+	bt_component_class_sink_consume_method_status status =
+	        trace_next_messages(it, &msgs, &count);
+
+	if (status != BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_OK)
+		return status;
 	for (uint64_t i = 0; i < count; i++) {
 		if (!rc)
 			rc = trace_reader_message(r, msgs[i]);

@@ -127,6 +127,11 @@ int trace_reader_feed(struct trace_reader *r, const struct trace_item *item);
 /* Decode and feed one message: trace_reader_feed's returns. */
 int trace_reader_message(struct trace_reader *r, const bt_message *msg);
 
+/* The next messages of it, and the consume status of a sink: OK when messages came (*count of
+ * them in *msgs, each a reference of the caller's), else END, AGAIN or an error to return. */
+bt_component_class_sink_consume_method_status
+trace_next_messages(bt_message_iterator *it, bt_message_array_const *msgs, uint64_t *count);
+
 /* A sink's consume method: the next messages of it fed to r. END once the input ended or r
  * needs no more; ERROR with trace_reader_failed when r failed (trace_reader_error); else the
  * input's status. */

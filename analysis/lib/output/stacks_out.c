@@ -324,6 +324,29 @@ static void json_hex(FILE *out, uint64_t x)
 	fprintf(out, "\"%#" PRIx64 "\"", x);
 }
 
+void stacks_write_json_frame(FILE *out, const struct sym_frame *f, const uint64_t *address)
+{
+	putc('{', out);
+	if (address) {
+		fputs("\"address\":", out);
+		json_hex(out, *address);
+		putc(',', out);
+	}
+	fputs("\"function\":", out);
+	json_string(out, f->function);
+	fputs(",\"module\":", out);
+	json_string(out, f->module);
+	fputs(",\"offset\":", out);
+	json_hex(out, f->offset);
+	fputs(",\"file\":", out);
+	json_string(out, f->file);
+	if (f->line > 0)
+		fprintf(out, ",\"line\":%d", f->line);
+	else
+		fputs(",\"line\":null", out);
+	fprintf(out, ",\"inlined\":%s}", f->inlined ? "true" : "false");
+}
+
 void stacks_write_json_frames(FILE *out, const struct stacks_report *r, const struct stacks_task *t)
 {
 	bool first = true;
@@ -334,22 +357,10 @@ void stacks_write_json_frames(FILE *out, const struct stacks_report *r, const st
 		int n = lookup(r, t, t->frames[i], !t->frames_are_entry, f);
 
 		for (int j = 0; j < (n > 0 ? n : 1); j++) {
-			fputs(first ? "{\"address\":" : ",{\"address\":", out);
+			if (!first)
+				putc(',', out);
 			first = false;
-			json_hex(out, t->frames[i]);
-			fputs(",\"function\":", out);
-			json_string(out, f[j].function);
-			fputs(",\"module\":", out);
-			json_string(out, f[j].module);
-			fputs(",\"offset\":", out);
-			json_hex(out, f[j].offset);
-			fputs(",\"file\":", out);
-			json_string(out, f[j].file);
-			if (f[j].line > 0)
-				fprintf(out, ",\"line\":%d", f[j].line);
-			else
-				fputs(",\"line\":null", out);
-			fprintf(out, ",\"inlined\":%s}", f[j].inlined ? "true" : "false");
+			stacks_write_json_frame(out, &f[j], &t->frames[i]);
 		}
 	}
 	putc(']', out);

@@ -91,6 +91,10 @@ int stacks_write_text(FILE *out, const struct stacks_report *r);
  */
 int stacks_write_json(FILE *out, const struct stacks_report *r);
 
+/* One frame of costack.stacks/1 JSON: {"address" (when given), "function", "module", "offset",
+ * "file", "line", "inlined"}. */
+void stacks_write_json_frame(FILE *out, const struct sym_frame *f, const uint64_t *address);
+
 /* t's frames alone, as the writers above show them, for other writers (a report): text,
  * each line starting with indent; JSON, the "frames" array. r gives the symbolizer. */
 void stacks_write_text_frames(FILE *out, const struct stacks_report *r, const struct stacks_task *t,

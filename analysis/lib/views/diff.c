@@ -351,21 +351,6 @@ static void label_token(FILE *f, const struct sym_frame *s)
 	}
 }
 
-static void json_frame(FILE *f, const struct sym_frame *s)
-{
-	fputs("{\"function\":", f);
-	json_string(f, s->function);
-	fputs(",\"module\":", f);
-	json_string(f, s->module);
-	fprintf(f, ",\"offset\":\"%#" PRIx64 "\",\"file\":", s->offset);
-	json_string(f, s->file);
-	if (s->line > 0)
-		fprintf(f, ",\"line\":%d", s->line);
-	else
-		fputs(",\"line\":null", f);
-	fprintf(f, ",\"inlined\":%s}", s->inlined ? "true" : "false");
-}
-
 static char *closed(FILE *f, char **buf)
 {
 	if (fclose(f)) {
@@ -373,6 +358,20 @@ static char *closed(FILE *f, char **buf)
 		return NULL;
 	}
 	return *buf;
+}
+
+/* The frames at pc (inlined ones first), into f (MAX_INLINE); one of module and offset when
+ * nothing is known of it. Their count. */
+static int frames_at(struct offline_sym *sym, int32_t pid, uint64_t ts, uint64_t pc,
+                     struct sym_frame *f)
+{
+	int k = offline_sym_lookup(sym, pid, ts, pc, true, f, MAX_INLINE);
+
+	if (k > 0)
+		return k;
+	memset(f, 0, sizeof(*f));
+	f->offset = pc;
+	return 1;
 }
 
 /* A stack's names: its frames (innermost first in the model) symbolized, oldest first. */
@@ -410,13 +409,7 @@ static struct names *stack_names(struct offline_sym *sym, const struct tm_stack 
 	/* The label shows the innermost frames: where it waits, and what called that. */
 	for (uint32_t i = s->nframes; i-- > 0;) {
 		struct sym_frame f[MAX_INLINE];
-		int k = offline_sym_lookup(sym, pid, ts, s->frames[i], true, f, MAX_INLINE);
-
-		if (k <= 0) {
-			memset(f, 0, sizeof(*f));
-			f->offset = s->frames[i];
-			k = 1;
-		}
+		int k = frames_at(sym, pid, ts, s->frames[i], f);
 		for (int j = 0; j < k; j++) {
 			if (!first) {
 				putc(';', kf);
@@ -424,7 +417,7 @@ static struct names *stack_names(struct offline_sym *sym, const struct tm_stack 
 			}
 			first = false;
 			key_token(kf, &f[j]);
-			json_frame(jf, &f[j]);
+			stacks_write_json_frame(jf, &f[j], NULL);
 			if (i < 3) {
 				fputs(shown++ ? " > " : "", lf);
 				label_token(lf, &f[j]);
@@ -438,13 +431,7 @@ static struct names *stack_names(struct offline_sym *sym, const struct tm_stack 
 	 * frames included), else the innermost frame. */
 	for (uint32_t i = 0; i < s->nframes && !have_site; i++) {
 		struct sym_frame f[MAX_INLINE];
-		int k = offline_sym_lookup(sym, pid, ts, s->frames[i], true, f, MAX_INLINE);
-
-		if (k <= 0) {
-			memset(f, 0, sizeof(*f));
-			f->offset = s->frames[i];
-			k = 1;
-		}
+		int k = frames_at(sym, pid, ts, s->frames[i], f);
 		if (i == 0)
 			site = f[k - 1];
 		for (int j = k; j-- > 0 && !have_site;)
@@ -467,7 +454,7 @@ static struct names *stack_names(struct offline_sym *sym, const struct tm_stack 
 	key_token(kf, &site);
 	label_token(lf, &site);
 	putc('[', jf);
-	json_frame(jf, &site);
+	stacks_write_json_frame(jf, &site, NULL);
 	putc(']', jf);
 	n->site_key = closed(kf, &kb);
 	n->site_label = closed(lf, &lb);
