@@ -240,22 +240,45 @@ static uint64_t image_u64(struct parser *p, uint64_t off)
 
 /* Whether [off, off + size) lies in what the target handed out, within the
  * image, and (for a memfd) over data rather than holes. */
-static bool in_region(struct parser *p, uint64_t off, uint64_t size)
+/* A file read while its target grows it: take in what the region its header claims now holds,
+ * no more than the file has. Read after used, which a new chunk's size precedes. */
+static void take_growth(struct parser *p)
+{
+	uint64_t size = image_u64(p, offsetof(struct costack_live_header, size));
+	struct stat st;
+
+	if (p->image || size <= p->len || fstat(p->fd, &st) || st.st_size < 0)
+		return;
+	if ((uint64_t)st.st_size < size)
+		size = (uint64_t)st.st_size;
+	if (size > p->len && size <= SIZE_MAX)
+		p->len = (size_t)size;
+}
+
+/* Whether [off, off + size) lies in what the target has allocated and the read can reach. The
+ * target allocates and grows its region as it runs: bounds read earlier are refreshed before
+ * a no. */
+static bool in_bounds(struct parser *p, uint64_t off, uint64_t size)
 {
 	uint64_t limit = p->used < p->len ? p->used : p->len;
 
-	if (off > limit || size > limit - off) {
-		/* Stacks are allocated as the target runs: it may have grown. */
-		uint64_t used = image_u64(p, offsetof(struct costack_live_header, used));
-		uint64_t grown = image_u64(p, offsetof(struct costack_live_header, size));
+	if (off <= limit && size <= limit - off)
+		return true;
+	uint64_t used = image_u64(p, offsetof(struct costack_live_header, used));
+	uint64_t grown = image_u64(p, offsetof(struct costack_live_header, size));
 
-		if (used > p->used && used <= grown)
-			p->used = used;
-		limit = p->used < p->len ? p->used : p->len;
-		if (off > limit || size > limit - off)
-			return false;
-	}
-	return !p->opt->has_data || p->opt->has_data(p->opt->ctx, off, size);
+	if (used > p->used && used <= grown)
+		p->used = used;
+	take_growth(p);
+	limit = p->used < p->len ? p->used : p->len;
+	return off <= limit && size <= limit - off;
+}
+
+/* in_bounds, and data there (not a hole of the memfd). */
+static bool in_region(struct parser *p, uint64_t off, uint64_t size)
+{
+	return in_bounds(p, off, size) &&
+	       (!p->opt->has_data || p->opt->has_data(p->opt->ctx, off, size));
 }
 
 /* Copy the chunks the target counts now (each filled in before it is counted). */
@@ -809,8 +832,7 @@ static int parse(const struct parser *pp, struct live_snapshot *out, struct live
 		bytes = (uint64_t)slabs[s].slots * p.h.task_size;
 		/* Untouched records are holes (free): the slab need not be data. */
 		if (!chunk_offset(&p, slabs[s].address, bytes, &slab_off) || slab_off % 8 ||
-		    !in_region(&p, slab_off, 0) || bytes > p.used - slab_off ||
-		    bytes > len - slab_off) {
+		    !in_bounds(&p, slab_off, bytes)) {
 			fail(err, LIVE_BAD_LAYOUT,
 			     "bad live registry: slab %" PRIu32 " at %#" PRIx64
 			     " is not inside the region",
@@ -1028,6 +1050,13 @@ static bool memfd_has_data(void *ctx, uint64_t off, uint64_t size)
 	if (e->rescans >= 8)
 		return false;
 	e->rescans++;
+	/* The parser bounds every range it asks: past the limit, the region grew since. */
+	if (size > e->limit || off > e->limit - size) {
+		struct stat st;
+
+		if (!fstat(e->fd, &st) && st.st_size > 0 && (uint64_t)st.st_size > e->limit)
+			e->limit = (uint64_t)st.st_size;
+	}
 	extents_scan(e);
 	return e->all_data || extents_cover(e, off, size);
 }
@@ -1158,12 +1187,15 @@ int live_read_registry(pid_t pid, int fd, struct live_snapshot *out, struct live
 			            "its costack-live memfd is too short for a live registry");
 		nanosleep(&(struct timespec){0, 1000000}, NULL);
 	}
-	/* The whole region the header claims, no more than the file has. */
-	len = (uint64_t)st.st_size < h.size ? (size_t)st.st_size : (size_t)h.size;
+	/* The first chunk, which holds the header, no more than the file has: the rest is taken
+	 * in as the read meets it (take_growth), since the target may grow its region meanwhile. */
+	len = (uint64_t)st.st_size < h.chunks[0].size ? (size_t)st.st_size
+	                                              : (size_t)h.chunks[0].size;
 	if (len < HEADER_FIXED)
 		return fail(err, LIVE_BAD_LAYOUT,
-		            "bad live registry: it claims %" PRIu64 " bytes in a file of %jd",
-		            h.size, (intmax_t)st.st_size);
+		            "bad live registry: its first chunk has %" PRIu64
+		            " bytes, in a file of %jd",
+		            h.chunks[0].size, (intmax_t)st.st_size);
 	e.limit = len;
 	extents_scan(&e);
 	ret = live_parse_file(fd, len,

@@ -115,7 +115,8 @@ int live_parse(const void *image, size_t len, const struct live_parse_options *o
 /*
  * live_parse() of the first len bytes of the file fd, read with pread(2),
  * never mapped: a file that shrinks while it is read is LIVE_CHANGED (a
- * mapping would be SIGBUS).
+ * mapping would be SIGBUS). A region that grows while it is read (its
+ * header's size) is read as far as the file holds it.
  */
 int live_parse_file(int fd, size_t len, const struct live_parse_options *opt,
                     struct live_snapshot *out, struct live_error *err);
