@@ -284,7 +284,8 @@ def section_json(s, bases, slow):
                 r['verdict'] not in ('regression', 'new', 'improvement', 'vanished', 'same'):
             bad.append(('enum', r))
         for side in ('base', 'new'):
-            if set(r[side]) != {'value', 'per_task', 'runs_with', 'samples'}:
+            if set(r[side]) != {'value', 'per_task', 'runs_with', 'population', 'samples'} or \
+                    not 0 <= r[side]['samples'] <= min(r[side]['population'], 4096):
                 bad.append((side, r))
         if r['ci'] is not None and (len(r['ci']) != 2 or r['ci'][0] > r['ci'][1]):
             bad.append(('ci', r))

@@ -17,30 +17,348 @@
 #define MAX_INLINE 16
 #define BOOTSTRAP_ITERS 1000
 #define BOOTSTRAP_SEED 20261204u
+/* The samples' generator's: any fixed value, so that the same traces give the same verdict. */
+#define SAMPLE_SEED 0x636f737461636b31ull
+/* A task's first intervals held back until its entry is settled (see struct live_task). */
+#define PENDING_MAX 4
+
+/* --- a bounded sample --------------------------------------------------------------- */
+
+/*
+ * The values the statistics take of a row (each interval's length at a site, each task's
+ * total for a kind): all of them up to DIFF_SAMPLE_CAP, then a uniform sample of that many
+ * (reservoir sampling, Vitter's algorithm R), so that memory does not grow with the trace. The
+ * generator is seeded with a fixed value: the same trace gives the same sample. seen is the
+ * population; its sum, where one is wanted, is kept exactly beside it.
+ */
+struct sample {
+	double *v;
+	size_t kept, room;
+	uint64_t seen;
+	uint64_t random; /* the generator's state */
+};
+
+/* splitmix64 (as stats.c's bootstrap): small, and the same sequence for the same seed. */
+static uint64_t next_random(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n) (n > 0), without the bias of a modulo. */
+static uint64_t random_below(uint64_t *state, uint64_t n)
+{
+	return (uint64_t)(((unsigned __int128)next_random(state) * n) >> 64);
+}
+
+static void sample_init(struct sample *s, uint64_t seed)
+{
+	*s = (struct sample){.random = SAMPLE_SEED ^ (seed * 0x9e3779b97f4a7c15ull)};
+}
+
+static int sample_room(struct sample *s, size_t want)
+{
+	size_t room = s->room ? s->room : 16;
+	double *v;
+
+	if (want <= s->room)
+		return 0;
+	while (room < want)
+		room *= 2;
+	v = realloc(s->v, room * sizeof(*v));
+	if (!v)
+		return -1;
+	s->v = v;
+	s->room = room;
+	return 0;
+}
+
+static int sample_add(struct sample *s, double x)
+{
+	uint64_t j;
+
+	if (s->kept < DIFF_SAMPLE_CAP) {
+		if (sample_room(s, s->kept + 1))
+			return -1;
+		s->v[s->kept++] = x;
+		s->seen++;
+		return 0;
+	}
+	/* The seen-th value replaces one of those kept with probability DIFF_SAMPLE_CAP/seen. */
+	j = random_below(&s->random, ++s->seen);
+	if (j < DIFF_SAMPLE_CAP)
+		s->v[j] = x;
+	return 0;
+}
+
+/* k of v[0..n) (k <= n) drawn without replacement, moved to v[0..k) (a partial shuffle). */
+static void draw(double *v, size_t n, size_t k, uint64_t *random)
+{
+	for (size_t i = 0; i < k; i++) {
+		size_t j = i + (size_t)random_below(random, n - i);
+		double x = v[i];
+
+		v[i] = v[j];
+		v[j] = x;
+	}
+}
+
+/*
+ * Take from's values into into. While neither was sampled and both fit, all of them; else a
+ * uniform sample of DIFF_SAMPLE_CAP of the union: how many come from each side is drawn as
+ * drawing that many without replacement from both populations would give, then that many of
+ * each side's sample (itself uniform) are drawn.
+ */
+static int sample_merge(struct sample *into, const struct sample *from)
+{
+	uint64_t ra = into->seen, rb = from->seen;
+	size_t ka = 0, kb;
+	double *v;
+
+	if (!from->seen)
+		return 0;
+	if (into->kept == into->seen && from->kept == from->seen &&
+	    into->kept + from->kept <= DIFF_SAMPLE_CAP) {
+		if (sample_room(into, into->kept + from->kept))
+			return -1;
+		memcpy(into->v + into->kept, from->v, from->kept * sizeof(*from->v));
+		into->kept += from->kept;
+		into->seen += from->seen;
+		return 0;
+	}
+	for (size_t i = 0; i < DIFF_SAMPLE_CAP; i++) {
+		if (random_below(&into->random, ra + rb) < ra) {
+			ka++;
+			ra--;
+		} else {
+			rb--;
+		}
+	}
+	kb = DIFF_SAMPLE_CAP - ka; /* ka <= into->kept, kb <= from->kept: kept = min(seen, cap) */
+	v = malloc((ka + from->kept) * sizeof(*v));
+	if (!v)
+		return -1;
+	draw(into->v, into->kept, ka, &into->random);
+	memcpy(v, into->v, ka * sizeof(*v));
+	memcpy(v + ka, from->v, from->kept * sizeof(*v));
+	draw(v + ka, from->kept, kb, &into->random);
+	free(into->v);
+	into->v = v;
+	into->room = ka + from->kept;
+	into->kept = DIFF_SAMPLE_CAP;
+	into->seen += from->seen;
+	return 0;
+}
+
+static void sample_free(struct sample *s)
+{
+	free(s->v);
+	s->v = NULL;
+	s->kept = s->room = 0;
+}
 
 /* --- what is gathered while a trace is read ---------------------------------------- */
 
-/* The intervals one task spent in one state at one stack. */
-struct acc {
+/*
+ * Nothing here grows with the trace's length: intervals are counted, summed and sampled as they
+ * close, into groups of tasks of the same entry at the same stack; a task's own totals (what a
+ * kind's per-task values need) are kept only while it has not ended, then folded into its
+ * entry's.
+ */
+
+/* The intervals tasks of one entry spent in one state at one stack (of one process). */
+struct group {
+	uint64_t order; /* first: taken in the order made, the same every time (in_order) */
+	const struct tm_process *process;
+	const struct tm_stack *stack; /* NULL: none (a first run, from the entry) */
+	uint64_t entry;
+	uint64_t first_ns; /* its first interval's beginning: when to symbolize it */
+	uint64_t total_ns;
+	struct sample lengths;
+};
+
+/* The tasks of one entry (of one process): each one's total waiting and running. */
+struct kind_group {
+	uint64_t order; /* first: taken in the order made, the same every time (in_order) */
+	const struct tm_process *process;
+	uint64_t entry;
+	uint64_t created_ns; /* its first task's: when to symbolize the entry */
+	uint64_t wait_ns, run_ns;
+	struct sample waits, runs;
+};
+
+/*
+ * A task not ended: its totals so far, and its first intervals held back until its entry is
+ * settled: a runtime may name its user's entry only at the task's first suspensions (after the
+ * interval that switch closed), and all of a task's intervals count for the kind it ends with.
+ */
+struct live_task {
 	const struct tm_task *task;
-	const struct tm_stack *stack;
-	uint64_t first_ns, total_ns;
-	double *ns;
-	size_t n, cap;
+	uint64_t wait_ns, run_ns;
+	struct {
+		const struct tm_stack *stack;
+		uint64_t begin_ns, ns;
+		bool wait;
+	} pending[PENDING_MAX];
+	unsigned npending;
+	bool settled; /* its pending intervals went to their groups, the next ones go straight */
+};
+
+/* Live tasks by task: open addressing with removal (hmap has none), as tasks end. */
+struct live_table {
+	struct live_task **slots;
+	size_t cap, n; /* cap: a power of two, or 0 */
 };
 
 struct diff_intervals {
-	struct hmap waits, runs; /* (task, stack) -> acc */
+	struct hmap waits, runs; /* (stack, or process when none; entry) -> group */
+	struct hmap kinds;       /* (process, entry) -> kind_group */
+	struct live_table live;
+	uint64_t made; /* groups and kind groups made, for their order */
 	uint64_t unknown, open;
 	bool out_of_memory;
 };
 
+static size_t live_home(const struct live_table *l, const struct tm_task *t)
+{
+	return hmap_hash((uintptr_t)t, 0) & (l->cap - 1);
+}
+
+static struct live_task *live_find(const struct live_table *l, const struct tm_task *t)
+{
+	if (!l->cap)
+		return NULL;
+	for (size_t i = live_home(l, t); l->slots[i]; i = (i + 1) & (l->cap - 1))
+		if (l->slots[i]->task == t)
+			return l->slots[i];
+	return NULL;
+}
+
+static void live_place(struct live_table *l, struct live_task *lt)
+{
+	size_t i = live_home(l, lt->task);
+
+	while (l->slots[i])
+		i = (i + 1) & (l->cap - 1);
+	l->slots[i] = lt;
+	l->n++;
+}
+
+static int live_put(struct live_table *l, struct live_task *lt)
+{
+	if ((l->n + 1) * 4 > l->cap * 3) {
+		struct live_table grown = {.cap = l->cap ? 2 * l->cap : 64};
+
+		if (!(grown.slots = calloc(grown.cap, sizeof(*grown.slots))))
+			return -1;
+		for (size_t i = 0; i < l->cap; i++)
+			if (l->slots[i])
+				live_place(&grown, l->slots[i]);
+		free(l->slots);
+		*l = grown;
+	}
+	live_place(l, lt);
+	return 0;
+}
+
+/* Take lt out (it stays allocated): the slots after it move back where their probe allows. */
+static void live_remove(struct live_table *l, const struct live_task *lt)
+{
+	size_t mask = l->cap - 1, i = live_home(l, lt->task);
+
+	while (l->slots[i] != lt)
+		i = (i + 1) & mask;
+	l->slots[i] = NULL;
+	l->n--;
+	for (size_t j = (i + 1) & mask; l->slots[j]; j = (j + 1) & mask) {
+		size_t home = live_home(l, l->slots[j]->task);
+
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			l->slots[i] = l->slots[j];
+			l->slots[j] = NULL;
+			i = j;
+		}
+	}
+}
+
+static void add_to_group(struct diff_intervals *di, const struct tm_task *t,
+                         const struct tm_stack *stack, bool wait, uint64_t begin_ns, uint64_t ns)
+{
+	struct hmap *h = wait ? &di->waits : &di->runs;
+	uintptr_t where = stack ? (uintptr_t)stack : (uintptr_t)t->process;
+	struct group *g = hmap_get(h, where, t->entry);
+
+	if (!g) {
+		g = calloc(1, sizeof(*g));
+		if (!g || hmap_put(h, where, t->entry, g)) {
+			free(g);
+			di->out_of_memory = true;
+			return;
+		}
+		g->process = t->process;
+		g->stack = stack;
+		g->entry = t->entry;
+		g->first_ns = begin_ns;
+		g->order = di->made++;
+		sample_init(&g->lengths, g->order);
+	}
+	if (begin_ns < g->first_ns)
+		g->first_ns = begin_ns;
+	g->total_ns += ns;
+	if (sample_add(&g->lengths, (double)ns))
+		di->out_of_memory = true;
+}
+
+static void settle(struct diff_intervals *di, struct live_task *lt)
+{
+	for (unsigned i = 0; i < lt->npending; i++)
+		add_to_group(di, lt->task, lt->pending[i].stack, lt->pending[i].wait,
+		             lt->pending[i].begin_ns, lt->pending[i].ns);
+	lt->npending = 0;
+	lt->settled = true;
+}
+
+/* t's totals (NULL: it had no interval) into its entry's; lt is freed. */
+static void fold(struct diff_intervals *di, const struct tm_task *t, struct live_task *lt)
+{
+	struct kind_group *k = hmap_get(&di->kinds, (uintptr_t)t->process, t->entry);
+
+	if (lt) {
+		settle(di, lt);
+		live_remove(&di->live, lt);
+	}
+	if (!k) {
+		k = calloc(1, sizeof(*k));
+		if (!k || hmap_put(&di->kinds, (uintptr_t)t->process, t->entry, k)) {
+			free(k);
+			free(lt);
+			di->out_of_memory = true;
+			return;
+		}
+		k->process = t->process;
+		k->entry = t->entry;
+		k->created_ns = t->created_ns;
+		k->order = di->made++;
+		sample_init(&k->waits, k->order);
+		sample_init(&k->runs, k->order + 1);
+	}
+	k->wait_ns += lt ? lt->wait_ns : 0;
+	k->run_ns += lt ? lt->run_ns : 0;
+	if (sample_add(&k->waits, lt ? (double)lt->wait_ns : 0) ||
+	    sample_add(&k->runs, lt ? (double)lt->run_ns : 0))
+		di->out_of_memory = true;
+	free(lt);
+}
+
 static void on_interval(void *ctx, const struct tm_model *m, const struct tm_interval *iv)
 {
 	struct diff_intervals *di = ctx;
-	struct hmap *h = iv->state == COSTACK_RUNNING ? &di->runs : &di->waits;
+	bool wait = iv->state != COSTACK_RUNNING;
 	uint64_t d = iv->end_ns > iv->begin_ns ? iv->end_ns - iv->begin_ns : 0;
-	struct acc *a;
+	struct live_task *lt;
 
 	(void)m;
 	/* Cut by lost events: its length is not known. Still going at the end: the trace's end
@@ -53,37 +371,43 @@ static void on_interval(void *ctx, const struct tm_model *m, const struct tm_int
 		di->open++;
 		return;
 	}
-	a = hmap_get(h, (uintptr_t)iv->task, (uintptr_t)iv->stack);
-	if (!a) {
-		a = calloc(1, sizeof(*a));
-		if (!a || hmap_put(h, (uintptr_t)iv->task, (uintptr_t)iv->stack, a)) {
-			free(a);
+	lt = live_find(&di->live, iv->task);
+	if (!lt) {
+		lt = calloc(1, sizeof(*lt));
+		if (lt)
+			lt->task = iv->task;
+		if (!lt || live_put(&di->live, lt)) {
+			free(lt);
 			di->out_of_memory = true;
 			return;
 		}
-		a->task = iv->task;
-		a->stack = iv->stack;
-		a->first_ns = iv->begin_ns;
 	}
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? 2 * a->cap : 16;
-		double *ns = realloc(a->ns, cap * sizeof(*ns));
+	*(wait ? &lt->wait_ns : &lt->run_ns) += d;
+	if (!lt->settled && lt->npending < PENDING_MAX) {
+		lt->pending[lt->npending].stack = iv->stack;
+		lt->pending[lt->npending].begin_ns = iv->begin_ns;
+		lt->pending[lt->npending].ns = d;
+		lt->pending[lt->npending++].wait = wait;
+		return;
+	}
+	if (!lt->settled)
+		settle(di, lt);
+	add_to_group(di, iv->task, iv->stack, wait, iv->begin_ns, d);
+}
 
-		if (!ns) {
-			di->out_of_memory = true;
-			return;
-		}
-		a->ns = ns;
-		a->cap = cap;
-	}
-	a->ns[a->n++] = (double)d;
-	a->total_ns += d;
+/* An ended task has no interval left to close: its totals are final. */
+static void on_ended(void *ctx, const struct tm_model *m, const struct tm_task *t)
+{
+	struct diff_intervals *di = ctx;
+
+	(void)m;
+	fold(di, t, live_find(&di->live, t));
 }
 
 struct diff_intervals *diff_listen(struct tm_model *m)
 {
 	struct diff_intervals *di = calloc(1, sizeof(*di));
-	struct tm_listener l = {.interval = on_interval, .ctx = di};
+	struct tm_listener l = {.interval = on_interval, .ended = on_ended, .ctx = di};
 
 	if (di && tm_model_listen(m, &l)) {
 		free(di);
@@ -92,24 +416,35 @@ struct diff_intervals *diff_listen(struct tm_model *m)
 	return di;
 }
 
-static void free_accs(struct hmap *h)
-{
-	for (size_t i = 0; i < h->cap; i++) {
-		struct acc *a = h->slots[i].value;
-
-		if (a)
-			free(a->ns);
-		free(a);
-	}
-	hmap_free(h);
-}
-
 void diff_intervals_free(struct diff_intervals *di)
 {
 	if (!di)
 		return;
-	free_accs(&di->waits);
-	free_accs(&di->runs);
+	for (int w = 0; w <= 1; w++) {
+		struct hmap *h = w ? &di->waits : &di->runs;
+
+		for (size_t i = 0; i < h->cap; i++) {
+			struct group *g = h->slots[i].value;
+
+			if (g)
+				sample_free(&g->lengths);
+			free(g);
+		}
+		hmap_free(h);
+	}
+	for (size_t i = 0; i < di->kinds.cap; i++) {
+		struct kind_group *k = di->kinds.slots[i].value;
+
+		if (k) {
+			sample_free(&k->waits);
+			sample_free(&k->runs);
+		}
+		free(k);
+	}
+	hmap_free(&di->kinds);
+	for (size_t i = 0; i < di->live.cap; i++)
+		free(di->live.slots[i]);
+	free(di->live.slots);
 	free(di);
 }
 
@@ -162,8 +497,7 @@ struct row {
 	char *frames_json; /* a JSON array of the frames, oldest first; NULL for a kind */
 	double total;      /* over the run's tasks: ns or a count */
 	double value;      /* total per task (normalised), or total */
-	double *samples;   /* timed: each interval (sites), or each task's total (kinds) */
-	size_t n, cap;
+	struct sample s;   /* timed: each interval (sites), or each task's total (kinds) */
 };
 
 struct diff_run {
@@ -267,6 +601,7 @@ static struct row *row_of(struct diff_run *r, int quantity, int level, const cha
 	row->site = label ? strdup(label) : NULL;
 	row->site_key = site_key ? strdup(site_key) : NULL;
 	row->frames_json = frames_json ? strdup(frames_json) : NULL;
+	sample_init(&row->s, r->n);
 	r->rows[r->n++] = row;
 	if (!row->kind || (label && !row->site) || (site_key && !row->site_key) ||
 	    (frames_json && !row->frames_json) || index_row(&r->index, row)) {
@@ -280,23 +615,6 @@ fail:
 	return NULL;
 }
 
-static int add_sample(struct diff_run *r, struct row *row, double v)
-{
-	if (row->n == row->cap) {
-		size_t cap = row->cap ? 2 * row->cap : 16;
-		double *s = realloc(row->samples, cap * sizeof(*s));
-
-		if (!s) {
-			r->out_of_memory = true;
-			return -1;
-		}
-		row->samples = s;
-		row->cap = cap;
-	}
-	row->samples[row->n++] = v;
-	return 0;
-}
-
 void diff_run_free(struct diff_run *r)
 {
 	if (!r)
@@ -307,7 +625,7 @@ void diff_run_free(struct diff_run *r)
 		free(r->rows[i]->site);
 		free(r->rows[i]->site_key);
 		free(r->rows[i]->frames_json);
-		free(r->rows[i]->samples);
+		sample_free(&r->rows[i]->s);
 		free(r->rows[i]);
 	}
 	free(r->rows);
@@ -477,18 +795,18 @@ fail:
 	return NULL;
 }
 
-/* A task's kind: its entry function (the program's own frame at its entry address). */
-static char *kind_name(struct offline_sym *sym, const struct tm_task *t)
+/* A task kind's name: its entry function (the program's own frame at the entry address). */
+static char *kind_name(struct offline_sym *sym, int32_t pid, uint64_t entry, uint64_t ts)
 {
 	struct sym_frame f[MAX_INLINE];
 	char *name = NULL;
 	int n, k;
 
-	if (!t->entry)
+	if (!entry)
 		return strdup("(thread)");
-	n = offline_sym_lookup(sym, t->process->pid, t->created_ns, t->entry, false, f, MAX_INLINE);
+	n = offline_sym_lookup(sym, pid, ts, entry, false, f, MAX_INLINE);
 	if (n <= 0)
-		return asprintf(&name, "%#" PRIx64, t->entry) < 0 ? NULL : name;
+		return asprintf(&name, "%#" PRIx64, entry) < 0 ? NULL : name;
 	k = program_frame_outermost(f, n);
 	k = k < 0 ? 0 : k;
 	if (f[k].function)
@@ -501,28 +819,61 @@ static char *kind_name(struct offline_sym *sym, const struct tm_task *t)
 
 /* --- making a run -------------------------------------------------------------------- */
 
-struct task_info {
-	char *kind;
-	uint64_t wait_ns, run_ns;
+/* What a run is made with: the symbolizer, and names made once. */
+struct making {
+	struct diff_run *r;
+	struct offline_sym sym;
+	struct hmap names; /* (stack, quantity) -> names */
+	struct hmap kinds; /* (process, entry) -> kind name */
 };
 
-/* Rows of a (task, stack) gathered: its site's and its stack's. */
-static void add_acc(struct diff_run *r, struct offline_sym *sym, struct hmap *names_cache,
-                    const struct acc *a, const char *kind, bool wait)
+/* The kind of tasks of entry in process p (its name symbolized at ts the first time). */
+static const char *kind_of(struct making *mk, const struct tm_process *p, uint64_t entry,
+                           uint64_t ts)
 {
-	struct names *n = hmap_get(names_cache, (uintptr_t)a->stack, wait);
-	int q = wait ? Q_WAIT : Q_RUN;
+	char *name = hmap_get(&mk->kinds, (uintptr_t)p, entry);
 
-	if (!n) {
-		n = stack_names(sym, a->stack, a->task->process->pid, a->first_ns,
-		                wait ? "(no stack)" : "(entry)");
-		if (!n || hmap_put(names_cache, (uintptr_t)a->stack, wait, n)) {
-			if (n)
-				names_free(n);
-			r->out_of_memory = true;
-			return;
-		}
+	if (name)
+		return name;
+	name = kind_name(&mk->sym, p->pid, entry, ts);
+	if (!name || hmap_put(&mk->kinds, (uintptr_t)p, entry, name)) {
+		free(name);
+		mk->r->out_of_memory = true;
+		return NULL;
 	}
+	return name;
+}
+
+/* The names of stack s of process p (none: called so), made once per stack and use. */
+static const struct names *names_of(struct making *mk, const struct tm_stack *s,
+                                    const struct tm_process *p, uint64_t ts, int use,
+                                    const char *none)
+{
+	struct names *n = hmap_get(&mk->names, (uintptr_t)s, (uint64_t)use);
+
+	if (n)
+		return n;
+	n = stack_names(&mk->sym, s, p->pid, ts, none);
+	if (!n || hmap_put(&mk->names, (uintptr_t)s, (uint64_t)use, n)) {
+		if (n)
+			names_free(n);
+		mk->r->out_of_memory = true;
+		return NULL;
+	}
+	return n;
+}
+
+/* A group's rows: its site's and its stack's (and their suspensions). */
+static void add_group(struct making *mk, const struct group *g, bool wait)
+{
+	struct diff_run *r = mk->r;
+	int q = wait ? Q_WAIT : Q_RUN;
+	const char *kind = kind_of(mk, g->process, g->entry, g->first_ns);
+	const struct names *n =
+	        names_of(mk, g->stack, g->process, g->first_ns, q, wait ? "(no stack)" : "(entry)");
+
+	if (!kind || !n)
+		return;
 	for (int level = L_SITE; level <= L_STACK; level++) {
 		const char *key = level == L_SITE ? n->site_key : n->key;
 		const char *label = level == L_SITE ? n->site_label : n->label;
@@ -531,27 +882,47 @@ static void add_acc(struct diff_run *r, struct offline_sym *sym, struct hmap *na
 
 		if (!row)
 			return;
-		row->total += (double)a->total_ns;
-		for (size_t i = 0; i < a->n; i++)
-			if (add_sample(r, row, a->ns[i]))
-				return;
+		row->total += (double)g->total_ns;
+		if (sample_merge(&row->s, &g->lengths)) {
+			r->out_of_memory = true;
+			return;
+		}
 		if (!wait)
 			continue;
 		row = row_of(r, Q_SUSPENSIONS, level, kind, key, label, n->site_key, json);
 		if (!row)
 			return;
-		row->total += (double)a->n;
+		row->total += (double)g->lengths.seen;
 	}
 }
 
-static void add_raises(struct diff_run *r, struct offline_sym *sym, const struct tm_task *t,
-                       const char *kind)
+/* A kind's per-task times. */
+static void add_kind_group(struct making *mk, const struct kind_group *k)
 {
+	const char *kind = kind_of(mk, k->process, k->entry, k->created_ns);
+	struct row *w, *u;
+
+	if (!kind)
+		return;
+	w = row_of(mk->r, Q_KIND_WAIT, L_KIND, kind, NULL, NULL, NULL, NULL);
+	u = row_of(mk->r, Q_KIND_RUN, L_KIND, kind, NULL, NULL, NULL, NULL);
+	if (!w || !u || sample_merge(&w->s, &k->waits) || sample_merge(&u->s, &k->runs)) {
+		mk->r->out_of_memory = true;
+		return;
+	}
+	w->total += (double)k->wait_ns;
+	u->total += (double)k->run_ns;
+}
+
+static void add_raises(struct making *mk, const struct tm_task *t, const char *kind)
+{
+	struct diff_run *r = mk->r;
+
 	for (uint32_t i = 0; t->raises && i < t->raises->nkinds; i++) {
 		const struct tm_exception_kind *k = &t->raises->kinds[i];
 		const char *type = k->type && *k->type ? k->type : "(exception)";
-		struct names *n =
-		        stack_names(sym, k->stack, t->process->pid, k->first_ns, "(unknown place)");
+		const struct names *n = names_of(mk, k->stack, t->process, k->first_ns, Q_RAISES,
+		                                 "(unknown place)");
 		char *key = NULL, *label = NULL;
 		struct row *row;
 
@@ -559,8 +930,6 @@ static void add_raises(struct diff_run *r, struct offline_sym *sym, const struct
 		    asprintf(&label, "%s at %s", type, n->site_label) < 0) {
 			r->out_of_memory = true;
 			free(key);
-			if (n)
-				names_free(n);
 			return;
 		}
 		row = row_of(r, Q_RAISES, L_EXCEPTION, kind, key, label, type, n->site_json);
@@ -571,7 +940,6 @@ static void add_raises(struct diff_run *r, struct offline_sym *sym, const struct
 			row->total += (double)k->count;
 		free(key);
 		free(label);
-		names_free(n);
 	}
 }
 
@@ -583,74 +951,78 @@ static void add_count(struct diff_run *r, int quantity, const char *kind, double
 		row->total += v;
 }
 
-static void free_names_cache(struct hmap *h)
+static int compare_order(const void *a, const void *b)
 {
+	uint64_t x = **(const uint64_t *const *)a, y = **(const uint64_t *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The values of h (each starting with its uint64_t order) in that order, *n of them: hash
+ * order follows addresses, which change from run to run; samples are merged in this one. */
+static void **in_order(const struct hmap *h, size_t *n)
+{
+	void **v = malloc((h->n ? h->n : 1) * sizeof(*v));
+
+	*n = 0;
+	if (!v)
+		return NULL;
 	for (size_t i = 0; i < h->cap; i++)
 		if (h->slots[i].value)
-			names_free(h->slots[i].value);
-	hmap_free(h);
+			v[(*n)++] = h->slots[i].value;
+	return v;
 }
 
 struct diff_run *diff_run_make(struct diff_intervals *di, struct tm_model *m, const char *trace,
                                const char *per, char *error, size_t size)
 {
-	struct diff_run *r = calloc(1, sizeof(*r));
-	struct offline_sym sym;
-	struct hmap tasks = {0}, names_cache = {0}, kind_tasks = {0};
+	struct making mk = {.r = calloc(1, sizeof(*mk.r))};
+	struct diff_run *r = mk.r;
 	bool sym_ok = false;
 
 	if (!r || !di || di->out_of_memory || !(r->trace = strdup(trace)))
 		goto oom;
 	r->unknown = di->unknown;
 	r->open = di->open;
-	if (offline_sym_init(&sym, m))
+	if (offline_sym_init(&mk.sym, m))
 		goto oom;
 	sym_ok = true;
-	/* Each task's kind, and its counts. */
+	/* Each task's counts; the totals of those not ended fold now. */
 	for (size_t p = 0; p < m->nprocs; p++)
 		for (size_t i = 0; i < m->procs[p]->ntasks; i++) {
 			const struct tm_task *t = m->procs[p]->tasks[i];
-			struct task_info *ti = calloc(1, sizeof(*ti));
+			struct live_task *lt = live_find(&di->live, t);
+			const char *kind = kind_of(&mk, t->process, t->entry, t->created_ns);
 
-			if (!ti || !(ti->kind = kind_name(&sym, t)) ||
-			    hmap_put(&tasks, (uintptr_t)t, 0, ti)) {
-				if (ti)
-					free(ti->kind);
-				free(ti);
+			if (!kind)
 				goto oom;
-			}
-			add_count(r, Q_TASKS, ti->kind, 1);
-			add_count(r, Q_SWITCHES, ti->kind, (double)t->switches);
-			add_count(r, Q_UNFINISHED, ti->kind, tm_task_ended(t) ? 0 : 1);
-			add_raises(r, &sym, t, ti->kind);
+			add_count(r, Q_TASKS, kind, 1);
+			add_count(r, Q_SWITCHES, kind, (double)t->switches);
+			add_count(r, Q_UNFINISHED, kind, tm_task_ended(t) ? 0 : 1);
+			add_raises(&mk, t, kind);
+			/* an ended one folded at its end (on_ended) */
+			if (lt || !t->ended)
+				fold(di, t, lt);
 		}
-	/* The intervals, by site and stack; each task's totals. */
-	for (int wait = 0; wait <= 1; wait++) {
-		struct hmap *h = wait ? &di->waits : &di->runs;
+	if (di->out_of_memory)
+		goto oom;
+	/* The groups, by site and stack, and by kind; in the order they were made. */
+	for (int h = 0; h < 3; h++) {
+		const struct hmap *map = h == 0 ? &di->runs : h == 1 ? &di->waits : &di->kinds;
+		size_t n;
+		void **v = in_order(map, &n);
 
-		for (size_t i = 0; i < h->cap; i++) {
-			const struct acc *a = h->slots[i].value;
-			struct task_info *ti;
-
-			if (!a || !(ti = hmap_get(&tasks, (uintptr_t)a->task, 0)))
-				continue;
-			add_acc(r, &sym, &names_cache, a, ti->kind, wait);
-			*(wait ? &ti->wait_ns : &ti->run_ns) += a->total_ns;
-		}
-	}
-	for (size_t i = 0; i < tasks.cap; i++) {
-		const struct task_info *ti = tasks.slots[i].value;
-		struct row *w, *u;
-
-		if (!ti)
-			continue;
-		w = row_of(r, Q_KIND_WAIT, L_KIND, ti->kind, NULL, NULL, NULL, NULL);
-		u = row_of(r, Q_KIND_RUN, L_KIND, ti->kind, NULL, NULL, NULL, NULL);
-		if (!w || !u || add_sample(r, w, (double)ti->wait_ns) ||
-		    add_sample(r, u, (double)ti->run_ns))
+		if (!v)
 			goto oom;
-		w->total += (double)ti->wait_ns;
-		u->total += (double)ti->run_ns;
+		if (n > 1)
+			qsort(v, n, sizeof(*v), compare_order);
+		for (size_t i = 0; i < n; i++) {
+			if (h < 2)
+				add_group(&mk, v[i], h == 1);
+			else
+				add_kind_group(&mk, v[i]);
+		}
+		free(v);
 	}
 	if (r->out_of_memory)
 		goto oom;
@@ -689,18 +1061,15 @@ fail:
 	diff_run_free(r);
 	r = NULL;
 end:
-	for (size_t i = 0; i < tasks.cap; i++) {
-		struct task_info *ti = tasks.slots[i].value;
-
-		if (ti)
-			free(ti->kind);
-		free(ti);
-	}
-	hmap_free(&tasks);
-	hmap_free(&kind_tasks);
-	free_names_cache(&names_cache);
+	for (size_t i = 0; i < mk.names.cap; i++)
+		if (mk.names.slots[i].value)
+			names_free(mk.names.slots[i].value);
+	hmap_free(&mk.names);
+	for (size_t i = 0; i < mk.kinds.cap; i++)
+		free(mk.kinds.slots[i].value);
+	hmap_free(&mk.kinds);
 	if (sym_ok)
-		offline_sym_free(&sym);
+		offline_sym_free(&mk.sym);
 	diff_intervals_free(di);
 	return r;
 }
@@ -714,8 +1083,7 @@ struct cmp {
 	const struct row *proto; /* a run's row of the key: its names */
 	double *bv, *nv;         /* each run's value (0 where the row is not) */
 	size_t in_base, in_new;  /* runs the row is in */
-	double *bs, *ns;         /* samples of all runs */
-	size_t nbs, nns;
+	struct sample bs, ns;    /* samples of all runs of a side */
 	/* the result */
 	int verdict;
 	const char *statistic; /* what base, new and change are of */
@@ -731,8 +1099,8 @@ static void cmp_free(struct cmp *c, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(c[i].bv);
 		free(c[i].nv);
-		free(c[i].bs);
-		free(c[i].ns);
+		sample_free(&c[i].bs);
+		sample_free(&c[i].ns);
 	}
 	free(c);
 }
@@ -802,7 +1170,7 @@ static int judge(struct cmp *c, size_t nb, size_t nn, const struct diff_options 
 		x = c->bv, nx = nb, y = c->nv, ny = nn;
 	} else if (timed) {
 		c->statistic = c->proto->level == L_KIND ? "median of tasks" : "median interval";
-		x = c->bs, nx = c->nbs, y = c->ns, ny = c->nns;
+		x = c->bs.v, nx = c->bs.kept, y = c->ns.v, ny = c->ns.kept;
 	} else {
 		c->statistic = "varies between runs";
 		c->impact = 0;
@@ -827,21 +1195,6 @@ static int judge(struct cmp *c, size_t nb, size_t nn, const struct diff_options 
 		else if (c->change < -o->threshold)
 			c->verdict = V_IMPROVEMENT;
 	}
-	return 0;
-}
-
-static int append(double **v, size_t *n, const double *add, size_t k)
-{
-	double *grown;
-
-	if (!k)
-		return 0;
-	grown = realloc(*v, (*n + k) * sizeof(*grown));
-	if (!grown)
-		return -1;
-	memcpy(grown + *n, add, k * sizeof(*grown));
-	*v = grown;
-	*n += k;
 	return 0;
 }
 
@@ -878,6 +1231,8 @@ static struct cmp *gather(struct diff_run *const *base, size_t nb, struct diff_r
 				ci = &c[n++];
 				memset(ci, 0, sizeof(*ci));
 				ci->proto = row;
+				sample_init(&ci->bs, 0);
+				sample_init(&ci->ns, 1);
 				ci->bv = calloc(nb, sizeof(double));
 				ci->nv = calloc(nn, sizeof(double));
 				if (!ci->bv || !ci->nv || index_row(&seen, (struct row *)row))
@@ -897,8 +1252,7 @@ static struct cmp *gather(struct diff_run *const *base, size_t nb, struct diff_r
 					continue;
 				(side ? ci->nv : ci->bv)[k] = row->value;
 				(*(side ? &ci->in_new : &ci->in_base))++;
-				if (append(side ? &ci->ns : &ci->bs, side ? &ci->nns : &ci->nbs,
-				           row->samples, row->n))
+				if (sample_merge(side ? &ci->ns : &ci->bs, &row->s))
 					goto fail_free;
 			}
 		if (judge(ci, nb, nn, o))
@@ -1091,6 +1445,15 @@ static void write_text(FILE *out, const struct cmp *c, size_t n, size_t nb, size
 	        "  per task of %s%s; BASE and NEW are of the statistic in parentheses; CI: "
 	        "%g%% bootstrap interval of the change\n",
 	        o->per ? "entry " : "the same kind", o->per ? o->per : "", 100 * (1 - o->alpha));
+	for (size_t i = 0; i < n; i++)
+		if (c[i].bs.kept < c[i].bs.seen || c[i].ns.kept < c[i].ns.seen) {
+			fprintf(out,
+			        "  where a side has more than %d values (intervals at a site), the "
+			        "test takes a seeded uniform sample of %d; totals and counts are "
+			        "exact\n",
+			        DIFF_SAMPLE_CAP, DIFF_SAMPLE_CAP);
+			break;
+		}
 	text_table(out,
 	           "Wait and run sites (time and suspensions per task, by the innermost frame "
 	           "of the program's own; its stacks when several):",
@@ -1127,8 +1490,9 @@ static void json_side(FILE *out, const struct cmp *c, bool new_)
 	json_number(out, new_ ? c->new_ : c->base);
 	fputs(",\"per_task\":", out);
 	json_number(out, new_ ? c->new_per_task : c->base_per_task);
-	fprintf(out, ",\"runs_with\":%zu,\"samples\":%zu}", new_ ? c->in_new : c->in_base,
-	        new_ ? c->nns : c->nbs);
+	fprintf(out, ",\"runs_with\":%zu,\"population\":%" PRIu64 ",\"samples\":%zu}",
+	        new_ ? c->in_new : c->in_base, new_ ? c->ns.seen : c->bs.seen,
+	        new_ ? c->ns.kept : c->bs.kept);
 }
 
 static void json_row(FILE *out, const struct cmp *c)

@@ -28,6 +28,15 @@ struct diff_options {
 	bool json;
 };
 
+/*
+ * The most values of a row the statistics take a side (intervals at a site, or tasks of a kind):
+ * beyond it, a uniform sample of that many, drawn by a generator seeded with a fixed value (the
+ * same traces, the same verdict). Totals and counts are exact whatever the number; what is kept
+ * of a trace does not grow with its length (costack diff --help says so, and the JSON's
+ * population and samples tell them apart).
+ */
+#define DIFF_SAMPLE_CAP 4096
+
 /* One recording, as diff compares it: what it measured, by symbolized names (addresses move
  * from run to run), so that runs can be put side by side. */
 struct diff_run;
