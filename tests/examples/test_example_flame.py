@@ -22,11 +22,13 @@ server (through costack record, which passes it on), and:
       calling async_read_some, async_wait and async_accept, and they hold nearly all the
       coroutines' wait; the read's weight is the sessions' idle time the client measured
       (at least the pauses, at most the connections' lifetimes), the timer's likewise, the
-      accept's at least the client's span; folded and speedscope weigh each stack the same;
+      accept's about the client's span (within 20%: it also waits while a session it spawned
+      starts); folded and speedscope weigh each stack the same;
       no frame is costack's or the switch function (jump_fcontext), none is a runtime's
       between the site and the stack's top but Asio's and Boost.Coroutine's.
   --by entry: a root frame per kind of coroutine, named by the example's function it runs
-      (a lambda of session::go or of main): each kind's wait is its site's.
+      (a lambda of session::go or of main): three distinct entries, each kind's wait its
+      site's.
   --run: the sessions ran for little of their lifetime (the test's sanity: the waits above
       are waits, not work).
   go tool pprof -top -lines: reads the pprof output; the three waits' lines are among its 40
@@ -255,13 +257,15 @@ def examine(costack, source, program, work):
           'the coroutines\' waits have a frame of SOURCE', (totals.get(None), coroutine_wait))
     for site in ('read', 'timer'):
         got = totals.get(site, 0)
-        check(0.95 * paused <= got <= lifetimes * 1.05 + 5e6 * CONNECTIONS,
+        check(0.95 * paused <= got <= lifetimes * (1 + TOLERANCE),
               '%s (line %d): the sessions waited there for the client\'s pauses (%.0f ms), at '
               'most as long as they lived (%.0f ms)' % (site, sites[site], paused / 1e6,
                                                         lifetimes / 1e6), got)
     got = totals.get('accept', 0)
-    check(0.95 * span <= got <= (ended - started) * 1e9,
-          'accept (line %d): the acceptor waited at least while the client talked (%.0f ms), at '
+    # (while the sessions start, the acceptor waits for each one it spawned instead: in
+    # session::go, its other sites)
+    check((1 - TOLERANCE) * span <= got <= (ended - started) * 1e9,
+          'accept (line %d): the acceptor waited about while the client talked (%.0f ms), at '
           'most the run' % (sites['accept'], span / 1e6), got)
     check(ranked and ranked[0][0] in ('read', 'timer'),
           'the heaviest site is a session\'s wait (the read or its timer)', ranked[:3])
@@ -310,8 +314,10 @@ def examine(costack, source, program, work):
                 kinds[site][profile['name']] = kinds[site].get(profile['name'], 0) + weight
     print('entries by site:', {s: {e[:80]: round(w / 1e6, 1) for e, w in k.items()}
                                for s, k in kinds.items()})
+    # main's lambda, inlined at -O2, is named as its DWARF names it: operator() (GCC gives
+    # the abstract instance of a lambda's operator() no linkage name; addr2line says the same).
     owners = {'read': r'session::go\(\)::\{lambda', 'timer': r'session::go\(\)::\{lambda',
-              'accept': r'main(\(int, char\*\*\))?::\{lambda'}
+              'accept': r'main(\(int, char\*\*\))?::\{lambda|operator\(\)$'}
     for site, pattern in owners.items():
         entries = kinds.get(site, {})
         check(len(entries) == 1 and re.match(pattern, next(iter(entries))),
