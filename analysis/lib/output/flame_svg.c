@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* flame_svg.c - a flame profile as one self-contained interactive SVG (no network, no tool):
- * hover tells a frame's time and share, a click zooms, a search highlights. */
+ * hover tells a frame's time and share, a click zooms, a search highlights; and the same graph
+ * as a differential one, BASE's traces against NEW's. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -100,8 +101,8 @@ static int layout(const struct flame_profile *p, const struct flame_diff *d, str
                   uint64_t *total)
 {
 	struct path *paths = calloc(p->nsamples + 1, sizeof(*paths));
-	/* where each open frame started: drawn, and each side's weight */
-	uint64_t(*open)[3] = NULL, x = 0, xb = 0, xn = 0;
+	/* where each open frame started, and the weight drawn and each side's so far */
+	struct box *open = NULL, at = {0};
 	uint32_t prev_n = 0, *prev = NULL, cap = 0;
 	uint32_t nbase = d ? d->base_traces : 0, nnew = p->traces - nbase;
 	int status = -1;
@@ -146,26 +147,27 @@ static int layout(const struct flame_profile *p, const struct flame_diff *d, str
 			common++;
 		/* Close the previous path's frames past the common prefix, innermost first. */
 		for (uint32_t k = prev_n; k-- > common;) {
-			struct box b = {prev[k],        k, open[k][0], x, xb - open[k][1],
-			                xn - open[k][2]};
+			struct box b = {.func = prev[k],
+			                .depth = k,
+			                .start = open[k].start,
+			                .end = at.start,
+			                .base = at.base - open[k].base,
+			                .new_ = at.new_ - open[k].new_};
 
 			if (add_box(bs, &b))
 				goto end;
 		}
 		if (!cur)
 			break;
-		for (uint32_t k = common; k < cur->n; k++) {
-			open[k][0] = x;
-			open[k][1] = xb;
-			open[k][2] = xn;
-		}
-		x += cur->drawn;
-		xb += cur->base;
-		xn += cur->new_;
+		for (uint32_t k = common; k < cur->n; k++)
+			open[k] = at;
+		at.start += cur->drawn;
+		at.base += cur->base;
+		at.new_ += cur->new_;
 		prev = cur->funcs;
 		prev_n = cur->n;
 	}
-	*total = x;
+	*total = at.start;
 	status = 0;
 end:
 	for (size_t i = 0; i < p->nsamples; i++)
