@@ -413,6 +413,7 @@ int command_diff(int argc, char **argv)
 		                ? "times are compared by their intervals within the one run"
 		                : "times are compared by their intervals pooled over the runs");
 	if (a.output && !(out = fopen(a.output, "w"))) {
+		out = stdout;
 		fprintf(stderr, "costack diff: cannot write %s: %s\n", a.output, strerror(errno));
 		status = COSTACK_EXIT_INPUT;
 		goto end;

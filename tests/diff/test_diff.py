@@ -466,6 +466,8 @@ def section_errors(s, bases):
         ([missing, '--', b], 3,
          r"^costack diff: cannot read trace .*nonexistent: No such file or directory\n$"),
         ([b, '--', empty], 3, r"^costack diff: cannot read trace .*empty: no CTF trace in it"),
+        ([b, '--', b, '--format', 'svg', '-o', os.path.join(missing, 'diff.svg')], 3,
+         r"costack diff: cannot write .*nonexistent/diff\.svg: No such file or directory\n$"),
     ]
     for args, want, pattern in cases:
         status, out, err = run(s.costack, 'diff', *args)
