@@ -29,7 +29,8 @@ in each variant, each with a session of its own (tests/lttng/lttng_session.py), 
            (one a side, 3 a side): no frame of 1% of the graph or more strongly coloured;
            --metric run draws run time; --metric switches alone is a usage error (exit 2);
   errors   exit 2 with one line (and a Try line) for usage errors, 3 with one line for a
-           trace that cannot be read; --help tells how to wire it into CI.
+           trace that cannot be read or an -o FILE that cannot be written; --help tells how to
+           wire it into CI.
 
 COSTACK_DIFF_KEEP=DIR keeps the recordings in DIR; with COSTACK_DIFF_REUSE=1 too, those
 already there are read again instead of recorded anew (to try mutations of the analysis). No sleep synchronises anything: the
