@@ -160,7 +160,7 @@ static int64_t task_index(struct trace_syms *ts, const struct tm_task *t)
 {
 	struct flame_profile *p = ts->p;
 	uintptr_t found = (uintptr_t)hmap_get(&ts->tasks, (uintptr_t)t, 0);
-	char entry[256], label[320];
+	char entry[OFFLINE_SYM_NAME_MAX], label[OFFLINE_SYM_NAME_MAX + 64];
 	struct flame_task *ft;
 
 	if (found)
