@@ -3,9 +3,10 @@
 # install-deps.sh - install the Debian 12 packages the build and the tests need, if missing.
 #
 # Usage: scripts/install-deps.sh [PACKAGE...]
-#   Without arguments: the project's packages below. With arguments: those packages instead
-#   (`make format` asks for clang-format this way). Installs only what is not installed yet,
-#   so a second run does nothing; works with no tty. Needs root, or sudo.
+#   Without arguments: the project's packages below, then speedscope's file-format schema from
+#   npm (below). With arguments: those packages instead (`make format` asks for clang-format
+#   this way). Installs only what is not installed yet, so a second run does nothing; works
+#   with no tty. Needs root, or sudo.
 set -euo pipefail
 
 PACKAGES=(
@@ -39,8 +40,21 @@ PACKAGES=(
 	golang-go python3-jsonschema
 )
 
+# tests/offline: speedscope's published JSON schema of its file format, which test_flame.py
+# checks costack flame's speedscope files against. Debian does not package speedscope: the
+# schema comes from its npm package, pinned, installed under SPEEDSCOPE_PREFIX (tests/offline/
+# meson.build names the same file). npm is Debian's (nodejs, npm) unless one is there already
+# (NodeSource's nodejs holds npm and conflicts with Debian's).
+SPEEDSCOPE_VERSION=1.25.0
+SPEEDSCOPE_PREFIX=/opt/costack-test
+SPEEDSCOPE_SCHEMA=$SPEEDSCOPE_PREFIX/node_modules/speedscope/dist/release/file-format-schema.json
+
+want_speedscope=1
 if [[ $# -gt 0 ]]; then
 	PACKAGES=("$@")
+	want_speedscope=0
+elif ! command -v npm >/dev/null; then
+	PACKAGES+=(nodejs npm)
 fi
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
@@ -57,7 +71,7 @@ for package in "${PACKAGES[@]}"; do
 		missing+=("$package")
 	fi
 done
-if [[ ${#missing[@]} -eq 0 ]]; then
+if [[ ${#missing[@]} -eq 0 ]] && { [[ $want_speedscope -eq 0 ]] || [[ -f $SPEEDSCOPE_SCHEMA ]]; }; then
 	exit 0
 fi
 
@@ -67,14 +81,29 @@ elif command -v sudo >/dev/null; then
 	as_root=(sudo)
 else
 	echo "install-deps: these packages are missing and installing them needs root:" \
-		"${missing[*]}" >&2
-	echo "install-deps: run as root: apt-get install ${missing[*]}" >&2
+		"${missing[*]:-(none)}" >&2
+	echo "install-deps: run as root: apt-get install ${missing[*]:-(none)}; and" \
+		"npm install --prefix $SPEEDSCOPE_PREFIX speedscope@$SPEEDSCOPE_VERSION" >&2
 	exit 1
 fi
 
-echo "install-deps: installing ${#missing[@]} missing packages: ${missing[*]}"
-# Wait for another apt or dpkg (such as unattended-upgrades on a fresh machine) to finish.
-apt_options=(-q -o DPkg::Lock::Timeout=600)
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_options[@]}" update
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_options[@]}" install -y \
-	--no-install-recommends "${missing[@]}"
+if [[ ${#missing[@]} -gt 0 ]]; then
+	echo "install-deps: installing ${#missing[@]} missing packages: ${missing[*]}"
+	# Wait for another apt or dpkg (such as unattended-upgrades on a fresh machine) to finish.
+	apt_options=(-q -o DPkg::Lock::Timeout=600)
+	"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_options[@]}" update
+	"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_options[@]}" install -y \
+		--no-install-recommends "${missing[@]}"
+fi
+
+if [[ $want_speedscope -eq 1 && ! -f $SPEEDSCOPE_SCHEMA ]]; then
+	echo "install-deps: installing speedscope@$SPEEDSCOPE_VERSION from npm into" \
+		"$SPEEDSCOPE_PREFIX (for its file-format schema)"
+	# --ignore-scripts: only its files are wanted, nothing of it is run.
+	"${as_root[@]}" npm install --prefix "$SPEEDSCOPE_PREFIX" --ignore-scripts --no-audit \
+		--no-fund --no-save "speedscope@$SPEEDSCOPE_VERSION"
+	if [[ ! -f $SPEEDSCOPE_SCHEMA ]]; then
+		echo "install-deps: speedscope@$SPEEDSCOPE_VERSION has no $SPEEDSCOPE_SCHEMA" >&2
+		exit 1
+	fi
+fi

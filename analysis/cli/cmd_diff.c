@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "diff.h"
+#include "flame.h"
 #include "offline_cli.h"
 #include "options.h"
 
@@ -18,7 +19,8 @@ static void print_diff_help(FILE *out)
 {
 	fputs("Usage: costack diff BASE... -- NEW... [--threshold PCT] [--alpha P]\n"
 	      "                    [--metric wait|run|switches|tasks|raises]... [--per ENTRY]\n"
-	      "                    [--min-change DURATION] [--format text|json]\n"
+	      "                    [--min-change DURATION] [--format text|json|svg]\n"
+	      "                    [-o FILE]\n"
 	      "\n"
 	      "Compare recorded runs (`costack record -o TRACE`): BASE, one or more recordings\n"
 	      "of the program as it was, against NEW, one or more of it as it is now (repeated\n"
@@ -76,7 +78,22 @@ static void print_diff_help(FILE *out)
 	      "                    {value, per_task, runs_with, samples}, change, ci [lo, hi],\n"
 	      "                    p, verdict (regression|new|improvement|vanished|same)}],\n"
 	      "                    new_sites, vanished_sites, new_exceptions,\n"
-	      "                    vanished_exceptions [{kind, site}]).\n"
+	      "                    vanished_exceptions [{kind, site}]);\n"
+	      "                    or svg: a differential flame graph of the time tasks\n"
+	      "                    waited (with --metric run: ran; both: a root frame per\n"
+	      "                    kind), one self-contained file for any browser, offline,\n"
+	      "                    as `costack flame --format svg --by entry` draws (hover,\n"
+	      "                    click to zoom, Search): each side's time per run (summed\n"
+	      "                    over its traces, divided by their number), the widths\n"
+	      "                    NEW's, each frame red where its time grew and blue where\n"
+	      "                    it shrank, the deeper the larger the change (full at\n"
+	      "                    100%), grey under --min-change; stacks only BASE has\n"
+	      "                    (vanished) hatched, with BASE's time; hover tells base,\n"
+	      "                    new and the change. The exit status is the gate's, as\n"
+	      "                    with text, and its verdict is the graph's last subtitle\n"
+	      "                    and a line on stderr. --metric switches, tasks or\n"
+	      "                    raises alone have no graph: a usage error.\n"
+	      "  -o, --output FILE Write to FILE instead of standard output.\n"
 	      "  -h, --help        Show this help and exit.\n"
 	      "\n"
 	      "Fewer than 3 runs a side is warned of on stderr. A single run a side still gives\n"
@@ -98,17 +115,20 @@ static void print_diff_help(FILE *out)
 	      "  done\n"
 	      "  costack diff base-* -- new-* --threshold 5          # the table, in the log\n"
 	      "  costack diff base-* -- new-* --threshold 5 --format json > diff.json\n"
+	      "  costack diff base-* -- new-* --format svg -o diff.svg  # where, in a browser\n"
 	      "\n"
 	      "  # GitHub Actions, GitLab CI: a step that fails the job on a regression\n"
 	      "  - run: costack diff base-* -- new-* --per handle_request\n",
 	      out);
 }
 
-enum { OPT_THRESHOLD, OPT_ALPHA, OPT_METRIC, OPT_PER, OPT_MIN_CHANGE, OPT_FORMAT };
+enum { OPT_THRESHOLD, OPT_ALPHA, OPT_METRIC, OPT_PER, OPT_MIN_CHANGE, OPT_FORMAT, OPT_OUTPUT };
 
 struct diff_args {
 	struct diff_options o;
 	bool metric_given;
+	bool svg;           /* --format svg: the differential flame graph */
+	const char *output; /* NULL: stdout */
 };
 
 static int parse_number(const char *value, double lo, double hi, double *out)
@@ -189,19 +209,31 @@ static int diff_option(void *ctx, int option, const char *value)
 			return cli_usage("diff", "bad --min-change ", value,
 			                 " (a duration: 100us, 2ms, 0)");
 		return 0;
-	default:
+	case OPT_FORMAT:
+		a->svg = !strcmp(value, "svg");
+		if (a->svg) {
+			a->o.json = false;
+			return 0;
+		}
+		if (strcmp(value, "text") && strcmp(value, "json"))
+			return cli_usage("diff", "unknown format ", value, " (text, json or svg)");
 		return cli_format("diff", value, &a->o.json);
+	default:
+		a->output = value;
+		return 0;
 	}
 }
 
-/* Read each trace of one side into a run; COSTACK_EXIT_OK, or the exit status on the first
- * that cannot be read. */
-static int read_side(char **traces, size_t n, const char *per, struct diff_run **runs)
+/* Read each trace of one side into a run, and into flame (when not NULL); COSTACK_EXIT_OK, or the
+ * exit status on the first that cannot be read. */
+static int read_side(char **traces, size_t n, const char *per, struct diff_run **runs,
+                     struct flame_profile *flame)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct tm_model m;
 		struct trace_at at = {.kind = TRACE_AT_END};
 		struct diff_intervals *di;
+		struct flame_counts counts;
 		char error[512];
 		uint64_t at_ns;
 		int status;
@@ -213,7 +245,15 @@ static int read_side(char **traces, size_t n, const char *per, struct diff_run *
 			fputs("costack diff: out of memory\n", stderr);
 			return COSTACK_EXIT_INPUT;
 		}
+		if (flame)
+			flame_listen(&counts, flame, &m);
 		status = offline_cli_read("diff", traces[i], &at, &m, &at_ns);
+		if (flame && status == COSTACK_EXIT_OK && flame_add_trace(&counts, &m)) {
+			fputs("costack diff: out of memory\n", stderr);
+			status = COSTACK_EXIT_INPUT;
+		} else if (flame && status != COSTACK_EXIT_OK) {
+			flame_counts_free(&counts);
+		}
 		if (status == COSTACK_EXIT_OK) {
 			/* (the read told the intervals still open at the end) */
 			runs[i] = diff_run_make(di, &m, traces[i], per, error, sizeof(error));
@@ -232,15 +272,72 @@ static int read_side(char **traces, size_t n, const char *per, struct diff_run *
 	return COSTACK_EXIT_OK;
 }
 
+/* --format svg's profile, initialised: the kinds --metric asks for (wait by default), a root
+ * frame per entry function; NULL when --metric names neither wait nor run. */
+static struct flame_profile *svg_profile(const struct diff_args *a, struct flame_profile *p)
+{
+	struct flame_options o = {.by = FLAME_BY_ENTRY,
+	                          .ended_only = true, /* as diff compares them */
+	                          .threads_as_one = true};
+
+	o.wait = !a->metric_given || (a->o.metrics & DIFF_WAIT);
+	o.run = a->metric_given && (a->o.metrics & DIFF_RUN);
+	if (!o.wait && !o.run)
+		return NULL;
+	flame_profile_init(p, &o);
+	return p;
+}
+
+/* The differential flame graph of p (BASE's nbase traces read first) to out, titled by the
+ * traces; the gate's verdict, from the text table (not shown), in *regression and the graph's
+ * subtitle, and on stderr. 0, or -1. */
+static int write_svg(FILE *out, const struct diff_args *a, struct diff_run **base, size_t nbase,
+                     struct diff_run **new_, size_t nnew, const struct flame_profile *p,
+                     char **base_traces, char **new_traces, bool *regression)
+{
+	struct flame_diff d = {.base_traces = (uint32_t)nbase, .min_change_ns = a->o.min_change_ns};
+	char *table = NULL, *verdict, title[512];
+	size_t size = 0, len;
+	FILE *text = open_memstream(&table, &size);
+	int status = -1;
+
+	if (p->out_of_memory || !text)
+		goto end;
+	if (diff_write(text, base, nbase, new_, nnew, &a->o, regression) || fclose(text))
+		goto end;
+	text = NULL;
+	/* Its last line: "No regression." or "REGRESSION: N changes above the threshold, or new".
+	 */
+	while (size && table[size - 1] == '\n')
+		table[--size] = '\0';
+	verdict = strrchr(table, '\n');
+	d.verdict = verdict ? verdict + 1 : table;
+	fprintf(stderr, "costack diff: %s\n", d.verdict);
+	snprintf(title, sizeof(title), "costack diff (%s): ",
+	         p->o.wait && p->o.run ? "wait and run"
+	         : p->o.run            ? "run"
+	                               : "wait");
+	for (size_t i = 0; i < nbase + nnew && (len = strlen(title)) < sizeof(title) - 1; i++)
+		snprintf(title + len, sizeof(title) - len, "%s%s",
+		         i == nbase ? " -- "
+		         : i        ? ", "
+		                    : "",
+		         i < nbase ? base_traces[i] : new_traces[i - nbase]);
+	status = flame_write_svg_diff(out, p, title, &d);
+end:
+	if (text)
+		fclose(text);
+	free(table);
+	return status;
+}
+
 int command_diff(int argc, char **argv)
 {
-	static const struct cli_option options[] = {[OPT_THRESHOLD] = {"threshold", 0, true},
-	                                            [OPT_ALPHA] = {"alpha", 0, true},
-	                                            [OPT_METRIC] = {"metric", 0, true},
-	                                            [OPT_PER] = {"per", 0, true},
-	                                            [OPT_MIN_CHANGE] = {"min-change", 0, true},
-	                                            [OPT_FORMAT] = {"format", 0, true},
-	                                            {NULL, 0, false}};
+	static const struct cli_option options[] = {
+	        [OPT_THRESHOLD] = {"threshold", 0, true},   [OPT_ALPHA] = {"alpha", 0, true},
+	        [OPT_METRIC] = {"metric", 0, true},         [OPT_PER] = {"per", 0, true},
+	        [OPT_MIN_CHANGE] = {"min-change", 0, true}, [OPT_FORMAT] = {"format", 0, true},
+	        [OPT_OUTPUT] = {"output", 'o', true},       {NULL, 0, false}};
 	static const struct cli_verb base_verb = {"diff",       options, print_diff_help,
 	                                          "BASE trace", false,   true};
 	static const struct cli_verb new_verb = {
@@ -250,7 +347,9 @@ int command_diff(int argc, char **argv)
 	                            .metrics = DIFF_WAIT | DIFF_SWITCHES | DIFF_TASKS | DIFF_RAISES,
 	                            .min_change_ns = 100000}};
 	struct diff_run **base = NULL, **new_ = NULL;
-	int split = -1, operand, status, nargc;
+	struct flame_profile flame, *graph = NULL;
+	FILE *out = stdout;
+	int split = -1, operand, status, nargc, wrote;
 	size_t nbase, nnew;
 	char **left = NULL, **rest = NULL, **base_traces;
 	bool regression = false;
@@ -286,6 +385,13 @@ int command_diff(int argc, char **argv)
 	if (status != CLI_GO_ON)
 		goto end;
 	nnew = (size_t)(nargc - operand);
+	if (a.svg && !(graph = svg_profile(&a, &flame))) {
+		status = cli_usage("diff",
+		                   "--format svg draws where tasks waited or ran: give --metric "
+		                   "wait or run",
+		                   NULL, " (switches, tasks and raises have no graph)");
+		goto end;
+	}
 	base = calloc(nbase, sizeof(*base));
 	new_ = calloc(nnew, sizeof(*new_));
 	if (!base || !new_) {
@@ -293,9 +399,9 @@ int command_diff(int argc, char **argv)
 		status = COSTACK_EXIT_INPUT;
 		goto end;
 	}
-	status = read_side(base_traces, nbase, a.o.per, base);
+	status = read_side(base_traces, nbase, a.o.per, base, graph);
 	if (status == COSTACK_EXIT_OK)
-		status = read_side(rest + operand, nnew, a.o.per, new_);
+		status = read_side(rest + operand, nnew, a.o.per, new_, graph);
 	if (status != COSTACK_EXIT_OK)
 		goto end;
 	if (nbase < 3 || nnew < 3)
@@ -306,7 +412,20 @@ int command_diff(int argc, char **argv)
 		        nbase == 1 && nnew == 1
 		                ? "times are compared by their intervals within the one run"
 		                : "times are compared by their intervals pooled over the runs");
-	if (diff_write(stdout, base, nbase, new_, nnew, &a.o, &regression)) {
+	if (a.output && !(out = fopen(a.output, "w"))) {
+		out = stdout;
+		fprintf(stderr, "costack diff: cannot write %s: %s\n", a.output, strerror(errno));
+		status = COSTACK_EXIT_INPUT;
+		goto end;
+	}
+	errno = 0;
+	wrote = graph ? write_svg(out, &a, base, nbase, new_, nnew, graph, base_traces,
+	                          rest + operand, &regression)
+	              : diff_write(out, base, nbase, new_, nnew, &a.o, &regression);
+	if (out != stdout && fclose(out))
+		wrote = -1;
+	out = stdout;
+	if (wrote) {
 		fprintf(stderr, "costack diff: cannot write the comparison: %s\n",
 		        errno ? strerror(errno) : "out of memory");
 		status = COSTACK_EXIT_INPUT;
@@ -320,6 +439,10 @@ end:
 		diff_run_free(new_[i]);
 	free(base);
 	free(new_);
+	if (graph)
+		flame_profile_free(graph);
+	if (out != stdout)
+		fclose(out);
 	free(left);
 	free(rest);
 	return status;

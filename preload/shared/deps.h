@@ -40,6 +40,7 @@
 	X(dwarf_attr)                                                                              \
 	X(dwarf_attr_integrate)                                                                    \
 	X(dwarf_cfi_addrframe)                                                                     \
+	X(dwarf_child)                                                                             \
 	X(dwarf_diecu)                                                                             \
 	X(dwarf_diename)                                                                           \
 	X(dwarf_filesrc)                                                                           \
@@ -52,9 +53,11 @@
 	X(dwarf_getscopes_die)                                                                     \
 	X(dwarf_getsrc_die)                                                                        \
 	X(dwarf_getsrcfiles)                                                                       \
+	X(dwarf_haschildren)                                                                       \
 	X(dwarf_haspc)                                                                             \
 	X(dwarf_lineno)                                                                            \
 	X(dwarf_linesrc)                                                                           \
+	X(dwarf_siblingof)                                                                         \
 	X(dwarf_tag)                                                                               \
 	X(dwelf_elf_gnu_build_id)                                                                  \
 	X(dwfl_addrmodule)                                                                         \
@@ -111,6 +114,7 @@ bool deps_dwarf(void);
 #define dwarf_attr (deps.dwarf_attr)
 #define dwarf_attr_integrate (deps.dwarf_attr_integrate)
 #define dwarf_cfi_addrframe (deps.dwarf_cfi_addrframe)
+#define dwarf_child (deps.dwarf_child)
 #define dwarf_diecu (deps.dwarf_diecu)
 #define dwarf_diename (deps.dwarf_diename)
 #define dwarf_filesrc (deps.dwarf_filesrc)
@@ -123,9 +127,11 @@ bool deps_dwarf(void);
 #define dwarf_getscopes_die (deps.dwarf_getscopes_die)
 #define dwarf_getsrc_die (deps.dwarf_getsrc_die)
 #define dwarf_getsrcfiles (deps.dwarf_getsrcfiles)
+#define dwarf_haschildren (deps.dwarf_haschildren)
 #define dwarf_haspc (deps.dwarf_haspc)
 #define dwarf_lineno (deps.dwarf_lineno)
 #define dwarf_linesrc (deps.dwarf_linesrc)
+#define dwarf_siblingof (deps.dwarf_siblingof)
 #define dwarf_tag (deps.dwarf_tag)
 #define dwelf_elf_gnu_build_id (deps.dwelf_elf_gnu_build_id)
 #define dwfl_addrmodule (deps.dwfl_addrmodule)

@@ -588,6 +588,34 @@ static bool is_function_tag(int tag)
 }
 
 /*
+ * The innermost scope (function, inlined subroutine, lexical block) holding addr among the
+ * descendants of parent, found by walking all of them: the fallback when dwarf_getscopes()
+ * finds none. GCC nests a lambda's operator() in its closure type, inside the function that
+ * made it, whose own ranges do not cover the lambda's code; dwarf_getscopes() prunes by those
+ * ranges and never gets there. Bounded in depth; slow, but its answers are cached.
+ */
+static bool scope_by_walk(Dwarf_Die *parent, Dwarf_Addr addr, int depth, Dwarf_Die *found)
+{
+	Dwarf_Die child;
+
+	if (depth > 64 || dwarf_child(parent, &child) != 0)
+		return false;
+	do {
+		int tag = dwarf_tag(&child);
+
+		if ((is_function_tag(tag) || tag == DW_TAG_lexical_block) &&
+		    dwarf_haspc(&child, addr) > 0) {
+			*found = child;
+			scope_by_walk(&child, addr, depth + 1, found); /* anything deeper */
+			return true;
+		}
+		if (dwarf_haschildren(&child) > 0 && scope_by_walk(&child, addr, depth + 1, found))
+			return true;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+/*
  * Append the source frames for addr, outermost first, to fv.
  *
  * dwarf_getscopes() gives the innermost scope holding addr, but above an
@@ -612,9 +640,10 @@ static int dwarf_frames(struct symbolizer *s, Dwarf_Die *cudie, Dwarf_Addr dwadd
 	int nscopes, nfns = 0, i, added = 0;
 
 	nscopes = dwarf_getscopes(cudie, dwaddr, &scopes);
-	if (nscopes <= 0)
+	if (nscopes > 0)
+		inner = scopes[0];
+	else if (!scope_by_walk(cudie, dwaddr, 0, &inner))
 		goto out;
-	inner = scopes[0];
 	free(scopes);
 	scopes = NULL;
 	nscopes = dwarf_getscopes_die(&inner, &scopes);

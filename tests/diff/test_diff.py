@@ -21,8 +21,16 @@ in each variant, each with a session of its own (tests/lttng/lttng_session.py), 
            alone; --metric wait finds the extra suspension at wait_for_io exactly;
   json     costack.diff/1: every field of the schema, of its type, on every row;
   per      --per worker_main: the ticker's wait per task is its total over the 4 workers;
+  svg      --format svg, the differential flame graph: XML, no network; slow: exit 1 as the
+           table's gate, wait_for_lock deep red and as wide as NEW's time, wait_for_io
+           neutral; each side per run (3 base runs against 1 slow one: a round's worth per
+           wait either way); newsite against base: wait_for_disk drawn hatched, marked
+           vanished with its BASE time, and the other way round full red, new; two base runs
+           (one a side, 3 a side): no frame of 1% of the graph or more strongly coloured;
+           --metric run draws run time; --metric switches alone is a usage error (exit 2);
   errors   exit 2 with one line (and a Try line) for usage errors, 3 with one line for a
-           trace that cannot be read; --help tells how to wire it into CI.
+           trace that cannot be read or an -o FILE that cannot be written; --help tells how to
+           wire it into CI.
 
 COSTACK_DIFF_KEEP=DIR keeps the recordings in DIR; with COSTACK_DIFF_REUSE=1 too, those
 already there are read again instead of recorded anew (to try mutations of the analysis). No sleep synchronises anything: the
@@ -319,6 +327,129 @@ def section_per(s, bases):
           (status, err))
 
 
+SVG = '{http://www.w3.org/2000/svg}'
+
+
+def svg_frames(text):
+    """The frames of a differential SVG: name -> [{base, new, width, fill, rgb, title, cls}]
+    (rgb None for a pattern); None when it is not XML."""
+    import xml.etree.ElementTree as ET
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        return None
+    frames = {}
+    for g in root.iter(SVG + 'g'):
+        cls = (g.get('class') or '').split()
+        if 'f' not in cls:
+            continue
+        rect, title = g.find(SVG + 'rect'), g.find(SVG + 'title')
+        fill = rect.get('fill')
+        m = re.match(r'rgb\((\d+),(\d+),(\d+)\)$', fill)
+        frames.setdefault(g.get('data-n'), []).append({
+            'base': int(g.get('data-b')), 'new': int(g.get('data-w')),
+            'width': int(g.get('data-e')) - int(g.get('data-s')),
+            'depth': int(g.get('data-d')), 'fill': fill,
+            'rgb': tuple(int(x) for x in m.groups()) if m else None,
+            'title': title.text if title is not None else '', 'cls': cls})
+    return frames
+
+
+def redness(frame):
+    """How red (> 0) or blue (< 0) a frame is: 0 neutral, about 215 full."""
+    r, _, b = frame['rgb']
+    return r - b
+
+
+def svg_of(s, base, new, *args):
+    """costack diff ... --format svg -o FILE: (status, frames, text, stderr)."""
+    path = os.path.join(s.work, 'diff.svg')
+    if os.path.exists(path):
+        os.unlink(path)
+    status, out, err = s.diff(base, new, '--format', 'svg', '-o', path, *args)
+    text = open(path).read() if os.path.exists(path) else ''
+    return status, svg_frames(text), text, err + out
+
+
+def section_svg(s, bases, slow, newsite):
+    round_ns = int(PERIOD_US) * 1000
+    per_run = 4 * int(ROUNDS) * round_ns  # each site's wait per run: 4 workers, ROUNDS waits
+    status, frames, text, err = svg_of(s, [bases[0]], [slow])
+    if not check(frames is not None, 'svg: slow: parses as XML', (status, err, text[:500])):
+        return
+    check(status == 1 and 'REGRESSION' in err and 'REGRESSION' in text,
+          'svg: slow: exit 1, the gate\'s (on stderr and in the subtitle)', (status, err))
+    check(not re.search(r'(href|src)\s*=', text) and
+          'http://' not in text.replace('http://www.w3.org/2000/svg', '') and
+          'mouseover' in text and 'zoom' in text and 'search' in text,
+          'svg: self-contained (no external reference) and interactive')
+    lock, io = frames.get('wait_for_lock', []), frames.get('wait_for_io', [])
+    check(len(lock) == 1 and lock[0]['rgb'] and redness(lock[0]) > 150 and
+          0.6 < lock[0]['new'] / lock[0]['base'] - 1 < 1.4 and
+          re.search(r'base .*, new .* per run, \+\d+\.\d%', lock[0]['title']),
+          'svg: slow: wait_for_lock (+100%) deep red, its hover tells base, new and change',
+          lock)
+    check(lock and lock[0]['width'] == lock[0]['new'] and abs(lock[0]['new'] - 2 * per_run) <
+          0.2 * 2 * per_run, 'svg: slow: wait_for_lock as wide as NEW\'s time (its shape)', lock)
+    check(len(io) == 1 and io[0]['rgb'] and abs(redness(io[0])) < 50,
+          'svg: slow: wait_for_io (the same) neutral', io)
+    status_text = s.diff([bases[0]], [slow])[0]
+    check(status == status_text, 'svg: slow: the exit status of the text table', status_text)
+    status, out, err = s.diff([bases[0]], [slow], '--format', 'svg')
+    check(out == text, 'svg: to stdout without -o, the same graph', (status, err, out[:300]))
+
+    # Per run: 3 base runs against 1 slow run, each side's time divided by its runs.
+    status, frames, text, err = svg_of(s, bases[:3], [slow])
+    lock = (frames or {}).get('wait_for_lock', [])
+    check(len(lock) == 1 and abs(lock[0]['base'] - per_run) < 0.2 * per_run and
+          abs(lock[0]['new'] - 2 * per_run) < 0.2 * 2 * per_run and redness(lock[0]) > 150 and
+          'BASE' in text and '(3 runs)' in text,
+          'svg: 3 base runs against 1: wait_for_lock per run, %d ms against %d ms' %
+          (per_run // 1000000, 2 * per_run // 1000000), lock)
+
+    # Vanished: newsite as BASE; and the other way round, new.
+    status, frames, text, err = svg_of(s, [newsite], [bases[0]])
+    disk = (frames or {}).get('wait_for_disk', [])
+    want = 4 * len(range(0, int(ROUNDS), 5)) * round_ns
+    check(status == 0 and len(disk) == 1 and 'vanished' in disk[0]['cls'] and
+          disk[0]['new'] == 0 and disk[0]['fill'] == 'url(#vanished)' and
+          abs(disk[0]['base'] - want) < 0.2 * want and disk[0]['width'] == disk[0]['base'] and
+          'vanished: was' in disk[0]['title'],
+          'svg: newsite against base: wait_for_disk drawn, vanished, with BASE\'s time, exit 0',
+          (status, disk, err))
+    check(frames and all('vanished' not in f['cls'] for n, fs in frames.items() for f in fs
+                         if n != 'wait_for_disk'), 'svg: nothing else vanished',
+          frames and {n: fs for n, fs in frames.items() if 'vanished' in str(fs)})
+    status, frames, text, err = svg_of(s, [bases[0]], [newsite])
+    disk = (frames or {}).get('wait_for_disk', [])
+    check(status == 1 and len(disk) == 1 and disk[0]['base'] == 0 and disk[0]['rgb'] and
+          redness(disk[0]) > 200 and 'not in BASE' in disk[0]['title'],
+          'svg: base against newsite: wait_for_disk full red, new, exit 1', (status, disk))
+
+    # Two runs of the same program: nothing that shows is strongly red or blue.
+    for b, n in (([bases[0]], [bases[1]]), (bases[:3], bases[3:6])):
+        status, frames, text, err = svg_of(s, b, n)
+        if not check(frames, 'svg: same: parsed (%d a side)' % len(b), err):
+            continue
+        total = sum(f['width'] for fs in frames.values() for f in fs if f['depth'] == 0)
+        strong = [(name, f) for name, fs in frames.items() for f in fs
+                  if f['width'] >= 0.01 * total and (not f['rgb'] or abs(redness(f)) >= 100)]
+        check(status == 0 and not strong,
+              'svg: same (%d a side): no frame of 1%% or more strongly red or blue, exit 0' %
+              len(b), (status, strong))
+
+    # --metric: run time drawn with --metric run; switches alone have no graph.
+    status, frames, text, err = svg_of(s, [bases[0]], [slow], '--metric', 'run')
+    check(frames and 'costack diff (run)' in text and
+          status == s.diff([bases[0]], [slow], '--metric', 'run')[0],
+          'svg: --metric run: run time, the gate of the text table', (status, err))
+    status, out, err = s.diff([bases[0]], [slow], '--format', 'svg', '--metric', 'switches')
+    check(status == 2 and not out and
+          re.match(r"costack diff: --format svg draws where tasks waited or ran: give "
+                   r"--metric wait or run .*\nTry ", err),
+          'svg: --metric switches alone: exit 2, one line', (status, err))
+
+
 def section_errors(s, bases):
     empty = os.path.join(s.work, 'empty')
     os.makedirs(empty, exist_ok=True)
@@ -331,12 +462,14 @@ def section_errors(s, bases):
         ([b, '--', b, '--threshold', 'x'], 2, r"^costack diff: bad --threshold 'x'"),
         ([b, '--', b, '--alpha', '2'], 2, r"^costack diff: bad --alpha '2'"),
         ([b, '--', b, '--metric', 'joy'], 2, r"^costack diff: unknown metric 'joy'"),
-        ([b, '--', b, '--format', 'svg'], 2, r"^costack diff: unknown format 'svg'"),
+        ([b, '--', b, '--format', 'png'], 2, r"^costack diff: unknown format 'png'"),
         ([b, '--', b, '--min-change', '5parsecs'], 2, r"^costack diff: bad --min-change"),
         (['--frobnicate', b, '--', b], 2, r"^costack diff: unknown option '--frobnicate'"),
         ([missing, '--', b], 3,
          r"^costack diff: cannot read trace .*nonexistent: No such file or directory\n$"),
         ([b, '--', empty], 3, r"^costack diff: cannot read trace .*empty: no CTF trace in it"),
+        ([b, '--', b, '--format', 'svg', '-o', os.path.join(missing, 'diff.svg')], 3,
+         r"costack diff: cannot write .*nonexistent/diff\.svg: No such file or directory\n$"),
     ]
     for args, want, pattern in cases:
         status, out, err = run(s.costack, 'diff', *args)
@@ -375,6 +508,7 @@ def main():
         section_switch(s, bases, switch)
         section_json(s, bases, slow)
         section_per(s, bases)
+        section_svg(s, bases, slow, newsite)
         section_errors(s, bases)
     finally:
         if not s.keep:

@@ -25,6 +25,10 @@ struct flame_options {
 	bool has_from, has_to;
 	bool from_offset, to_offset;
 	uint64_t from_ns, to_ns;
+	/* for runs compared side by side (costack diff): only the intervals that ended in the
+	 * trace (one still going was cut by the trace's end), and with --by entry the root tasks
+	 * of all threads one kind, "[thread]" (each run has other thread ids) */
+	bool ended_only, threads_as_one;
 };
 
 /* A function (interned by name and file). */
@@ -115,5 +119,20 @@ int flame_write_folded(FILE *out, const struct flame_profile *p);
 int flame_write_speedscope(FILE *out, const struct flame_profile *p);
 int flame_write_pprof(FILE *out, const struct flame_profile *p);
 int flame_write_svg(FILE *out, const struct flame_profile *p, const char *title);
+
+/* A differential flame graph (costack diff): p's traces before base_traces are BASE's, the others
+ * NEW's, each side's time divided by its number of traces (per run). */
+struct flame_diff {
+	uint32_t base_traces;
+	uint64_t min_change_ns; /* a frame whose time per run changed less is drawn neutral */
+	const char *verdict;    /* the gate's, for the subtitle; NULL: none */
+};
+
+/* The same graph as flame_write_svg's, drawn with NEW's time per run (its shape), each frame
+ * coloured by the change of its time per run: red where it grew, blue where it shrank, the
+ * deeper the larger the change (full at +-100%), neutral under min_change_ns; stacks only BASE
+ * has (vanished) drawn hatched with BASE's time. Hover tells base, new and the change. */
+int flame_write_svg_diff(FILE *out, const struct flame_profile *p, const char *title,
+                         const struct flame_diff *d);
 
 #endif

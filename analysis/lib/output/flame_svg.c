@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* flame_svg.c - a flame profile as one self-contained interactive SVG (no network, no tool):
- * hover tells a frame's time and share, a click zooms, a search highlights. */
+ * hover tells a frame's time and share, a click zooms, a search highlights; and the same graph
+ * as a differential one, BASE's traces against NEW's. */
 #include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,10 +18,12 @@
 #define BOTTOM 34     /* the details line */
 #define MIN_WIDTH 0.1 /* px: narrower frames are left out, as flamegraph.pl does */
 
-/* A frame of the graph: a function at a depth, over [start, end) of the total weight. */
+/* A frame of the graph: a function at a depth, over [start, end) of the weight drawn; in a
+ * differential graph, its time per run on each side too. */
 struct box {
 	uint32_t func, depth;
 	uint64_t start, end;
+	uint64_t base, new_;
 };
 
 struct boxes {
@@ -27,21 +32,22 @@ struct boxes {
 	uint32_t max_depth;
 };
 
-static int add_box(struct boxes *bs, uint32_t func, uint32_t depth, uint64_t start, uint64_t end)
+static int add_box(struct boxes *bs, const struct box *b)
 {
 	if (flame_room((void **)&bs->b, bs->n, &bs->cap, sizeof(*bs->b)))
 		return -1;
-	bs->b[bs->n++] = (struct box){func, depth, start, end};
-	if (depth > bs->max_depth)
-		bs->max_depth = depth;
+	bs->b[bs->n++] = *b;
+	if (b->depth > bs->max_depth)
+		bs->max_depth = b->depth;
 	return 0;
 }
 
-/* A sample as the functions of its stack, root first. */
+/* A sample as the functions of its stack, root first; its weight on each side (a flame graph's
+ * is all NEW's), and the weight drawn. */
 struct path {
 	uint32_t *funcs;
 	uint32_t n;
-	uint64_t ns;
+	uint64_t base, new_, drawn;
 };
 
 static const struct flame_profile *sorting;
@@ -63,13 +69,42 @@ static int compare_paths(const void *a, const void *b)
 	return x->n < y->n ? -1 : x->n > y->n;
 }
 
+/* ns of a side of n runs, per run; at least 1 when there was any. */
+static uint64_t per_run(uint64_t ns, uint32_t n)
+{
+	uint64_t v = n > 1 ? (ns + n / 2) / n : ns;
+
+	return ns && !v ? 1 : v;
+}
+
+/* Each stack's weight drawn: in a differential graph (d), NEW's, or BASE's for a stack only
+ * BASE has (vanished), the runs of one stack summed into its first. */
+static void weigh(struct path *paths, size_t n, const struct flame_diff *d)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+
+		for (; d && j < n && !compare_paths(&paths[i], &paths[j]); j++) {
+			paths[i].base += paths[j].base;
+			paths[i].new_ += paths[j].new_;
+			paths[j].base = paths[j].new_ = 0;
+		}
+		for (size_t k = i; k < j; k++)
+			paths[k].drawn = paths[k].new_ ? paths[k].new_ : paths[k].base;
+		i = j;
+	}
+}
+
 /* The boxes of the graph: the paths sorted by name (as flamegraph.pl), merged where they
- * share a prefix. */
-static int layout(const struct flame_profile *p, struct boxes *bs, uint64_t *total)
+ * share a prefix; d: a differential graph's. */
+static int layout(const struct flame_profile *p, const struct flame_diff *d, struct boxes *bs,
+                  uint64_t *total)
 {
 	struct path *paths = calloc(p->nsamples + 1, sizeof(*paths));
-	uint64_t *open_start = NULL, x = 0;
+	/* where each open frame started, and the weight drawn and each side's so far */
+	struct box *open = NULL, at = {0};
 	uint32_t prev_n = 0, *prev = NULL, cap = 0;
+	uint32_t nbase = d ? d->base_traces : 0, nnew = p->traces - nbase;
 	int status = -1;
 
 	if (!paths)
@@ -85,44 +120,60 @@ static int layout(const struct flame_profile *p, struct boxes *bs, uint64_t *tot
 		for (uint32_t j = 0; j < s->nlocs; j++)
 			for (uint32_t k = 0; k < p->locs[s->locs[j]].nfuncs; k++)
 				paths[i].funcs[paths[i].n++] = p->locs[s->locs[j]].funcs[k];
-		paths[i].ns = s->ns;
+		if (!d)
+			paths[i].new_ = s->ns;
+		else if (p->tasks[s->task].trace < nbase)
+			paths[i].base = per_run(s->ns, nbase);
+		else
+			paths[i].new_ = per_run(s->ns, nnew);
 		if (paths[i].n > cap)
 			cap = paths[i].n;
 	}
 	sorting = p;
 	if (p->nsamples > 1)
 		qsort(paths, p->nsamples, sizeof(*paths), compare_paths);
-	open_start = calloc(cap + 1, sizeof(*open_start));
-	if (!open_start)
+	weigh(paths, p->nsamples, d);
+	open = calloc(cap + 1, sizeof(*open));
+	if (!open)
 		goto end;
 	for (size_t i = 0; i <= p->nsamples; i++) {
 		const struct path *cur = i < p->nsamples ? &paths[i] : NULL;
 		uint32_t common = 0;
 
-		if (cur && !cur->ns)
+		if (cur && !cur->drawn)
 			continue;
 		while (cur && common < prev_n && common < cur->n &&
 		       prev[common] == cur->funcs[common])
 			common++;
 		/* Close the previous path's frames past the common prefix, innermost first. */
-		for (uint32_t d = prev_n; d-- > common;)
-			if (add_box(bs, prev[d], d, open_start[d], x))
+		for (uint32_t k = prev_n; k-- > common;) {
+			struct box b = {.func = prev[k],
+			                .depth = k,
+			                .start = open[k].start,
+			                .end = at.start,
+			                .base = at.base - open[k].base,
+			                .new_ = at.new_ - open[k].new_};
+
+			if (add_box(bs, &b))
 				goto end;
+		}
 		if (!cur)
 			break;
-		for (uint32_t d = common; d < cur->n; d++)
-			open_start[d] = x;
-		x += cur->ns;
+		for (uint32_t k = common; k < cur->n; k++)
+			open[k] = at;
+		at.start += cur->drawn;
+		at.base += cur->base;
+		at.new_ += cur->new_;
 		prev = cur->funcs;
 		prev_n = cur->n;
 	}
-	*total = x;
+	*total = at.start;
 	status = 0;
 end:
 	for (size_t i = 0; i < p->nsamples; i++)
 		free(paths[i].funcs);
 	free(paths);
-	free(open_start);
+	free(open);
 	return status;
 }
 
@@ -263,7 +314,10 @@ static const char script[] =
         "  frames().forEach(fit);\n"
         "  document.addEventListener('mouseover', function (e) {\n"
         "    var g = e.target.closest && e.target.closest('g.f');\n"
-        "    if (g) details.nodeValue = g.getAttribute('data-n') + ' (' + human(num(g, 'e') - "
+        "    if (!g) return;\n"
+        "    if (g.hasAttribute('data-i')) details.nodeValue = g.getAttribute('data-n') + ': ' "
+        "+ g.getAttribute('data-i');\n"
+        "    else details.nodeValue = g.getAttribute('data-n') + ' (' + human(num(g, 'e') - "
         "num(g, 's')) + ', ' +\n"
         "      (100 * (num(g, 'e') - num(g, 's')) / TOTAL).toFixed(2) + '%)';\n"
         "  });\n"
@@ -282,20 +336,100 @@ static const char script[] =
         "});\n"
         "]]></script>\n";
 
-int flame_write_svg(FILE *out, const struct flame_profile *p, const char *title)
+/* A time for the hover, as precise as the script's human(). */
+static const char *precise(uint64_t ns, char *buf, size_t size)
+{
+	if (ns >= 1000000000)
+		snprintf(buf, size, "%.3f s", (double)ns / 1e9);
+	else if (ns >= 1000000)
+		snprintf(buf, size, "%.3f ms", (double)ns / 1e6);
+	else if (ns >= 1000)
+		snprintf(buf, size, "%.3f us", (double)ns / 1e3);
+	else
+		snprintf(buf, size, "%" PRIu64 " ns", ns);
+	return buf;
+}
+
+static double change_of(uint64_t base, uint64_t new_)
+{
+	return ((double)new_ - (double)base) / (double)base;
+}
+
+/* A differential frame's colour, from neutral grey (no change, or one under min_change_ns) to
+ * red (grew by 100% or more, or only NEW has it) or blue (shrank by 100%, or nearly all); a
+ * frame only BASE has (vanished): the hatch pattern. */
+static void diff_fill(const struct box *b, const struct flame_diff *d, char *fill, size_t size)
+{
+	uint64_t delta = b->new_ > b->base ? b->new_ - b->base : b->base - b->new_;
+	double s;
+	int hue, grey;
+
+	if (!b->new_) {
+		snprintf(fill, size, "url(#vanished)");
+		return;
+	}
+	s = !b->base ? 1 : delta < d->min_change_ns ? 0 : fabs(change_of(b->base, b->new_));
+	s = s > 1 ? 1 : s;
+	hue = (int)lround(220 + 35 * s);
+	grey = (int)lround(220 - 180 * s);
+	if (b->new_ >= b->base)
+		snprintf(fill, size, "rgb(%d,%d,%d)", hue, grey, grey);
+	else
+		snprintf(fill, size, "rgb(%d,%d,%d)", grey, grey, hue);
+}
+
+/* A differential frame's hover: its time per run on each side and the change. */
+static void diff_info(FILE *out, const struct box *b)
+{
+	char x[32], y[32];
+
+	if (!b->new_)
+		fprintf(out, "vanished: was %s per run", precise(b->base, x, sizeof(x)));
+	else if (!b->base)
+		fprintf(out, "new: %s per run, not in BASE", precise(b->new_, x, sizeof(x)));
+	else
+		fprintf(out, "base %s, new %s per run, %+.1f%%", precise(b->base, x, sizeof(x)),
+		        precise(b->new_, y, sizeof(y)), 100 * change_of(b->base, b->new_));
+}
+
+/* The subtitle of a differential graph: each side's total per run. */
+static void diff_subtitle(FILE *out, const struct boxes *bs, const struct flame_profile *p,
+                          const struct flame_diff *d)
+{
+	uint64_t base = 0, new_ = 0;
+	uint32_t nnew = p->traces - d->base_traces;
+	char x[32], y[32];
+
+	for (size_t i = 0; i < bs->n; i++)
+		if (!bs->b[i].depth) {
+			base += bs->b[i].base;
+			new_ += bs->b[i].new_;
+		}
+	fprintf(out, "Per run: BASE %s (%" PRIu32 " run%s), NEW %s (%" PRIu32 " run%s)",
+	        precise(base, x, sizeof(x)), d->base_traces, d->base_traces == 1 ? "" : "s",
+	        precise(new_, y, sizeof(y)), nnew, nnew == 1 ? "" : "s");
+	if (base)
+		fprintf(out, ", %+.1f%%", 100 * change_of(base, new_));
+	fputs(". Widths: NEW's time; red: grew, blue: shrank; hatched: vanished (BASE's time)",
+	      out);
+}
+
+/* The graph of p; d: a differential one. */
+static int write_svg(FILE *out, const struct flame_profile *p, const char *title,
+                     const struct flame_diff *d)
 {
 	struct boxes bs = {0};
-	uint64_t total = 0;
+	uint64_t total = 0, unknown = p->unknown_ns[0] + p->unknown_ns[1];
 	double scale;
-	int height;
-	char d[16], u[16];
+	int height, top = TOP + (d ? 16 : 0);
+	char dur[16], u[16];
 
-	if (layout(p, &bs, &total)) {
+	if (layout(p, d, &bs, &total)) {
 		free(bs.b);
 		return -1;
 	}
 	scale = total ? (double)(WIDTH - 2 * MARGIN) / (double)total : 0;
-	height = TOP + (int)(bs.max_depth + 1) * FRAME_HEIGHT + BOTTOM;
+	height = top + (int)(bs.max_depth + 1) * FRAME_HEIGHT + BOTTOM;
 	fprintf(out,
 	        "<?xml version=\"1.0\" standalone=\"no\"?>\n"
 	        "<svg version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
@@ -304,6 +438,13 @@ int flame_write_svg(FILE *out, const struct flame_profile *p, const char *title)
 	        "g.f:hover rect { stroke: black; stroke-width: 0.5; cursor: pointer; }\n"
 	        "#title { font-size: 17px; } .button { cursor: pointer; fill: #2060a0; }</style>\n",
 	        WIDTH, height, WIDTH, height);
+	if (d)
+		fputs("<defs><pattern id=\"vanished\" width=\"6\" height=\"6\" "
+		      "patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"
+		      "<rect width=\"6\" height=\"6\" fill=\"rgb(214,220,235)\"/>"
+		      "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"rgb(110,130,180)\" "
+		      "stroke-width=\"2\"/></pattern></defs>\n",
+		      out);
 	fprintf(out,
 	        "<script type=\"text/ecmascript\">var TOTAL = %" PRIu64 ", WIDTH = %d;</script>\n",
 	        total, WIDTH);
@@ -313,13 +454,23 @@ int flame_write_svg(FILE *out, const struct flame_profile *p, const char *title)
 	        "<text id=\"title\" x=\"%d\" y=\"24\" text-anchor=\"middle\">",
 	        WIDTH, height, WIDTH / 2);
 	xml_text(out, title);
-	fprintf(out, "</text>\n<text x=\"%d\" y=\"44\" text-anchor=\"middle\">%s in total",
-	        WIDTH / 2, format_duration(total, d, sizeof(d)));
-	if (p->unknown_ns[0] + p->unknown_ns[1])
+	fprintf(out, "</text>\n<text id=\"subtitle\" x=\"%d\" y=\"44\" text-anchor=\"middle\">",
+	        WIDTH / 2);
+	if (d)
+		diff_subtitle(out, &bs, p, d);
+	else
+		fprintf(out, "%s in total", format_duration(total, dur, sizeof(dur)));
+	if (unknown)
 		fprintf(out, "; %s unknown (intervals cut by lost events, left out)",
-		        format_duration(p->unknown_ns[0] + p->unknown_ns[1], u, sizeof(u)));
+		        format_duration(unknown, u, sizeof(u)));
+	fputs("</text>\n", out);
+	if (d && d->verdict) {
+		fprintf(out, "<text id=\"verdict\" x=\"%d\" y=\"60\" text-anchor=\"middle\">",
+		        WIDTH / 2);
+		xml_text(out, d->verdict);
+		fputs("</text>\n", out);
+	}
 	fprintf(out,
-	        "</text>\n"
 	        "<text id=\"unzoom\" class=\"button\" x=\"%d\" y=\"24\" style=\"display:none\">"
 	        "Reset zoom</text>\n"
 	        "<text id=\"search\" class=\"button\" x=\"%d\" y=\"24\" text-anchor=\"end\">"
@@ -333,28 +484,57 @@ int flame_write_svg(FILE *out, const struct flame_profile *p, const char *title)
 		double x = MARGIN + (double)b->start * scale,
 		       w = (double)(b->end - b->start) * scale;
 		int y = height - BOTTOM - (int)(b->depth + 1) * FRAME_HEIGHT, r, g, bl;
+		char fill[32];
 
 		if (w < MIN_WIDTH)
 			continue;
-		colour(name, &r, &g, &bl);
+		if (d) {
+			diff_fill(b, d, fill, sizeof(fill));
+		} else {
+			colour(name, &r, &g, &bl);
+			snprintf(fill, sizeof(fill), "rgb(%d,%d,%d)", r, g, bl);
+		}
 		fprintf(out,
-		        "<g class=\"f\" data-s=\"%" PRIu64 "\" data-e=\"%" PRIu64
-		        "\" data-d=\"%" PRIu32 "\" data-n=\"",
-		        b->start, b->end, b->depth);
+		        "<g class=\"f%s\" data-s=\"%" PRIu64 "\" data-e=\"%" PRIu64
+		        "\" data-d=\"%" PRIu32 "\"",
+		        d && !b->new_ ? " vanished" : "", b->start, b->end, b->depth);
+		if (d) {
+			fprintf(out, " data-b=\"%" PRIu64 "\" data-w=\"%" PRIu64 "\" data-i=\"",
+			        b->base, b->new_);
+			diff_info(out, b);
+			fputs("\"", out);
+		}
+		fputs(" data-n=\"", out);
 		xml_text(out, name);
 		fputs("\"><title>", out);
 		xml_text(out, name);
+		if (d) {
+			fputs(": ", out);
+			diff_info(out, b);
+		} else {
+			fprintf(out, " (%" PRIu64 " ns, %s, %.2f%%)", b->end - b->start,
+			        format_duration(b->end - b->start, dur, sizeof(dur)),
+			        total ? 100.0 * (double)(b->end - b->start) / (double)total : 0.0);
+		}
 		fprintf(out,
-		        " (%" PRIu64
-		        " ns, %s, %.2f%%)</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" "
-		        "height=\"%d\" fill=\"rgb(%d,%d,%d)\" rx=\"2\"/><text x=\"%.2f\" y=\"%d\">",
-		        b->end - b->start, format_duration(b->end - b->start, d, sizeof(d)),
-		        total ? 100.0 * (double)(b->end - b->start) / (double)total : 0.0, x, y, w,
-		        FRAME_HEIGHT - 1, r, g, bl, x + 3, y + FRAME_HEIGHT - 4);
+		        "</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
+		        "fill=\"%s\" rx=\"2\"/><text x=\"%.2f\" y=\"%d\">",
+		        x, y, w, FRAME_HEIGHT - 1, fill, x + 3, y + FRAME_HEIGHT - 4);
 		fit_text(out, name, w);
 		fputs("</text></g>\n", out);
 	}
 	fputs("</svg>\n", out);
 	free(bs.b);
 	return fflush(out) || ferror(out) ? -1 : 0;
+}
+
+int flame_write_svg(FILE *out, const struct flame_profile *p, const char *title)
+{
+	return write_svg(out, p, title, NULL);
+}
+
+int flame_write_svg_diff(FILE *out, const struct flame_profile *p, const char *title,
+                         const struct flame_diff *d)
+{
+	return write_svg(out, p, title, d);
 }

@@ -46,7 +46,7 @@ static void on_interval(void *ctx, const struct tm_model *m, const struct tm_int
 		begin = bound(m, o->from_offset, o->from_ns);
 	if (o->has_to && end > bound(m, o->to_offset, o->to_ns))
 		end = bound(m, o->to_offset, o->to_ns);
-	if (end <= begin)
+	if (end <= begin || (o->ended_only && iv->open))
 		return;
 	if (iv->unknown) {
 		p->unknown_ns[kind] += end - begin;
@@ -160,14 +160,17 @@ static int64_t task_index(struct trace_syms *ts, const struct tm_task *t)
 {
 	struct flame_profile *p = ts->p;
 	uintptr_t found = (uintptr_t)hmap_get(&ts->tasks, (uintptr_t)t, 0);
-	char entry[256], label[320];
+	char entry[OFFLINE_SYM_NAME_MAX], label[OFFLINE_SYM_NAME_MAX + 64];
 	struct flame_task *ft;
 
 	if (found)
 		return (int64_t)found - 1;
 	if (flame_room((void **)&p->tasks, p->ntasks, &p->taskcap, sizeof(*p->tasks)))
 		return -1;
-	offline_sym_entry_name(&ts->sym, t, entry, sizeof(entry));
+	if (!t->entry && p->o.threads_as_one)
+		snprintf(entry, sizeof(entry), "[thread]");
+	else
+		offline_sym_entry_name(&ts->sym, t, entry, sizeof(entry));
 	snprintf(label, sizeof(label), "%s (task %" PRIu64 ")", t->name ? t->name : entry, t->id);
 	ft = &p->tasks[p->ntasks];
 	*ft = (struct flame_task){ts->trace,

@@ -32,6 +32,10 @@ void offline_sym_free(struct offline_sym *o);
 int offline_sym_lookup(struct offline_sym *o, int32_t pid, uint64_t ts, uint64_t pc, bool is_return,
                        struct sym_frame *out, int cap);
 
+/* Room for a symbolized name and what surrounds it: C++ names run to kilobytes (Asio's
+ * handlers), and two that differ only at their end (a lambda's #1 and #2) must stay two. */
+#define OFFLINE_SYM_NAME_MAX 8192
+
 /* The name of t's entry, into buf: the user's function behind a runtime's start code (the
  * outermost of the program's own at the entry address, as `costack stacks` says entry=), else
  * MODULE+0xOFFSET or 0xADDRESS; a thread's root task (no entry): "[thread TID]". */

@@ -4,6 +4,7 @@
 #include "timeline.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,7 +71,7 @@ static const struct stack_text *stack_text(struct timeline *tl, const struct tm_
 	size_t size = 0;
 	bool first = true;
 	int place_k = -1;
-	char place[256] = "";
+	char place[OFFLINE_SYM_NAME_MAX] = "";
 
 	if (x)
 		return x;
@@ -83,7 +84,7 @@ static const struct stack_text *stack_text(struct timeline *tl, const struct tm_
 		int inner = n > 0 ? program_frame_innermost(f, n) : -1;
 
 		for (int k = 0; k < n; k++) {
-			char text[512];
+			char text[OFFLINE_SYM_NAME_MAX + PATH_MAX];
 
 			if (f[k].function && f[k].file)
 				snprintf(text, sizeof(text), "%s (%s:%d)", f[k].function, f[k].file,
@@ -138,7 +139,7 @@ static void on_interval(void *ctx, const struct tm_model *m, const struct tm_int
 	const struct tm_task *t = iv->task;
 	uint64_t begin = iv->begin_ns, end = iv->end_ns;
 	const struct stack_text *x = NULL;
-	char name[320], entry[256];
+	char name[OFFLINE_SYM_NAME_MAX + 64], entry[OFFLINE_SYM_NAME_MAX];
 	const char *cat;
 	struct chrome_out *c;
 
@@ -213,7 +214,7 @@ static void on_raised(void *ctx, const struct tm_model *m, const struct tm_task 
 	const struct stack_text *x = NULL;
 	struct chrome_out *c;
 	uint64_t b = r->ts, e = r->ts;
-	char name[320];
+	char name[OFFLINE_SYM_NAME_MAX + 64];
 
 	(void)m;
 	if (!wanted(tl, t) || !in_window(tl, &b, &e))
@@ -335,13 +336,13 @@ int timeline_finish(struct timeline *tl)
 	for (size_t i = 0; i < m->nprocs; i++) {
 		struct tm_process *p = m->procs[i];
 		bool any = false;
-		char name[320];
+		char name[OFFLINE_SYM_NAME_MAX + 64];
 
 		if (p->ntasks > 1)
 			qsort(p->tasks, p->ntasks, sizeof(*p->tasks), compare_task);
 		for (size_t j = 0; j < p->ntasks; j++) {
 			const struct tm_task *t = p->tasks[j];
-			char entry[256];
+			char entry[OFFLINE_SYM_NAME_MAX];
 
 			if (!hmap_get(&tl->tasks, (uintptr_t)t, 0))
 				continue;
