@@ -19,6 +19,11 @@ in each variant, each with a session of its own (tests/lttng/lttng_session.py), 
   switch   one switch more per task: exit 1, switches per task of worker_main exactly +1
            (statistic exact, no p), found with one run a side, and with --metric switches
            alone; --metric wait finds the extra suspension at wait_for_io exactly;
+  open     a task still suspended at the trace's end (straggler): counted as an open interval
+           and an unfinished task, never as a wait (no new wait site, no wait regression);
+  sampled  wait_for_cache with 3 x 4096 intervals a run (burst): 4096 of them tested a side,
+           two fresh runs the same, burstslow (its later three quarters slower) a regression
+           named first, the same JSON twice (seeded);
   json     costack.diff/1: every field of the schema, of its type, on every row;
   per      --per worker_main: the ticker's wait per task is its total over the 4 workers;
   svg      --format svg, the differential flame graph: XML, no network; slow: exit 1 as the
@@ -71,13 +76,13 @@ class Setup:
             os.makedirs(keep, exist_ok=True)
         self.work = keep or tempfile.mkdtemp(prefix='costack-diff-')
 
-    def record(self, name, variant):
+    def record(self, name, variant, channel=None):
         trace = os.path.join(self.work, name)
         if self.keep and os.environ.get('COSTACK_DIFF_REUSE') and os.path.isdir(trace):
             return trace  # a kept recording, for trying the analysis broken on purpose
         shutil.rmtree(trace, ignore_errors=True)
         r = lttng_session.record(trace, [self.target, variant, ROUNDS, PERIOD_US],
-                                 self.libcostack, self.provider)
+                                 self.libcostack, self.provider, channel=channel)
         check(r.returncode == 0 and r.stdout.startswith(variant + ':'),
               'recorded %s (%s)' % (name, variant), (r.returncode, r.stdout, r.stderr))
         return trace
@@ -255,6 +260,70 @@ def section_switch(s, bases, switch):
     status, out, err = s.diff([bases[0]], [switch])
     check(status == 1 and re.search(r'regression +switches +worker_main .* exact', out),
           'switch: the text says it', out)
+
+
+def section_open(s, bases, straggler):
+    """A task still suspended at the trace's end: its wait has no end, so no length: it is
+    counted as open and its task as unfinished, never taken as a (long) wait."""
+    status, doc, err = s.diff_json([bases[0]], [straggler])
+    if not check(doc is not None, 'open: JSON read', err):
+        return
+    check(doc['new'][0]['open_intervals'] == doc['base'][0]['open_intervals'] + 1,
+          'open: the straggler\'s wait counted as open in the NEW run',
+          (doc['base'], doc['new']))
+    unfinished = rows_of(doc, 'unfinished', 'kind', kind='straggler_main')
+    check(len(unfinished) == 1 and unfinished[0]['verdict'] == 'new' and
+          unfinished[0]['new']['value'] == 1,
+          'open: straggler_main counted as one task left unfinished', unfinished)
+    # (the scheduler's own suspensions count one more: it resumed the straggler once)
+    waits = [r for r in doc['rows'] if r['quantity'] == 'wait' and
+             r['level'] in ('site', 'stack') and r['verdict'] in ('regression', 'new')]
+    check(not waits and doc['new_sites'] == [],
+          'open: no wait site is new or a regression (wait_for_reply has no finished wait)',
+          (waits, doc['new_sites']))
+    kind = rows_of(doc, 'wait', 'kind', kind='straggler_main')
+    check(len(kind) == 1 and kind[0]['new']['value'] == 0 and
+          kind[0]['new']['population'] == 1,
+          'open: straggler_main\'s one task waited 0 ns of finished waits', kind)
+    workers = [r for r in rows_of(doc, kind='worker_main') if r['verdict'] != 'same']
+    check(not workers, 'open: the workers are the same', workers)
+    status, out, err = s.diff([bases[0]], [straggler])
+    check(status == 1 and 'New wait sites:' not in out and
+          re.search(r'New task kinds:\n  straggler_main', out),
+          'open: text: a new task kind, no new wait site', (status, out))
+
+
+def section_sampled(s, bursts, burstslow):
+    """wait_for_cache has 3 x 4096 intervals a run, more than a side keeps: the statistics take
+    a uniform sample of 4096, and still find the regression, which only the later three
+    quarters of the intervals show (a sample of the first 4096 would miss it)."""
+    status, doc, err = s.diff_json([bursts[0]], [bursts[1]])
+    cache = doc and rows_of(doc, 'wait', 'site', 'wait_for_cache', 'worker_main')
+    check(status == 0 and cache and cache[0]['verdict'] == 'same' and
+          all(r['lost_intervals'] == 0 for r in doc['base'] + doc['new']),
+          'sampled: two fresh burst runs: no regression, no interval lost', (status, err, cache))
+    check(cache and all(cache[0][side]['population'] == 4 * 3072 and
+                        cache[0][side]['samples'] == 4096 for side in ('base', 'new')),
+          'sampled: wait_for_cache: 12288 intervals a side, 4096 of them tested', cache)
+    sus = doc and rows_of(doc, 'suspensions', 'site', 'wait_for_cache', 'worker_main')
+    check(sus and sus[0]['statistic'] == 'exact' and sus[0]['base']['value'] == 3072 and
+          sus[0]['verdict'] == 'same',
+          'sampled: suspensions at wait_for_cache exact: 3072 per task', sus)
+    status, out, err = s.diff([bursts[0]], [burstslow])
+    rows = table_rows(out)
+    check(status == 1 and rows and rows[0][0] == 'regression' and
+          rows[0][2].startswith('wait_for_cache') and 'seeded uniform sample of 4096' in out,
+          'sampled: burstslow: wait_for_cache the first regression, the text says it sampled',
+          out)
+    status, doc, err = s.diff_json([bursts[0]], [burstslow])
+    cache = doc and rows_of(doc, 'wait', 'site', 'wait_for_cache', 'worker_main')
+    check(cache and cache[0]['verdict'] == 'regression' and cache[0]['change'] > 1 and
+          cache[0]['p'] < 1e-6 and cache[0]['new']['samples'] == 4096 and
+          cache[0]['new']['population'] == 4 * 3072,
+          'sampled: burstslow: wait_for_cache a regression of over +100% from 4096 samples',
+          cache)
+    again = s.diff_json([bursts[0]], [burstslow])[1]
+    check(again == doc, 'sampled: the same traces give the same JSON (seeded)', '')
 
 
 SCHEMA_ROW = {'metric': str, 'quantity': str, 'level': str, 'kind': str, 'site': (str, type(None)),
@@ -500,12 +569,19 @@ def main():
             slow = slows[0]
             newsite = s.record('newsite', 'newsite')
             switch = s.record('switch', 'switch')
-            print('recorded %d traces in %.1f s' % (s.base_runs + 7, time.monotonic() - began))
+            straggler = s.record('straggler', 'straggler')
+            # tens of thousands of events in a second or two: sub-buffers that lose none
+            big = {'subbuf-size': '1M', 'num-subbuf': '8'}
+            bursts = [s.record('burst-%d' % i, 'burst', big) for i in range(2)]
+            burstslow = s.record('burstslow', 'burstslow', big)
+            print('recorded %d traces in %.1f s' % (s.base_runs + 11, time.monotonic() - began))
         section_same(s, bases)
         section_slow(s, bases, slow)
         section_runs(s, bases, slows)
         section_newsite(s, bases, newsite)
         section_switch(s, bases, switch)
+        section_open(s, bases, straggler)
+        section_sampled(s, bursts, burstslow)
         section_json(s, bases, slow)
         section_per(s, bases)
         section_svg(s, bases, slow, newsite)
