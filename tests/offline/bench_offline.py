@@ -14,8 +14,13 @@ elapsed time and of the CPU time (both processes of costack's: babeltrace2 runs 
 sends the model its items) and their ratios; the target is <= 1.2x elapsed. The same for
 `costack flame TRACE` (target <= 1.5x; its peak RSS beside `costack stacks`', which holds the
 model alone: the flame's counters add no memory per event) and `costack timeline TRACE` (its
-output to /dev/null; a figure, no target). Fails only when something does not run, or the trace
-holds fewer than 5 million events.
+output to /dev/null; a figure, no target). And `costack diff TRACE -- TRACE` (the trace against
+itself: two reads, one a side) against two reads by babeltrace2 (twice the median of
+`babeltrace2 TRACE -o dummy`; target <= 1.5x elapsed), after checking that diff counted every
+interval of the trace and tested a sample of 4096 of them; with a second recording of half
+the rounds, diff's peak RSS at both lengths. Fails when something does not run, when the trace
+holds fewer than 5 million events, or when diff's peak RSS on the whole trace is more than 1.5x
+its peak RSS on the half one (what diff keeps must not grow with the trace's length).
 """
 import json
 import os
@@ -29,6 +34,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 import lttng_session  # noqa: E402
 
 ROUNDS = 3
+FLAT = 1.5  # diff's peak RSS at full length over that at half length: at most this
 
 
 def timed(argv):
@@ -61,6 +67,12 @@ def main():
             if r.returncode != 0:
                 print('bench_offline: the recording failed: %s' % r.stderr)
                 return 1
+            half = os.path.join(work, 'half')
+            r = lttng_session.record(half, [target, 'pingpong', str(rounds // 2)], libcostack,
+                                     provider, channel={'subbuf-size': '4M', 'num-subbuf': '8'})
+            if r.returncode != 0:
+                print('bench_offline: the recording of half the rounds failed: %s' % r.stderr)
+                return 1
         out = subprocess.run([costack, 'report', trace, '--format', 'json'],
                              capture_output=True, text=True, check=True).stdout
         report = json.loads(out)
@@ -73,12 +85,25 @@ def main():
         if events < 5000000:
             print('bench_offline: fewer than 5 million events in the trace')
             return 1
-        ours, theirs, flames, timelines = [], [], [], []
+        # diff's work really happened: every interval counted, a sample of them tested.
+        for path, want in ((trace, rounds), (half, rounds // 2)):
+            doc = json.loads(subprocess.run([costack, 'diff', path, '--', path, '--format', 'json'],
+                                            capture_output=True, text=True).stdout or 'null')
+            leaf = [r for r in (doc or {}).get('rows', []) if r['quantity'] == 'wait' and
+                    r['level'] == 'site' and r['kind'] == 'ping_entry']
+            if not leaf or not all(abs(leaf[0][side]['population'] - want) <= 2 and
+                                   leaf[0][side]['samples'] == 4096 for side in ('base', 'new')):
+                print('bench_offline: costack diff %s -- itself: not %d intervals at ping_entry\'s '
+                      'site, 4096 of them tested: %s' % (path, want, leaf or doc))
+                return 1
+        ours, theirs, flames, timelines, diffs, halves = [], [], [], [], [], []
         for _ in range(ROUNDS):
             ours.append(timed([costack, 'stacks', trace, '--format', 'json']))
             theirs.append(timed(['babeltrace2', trace, '-o', 'dummy']))
             flames.append(timed([costack, 'flame', trace, '-o', '/dev/null']))
             timelines.append(timed([costack, 'timeline', trace, '-o', '/dev/null']))
+            diffs.append(timed([costack, 'diff', trace, '--', trace]))
+            halves.append(timed([costack, 'diff', half, '--', half]))
 
         def median(values):
             return sorted(values)[ROUNDS // 2]
@@ -99,9 +124,23 @@ def main():
         print('%-34s %8.2f s %8.2f s  %4.0f ns/event' % ('costack timeline TRACE', ta, tc,
                                                          ta * 1e9 / events))
         print('%-34s %8.2fx  %7.2fx' % ('ratio', ta / b, tc / cb))
+        da, dc = median(t for t, _, _ in diffs), median(c for _, c, _ in diffs)
+        print('%-34s %8.2f s %8.2f s  %4.0f ns/event read' % (
+            'costack diff TRACE -- TRACE', da, dc, da * 1e9 / (2 * events)))
+        print('%-34s %8.2f s %8.2f s  (2 x the babeltrace2 line: one read a side)' % (
+            '2 x babeltrace2 TRACE -o dummy', 2 * b, 2 * cb))
+        print('%-34s %8.2fx  %7.2fx  (target: <= 1.5x elapsed)' % ('ratio', da / (2 * b),
+                                                                   dc / (2 * cb)))
         print('peak RSS: costack stacks %.0f MB, costack flame %.0f MB, costack timeline %.0f MB'
               % (max(m for _, _, m in ours), max(m for _, _, m in flames),
                  max(m for _, _, m in timelines)))
+        full_rss, half_rss = max(m for _, _, m in diffs), max(m for _, _, m in halves)
+        print('peak RSS: costack diff TRACE -- TRACE %.1f MB (%d rounds), HALF -- HALF %.1f MB '
+              '(%d rounds): %.2fx (target: <= %.1fx, flat in the trace\'s length)'
+              % (full_rss, rounds, half_rss, rounds // 2, full_rss / half_rss, FLAT))
+        if full_rss > FLAT * half_rss:
+            print('FAILED: costack diff\'s memory grows with the trace\'s length')
+            return 1
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
