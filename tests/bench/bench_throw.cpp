@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// bench_throw.cpp - cost per C++ throw with and without the preload: interleaved rounds of two child runs.
-// With COSTACK_BENCH_CLI (the costack command), also the first throw in a task: bare, under the
-// preload and under `costack record`, interleaved rounds of three child processes.
+// bench_throw.cpp - cost per C++ throw with and without the preload: interleaved rounds of two
+// child runs. With COSTACK_BENCH_CLI (the costack command), also the first throw in a task: bare,
+// under the preload and under `costack record`, interleaved rounds of three child processes.
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -17,11 +17,12 @@
 
 #include "bench.h"
 
-namespace {
+namespace
+{
 
 constexpr int kRounds = 9;
 // Frames between the throw and the catch: two (the plain case), then deeper stacks to unwind.
-constexpr int kDepths[] = { 2, 8, 32 };
+constexpr int kDepths[] = {2, 8, 32};
 constexpr int kNumDepths = sizeof(kDepths) / sizeof(*kDepths);
 
 volatile int sink;
@@ -124,7 +125,7 @@ int remove_entry(const char *path, const struct stat *, int, struct FTW *)
 }
 
 enum FirstMode { kBare, kPreload, kRecord, kModes };
-const char *const kModeNames[kModes] = { "bare", "preload", "record" };
+const char *const kModeNames[kModes] = {"bare", "preload", "record"};
 
 // One first-throw child: bare, under `preload`, or under `cli record`. Its ns into *ns, and
 // whether costack saw its one raise (none bare).
@@ -218,7 +219,8 @@ bool run_child(const char *self, long throws, const char *preload, double *ns, i
 		int depth;
 
 		line = std::strtok(nullptr, "\n");
-		if (!line || std::sscanf(line, "%d %lf", &depth, &ns[d]) != 2 || depth != kDepths[d])
+		if (!line || std::sscanf(line, "%d %lf", &depth, &ns[d]) != 2 ||
+		    depth != kDepths[d])
 			return false;
 	}
 	return true;
@@ -264,15 +266,17 @@ int main(int argc, char **argv)
 	if (!hooked)
 		std::printf("warning: __cxa_throw is not hooked (run under libcostack.so)\n");
 	std::printf("%-6s %12s %12s %8s   (median of %d interleaved rounds, %ld throws each)\n",
-		    "depth", "without ns", "with ns", "ratio", kRounds, throws);
+	            "depth", "without ns", "with ns", "ratio", kRounds, throws);
 	for (int d = 0; d < kNumDepths; d++) {
 		std::printf("%-6d %12.1f %12.1f %7.2fx\n", kDepths[d],
-			    bench_median(without_ns[d], kRounds), bench_median(with_ns[d], kRounds),
-			    bench_median(ratio[d], kRounds));
+		            bench_median(without_ns[d], kRounds), bench_median(with_ns[d], kRounds),
+		            bench_median(ratio[d], kRounds));
 	}
-	std::printf("per throw of std::runtime_error caught <depth> frames up, with LD_PRELOAD=%s and without\n",
-		    preload);
-	std::printf("COSTACK_UNWIND=%s\n", std::getenv("COSTACK_UNWIND") ? std::getenv("COSTACK_UNWIND") : "default");
+	std::printf("per throw of std::runtime_error caught <depth> frames up, with LD_PRELOAD=%s "
+	            "and without\n",
+	            preload);
+	std::printf("COSTACK_UNWIND=%s\n",
+	            std::getenv("COSTACK_UNWIND") ? std::getenv("COSTACK_UNWIND") : "default");
 
 	// The first throw of a process, in a task: what finding the real functions costs, and
 	// under `costack record` what liblttng-ust-dl.so's dlopen wrapper would add to it.
@@ -281,21 +285,28 @@ int main(int argc, char **argv)
 	ssize_t self_len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
 	if (!cli || self_len <= 0) {
-		std::printf("first throw: set COSTACK_BENCH_CLI to the costack command to measure it\n");
+		std::printf("first throw: set COSTACK_BENCH_CLI to the costack command to measure "
+		            "it\n");
 		return 0;
 	}
 	self[self_len] = '\0';
 	double first[kModes][kRounds];
 	for (int r = 0; r < kRounds; r++)
 		for (int m = 0; m < kModes; m++)
-			if (!run_first(static_cast<FirstMode>(m), self, preload, cli, &first[m][r])) {
-				std::fprintf(stderr, "bench_throw: a first-throw run (%s) failed, or costack did "
-				             "not see its raise\n", kModeNames[m]);
+			if (!run_first(static_cast<FirstMode>(m), self, preload, cli,
+			               &first[m][r])) {
+				std::fprintf(stderr,
+				             "bench_throw: a first-throw run (%s) failed, or "
+				             "costack did "
+				             "not see its raise\n",
+				             kModeNames[m]);
 				return 1;
 			}
 	std::printf("first throw in a ucontext task, caught 2 frames up (median of %d interleaved "
-		    "rounds, one process each):\n", kRounds);
+	            "rounds, one process each):\n",
+	            kRounds);
 	for (int m = 0; m < kModes; m++)
-		std::printf("  %-8s %10.3f ms\n", kModeNames[m], bench_median(first[m], kRounds) / 1e6);
+		std::printf("  %-8s %10.3f ms\n", kModeNames[m],
+		            bench_median(first[m], kRounds) / 1e6);
 	return 0;
 }
