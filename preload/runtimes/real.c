@@ -30,15 +30,21 @@ static struct {
 
 static void resolve_loader(void)
 {
-	if (loader.resolved)
+	void *(*opener)(const char *, int);
+	int (*closer)(void *);
+
+	if (__atomic_load_n(&loader.resolved, __ATOMIC_ACQUIRE))
 		return;
-	loader.open = (void *(*)(const char *, int))dlvsym(RTLD_NEXT, "dlopen", "GLIBC_2.34");
-	loader.close = (int (*)(void *))dlvsym(RTLD_NEXT, "dlclose", "GLIBC_2.34");
-	if (!loader.open || !loader.close) {
-		loader.open = dlopen;
-		loader.close = dlclose;
+	opener = (void *(*)(const char *, int))dlvsym(RTLD_NEXT, "dlopen", "GLIBC_2.34");
+	closer = (int (*)(void *))dlvsym(RTLD_NEXT, "dlclose", "GLIBC_2.34");
+	if (!opener || !closer) {
+		opener = dlopen;
+		closer = dlclose;
 	}
-	loader.resolved = true;
+	/* Threads racing here find the same pair: published whole, then the flag. */
+	loader.open = opener;
+	loader.close = closer;
+	__atomic_store_n(&loader.resolved, true, __ATOMIC_RELEASE);
 }
 
 /* The base address of the object defining p; 0 if none. */
