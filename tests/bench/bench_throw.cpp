@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: MIT
-// bench_throw.cpp - cost per C++ throw with and without the preload: interleaved rounds of two child runs.
+// bench_throw.cpp - cost per C++ throw with and without the preload: interleaved rounds of two
+// child runs. With COSTACK_BENCH_CLI (the costack command), also the first throw in a task: bare,
+// under the preload and under `costack record`, interleaved rounds of three child processes.
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -12,11 +17,12 @@
 
 #include "bench.h"
 
-namespace {
+namespace
+{
 
 constexpr int kRounds = 9;
 // Frames between the throw and the catch: two (the plain case), then deeper stacks to unwind.
-constexpr int kDepths[] = { 2, 8, 32 };
+constexpr int kDepths[] = {2, 8, 32};
 constexpr int kNumDepths = sizeof(kDepths) / sizeof(*kDepths);
 
 volatile int sink;
@@ -71,6 +77,106 @@ int child(long throws)
 	return 0;
 }
 
+// --- The first throw of a process, in a ucontext task ---
+
+ucontext_t first_main, first_task;
+double first_ns;
+
+void first_throw_task()
+{
+	double t0 = bench_now_ns();
+
+	try {
+		descend(2);
+	} catch (const std::runtime_error &) {
+		first_ns = bench_now_ns() - t0;
+	}
+}
+
+// One first throw in a task: "first <ns> raises <costack's count in the task, -1 without it>".
+int first_child()
+{
+	static char stack[256 * 1024];
+	struct costack_api api;
+	struct costack_task_info info = {};
+
+	if (getcontext(&first_task))
+		return 1;
+	first_task.uc_stack.ss_sp = stack;
+	first_task.uc_stack.ss_size = sizeof(stack);
+	first_task.uc_link = &first_main;
+	makecontext(&first_task, first_throw_task, 0);
+	bool costack = costack_api_load(&api);
+	costack_task_t task = costack ? api.task_at(stack + sizeof(stack) / 2) : 0;
+	if (swapcontext(&first_main, &first_task) || first_ns <= 0)
+		return 1;
+	long raises = -1;
+	if (costack) {
+		info.size = sizeof(info);
+		raises = task && api.task_info(task, &info) == 0 ? (long)info.raises : 0;
+	}
+	std::printf("first %.0f raises %ld\n", first_ns, raises);
+	return 0;
+}
+
+int remove_entry(const char *path, const struct stat *, int, struct FTW *)
+{
+	return remove(path);
+}
+
+enum FirstMode { kBare, kPreload, kRecord, kModes };
+const char *const kModeNames[kModes] = {"bare", "preload", "record"};
+
+// One first-throw child: bare, under `preload`, or under `cli record`. Its ns into *ns, and
+// whether costack saw its one raise (none bare).
+bool run_first(FirstMode mode, const char *self, const char *preload, const char *cli, double *ns)
+{
+	char out[256] = "", dir[] = "/tmp/bench_throw-XXXXXX";
+	int pipefd[2], status;
+	long raises = 0;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (mode == kRecord && !mkdtemp(dir))
+		return false;
+	if (pipe(pipefd))
+		return false;
+	pid = fork();
+	if (pid < 0)
+		return false;
+	if (pid == 0) {
+		dup2(pipefd[1], STDOUT_FILENO);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		if (mode == kPreload)
+			setenv("LD_PRELOAD", preload, 1);
+		else
+			unsetenv("LD_PRELOAD"); // record adds its own
+		if (mode == kRecord) {
+			int null = open("/dev/null", O_WRONLY);
+
+			dup2(null, STDERR_FILENO); // record's "trace written to"
+			execl(cli, cli, "record", "-o", dir, "--", self, "--first",
+			      static_cast<char *>(nullptr));
+		} else
+			execl(self, self, "--first", static_cast<char *>(nullptr));
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while (len < sizeof(out) - 1 && (n = read(pipefd[0], out + len, sizeof(out) - 1 - len)) > 0)
+		len += n;
+	out[len] = '\0';
+	close(pipefd[0]);
+	waitpid(pid, &status, 0);
+	if (mode == kRecord)
+		nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) ||
+	    std::sscanf(out, "first %lf raises %ld", ns, &raises) != 2)
+		return false;
+	return raises == (mode == kBare ? -1 : 1);
+}
+
 // Run one child round, LD_PRELOAD set to `preload` or removed; its ns per depth into ns[].
 bool run_child(const char *self, long throws, const char *preload, double *ns, int *hooked)
 {
@@ -113,7 +219,8 @@ bool run_child(const char *self, long throws, const char *preload, double *ns, i
 		int depth;
 
 		line = std::strtok(nullptr, "\n");
-		if (!line || std::sscanf(line, "%d %lf", &depth, &ns[d]) != 2 || depth != kDepths[d])
+		if (!line || std::sscanf(line, "%d %lf", &depth, &ns[d]) != 2 ||
+		    depth != kDepths[d])
 			return false;
 	}
 	return true;
@@ -131,6 +238,8 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && !std::strcmp(argv[1], "--child"))
 		return child(std::atol(argv[2]));
+	if (argc == 2 && !std::strcmp(argv[1], "--first"))
+		return first_child();
 	if (argc > 1)
 		throws = std::atol(argv[1]);
 	if (!preload || !std::strstr(preload, "libcostack") || throws <= 0) {
@@ -157,14 +266,47 @@ int main(int argc, char **argv)
 	if (!hooked)
 		std::printf("warning: __cxa_throw is not hooked (run under libcostack.so)\n");
 	std::printf("%-6s %12s %12s %8s   (median of %d interleaved rounds, %ld throws each)\n",
-		    "depth", "without ns", "with ns", "ratio", kRounds, throws);
+	            "depth", "without ns", "with ns", "ratio", kRounds, throws);
 	for (int d = 0; d < kNumDepths; d++) {
 		std::printf("%-6d %12.1f %12.1f %7.2fx\n", kDepths[d],
-			    bench_median(without_ns[d], kRounds), bench_median(with_ns[d], kRounds),
-			    bench_median(ratio[d], kRounds));
+		            bench_median(without_ns[d], kRounds), bench_median(with_ns[d], kRounds),
+		            bench_median(ratio[d], kRounds));
 	}
-	std::printf("per throw of std::runtime_error caught <depth> frames up, with LD_PRELOAD=%s and without\n",
-		    preload);
-	std::printf("COSTACK_UNWIND=%s\n", std::getenv("COSTACK_UNWIND") ? std::getenv("COSTACK_UNWIND") : "default");
+	std::printf("per throw of std::runtime_error caught <depth> frames up, with LD_PRELOAD=%s "
+	            "and without\n",
+	            preload);
+	std::printf("COSTACK_UNWIND=%s\n",
+	            std::getenv("COSTACK_UNWIND") ? std::getenv("COSTACK_UNWIND") : "default");
+
+	// The first throw of a process, in a task: what finding the real functions costs, and
+	// under `costack record` what liblttng-ust-dl.so's dlopen wrapper would add to it.
+	const char *cli = std::getenv("COSTACK_BENCH_CLI");
+	char self[4096];
+	ssize_t self_len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (!cli || self_len <= 0) {
+		std::printf("first throw: set COSTACK_BENCH_CLI to the costack command to measure "
+		            "it\n");
+		return 0;
+	}
+	self[self_len] = '\0';
+	double first[kModes][kRounds];
+	for (int r = 0; r < kRounds; r++)
+		for (int m = 0; m < kModes; m++)
+			if (!run_first(static_cast<FirstMode>(m), self, preload, cli,
+			               &first[m][r])) {
+				std::fprintf(stderr,
+				             "bench_throw: a first-throw run (%s) failed, or "
+				             "costack did "
+				             "not see its raise\n",
+				             kModeNames[m]);
+				return 1;
+			}
+	std::printf("first throw in a ucontext task, caught 2 frames up (median of %d interleaved "
+	            "rounds, one process each):\n",
+	            kRounds);
+	for (int m = 0; m < kModes; m++)
+		std::printf("  %-8s %10.3f ms\n", kModeNames[m],
+		            bench_median(first[m], kRounds) / 1e6);
 	return 0;
 }

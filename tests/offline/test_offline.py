@@ -204,10 +204,12 @@ def section_states(s):
         check(not any(t['lost_events_may_touch'] for t in tasks.values()),
               'report: no task marked as touched by lost events, none being lost',
               [t['id'] for t in tasks.values() if t['lost_events_may_touch']])
-        # deep waits from its first switch to the end, through the quiet moments around each
-        # view (50 ms each, four of them): a report of intervals counts them.
+        # deep waits from its first switch until it is resumed after the mid view, through
+        # that view's two quiet moments (50 ms each): a report of intervals counts them. (It
+        # asked for 150 ms while the thrower's first throw, in that wait too, took ~110 ms
+        # under record: the hooks' dlopen calls, each a rescan by liblttng-ust-dl.so.)
         deep = tasks[next(v['id'] for v in end['tasks'] if v['role'] == 'deep')]
-        check(deep['suspended_ns'] >= 150 * 10**6 and
+        check(deep['suspended_ns'] >= 100 * 10**6 and
               deep['running_ns'] + deep['suspended_ns'] <= deep['lifetime_ns'],
               'report: deep\'s time suspended, within its lifetime', deep)
 

@@ -473,6 +473,60 @@ static void test_shape_frame_pointers(void)
 	config.unwind = saved;
 }
 
+/*
+ * The same on a chain of 15 frame-pointer frames: shape_holds checks (saved rbp, return
+ * address) pairs four at a time, then the rest one by one. Every word of every pair the walk
+ * read, changed alone, must not be taken for the hint's stack, wherever it falls in the
+ * groups.
+ */
+static void test_shape_frame_pointer_chain(void)
+{
+	enum { FRAMES = 15, WORDS = 2 * FRAMES + 4 };
+	uintptr_t stack[WORDS] __attribute__((aligned(16)));
+	const uintptr_t ras[3] = {(uintptr_t)nest_inner + 1, (uintptr_t)nest_middle + 1,
+	                          (uintptr_t)nest_outer + 1};
+	const uintptr_t lo = (uintptr_t)stack, hi = (uintptr_t)(stack + WORDS);
+	struct unwind_start start = {.sp = lo, .bp = (uintptr_t)&stack[2], .ra = ras[0]};
+	const struct stack_rec *rec;
+	struct capture c;
+	int saved = config.unwind, missed = 0;
+	bool truncated = true;
+
+	memset(stack, 0, sizeof(stack));
+	for (int k = 1; k < FRAMES; k++) {
+		stack[2 * k] = (uintptr_t)&stack[2 * k + 2];
+		stack[2 * k + 1] = ras[k % 3];
+	}
+	config.unwind = UNWIND_FP;
+	unwind_capture(scratch, MAXF, lo, hi, NULL, &start, &c);
+	CHECK(c.n == FRAMES && c.shape, "frame-pointer chain: %d frames, a shape %p", c.n, c.shape);
+	rec = c.shape ? stackstore_intern(&arena, c.frames, (uint32_t)c.n, c.shape, c.shape_size)
+	              : NULL;
+	if (rec) {
+		CHECK(unwind_still(rec, &start, lo, hi, &truncated) && !truncated,
+		      "frame-pointer chain: the same stack is not the hint's");
+		/* The last frame's saved rbp is read but not relied on: its return address, 0,
+		 * ends the walk (and is checked: changed, the chain would go on). */
+		for (int i = 2; i <= 2 * FRAMES + 1; i++) {
+			if (i == 2 * FRAMES)
+				continue;
+			stack[i] ^= 8;
+			if (unwind_still(rec, &start, lo, hi, &truncated)) {
+				printf("# frame-pointer chain: word %d changed, taken for the "
+				       "hint's\n",
+				       i);
+				missed++;
+			}
+			stack[i] ^= 8;
+		}
+		CHECK(missed == 0,
+		      "frame-pointer chain: %d changed words taken for the hint's stack", missed);
+		CHECK(unwind_still(rec, &start, lo, hi, &truncated),
+		      "frame-pointer chain: the stack restored is not the hint's");
+	}
+	config.unwind = saved;
+}
+
 /* --- COSTACK_UNWIND=libunwind ---------------------------------------------------------- */
 
 static void test_libunwind_mode(void)
@@ -511,6 +565,7 @@ int main(void)
 	test_bounds();
 	test_shape_far_frames();
 	test_shape_frame_pointers();
+	test_shape_frame_pointer_chain();
 	test_libunwind_mode();
 	return check_finish("test_unwind");
 }
