@@ -12,15 +12,15 @@ whole trace read, the tasks' state at its end) against `babeltrace2 TRACE -o dum
 same trace read by babeltrace2 into a sink that does nothing). Prints the medians of the
 elapsed time and of the CPU time (both processes of costack's: babeltrace2 runs in a child that
 sends the model its items) and their ratios; the target is <= 1.2x elapsed. The same for
-`costack flame TRACE` (target <= 1.5x; its peak RSS beside `costack stacks`', which holds the
-model alone: the flame's counters add no memory per event) and `costack timeline TRACE` (its
+`costack flame TRACE` (target <= 1.5x) and `costack timeline TRACE` (its
 output to /dev/null; a figure, no target). And `costack diff TRACE -- TRACE` (the trace against
 itself: two reads, one a side) against two reads by babeltrace2 (twice the median of
 `babeltrace2 TRACE -o dummy`; target <= 1.5x elapsed), after checking that diff counted every
-interval of the trace and tested a sample of 4096 of them; with a second recording of half
-the rounds, diff's peak RSS at both lengths. Fails when something does not run, when the trace
-holds fewer than 5 million events, or when diff's peak RSS on the whole trace is more than 1.5x
-its peak RSS on the half one (what diff keeps must not grow with the trace's length).
+interval of the trace and tested a sample of 4096 of them. With a second recording of half
+the rounds, each view's peak RSS at both lengths. Fails when something does not run, when the
+trace holds fewer than 5 million events, or when a view's peak RSS on the whole trace is more
+than 1.5x its peak RSS on the half one (what a view keeps must not grow with the trace's
+length).
 """
 import json
 import os
@@ -131,15 +131,25 @@ def main():
             '2 x babeltrace2 TRACE -o dummy', 2 * b, 2 * cb))
         print('%-34s %8.2fx  %7.2fx  (target: <= 1.5x elapsed)' % ('ratio', da / (2 * b),
                                                                    dc / (2 * cb)))
-        print('peak RSS: costack stacks %.0f MB, costack flame %.0f MB, costack timeline %.0f MB'
-              % (max(m for _, _, m in ours), max(m for _, _, m in flames),
-                 max(m for _, _, m in timelines)))
-        full_rss, half_rss = max(m for _, _, m in diffs), max(m for _, _, m in halves)
-        print('peak RSS: costack diff TRACE -- TRACE %.1f MB (%d rounds), HALF -- HALF %.1f MB '
-              '(%d rounds): %.2fx (target: <= %.1fx, flat in the trace\'s length)'
-              % (full_rss, rounds, half_rss, rounds // 2, full_rss / half_rss, FLAT))
-        if full_rss > FLAT * half_rss:
-            print('FAILED: costack diff\'s memory grows with the trace\'s length')
+        # Memory flat in the trace's length: each view's peak on the full trace against its
+        # peak on the half one (read once: peak RSS is no timing).
+        grows = []
+        for verb, full_runs, argv in (
+                ('stacks', ours, lambda t: [costack, 'stacks', t, '--format', 'json']),
+                ('flame', flames, lambda t: [costack, 'flame', t, '-o', '/dev/null']),
+                ('timeline', timelines, lambda t: [costack, 'timeline', t, '-o', '/dev/null']),
+                ('diff', diffs, None)):
+            full_rss = max(m for _, _, m in full_runs)
+            half_rss = (max(m for _, _, m in halves) if argv is None
+                        else timed(argv(half))[2])
+            print('peak RSS: costack %-8s %6.1f MB (%d rounds), %6.1f MB (%d rounds): %.2fx '
+                  '(target: <= %.1fx, flat in the trace\'s length)'
+                  % (verb, full_rss, rounds, half_rss, rounds // 2, full_rss / half_rss, FLAT))
+            if full_rss > FLAT * half_rss:
+                grows.append(verb)
+        if grows:
+            print('FAILED: the memory of costack %s grows with the trace\'s length'
+                  % ', '.join(grows))
             return 1
         return 0
     finally:
