@@ -9,6 +9,7 @@
 
 A run with no check at all fails too: a test that checked nothing proved nothing.
 """
+import re
 
 _counts = {'passed': 0, 'failed': 0}
 
@@ -35,3 +36,15 @@ def finish(name):
     """Print "NAME: N passed, M failed"; the exit status: 1 on a failure or no check."""
     print('%s: %d passed, %d failed' % (name, _counts['passed'], _counts['failed']))
     return 1 if _counts['failed'] or not _counts['passed'] else 0
+
+
+def folded_weights(text):
+    """{stack line: weight} of folded output (`costack flame --format folded`), checking each
+    line's shape."""
+    lines = {}
+    for line in text.splitlines():
+        m = re.fullmatch(r'(.+) (\d+)', line)
+        if not check(m is not None, 'folded line shape', line):
+            continue
+        lines[m.group(1)] = lines.get(m.group(1), 0) + int(m.group(2))
+    return lines

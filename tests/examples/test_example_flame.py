@@ -53,7 +53,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lttng'))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import lttng_session  # noqa: E402
-from checks import check, finish  # noqa: E402
+from checks import check, finish, folded_weights  # noqa: E402
 
 CONNECTIONS = 4
 MESSAGES = 4
@@ -141,16 +141,6 @@ def wait_lines(source):
     return lines
 
 
-def folded_weights(text):
-    lines = {}
-    for line in text.splitlines():
-        m = re.fullmatch(r'(.+) (\d+)', line)
-        if not check(m is not None, 'folded line shape', line):
-            continue
-        lines[m.group(1)] = lines.get(m.group(1), 0) + int(m.group(2))
-    return lines
-
-
 def site_of(frames, source, sites):
     """The site of a stack (frames: speedscope frames, oldest first): the innermost frame of
     SOURCE, named by its line ('read', 'timer', 'accept', or 'line N'); None if none."""
@@ -173,8 +163,7 @@ def main():
         print('FAILED: cannot make mount and pid namespaces (unshare(1), as root); recording '
               'needs them')
         return 1
-    for name in ('LD_PRELOAD', 'COSTACK_LIBRARY', 'COSTACK_LTTNG_LIBRARY', 'COSTACK_TRACE'):
-        os.environ.pop(name, None)
+    lttng_session.clear_costack_env()
     work = tempfile.mkdtemp(prefix='costack-example-')
     try:
         examine(costack, source, program, work)

@@ -17,6 +17,15 @@ import tempfile
 import uuid
 
 NAMESPACE_ENV = 'COSTACK_TEST_NAMESPACE'
+# What would make a test's programs run under a costack it did not choose.
+COSTACK_ENV = ('LD_PRELOAD', 'COSTACK_LIBRARY', 'COSTACK_LTTNG_LIBRARY', 'COSTACK_TRACE')
+
+
+def clear_costack_env():
+    """Take out of this process' environment what it inherited of costack's (meson's, or a
+    shell's under costack run): each test says itself what its programs preload."""
+    for name in COSTACK_ENV:
+        os.environ.pop(name, None)
 
 
 def enter_namespaces():

@@ -557,8 +557,8 @@ def main():
               'tests need them')
         return 1
     # The defaults are what is under test; ~/.lttngrc (under LTTNG_HOME) is the test's own.
-    for name in ('LD_PRELOAD', 'COSTACK_LIBRARY', 'COSTACK_LTTNG_LIBRARY', 'COSTACK_TRACE',
-                 'LTTNG_UST_REGISTER_TIMEOUT', 'LTTNG_SESSIOND_PATH'):
+    lttng_session.clear_costack_env()
+    for name in ('LTTNG_UST_REGISTER_TIMEOUT', 'LTTNG_SESSIOND_PATH'):
         os.environ.pop(name, None)
     for section in sys.argv[5:]:
         function, with_daemon = SECTIONS[section]

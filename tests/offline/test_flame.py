@@ -51,7 +51,7 @@ import xml.etree.ElementTree as ET
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lttng'))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import lttng_session  # noqa: E402
-from checks import check, finish  # noqa: E402
+from checks import check, finish, folded_weights  # noqa: E402
 
 ROUND_MS = 25
 CYCLES = 6
@@ -128,17 +128,6 @@ class Setup:
 
     def flame(self, *args, binary=False):
         return run(self.costack, 'flame', *args, binary=binary)
-
-
-def folded_weights(text):
-    """{stack line: weight} of folded output, checking each line's shape."""
-    lines = {}
-    for line in text.splitlines():
-        m = re.fullmatch(r'(.+) (\d+)', line)
-        if not check(m is not None, 'folded line shape', line):
-            continue
-        lines[m.group(1)] = lines.get(m.group(1), 0) + int(m.group(2))
-    return lines
 
 
 def site_of(frames):

@@ -194,8 +194,7 @@ def main():
         print('FAILED: cannot make mount and pid namespaces (unshare(1), as root); recording '
               'needs them')
         return 1
-    for name in ('LD_PRELOAD', 'COSTACK_LIBRARY', 'COSTACK_LTTNG_LIBRARY', 'COSTACK_TRACE'):
-        os.environ.pop(name, None)
+    lttng_session.clear_costack_env()
     work = tempfile.mkdtemp(prefix='costack-runtimes-')
     env = dict(os.environ)
     preloaded = dict(env, LD_PRELOAD=library)
