@@ -319,6 +319,25 @@ def examine(costack, source, program, work):
           '--by entry: reader, timer and acceptor are three entries',
           {s: ['%d characters: ...%s' % (len(e), e[-60:]) for e in k] for s, k in kinds.items()})
 
+    # The timeline names each task's track, and each wait, by the same long names: a session's
+    # reader and its timer stay two (their names differ only at the end, #1 and #2).
+    path = os.path.join(work, 'timeline.json')
+    r = run([costack, 'timeline', trace, '-o', path])
+    check(r.returncode == 0, 'timeline: exit 0', r.stderr)
+    with open(path) as f:
+        events = json.load(f)
+    events = events['traceEvents'] if isinstance(events, dict) else events
+    lambdas = re.compile(r'session::go\(\)::\{lambda')
+    tracks = {re.sub(r' \(task \d+\)$', '', e['args']['name']) for e in events
+              if e.get('ph') == 'M' and e.get('name') == 'thread_name'
+              and lambdas.match(e['args']['name'])}
+    waits = {e['name'] for e in events
+             if e.get('cat') == 'suspended' and lambdas.match(e.get('name', ''))}
+    check(len(tracks) == 2, 'timeline: the sessions\' tracks are named by two entries, the '
+          'reader\'s and the timer\'s', ['...' + t[-40:] for t in tracks])
+    check(len(waits) == 2, 'timeline: the sessions wait in two places, named apart',
+          ['...' + w[-40:] for w in waits])
+
     # --run: the sessions' coroutines worked for little of their lifetime.
     r = run([costack, 'flame', trace, '--run', '--by', 'none', '--format', 'folded'])
     ran = sum(w for stack, w in folded_weights(r.stdout).items()
