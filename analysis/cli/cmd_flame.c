@@ -128,31 +128,13 @@ enum {
 	OPT_TO,
 	OPT_OUTPUT
 };
-
-static int number(const char *value, uint64_t max, uint64_t *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoull(value, &end, 10);
-	return errno || end == value || *end || value[0] == '-' || *out > max ? -1 : 0;
-}
-
-static int flame_time(const char *value, bool *offset, uint64_t *ns)
-{
-	struct trace_at at;
-
-	if (trace_parse_time(value, &at))
-		return -1;
-	*offset = at.kind == TRACE_AT_OFFSET;
-	*ns = at.ns;
-	return 0;
-}
+_Static_assert(OPT_TASK - OPT_PID == SELECT_TASK && OPT_FROM - OPT_PID == SELECT_FROM &&
+                       OPT_TO - OPT_PID == SELECT_TO,
+               "--pid, --task, --from and --to in offline_cli_select's order");
 
 static int flame_option(void *ctx, int option, const char *value)
 {
 	struct flame_cli *c = ctx;
-	uint64_t n;
 
 	switch (option) {
 	case OPT_WAIT:
@@ -180,31 +162,11 @@ static int flame_option(void *ctx, int option, const char *value)
 			return cli_usage("flame", "bad --by ", value, " (task, entry or none)");
 		return 0;
 	case OPT_PID:
-		if (number(value, INT32_MAX, &n))
-			return cli_usage("flame", "bad --pid ", value, " (a process id)");
-		c->o.has_pid = true;
-		c->o.pid = (int32_t)n;
-		return 0;
 	case OPT_TASK:
-		if (number(value, UINT64_MAX, &n))
-			return cli_usage("flame", "bad --task ", value, " (a task id)");
-		c->o.has_task = true;
-		c->o.task = n;
-		return 0;
 	case OPT_FROM:
-		if (flame_time(value, &c->o.from_offset, &c->o.from_ns))
-			return cli_usage(
-			        "flame", "bad --from ", value,
-			        " (seconds since the epoch, or +1.5s, +250ms, +10us, +7ns)");
-		c->o.has_from = true;
-		return 0;
 	case OPT_TO:
-		if (flame_time(value, &c->o.to_offset, &c->o.to_ns))
-			return cli_usage(
-			        "flame", "bad --to ", value,
-			        " (seconds since the epoch, or +1.5s, +250ms, +10us, +7ns)");
-		c->o.has_to = true;
-		return 0;
+		return offline_cli_select("flame", (enum offline_cli_select)(option - OPT_PID),
+		                          value, &c->o.sel);
 	default:
 		c->output = value;
 		return 0;
@@ -252,9 +214,9 @@ int command_flame(int argc, char **argv)
 	status = cli_parse(&verb, argc, argv, flame_option, &c, &operand);
 	if (status != CLI_GO_ON)
 		return status;
-	if (c.o.has_from && c.o.has_to && c.o.from_offset == c.o.to_offset &&
-	    c.o.from_ns >= c.o.to_ns)
-		return cli_usage("flame", "--from must come before --to", NULL, "");
+	status = offline_cli_select_check("flame", &c.o.sel);
+	if (status)
+		return status;
 	if (c.format == FLAME_PPROF && !c.output && isatty(STDOUT_FILENO)) {
 		fputs("costack flame: a pprof profile is binary (gzip): not written to a terminal; "
 		      "use -o FILE or a pipe\n",

@@ -89,48 +89,20 @@ struct timeline_cli {
 };
 
 enum { OPT_PID, OPT_TASK, OPT_FROM, OPT_TO, OPT_OUTPUT };
+_Static_assert(OPT_TASK - OPT_PID == SELECT_TASK && OPT_FROM - OPT_PID == SELECT_FROM &&
+                       OPT_TO - OPT_PID == SELECT_TO,
+               "--pid, --task, --from and --to in offline_cli_select's order");
 
 static int timeline_option(void *ctx, int option, const char *value)
 {
 	struct timeline_cli *c = ctx;
-	struct trace_at at;
-	char *end;
-	unsigned long long n;
 
 	if (option == OPT_OUTPUT) {
 		c->output = value;
 		return 0;
 	}
-	if (option == OPT_FROM || option == OPT_TO) {
-		if (trace_parse_time(value, &at))
-			return cli_usage(
-			        "timeline", option == OPT_FROM ? "bad --from " : "bad --to ", value,
-			        " (seconds since the epoch, or +1.5s, +250ms, +10us, +7ns)");
-		if (option == OPT_FROM) {
-			c->o.has_from = true;
-			c->o.from_offset = at.kind == TRACE_AT_OFFSET;
-			c->o.from_ns = at.ns;
-		} else {
-			c->o.has_to = true;
-			c->o.to_offset = at.kind == TRACE_AT_OFFSET;
-			c->o.to_ns = at.ns;
-		}
-		return 0;
-	}
-	errno = 0;
-	n = strtoull(value, &end, 10);
-	if (errno || end == value || *end || value[0] == '-' ||
-	    (option == OPT_PID && n > INT32_MAX))
-		return cli_usage("timeline", option == OPT_PID ? "bad --pid " : "bad --task ",
-		                 value, option == OPT_PID ? " (a process id)" : " (a task id)");
-	if (option == OPT_PID) {
-		c->o.has_pid = true;
-		c->o.pid = (int32_t)n;
-	} else {
-		c->o.has_task = true;
-		c->o.task = n;
-	}
-	return 0;
+	return offline_cli_select("timeline", (enum offline_cli_select)(option - OPT_PID), value,
+	                          &c->o.sel);
 }
 
 int command_timeline(int argc, char **argv)
@@ -152,9 +124,9 @@ int command_timeline(int argc, char **argv)
 	status = cli_parse(&verb, argc, argv, timeline_option, &c, &operand);
 	if (status != CLI_GO_ON)
 		return status;
-	if (c.o.has_from && c.o.has_to && c.o.from_offset == c.o.to_offset &&
-	    c.o.from_ns >= c.o.to_ns)
-		return cli_usage("timeline", "--from must come before --to", NULL, "");
+	status = offline_cli_select_check("timeline", &c.o.sel);
+	if (status)
+		return status;
 	if (c.output && !(out = fopen(c.output, "w"))) {
 		fprintf(stderr, "costack timeline: cannot write %s: %s\n", c.output,
 		        strerror(errno));

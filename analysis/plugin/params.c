@@ -108,17 +108,17 @@ bool params_uint_list(const bt_value *params, const char *key, uint64_t max, uin
 	return true;
 }
 
-bool params_selection(const bt_value *params, struct params_selection *out)
+bool params_selection(const bt_value *params, struct selection *sel, const char **output)
 {
 	uint64_t pid = UINT64_MAX, task = UINT64_MAX;
 
 	if (!params_uint(params, "pid", INT32_MAX, &pid) ||
 	    !params_uint(params, "task", UINT64_MAX - 1, &task) ||
-	    !params_string(params, "output", &out->output))
+	    !params_string(params, "output", output))
 		return false;
-	out->has_pid = pid != UINT64_MAX;
-	out->pid = (int32_t)(out->has_pid ? pid : 0);
-	out->has_task = task != UINT64_MAX;
-	out->task = out->has_task ? task : 0;
+	sel->has_pid = pid != UINT64_MAX;
+	sel->pid = (int32_t)(sel->has_pid ? pid : 0);
+	sel->has_task = task != UINT64_MAX;
+	sel->task = sel->has_task ? task : 0;
 	return true;
 }

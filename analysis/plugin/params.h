@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "selection.h"
+
 /* Every key of params is one of keys (NULL-terminated); else false and *bad is the key. */
 bool params_only(const bt_value *params, const char *const *keys, const char **bad);
 
@@ -23,14 +25,8 @@ bool params_uint_list(const bt_value *params, const char *key, uint64_t max, uin
                       size_t cap, size_t *n);
 
 /* What the flame and timeline sinks read of a trace and where they write: parameters pid and
- * task (each optional) and output (NULL: standard output). */
-struct params_selection {
-	bool has_pid, has_task;
-	int32_t pid;
-	uint64_t task;
-	const char *output;
-};
-/* False when one of them is not what it must be (integers, a path). */
-bool params_selection(const bt_value *params, struct params_selection *out);
+ * task (each optional) into sel's, and output (NULL: standard output). False when one of them
+ * is not what it must be (integers, a path). */
+bool params_selection(const bt_value *params, struct selection *sel, const char **output);
 
 #endif

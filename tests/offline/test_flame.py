@@ -600,7 +600,8 @@ def section_errors(s):
     check(status == 3, 'flame of no such directory: exit 3', (status, err))
     for args, word in [(['--format', 'png'], 'unknown format'), (['--by', 'cpu'], 'bad --by'),
                        (['--wait', '--run'], 'one of'), (['--from', 'soon'], 'bad --from'),
-                       (['--task', 'x'], 'bad --task')]:
+                       (['--task', 'x'], 'bad --task'), (['--pid', '-1'], 'bad --pid'),
+                       (['--from', '+2s', '--to', '+1s'], '--from must come before --to')]:
         status, out, err = s.flame(s.work, *args)
         check(status == 2 and word in err, 'flame %s: usage error' % ' '.join(args), err)
     status, out, err = run(s.costack, 'flame', '--help')
@@ -615,6 +616,9 @@ def section_errors(s):
           'timeline of no such trace: exit 3, no file left', (status, err))
     status, out, err = run(s.costack, 'timeline', s.work, '--to', 'later')
     check(status == 2 and 'bad --to' in err, 'timeline --to later: usage error', err)
+    status, out, err = run(s.costack, 'timeline', s.work, '--from', '+1s', '--to', '+1s')
+    check(status == 2 and '--from must come before --to' in err,
+          'timeline --from not before --to: usage error', err)
 
 
 def main():

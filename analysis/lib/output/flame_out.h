@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "hashmap.h"
+#include "selection.h"
 
 enum flame_kind { FLAME_WAIT = 0, FLAME_RUN = 1 };
 enum flame_by { FLAME_BY_TASK, FLAME_BY_ENTRY, FLAME_BY_NONE };
@@ -18,13 +19,7 @@ enum flame_by { FLAME_BY_TASK, FLAME_BY_ENTRY, FLAME_BY_NONE };
 struct flame_options {
 	bool wait, run;   /* the kinds counted (both: a root frame per kind) */
 	enum flame_by by; /* a root frame per task, per entry function, or none */
-	bool has_pid, has_task;
-	int32_t pid;
-	uint64_t task;
-	/* a window: [from, to] of each trace (offsets from that trace's own start) */
-	bool has_from, has_to;
-	bool from_offset, to_offset;
-	uint64_t from_ns, to_ns;
+	struct selection sel;
 	/* for runs compared side by side (costack diff): only the intervals that ended in the
 	 * trace (one still going was cut by the trace's end), and with --by entry the root tasks
 	 * of all threads one kind, "[thread]" (each run has other thread ids) */

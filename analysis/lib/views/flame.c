@@ -22,12 +22,6 @@ struct flame_cell {
 	uint64_t ns, count;
 };
 
-/* The window's bound in a trace: an offset counts from that trace's start. */
-static uint64_t bound(const struct tm_model *m, bool offset, uint64_t ns)
-{
-	return offset ? m->first_ns + ns : ns;
-}
-
 static void on_interval(void *ctx, const struct tm_model *m, const struct tm_interval *iv)
 {
 	struct flame_counts *c = ctx;
@@ -39,14 +33,8 @@ static void on_interval(void *ctx, const struct tm_model *m, const struct tm_int
 
 	if ((kind == FLAME_RUN && !o->run) || (kind == FLAME_WAIT && !o->wait))
 		return;
-	if ((o->has_pid && iv->task->process->pid != o->pid) ||
-	    (o->has_task && iv->task->id != o->task))
-		return;
-	if (o->has_from && begin < bound(m, o->from_offset, o->from_ns))
-		begin = bound(m, o->from_offset, o->from_ns);
-	if (o->has_to && end > bound(m, o->to_offset, o->to_ns))
-		end = bound(m, o->to_offset, o->to_ns);
-	if (end <= begin || (o->ended_only && iv->open))
+	if (!selection_wants(&o->sel, iv->task) || !selection_clip(&o->sel, m, &begin, &end) ||
+	    end <= begin || (o->ended_only && iv->open))
 		return;
 	if (iv->unknown) {
 		p->unknown_ns[kind] += end - begin;

@@ -23,35 +23,6 @@ struct stack_text {
 	char *frames_json;
 };
 
-static uint64_t bound(const struct tm_model *m, bool offset, uint64_t ns)
-{
-	return offset ? m->first_ns + ns : ns;
-}
-
-static bool wanted(const struct timeline *tl, const struct tm_task *t)
-{
-	return t && (!tl->o.has_pid || t->process->pid == tl->o.pid) &&
-	       (!tl->o.has_task || t->id == tl->o.task);
-}
-
-/* [begin, end] cut to the window; false when nothing of it is left. Instants: begin == end. */
-static bool in_window(const struct timeline *tl, uint64_t *begin, uint64_t *end)
-{
-	const struct tm_model *m = tl->model;
-
-	if (tl->o.has_from && *begin < bound(m, tl->o.from_offset, tl->o.from_ns)) {
-		if (*end < bound(m, tl->o.from_offset, tl->o.from_ns))
-			return false;
-		*begin = bound(m, tl->o.from_offset, tl->o.from_ns);
-	}
-	if (tl->o.has_to && *end > bound(m, tl->o.to_offset, tl->o.to_ns)) {
-		if (*begin > bound(m, tl->o.to_offset, tl->o.to_ns))
-			return false;
-		*end = bound(m, tl->o.to_offset, tl->o.to_ns);
-	}
-	return true;
-}
-
 /* The file starts at the first event, its times counted from the trace's first message. */
 static struct chrome_out *chrome(struct timeline *tl)
 {
@@ -144,7 +115,7 @@ static void on_interval(void *ctx, const struct tm_model *m, const struct tm_int
 	struct chrome_out *c;
 
 	(void)m;
-	if (!wanted(tl, t) || !in_window(tl, &begin, &end))
+	if (!selection_wants(&tl->o.sel, t) || !selection_clip(&tl->o.sel, tl->model, &begin, &end))
 		return;
 	seen(tl, t);
 	if (iv->stack)
@@ -191,7 +162,8 @@ static void on_switched(void *ctx, const struct tm_model *m, uint64_t ts, int32_
 	uint64_t b = ts, e = ts;
 
 	(void)m;
-	if (!prev || !next || !wanted(tl, prev) || !wanted(tl, next) || !in_window(tl, &b, &e))
+	if (!prev || !next || !selection_wants(&tl->o.sel, prev) ||
+	    !selection_wants(&tl->o.sel, next) || !selection_clip(&tl->o.sel, tl->model, &b, &e))
 		return;
 	c = chrome(tl);
 	tl->flows++;
@@ -217,7 +189,7 @@ static void on_raised(void *ctx, const struct tm_model *m, const struct tm_task 
 	char name[OFFLINE_SYM_NAME_MAX + 64];
 
 	(void)m;
-	if (!wanted(tl, t) || !in_window(tl, &b, &e))
+	if (!selection_wants(&tl->o.sel, t) || !selection_clip(&tl->o.sel, tl->model, &b, &e))
 		return;
 	seen(tl, t);
 	if (r->stack)
@@ -253,7 +225,7 @@ static void on_ended(void *ctx, const struct tm_model *m, const struct tm_task *
 	char name[64];
 
 	(void)m;
-	if (!wanted(tl, t) || !in_window(tl, &b, &e))
+	if (!selection_wants(&tl->o.sel, t) || !selection_clip(&tl->o.sel, tl->model, &b, &e))
 		return;
 	seen(tl, t);
 	snprintf(name, sizeof(name), "end: %s", fate_name(t->state));
@@ -280,7 +252,7 @@ static void on_lost(void *ctx, const struct tm_model *m, const struct tm_gap *g)
 	char name[64];
 
 	(void)m;
-	if (!in_window(tl, &b, &e))
+	if (!selection_clip(&tl->o.sel, tl->model, &b, &e))
 		return;
 	snprintf(name, sizeof(name), "%" PRIu64 " %s lost", g->count,
 	         g->packets ? "packets" : "events");

@@ -11,15 +11,11 @@
 #include "chrome_out.h"
 #include "hashmap.h"
 #include "offline_sym.h"
+#include "selection.h"
 #include "trace_model.h"
 
 struct timeline_options {
-	bool has_pid, has_task;
-	int32_t pid;
-	uint64_t task;
-	bool has_from, has_to; /* a window; an offset counts from the trace's start */
-	bool from_offset, to_offset;
-	uint64_t from_ns, to_ns;
+	struct selection sel;
 };
 
 /*

@@ -82,7 +82,7 @@ flame_initialize(bt_self_component_sink *self, bt_self_component_sink_configurat
 	struct flame_sink *fs = calloc(1, sizeof(*fs));
 	struct flame_options o = {.wait = true, .by = FLAME_BY_TASK};
 	const char *bad, *kind = NULL, *format = NULL, *by = NULL;
-	struct params_selection sel;
+	const char *output = NULL;
 
 	(void)config;
 	(void)data;
@@ -115,7 +115,7 @@ flame_initialize(bt_self_component_sink *self, bt_self_component_sink_configurat
 		FAIL(s->self, "Failed to read parameter `by`: \"task\", \"entry\" or \"none\"");
 		goto fail;
 	}
-	if (!params_selection(params, &sel)) {
+	if (!params_selection(params, &o.sel, &output)) {
 		FAIL(s->self, "Failed to read parameter `pid`, `task` or `output`: integers, and a "
 		              "path");
 		goto fail;
@@ -128,13 +128,9 @@ flame_initialize(bt_self_component_sink *self, bt_self_component_sink_configurat
 		o.by = !strcmp(by, "task")    ? FLAME_BY_TASK
 		       : !strcmp(by, "entry") ? FLAME_BY_ENTRY
 		                              : FLAME_BY_NONE;
-	o.has_pid = sel.has_pid;
-	o.pid = sel.pid;
-	o.has_task = sel.has_task;
-	o.task = sel.task;
 	flame_profile_init(&fs->profile, &o);
 	fs->format = format ? (enum flame_format)flame_format_of(format) : FLAME_FOLDED;
-	if (sel.output && !(fs->output = fs->output_copy = strdup(sel.output)))
+	if (output && !(fs->output = fs->output_copy = strdup(output)))
 		goto fail;
 	s->at.kind = TRACE_AT_END;
 	s->write = write_flame;

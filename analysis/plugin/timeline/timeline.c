@@ -63,7 +63,7 @@ timeline_initialize(bt_self_component_sink *self, bt_self_component_sink_configu
 	struct reader_sink *s = calloc(1, sizeof(*s));
 	struct timeline_sink *ts = calloc(1, sizeof(*ts));
 	const char *bad;
-	struct params_selection sel;
+	const char *output = NULL;
 
 	(void)config;
 	(void)data;
@@ -80,18 +80,14 @@ timeline_initialize(bt_self_component_sink *self, bt_self_component_sink_configu
 		     bad);
 		goto fail;
 	}
-	if (!params_selection(params, &sel)) {
+	if (!params_selection(params, &ts->o.sel, &output)) {
 		FAIL(s->self, "Failed to read parameter `pid`, `task` or `output`: integers, and a "
 		              "path");
 		goto fail;
 	}
-	ts->o.has_pid = sel.has_pid;
-	ts->o.pid = sel.pid;
-	ts->o.has_task = sel.has_task;
-	ts->o.task = sel.task;
 	ts->out = stdout;
-	if (sel.output && !(ts->out = fopen(sel.output, "w"))) {
-		FAIL(s->self, "Failed to open the output: path=%s, error=%s", sel.output,
+	if (output && !(ts->out = fopen(output, "w"))) {
+		FAIL(s->self, "Failed to open the output: path=%s, error=%s", output,
 		     strerror(errno));
 		goto fail;
 	}
