@@ -2,15 +2,20 @@
 /* clock.c - the tick clock's choice (COSTACK_CLOCK) and its conversion to nanoseconds, measured
  * against CLOCK_MONOTONIC. */
 #include "clock.h"
+#include "switch_path.h"
 #include "ticks.h"
 
+#include <elf.h>
 #include <fcntl.h>
+#include <link.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
-bool clock_use_tsc;
-clockid_t clock_moments = CLOCK_MONOTONIC_COARSE;
+SWITCH_DATA bool clock_use_tsc;
+SWITCH_DATA clockid_t clock_moments = CLOCK_MONOTONIC_COARSE;
+SWITCH_DATA int (*clock_gettime_fn)(clockid_t, struct timespec *) = clock_gettime;
 static uint64_t tsc_at_load;
 static uint64_t monotonic_at_load;
 static int64_t realtime_minus_monotonic;
@@ -34,10 +39,56 @@ static bool kernel_clock_is_tsc(void)
 	return len >= 3 && !strncmp(name, "tsc", 3) && (len == 3 || name[3] == '\n');
 }
 
+/* __vdso_clock_gettime, from the vDSO's dynamic symbols (the kernel maps it as an ELF object
+ * whose DT_HASH gives the number of symbols); NULL when there is none. Its result on failure is
+ * the system call's, not errno: costack reads valid clocks only. */
+static int (*vdso_clock_gettime(void))(clockid_t, struct timespec *)
+{
+	const ElfW(Ehdr) *elf = (const ElfW(Ehdr) *)getauxval(AT_SYSINFO_EHDR);
+	const ElfW(Phdr) *ph;
+	const ElfW(Dyn) *dyn = NULL;
+	const ElfW(Sym) *symbols = NULL;
+	const Elf32_Word *hash = NULL;
+	const char *names = NULL;
+	uintptr_t bias = 0;
+	bool loaded = false;
+
+	if (!elf || memcmp(elf->e_ident, ELFMAG, SELFMAG) || elf->e_ident[EI_CLASS] != ELFCLASS64)
+		return NULL;
+	ph = (const ElfW(Phdr) *)((uintptr_t)elf + elf->e_phoff);
+	for (int i = 0; i < elf->e_phnum; i++) {
+		if (ph[i].p_type == PT_LOAD && !loaded) {
+			bias = (uintptr_t)elf + ph[i].p_offset - ph[i].p_vaddr;
+			loaded = true;
+		} else if (ph[i].p_type == PT_DYNAMIC) {
+			dyn = (const ElfW(Dyn) *)((uintptr_t)elf + ph[i].p_offset);
+		}
+	}
+	for (; loaded && dyn && dyn->d_tag != DT_NULL; dyn++) {
+		if (dyn->d_tag == DT_SYMTAB)
+			symbols = (const ElfW(Sym) *)(bias + dyn->d_un.d_ptr);
+		else if (dyn->d_tag == DT_STRTAB)
+			names = (const char *)(bias + dyn->d_un.d_ptr);
+		else if (dyn->d_tag == DT_HASH)
+			hash = (const Elf32_Word *)(bias + dyn->d_un.d_ptr);
+	}
+	if (!symbols || !names || !hash)
+		return NULL;
+	for (Elf32_Word i = 0; i < hash[1]; i++)
+		if (ELF64_ST_TYPE(symbols[i].st_info) == STT_FUNC &&
+		    symbols[i].st_shndx != SHN_UNDEF &&
+		    !strcmp(names + symbols[i].st_name, "__vdso_clock_gettime"))
+			return (int (*)(clockid_t, struct timespec *))(bias + symbols[i].st_value);
+	return NULL;
+}
+
 void clock_init(bool precise)
 {
 	struct timespec real;
+	int (*vdso)(clockid_t, struct timespec *) = vdso_clock_gettime();
 
+	if (vdso)
+		clock_gettime_fn = vdso;
 	clock_use_tsc = precise && kernel_clock_is_tsc();
 	clock_moments = precise ? CLOCK_MONOTONIC : CLOCK_MONOTONIC_COARSE;
 	clock_gettime(CLOCK_REALTIME, &real);

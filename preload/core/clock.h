@@ -23,12 +23,16 @@
  */
 extern bool clock_use_tsc;
 extern clockid_t clock_moments; /* CLOCK_MONOTONIC_COARSE or CLOCK_MONOTONIC */
+/* The vDSO's clock_gettime, called directly: through the C library's, a reading also touches
+ * its code, its GOT and the loader's data, three pages more per switch (switch_path.h). The
+ * C library's before clock_init, or where there is no vDSO (valgrind). */
+extern int (*clock_gettime_fn)(clockid_t, struct timespec *);
 
 static inline uint64_t clock_read_ns(clockid_t id)
 {
-	struct timespec ts;
+	struct timespec ts = {0, 0};
 
-	clock_gettime(id, &ts);
+	clock_gettime_fn(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 

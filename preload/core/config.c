@@ -3,6 +3,7 @@
  * default. */
 #define _GNU_SOURCE
 #include "config.h"
+#include "switch_path.h"
 #include "log.h"
 
 #include <errno.h>
@@ -13,7 +14,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
-struct config config = {
+SWITCH_DATA struct config config = {
         .depth = 64,
         .ring = 8,
         .ended = 1024,
@@ -21,6 +22,7 @@ struct config config = {
         .clock = CLOCK_CHOICE_COARSE,
         .enabled = true,
 };
+char config_dump_file[CONFIG_PATH_MAX];
 
 static void load_int(const char *name, int *value, int min, int max)
 {
@@ -224,32 +226,32 @@ static void load_dump_file(void)
 		return;
 	}
 	if (text[0] == '/') {
-		if (len >= sizeof(config.dump_file)) {
+		if (len >= sizeof(config_dump_file)) {
 			log_warn("ignoring COSTACK_DUMP_FILE='%s': longer than %zu bytes; "
 			         "using stderr",
-			         text, sizeof(config.dump_file) - 1);
+			         text, sizeof(config_dump_file) - 1);
 			return;
 		}
-		memcpy(config.dump_file, text, len + 1);
+		memcpy(config_dump_file, text, len + 1);
 		return;
 	}
-	if (!getcwd(config.dump_file, sizeof(config.dump_file))) {
+	if (!getcwd(config_dump_file, sizeof(config_dump_file))) {
 		log_warn("ignoring COSTACK_DUMP_FILE='%s': the working directory is unknown (%s); "
 		         "using stderr",
 		         text, strerror(errno));
-		config.dump_file[0] = '\0';
+		config_dump_file[0] = '\0';
 		return;
 	}
-	dir_len = strlen(config.dump_file);
-	if (dir_len + 1 + len >= sizeof(config.dump_file)) {
+	dir_len = strlen(config_dump_file);
+	if (dir_len + 1 + len >= sizeof(config_dump_file)) {
 		log_warn("ignoring COSTACK_DUMP_FILE='%s': its absolute path is longer than %zu "
 		         "bytes; using stderr",
-		         text, sizeof(config.dump_file) - 1);
-		config.dump_file[0] = '\0';
+		         text, sizeof(config_dump_file) - 1);
+		config_dump_file[0] = '\0';
 		return;
 	}
-	config.dump_file[dir_len] = '/';
-	memcpy(config.dump_file + dir_len + 1, text, len + 1);
+	config_dump_file[dir_len] = '/';
+	memcpy(config_dump_file + dir_len + 1, text, len + 1);
 }
 
 /*

@@ -23,11 +23,13 @@ struct config {
 	bool trace;         /* COSTACK_TRACE=1: LTTng events (trace.c) */
 	int dump_signal;    /* COSTACK_DUMP_SIGNAL: every task's stack on this signal; 0: none */
 	bool dump_on_crash; /* COSTACK_DUMP_ON_CRASH=1: every task's stack on a crash */
-	/* COSTACK_DUMP_FILE, made absolute at load time; "": stderr */
-	char dump_file[CONFIG_PATH_MAX];
 };
 
+/* Read by every switch: small, in the switch's data (switch_path.h). */
 extern struct config config;
+/* COSTACK_DUMP_FILE, made absolute at load time; "": stderr. Apart from `config`, which a
+ * switch reads: 4 KB there would put the other half of the switch's variables a page away. */
+extern char config_dump_file[CONFIG_PATH_MAX];
 
 #define CONFIG_DEPTH_MAX COSTACK_MAX_FRAMES
 #define CONFIG_RING_MAX 1024

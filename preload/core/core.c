@@ -428,7 +428,7 @@ static bool each_in_id_order(void (*fn)(struct task *t, void *arg), void *arg)
 static const struct core_observer *observers[OBSERVERS_MAX];
 static int nobservers;
 /* Some observer takes task events: every event point is one untaken branch without. */
-static bool observing_tasks;
+SWITCH_DATA static bool observing_tasks;
 
 #define TASK_EVENT(event, ...)                                                                     \
 	do {                                                                                       \
@@ -569,6 +569,7 @@ static struct thread_state *thread_state_new(void)
 	if (ts == MAP_FAILED)
 		return NULL;
 	ts->tid = (int32_t)syscall(SYS_gettid);
+	ts->errno_at = &errno;
 	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
 		pthread_attr_getstack(&attr, &stack_addr, &stack_size);
 		pthread_attr_destroy(&attr);
@@ -729,8 +730,10 @@ static struct thread_state *enter_new_thread(bool activate_now)
 	}
 	if (atomic_load_explicit(&ready, memory_order_acquire))
 		ts = thread_state_new();
-	if (ts)
+	if (ts) {
 		ts->in_hook = 1;
+		ts->saved_errno = saved_errno;
+	}
 	errno = saved_errno;
 	return ts;
 }
@@ -743,12 +746,13 @@ static inline struct thread_state *enter(bool activate_now)
 		if (ts->in_hook)
 			return NULL;
 		ts->in_hook = 1;
+		ts->saved_errno = *ts->errno_at;
 		return ts;
 	}
 	return enter_new_thread(activate_now);
 }
 
-struct thread_state *core_enter(void)
+SWITCH_PATH struct thread_state *core_enter(void)
 {
 	return enter(false);
 }
@@ -758,12 +762,13 @@ struct thread_state *core_enter_activating(void)
 	return enter(true);
 }
 
-void core_leave(struct thread_state *ts)
+SWITCH_PATH void core_leave(struct thread_state *ts)
 {
+	*ts->errno_at = ts->saved_errno;
 	ts->in_hook = 0;
 }
 
-struct task *core_running(struct thread_state *ts)
+SWITCH_PATH struct task *core_running(struct thread_state *ts)
 {
 	return ts->current;
 }
@@ -800,7 +805,7 @@ const struct task *core_current(void)
 	return ts ? ts->current : NULL;
 }
 
-__attribute__((noinline)) struct thread_state *core_thread_state(void)
+SWITCH_PATH __attribute__((noinline)) struct thread_state *core_thread_state(void)
 {
 	/* noinline, and an opaque barrier: the TLS address must be computed
 	 * anew on the thread that runs now, not reused from before a switch. */
@@ -869,7 +874,7 @@ static __attribute__((noinline)) struct task *task_of_context_locked(struct thre
 	return t;
 }
 
-struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_t key, uintptr_t sp)
+SWITCH_PATH struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_t key, uintptr_t sp)
 {
 	unsigned slot = (unsigned)((key >> 4) ^ (key >> 12)) % THREAD_CACHE_SIZE;
 	struct task *t = ts->cache[slot].task;
@@ -1033,7 +1038,7 @@ static inline void place_keep(const struct stack_rec **set, const struct stack_r
 }
 
 /* A switch whose outgoing stack is walked. */
-static __attribute__((noinline)) int switch_walking(struct thread_state *ts, struct task *prev,
+SWITCH_PATH static __attribute__((noinline)) int switch_walking(struct thread_state *ts, struct task *prev,
                                                     struct task *next,
                                                     const struct unwind_start *caller,
                                                     const struct stack_rec **set)
@@ -1048,7 +1053,7 @@ static __attribute__((noinline)) int switch_walking(struct thread_state *ts, str
 	return suspend_and_run(ts, prev, next, c.stack, c.truncated, c.frames);
 }
 
-int core_switch(struct thread_state *ts, struct task *next, const struct unwind_start *caller)
+SWITCH_PATH int core_switch(struct thread_state *ts, struct task *next, const struct unwind_start *caller)
 {
 	struct task *prev = ts->current;
 	const struct stack_rec **set, *stack = NULL;
@@ -1225,7 +1230,7 @@ static __attribute__((noinline)) void resumed_unseen(struct thread_state *ts, st
 	errno = saved_errno;
 }
 
-void core_resumed(struct thread_state *ts, struct task *self)
+SWITCH_PATH void core_resumed(struct thread_state *ts, struct task *self)
 {
 	/* Most often the switch that resumed it was costack's: nothing to do. */
 	if (ts && ts->current != self)
@@ -1380,7 +1385,7 @@ uint16_t core_task_knowledge(const struct task *t)
 	return t->knowledge;
 }
 
-uint32_t core_tasks_knowledge(const struct task *prev, const struct task *next)
+SWITCH_PATH uint32_t core_tasks_knowledge(const struct task *prev, const struct task *next)
 {
 	return prev->knowledge | (next ? (uint32_t)next->knowledge << 16 : 0);
 }

@@ -20,8 +20,10 @@ struct snapshot_parts; /* task.h */
  * Enter a hook: the calling thread's state, with its root task registered.
  * NULL means "fall through to the real function": costack is disabled or not
  * active yet (no task was ever made), the hook was entered from costack's own
- * code, or the state could not be made. errno is preserved. Every non-NULL
- * return is paired with core_leave().
+ * code, or the state could not be made. Every non-NULL return is paired
+ * with core_leave(), which gives errno back the value it had here: whatever
+ * costack does in between (a system call of a slow path, LTTng's) never
+ * changes the program's errno, and a hook needs no errno code of its own.
  */
 struct thread_state *core_enter(void);
 /* The same for a hook that makes a task (or the API): costack becomes active

@@ -21,6 +21,10 @@ struct thread_state {
 	struct task *root;    /* this thread's original stack */
 	int32_t tid;
 	int in_hook; /* recursion guard: a hook entered from our own code falls through */
+	/* The program's errno when the hook was entered (core_enter), given back by core_leave;
+	 * errno_at is this thread's errno, found once: no call into the C library per switch. */
+	int saved_errno;
+	int *errno_at;
 	/* Set by core_switch: the hook's caller, where the outgoing task's frames begin; used
 	 * once. */
 	struct unwind_start caller;

@@ -58,7 +58,7 @@ struct module {
 	Elf *elf;       /* the file mapped; its descriptor closed */
 };
 
-static uintptr_t own_lo, own_hi;
+SWITCH_DATA static uintptr_t own_lo, own_hi;
 #define BOTTOMS_MAX 8
 static struct {
 	uintptr_t lo, hi;
@@ -142,7 +142,7 @@ void unwind_after_fork(void)
 }
 
 /* True when pc lies in costack's own code. */
-static bool unwind_is_own(uintptr_t pc)
+SWITCH_PATH static bool unwind_is_own(uintptr_t pc)
 {
 	return pc >= own_lo && pc < own_hi;
 }
@@ -790,7 +790,7 @@ void unwind_capture(uintptr_t *scratch, int max, uintptr_t stack_lo, uintptr_t s
 	}
 }
 
-__attribute__((noinline)) bool unwind_still(const struct stack_rec *hint,
+SWITCH_PATH __attribute__((noinline)) bool unwind_still(const struct stack_rec *hint,
                                             const struct unwind_start *start, uintptr_t stack_lo,
                                             uintptr_t stack_hi, bool *truncated)
 {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "stackstore.h"
+#include "switch_path.h"
 
 /* Frames a capture may need beyond the depth kept: costack's own frames. */
 #define UNWIND_SLACK 32

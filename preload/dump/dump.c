@@ -161,10 +161,10 @@ static void out_open(void)
 
 	out_len = 0;
 	out_fd = STDERR_FILENO;
-	if (!config.dump_file[0])
+	if (!config_dump_file[0])
 		return;
 	do
-		fd = open(config.dump_file,
+		fd = open(config_dump_file,
 		          O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
 	while (fd < 0 && errno == EINTR);
 	if (fd >= 0) {
@@ -172,7 +172,7 @@ static void out_open(void)
 		return;
 	}
 	out_str("costack: cannot open COSTACK_DUMP_FILE ");
-	out_str(config.dump_file);
+	out_str(config_dump_file);
 	out_str(" (");
 	out_str(strerrorname_np(errno) ? strerrorname_np(errno) : "error");
 	out_str("): the dump goes to stderr\n");
@@ -1085,20 +1085,20 @@ fail:
 static void check_dump_file(void)
 {
 	char dir[CONFIG_PATH_MAX];
-	const char *slash = strrchr(config.dump_file, '/');
-	bool exists = access(config.dump_file, F_OK) == 0;
+	const char *slash = strrchr(config_dump_file, '/');
+	bool exists = access(config_dump_file, F_OK) == 0;
 
-	if (exists ? access(config.dump_file, W_OK) == 0 : !slash) /* absolute: a '/' is there */
+	if (exists ? access(config_dump_file, W_OK) == 0 : !slash) /* absolute: a '/' is there */
 		return;
 	if (!exists) {
 		snprintf(dir, sizeof(dir), "%.*s",
-		         (int)(slash - config.dump_file + (slash == config.dump_file)),
-		         config.dump_file);
+		         (int)(slash - config_dump_file + (slash == config_dump_file)),
+		         config_dump_file);
 		if (access(dir, W_OK | X_OK) == 0)
 			return;
 	}
 	log_warn("COSTACK_DUMP_FILE=%s cannot be written (%s): dumps will go to stderr",
-	         config.dump_file, strerror(errno));
+	         config_dump_file, strerror(errno));
 }
 
 static const struct core_observer dump_observer;
@@ -1111,7 +1111,7 @@ void dump_attach(void)
 
 	if (!config.enabled)
 		return;
-	if (config.dump_file[0] && (config.dump_signal || config.dump_on_crash))
+	if (config_dump_file[0] && (config.dump_signal || config.dump_on_crash))
 		check_dump_file();
 	if (config.dump_signal) {
 		/* SA_RESTART: the program's system calls go on as if nothing happened. */

@@ -3,7 +3,6 @@
  * raw _Unwind raises. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,7 +139,6 @@ static void record(void *object, const struct type_info *type, bool rethrow)
 	struct exception_info info = {.object = object, .rethrow = rethrow};
 	char name[COSTACK_EXCEPTION_TYPE_MAX];
 	const struct stack_rec *stack;
-	int saved_errno = errno;
 
 	if (!ts)
 		return;
@@ -151,7 +149,6 @@ static void record(void *object, const struct type_info *type, bool rethrow)
 	runtime_task_raised(core_running(ts), name, stack);
 	raise_recorded = true;
 	core_leave(ts);
-	errno = saved_errno;
 }
 
 /* A raise no C++ hook saw (LuaJIT, Rust, ... call the unwinder directly). */
@@ -160,7 +157,6 @@ static void record_foreign(struct unwind_exception *exception, bool rethrow)
 	struct thread_state *ts;
 	char name[COSTACK_EXCEPTION_TYPE_MAX], vendor[9];
 	struct exception_info info = {.object = exception, .type = name, .rethrow = rethrow};
-	int saved_errno = errno;
 
 	if (raise_recorded) {
 		raise_recorded = false; /* the C++ hook's own raise */
@@ -179,7 +175,6 @@ static void record_foreign(struct unwind_exception *exception, bool rethrow)
 	snprintf(name, sizeof(name), "foreign exception (class %s)", vendor);
 	core_raise(ts, &info);
 	core_leave(ts);
-	errno = saved_errno;
 }
 
 EXPORT void __cxa_throw(void *object, struct type_info *type, void (*destroy)(void *))
@@ -237,11 +232,8 @@ EXPORT void **_ZSt17current_exceptionv(void **result)
 	real_current_exception(result);
 	ts = core_enter();
 	if (ts) {
-		int saved_errno = errno;
-
 		core_exception_kept(ts, *result);
 		core_leave(ts);
-		errno = saved_errno;
 	}
 	return result;
 }

@@ -29,8 +29,8 @@ EXPORT transfer_t jump_fcontext(fcontext_t to, void *vp);
 EXPORT transfer_t ontop_fcontext(fcontext_t to, void *vp, transfer_t (*fn)(transfer_t));
 
 static fcontext_t (*real_make_fcontext)(void *, size_t, void (*)(transfer_t));
-static transfer_t (*real_jump_fcontext)(fcontext_t, void *);
-static transfer_t (*real_ontop_fcontext)(fcontext_t, void *, transfer_t (*)(transfer_t));
+SWITCH_DATA static transfer_t (*real_jump_fcontext)(fcontext_t, void *);
+SWITCH_DATA static transfer_t (*real_ontop_fcontext)(fcontext_t, void *, transfer_t (*)(transfer_t));
 
 /*
  * Only a program that calls these has Boost.Context loaded: each is resolved at its first
@@ -39,7 +39,7 @@ static transfer_t (*real_ontop_fcontext)(fcontext_t, void *, transfer_t (*)(tran
  */
 /* A context's entry returns into Boost's start code, inside make_fcontext's symbol: every
  * fcontext task's stack begins there. */
-static uintptr_t start_code_lo, start_code_hi;
+SWITCH_DATA static uintptr_t start_code_lo, start_code_hi;
 
 static void add_start_code(void)
 {
@@ -57,7 +57,7 @@ static void add_start_code(void)
 }
 
 /* The context handle is a stack pointer; cached by page, checked by range. */
-static struct task *task_of(struct thread_state *ts, fcontext_t to)
+SWITCH_PATH static struct task *task_of(struct thread_state *ts, fcontext_t to)
 {
 	return core_task_of_context(ts, COSTACK_RUNTIME_FCONTEXT, (uintptr_t)to >> 12,
 	                            (uintptr_t)to);
@@ -75,15 +75,12 @@ EXPORT fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t))
 	}
 	ts = core_enter_activating();
 	if (ts) {
-		int saved_errno = errno;
-
 		/* sp is the top: Boost's stacks grow down from it. */
 		t = core_task_made(ts, COSTACK_RUNTIME_FCONTEXT, (uintptr_t)sp - size,
 		                   (uintptr_t)sp, (uintptr_t)fn, 0);
 		if (t)
 			runtime_task_made(t, (uintptr_t)fn);
 		core_leave(ts);
-		errno = saved_errno;
 	}
 	return real_make_fcontext(sp, size, fn);
 }
@@ -96,7 +93,7 @@ EXPORT fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t))
  * back) leaves the start code's return address for the switch's own: resumed, it would return
  * into Boost's finish, which ends the process.
  */
-static bool last_switch(bool ontop, int frames, const struct unwind_start *caller)
+SWITCH_PATH static bool last_switch(bool ontop, int frames, const struct unwind_start *caller)
 {
 	return (ontop && frames == 1) ||
 	       (caller->ra >= start_code_lo && caller->ra < start_code_hi);
@@ -104,15 +101,14 @@ static bool last_switch(bool ontop, int frames, const struct unwind_start *calle
 
 /* Bookkeeping before a switch: returns the task switching out, or NULL.
  * caller: the hook's caller, where the outgoing task's frames begin. */
-static struct task *switch_out(fcontext_t to, bool ontop, const struct unwind_start *caller)
+SWITCH_PATH static struct task *switch_out(fcontext_t to, bool ontop, const struct unwind_start *caller)
 {
 	struct thread_state *ts = core_enter();
 	struct task *self, *next;
-	int saved_errno, frames;
+	int frames;
 
 	if (!ts)
 		return NULL;
-	saved_errno = errno;
 	self = core_running(ts);
 	next = task_of(ts, to);
 	frames = next ? core_switch(ts, next, caller) : -1;
@@ -121,11 +117,10 @@ static struct task *switch_out(fcontext_t to, bool ontop, const struct unwind_st
 		                      last_switch(ontop, frames, caller) &&
 		                              core_task_runtime(self) == COSTACK_RUNTIME_FCONTEXT);
 	core_leave(ts);
-	errno = saved_errno;
 	return self;
 }
 
-EXPORT UNWIND_FRAME_POINTER transfer_t jump_fcontext(fcontext_t to, void *vp)
+SWITCH_PATH EXPORT UNWIND_FRAME_POINTER transfer_t jump_fcontext(fcontext_t to, void *vp)
 {
 	struct unwind_start caller;
 	struct task *self;
@@ -142,7 +137,7 @@ EXPORT UNWIND_FRAME_POINTER transfer_t jump_fcontext(fcontext_t to, void *vp)
 	return t;
 }
 
-EXPORT UNWIND_FRAME_POINTER transfer_t ontop_fcontext(fcontext_t to, void *vp,
+SWITCH_PATH EXPORT UNWIND_FRAME_POINTER transfer_t ontop_fcontext(fcontext_t to, void *vp,
                                                       transfer_t (*fn)(transfer_t))
 {
 	struct unwind_start caller;

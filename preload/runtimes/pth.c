@@ -2,7 +2,6 @@
 /* pth.c - the GNU Pth adapter: pth_spawn (the user's function and the thread's name), pth_exit,
  * pth_abort and pth_cancel (its end). Pth switches with makecontext/swapcontext (ucontext.c). */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -88,20 +87,17 @@ EXPORT pth_t pth_spawn(pth_attr_t attr, void *(*func)(void *), void *arg)
 	struct thread_facts facts;
 	struct task *t;
 	pth_t thread;
-	int saved_errno;
 
 	if (!REAL_FUNCTION(real_spawn, "pth_spawn"))
 		real_missing("pth_spawn");
 	resolve_pth(real_spawn);
 	thread = real_spawn(attr, func, arg);
-	saved_errno = errno;
 	if (thread && (ts = core_enter())) {
 		t = task_of(thread, &facts);
 		if (t)
 			runtime_task_given(t, (uintptr_t)func, facts.name);
 		core_leave(ts);
 	}
-	errno = saved_errno;
 	return thread;
 }
 
@@ -117,14 +113,11 @@ EXPORT void pth_exit(void *value)
 		real_missing("pth_exit");
 	ts = core_enter();
 	if (ts) {
-		int saved_errno = errno;
-
 		self = core_running(ts);
 		if (core_task_runtime(self) != COSTACK_RUNTIME_THREAD)
 			core_body_ended(self, value == PTH_CANCELED ? COSTACK_CANCELLED
 			                                            : core_task_fate(self));
 		core_leave(ts);
-		errno = saved_errno;
 	}
 	real_exit(value);
 	__builtin_unreachable();
@@ -156,14 +149,12 @@ static struct task *victim_of(pth_t thread, struct thread_facts *facts)
 /* The kill of victim (may be NULL) returned ret: a success ends it cancelled. errno kept. */
 static int after_kill(struct task *victim, int ret)
 {
-	int saved_errno = errno;
 	struct thread_state *ts;
 
 	if (ret && victim && (ts = core_enter())) {
 		killed(victim, ts);
 		core_leave(ts);
 	}
-	errno = saved_errno;
 	return ret;
 }
 

@@ -66,11 +66,8 @@ static const struct verdict *verdict_of(const struct stack_rec *stack, int famil
 	struct verdict *v = &verdicts[((uintptr_t)stack >> 4) % VERDICTS];
 
 	if (v->stack != stack || v->family != family) {
-		int saved_errno = errno;
-
 		*v = (struct verdict){.stack = stack, .family = (uint8_t)family};
 		own_symbols_run(judge, &(struct judge_job){v});
-		errno = saved_errno;
 	}
 	return v;
 }
@@ -108,7 +105,6 @@ static enum runtime_family family_of(uintptr_t entry)
 
 void runtime_task_made(struct task *t, uintptr_t entry)
 {
-	int saved_errno = errno;
 	enum runtime_family family = entry ? family_of(entry) : RUNTIME_FAMILY_NONE;
 	uint16_t knowledge = (uint16_t)family;
 
@@ -120,7 +116,6 @@ void runtime_task_made(struct task *t, uintptr_t entry)
 	    family == RUNTIME_FAMILY_FIBER)
 		knowledge |= WATCH_END;
 	core_task_set_knowledge(t, knowledge);
-	errno = saved_errno;
 }
 
 void runtime_task_given(struct task *t, uintptr_t entry, const char *name)

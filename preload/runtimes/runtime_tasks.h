@@ -27,7 +27,7 @@ void runtime_task_switched_slow(struct task *self, struct task *next, bool last)
  * tail-called by the entry). Here a task ends when its runtime's knowledge says its body ended,
  * learns the user's entry from its stack, and a SimGrid actor switched to gets its name; a
  * switch of tasks with nothing left to learn costs one call. Called inside the hook
- * (core_enter), errno saved by the caller.
+ * (core_enter), whose core_leave gives errno back.
  */
 static inline void runtime_task_switched(struct task *self, struct task *next, bool last)
 {

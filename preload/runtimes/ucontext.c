@@ -2,7 +2,6 @@
 /* ucontext.c - the ucontext adapter: glibc's makecontext, swapcontext, setcontext, getcontext. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <errno.h>
 #include <ucontext.h>
 
 #include "core.h"
@@ -19,8 +18,8 @@ void *costack_makecontext_prepare(ucontext_t *ucp, void (*func)(void), int argc)
 void costack_ucontext_returned(struct task *self);
 void *costack_getcontext_prepare(void);
 
-static int (*real_swapcontext)(ucontext_t *, const ucontext_t *);
-static int (*real_setcontext)(const ucontext_t *);
+SWITCH_DATA static int (*real_swapcontext)(ucontext_t *, const ucontext_t *);
+SWITCH_DATA static int (*real_setcontext)(const ucontext_t *);
 static int (*real_getcontext)(ucontext_t *);
 
 /* glibc's, always in the global scope; a program without ucontext calls never looks. */
@@ -39,7 +38,7 @@ static uintptr_t context_sp(const ucontext_t *ucp)
 	return (uintptr_t)ucp->uc_mcontext.gregs[REG_RSP];
 }
 
-static struct task *task_of(struct thread_state *ts, const ucontext_t *ucp)
+SWITCH_PATH static struct task *task_of(struct thread_state *ts, const ucontext_t *ucp)
 {
 	return core_task_of_context(ts, COSTACK_RUNTIME_UCONTEXT, (uintptr_t)ucp, context_sp(ucp));
 }
@@ -82,7 +81,6 @@ void costack_ucontext_returned(struct task *self)
 {
 	struct thread_state *ts = core_enter();
 	const ucontext_t *link;
-	int saved_errno = errno;
 
 	if (!ts)
 		return;
@@ -90,32 +88,29 @@ void costack_ucontext_returned(struct task *self)
 	if (core_running(ts) == self)
 		core_task_ended(ts, core_task_fate(self), link ? task_of(ts, link) : NULL);
 	core_leave(ts);
-	errno = saved_errno;
 }
 
 /* Bookkeeping before a switch to ucp: returns the task switching out, or
  * NULL when costack is not to be involved. caller: the hook's caller,
- * where the outgoing task's frames begin. errno is preserved. */
-static struct task *switch_out(const ucontext_t *ucp, const struct unwind_start *caller)
+ * where the outgoing task's frames begin. */
+SWITCH_PATH static struct task *switch_out(const ucontext_t *ucp, const struct unwind_start *caller)
 {
 	struct thread_state *ts = core_enter();
 	struct task *self, *next;
-	int saved_errno, frames;
+	int frames;
 
 	if (!ts)
 		return NULL;
-	saved_errno = errno;
 	self = core_running(ts);
 	next = task_of(ts, ucp);
 	frames = next ? core_switch(ts, next, caller) : -1;
 	if (frames >= 0)
 		runtime_task_switched(self, next, false);
 	core_leave(ts);
-	errno = saved_errno;
 	return self;
 }
 
-EXPORT UNWIND_FRAME_POINTER int swapcontext(ucontext_t *oucp, const ucontext_t *ucp)
+SWITCH_PATH EXPORT UNWIND_FRAME_POINTER int swapcontext(ucontext_t *oucp, const ucontext_t *ucp)
 {
 	struct unwind_start caller;
 	struct task *self;
@@ -132,7 +127,7 @@ EXPORT UNWIND_FRAME_POINTER int swapcontext(ucontext_t *oucp, const ucontext_t *
 	return ret;
 }
 
-EXPORT UNWIND_FRAME_POINTER int setcontext(const ucontext_t *ucp)
+SWITCH_PATH EXPORT UNWIND_FRAME_POINTER int setcontext(const ucontext_t *ucp)
 {
 	struct unwind_start caller;
 

@@ -75,7 +75,7 @@ static struct trace_thread *this_thread(void)
 
 /* The stack id of rec (its record's number: 32 bits, never reused in the process), rec defined
  * in the trace first if this thread has not defined it lately; 0 for no stack. */
-static uint32_t stack_id(const struct stack_rec *rec)
+SWITCH_PATH static uint32_t stack_id(const struct stack_rec *rec)
 {
 	struct trace_thread *tt = this_thread();
 	unsigned slot;
@@ -103,7 +103,7 @@ static void fire_create(const struct task *t)
 	                 t->stack_hi);
 }
 
-static void fire_switch(const struct task *prev, const struct task *next,
+SWITCH_PATH static void fire_switch(const struct task *prev, const struct task *next,
                         const struct snapshot_parts *s)
 {
 	uint32_t stack = task_state_ended(prev->state) ? 0 : stack_id(s->stack);
@@ -161,14 +161,14 @@ static void on_task_ended(const struct task *t)
 	              t->state == COSTACK_FAILED && task_has_kept(t) ? t->kept_raise : 0);
 }
 
-static void on_task_switched(const struct task *prev, const struct task *next,
+SWITCH_PATH static void on_task_switched(const struct task *prev, const struct task *next,
                              const struct snapshot_parts *s)
 {
 	tell_inherited();
 	fire_switch(prev, next, s);
 }
 
-static void on_task_resumed(const struct task *t)
+SWITCH_PATH static void on_task_resumed(const struct task *t)
 {
 	tell_inherited();
 	ops->resume(t->id);

@@ -8,6 +8,7 @@
 #include <ucontext.h>
 
 #include "bench.h"
+#include "costack-trace-ops.h"
 
 /*
  * bench_record pingpong ROUND_TRIPS
@@ -19,6 +20,11 @@
  *   makecontext: a hooked switch never follows a bare one, which costack
  *   would not have seen (it would then take the switching task for the one
  *   it last knew running, and capture no stack when that is the target).
+ *   Under costack record, a third kind: glibc's swapcontext after one
+ *   costack:switch event of the same fields, fired straight into the
+ *   provider costack loaded (libcostack-lttng.so): what LTTng alone costs a
+ *   switch, costack's capture and bookkeeping left out (printed as "event
+ *   only" with its ratio to bare, and "event switches: N").
  * bench_record places SWITCHES
  *   Tasks that suspend at the same few places (TASKS tasks, each waiting at
  *   one of PLACES call sites in turn), SWITCHES hooked switches in all: the
@@ -52,8 +58,17 @@ struct side {
 
 static ucontext_t main_context;
 static long round_trips;
-static long hooked_switches;
+static long hooked_switches, event_switches;
 static volatile int sink;
+static const struct costack_trace_ops *ops; /* the provider's, when traced */
+static swap_fn bare_swap;
+
+/* A bare switch with costack's event before it: prev 1 to next 2, suspended, stack 0. */
+static int event_swap(ucontext_t *from, const ucontext_t *to)
+{
+	ops->switch_(1, 2, 1, 0, 0);
+	return bare_swap(from, to);
+}
 
 /* Both sides call through here `depth` frames deep, then switch n times. */
 __attribute__((noinline)) static void descend(int depth, ucontext_t *from, ucontext_t *to,
@@ -68,7 +83,7 @@ __attribute__((noinline)) static void descend(int depth, ucontext_t *from, ucont
 		swap(from, to);
 }
 
-static struct side sides[2]; /* [0] bare, [1] hooked */
+static struct side sides[3]; /* [0] bare, [1] hooked, [2] bare after an event */
 
 static void side_entry(int which)
 {
@@ -89,11 +104,17 @@ static double measure(struct side *side)
 static int pingpong(const struct ucontext_api *bare, const struct ucontext_api *hooked)
 {
 	double bare_ns[ROUNDS], hooked_ns[ROUNDS], ratio[ROUNDS];
+	double event_ns[ROUNDS], event_ratio[ROUNDS];
+	void *provider = dlopen("libcostack-lttng.so", RTLD_NOW | RTLD_NOLOAD);
+	int kinds;
 
-	for (int i = 0; i < 2; i++) {
-		const struct ucontext_api *api = i ? hooked : bare;
+	ops = provider ? dlsym(provider, COSTACK_TRACE_OPS_SYMBOL) : NULL;
+	kinds = ops && ops->version == COSTACK_TRACE_OPS_VERSION ? 3 : 2;
+	bare_swap = bare->swap;
+	for (int i = 0; i < kinds; i++) {
+		const struct ucontext_api *api = i == 1 ? hooked : bare;
 
-		sides[i].swap = api->swap;
+		sides[i].swap = i == 2 ? event_swap : api->swap;
 		sides[i].stack = malloc(STACK_SIZE);
 		if (!sides[i].stack || api->get(&sides[i].context) != 0)
 			return 1;
@@ -102,18 +123,28 @@ static int pingpong(const struct ucontext_api *bare, const struct ucontext_api *
 		sides[i].context.uc_link = NULL;
 		api->make(&sides[i].context, (void (*)(void))side_entry, 1, i);
 	}
-	measure(&sides[1]); /* warm: first switches, caches, the stacks defined */
-	measure(&sides[0]);
+	for (int i = kinds - 1; i >= 0; i--)
+		measure(&sides[i]); /* warm: first switches, caches, the stacks defined */
 	for (int r = 0; r < ROUNDS; r++) {
 		bare_ns[r] = measure(&sides[0]);
 		hooked_ns[r] = measure(&sides[1]);
 		ratio[r] = hooked_ns[r] / bare_ns[r];
+		if (kinds == 3) {
+			event_ns[r] = measure(&sides[2]);
+			event_ratio[r] = event_ns[r] / bare_ns[r];
+		}
 	}
 	hooked_switches = 2 * round_trips * (ROUNDS + 1);
 	printf("%-6s %12s %12s %8s   (median of %d interleaved rounds, %ld round trips each)\n",
 	       "depth", "bare ns", "hooked ns", "ratio", ROUNDS, round_trips);
 	printf("%-6d %12.1f %12.1f %7.2fx\n", DEPTH, bench_median(bare_ns, ROUNDS),
 	       bench_median(hooked_ns, ROUNDS), bench_median(ratio, ROUNDS));
+	if (kinds == 3) {
+		event_switches = 2 * round_trips * (ROUNDS + 1);
+		printf("event only %18.1f %7.2fx\n", bench_median(event_ns, ROUNDS),
+		       bench_median(event_ratio, ROUNDS));
+		printf("event switches: %ld\n", event_switches);
+	}
 	return 0;
 }
 

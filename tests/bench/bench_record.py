@@ -7,11 +7,13 @@ Usage: bench_record.py COSTACK BENCH_RECORD
 (a) bench_record pingpong: a swapcontext ping-pong at depth 32, hooked against bare
     (glibc's own swapcontext, no hook, no event) in interleaved rounds of one process, medians;
     run under `costack run` (the preload alone, for comparison) and under `costack record`.
+    Under record, a third kind of switch in the same rounds: a bare one after a costack:switch
+    event fired by hand into the loaded provider, which is what LTTng alone costs a switch.
 (b) bench_record places: tasks that suspend at the same few places, under `costack record`:
     the trace directory's size over the number of switches.
 
 Both traces must hold every switch: none discarded (record's warning, babeltrace2's count), and
-as many costack:switch events as the program made hooked switches. The session daemon is the
+as many costack:switch events as the program made hooked switches (and fired by hand). The session daemon is the
 one running, or the one record starts and stops.
 """
 import os
@@ -42,6 +44,15 @@ def pingpong_figures(out):
     if not m:
         sys.exit('bench_record: no figures in:\n' + out)
     return tuple(float(x) for x in m.groups())
+
+
+def event_only(out):
+    """(ns, ratio to bare) of a bare switch with costack's event fired by hand, and the count."""
+    m = re.search(r'^event only\s+([0-9.]+)\s+([0-9.]+)x$', out, re.M)
+    n = re.search(r'^event switches: ([0-9]+)$', out, re.M)
+    if not m or not n:
+        sys.exit('bench_record: no event-only figures (no provider loaded?) in:\n' + out)
+    return float(m.group(1)), float(m.group(2)), int(n.group(1))
 
 
 def hooked_switches(out):
@@ -97,7 +108,8 @@ def main():
         out, err = run([costack, 'record', '-o', trace, '--', program, 'pingpong',
                         str(ROUND_TRIPS)])
         traced = pingpong_figures(out)
-        check_complete('pingpong', trace, err, hooked_switches(out))
+        event = event_only(out)
+        check_complete('pingpong', trace, err, hooked_switches(out) + event[2])
         shutil.rmtree(trace)
 
         trace = os.path.join(work, 'places')
@@ -119,6 +131,8 @@ def main():
     print('    %-34s %8.1f ns  %5.2fx  target <= %.1fx%s' %
           ('costack record', traced[1], traced[2], TARGET_RATIO,
            '' if traced[2] <= TARGET_RATIO else '  MISSED'))
+    print('    %-34s %8.1f ns  %5.2fx  (LTTng\'s part: the same event, no capture)' %
+          ('bare switch + costack:switch event', event[0], event[1]))
     print('(b) trace bytes per switch: 4 tasks suspending at 3 places, 8 to 16 frames deep:')
     print('    %d bytes / %d switches = %.1f bytes per switch  target <= %d%s' %
           (size, switches, per_switch, TARGET_BYTES,

@@ -7,10 +7,12 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "clock.h"
 #include "config.h"
 #include "core.h"
 #include "costack.h"
@@ -1038,11 +1040,31 @@ static void test_errno(void)
 	CHECK_ERRNO_KEPT(rc = costack_task_info(utask_id(&t), &info));
 	CHECK_EQ(rc, 0);
 	CHECK_ERRNO_KEPT(ts = core_enter(); if (ts) core_leave(ts));
+	/* What costack's own system calls leave in errno between the two is not the program's. */
+	CHECK_ERRNO_KEPT(ts = core_enter(); errno = EBADF; if (ts) core_leave(ts));
+	CHECK(ts != NULL, "core_enter on a registered thread");
 	CHECK_ERRNO_KEPT(utask_resume(&t)); /* a whole switch and task end */
 	CHECK(t.ended, "errno task did not end");
 	fclose(out);
 	free(text);
 	utask_free(&t);
+}
+
+/* The switch path reads the kernel's clock through the vDSO itself, and gets its time. */
+static void test_vdso_clock(void)
+{
+	uint64_t before, now, after;
+
+	if (!getauxval(AT_SYSINFO_EHDR)) {
+		CHECK(clock_gettime_fn == clock_gettime, "no vDSO, yet not the C library's clock");
+		return;
+	}
+	CHECK(clock_gettime_fn != clock_gettime, "the vDSO's clock_gettime was not found");
+	before = clock_ns(CLOCK_MONOTONIC);
+	now = clock_read_ns(CLOCK_MONOTONIC);
+	after = clock_ns(CLOCK_MONOTONIC);
+	CHECK(before <= now && now <= after, "vDSO clock %llu not within [%llu, %llu]",
+	      (unsigned long long)now, (unsigned long long)before, (unsigned long long)after);
 }
 
 int main(void)
@@ -1066,5 +1088,6 @@ int main(void)
 	test_unknown_stack();
 	test_end_and_running_at();
 	test_errno();
+	test_vdso_clock();
 	return check_finish("test_registry");
 }
