@@ -16,6 +16,7 @@
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
@@ -50,6 +51,7 @@
 /* A TSC rate is measured over at least this much time, as the target's is. */
 #define RATE_MEASURED_OVER_NS 10000000u
 #define SPIN_TRIES 64u         /* tries before yielding the CPU to a preempted writer */
+#define REMOTE_TRIES 16u       /* tries of one process_vm_readv copy of a record that changes */
 #define REGISTRY_MAKING_MS 100 /* how long a registry being made is waited for */
 
 const char *live_state_name(int state)
@@ -184,6 +186,7 @@ struct parser {
 	bool out_of_memory;
 	uint64_t busy_deadline; /* CLOCK_MONOTONIC; 0: no budget */
 	bool budget_spent;
+	bool no_remote; /* process_vm_readv refused (permission, no such call): pread only */
 };
 
 /*
@@ -510,14 +513,50 @@ static bool record_of_run(const struct parser *p, const struct run_copies *c, ui
 	       task_record_copy(c->first + at, &ring, out, 1);
 }
 
-/* Copy the record at off consistently (task_view.h's one policy): until the read's budget
- * for records that change is spent (a running target), else a few tries (an image). A file's
- * record is copied between two copies of its seqlock, with the same patience. */
-static bool copy_record(struct parser *p, uint64_t off, struct task_record *out)
+/*
+ * One try of a consistent copy of the record at address in a running target: its seqlock, the
+ * record and its seqlock again, in one process_vm_readv, which copies them back to back. A
+ * record its task rewrites at every switch (a million times a second) changes within the three
+ * system calls of a pread try, which then succeeds only when the writer is preempted; each
+ * failed try costs the target the record's cache lines, taken from its core and given back.
+ * 1: copied consistently into p->record; 0: it changed meanwhile; -1: no remote copy (not
+ * permitted, as under Yama's ptrace_scope, or the memory is not there: the pread path decides).
+ */
+static int copy_record_remote(struct parser *p, uint64_t address)
+{
+	uint32_t before, after;
+	struct iovec local[3] = {{&before, sizeof(before)},
+	                         {p->record, p->h.task_size},
+	                         {&after, sizeof(after)}};
+	struct iovec remote[3] = {{(void *)(uintptr_t)address, sizeof(before)},
+	                          {(void *)(uintptr_t)address, p->h.task_size},
+	                          {(void *)(uintptr_t)address, sizeof(after)}};
+	ssize_t want = (ssize_t)(sizeof(before) + p->h.task_size + sizeof(after));
+
+	if (process_vm_readv(p->opt->pid, local, 3, remote, 3, 0) != want)
+		return -1;
+	return before == after && !(before & 1);
+}
+
+/* Copy the record at off (address in the target) consistently (task_view.h's one policy):
+ * until the read's budget for records that change is spent (a running target), else a few
+ * tries (an image). A file's record is copied between two copies of its seqlock, with the same
+ * patience; first, in a running target, with a remote copy a few times. */
+static bool copy_record(struct parser *p, uint64_t off, uint64_t address, struct task_record *out)
 {
 	struct task_ring_layout ring = {p->h.ring, p->h.ring_offset, p->h.snapshot_size};
 	uint64_t deadline = p->busy_deadline && !p->budget_spent ? p->busy_deadline : 1;
 
+	for (unsigned tries = 0; !p->image && p->opt->live_clock && p->opt->pid > 0 &&
+	                         !p->no_remote && tries < REMOTE_TRIES;
+	     tries++) {
+		int copied = copy_record_remote(p, address);
+
+		if (copied < 0)
+			p->no_remote = true;
+		else if (copied && task_record_copy(p->record, &ring, out, 1))
+			return true;
+	}
 	if (p->image) {
 		if (task_record_copy(p->image + off, &ring, out, deadline))
 			return true;
@@ -859,7 +898,8 @@ static int parse(const struct parser *pp, struct live_snapshot *out, struct live
 			if (p.opt->has_data && !p.opt->has_data(p.opt->ctx, off, p.h.task_size))
 				continue;
 			if (!record_of_run(&p, &copies, i % run_records, &rec) &&
-			    !copy_record(&p, off, &rec)) {
+			    !copy_record(&p, off, slabs[s].address + (uint64_t)i * p.h.task_size,
+			                 &rec)) {
 				if (p.shrank)
 					goto shrank;
 				out->busy++;

@@ -29,7 +29,11 @@
  * window, in both orders; the switch rate of each window is counted, and
  * the figures are medians of the rounds. Two readers: the costack command
  * (COSTACK_BENCH_CLI, run without the preload: a process, its /proc look-up,
- * the symbolizer, the JSON), and live_read_pid() alone, called here.
+ * the symbolizer, the JSON), and live_read_pid() alone, called here. A third
+ * "reader" reads nothing: it keeps a core busy for as long as the command's
+ * reads took, which is what any reader costs the target on this machine
+ * before it touches the registry (the switcher and the reader then share
+ * the machine's two cores with everything else it runs).
  */
 
 #define TASKS 1000
@@ -182,10 +186,23 @@ struct figures {
 	double ms_per_read, cpu_ms_per_read, ratio;
 };
 
-/* Rounds of reads by one reader against quiet windows as long. */
-static bool measure(const char *cli, char **env, struct figures *out)
+/* A busy loop as long as the command's read, in wall time. */
+static bool read_nothing(double ns)
 {
-	int reads = (cli ? READS : IN_PROCESS_READS) / ROUNDS;
+	double t0 = bench_now_ns();
+
+	while (bench_now_ns() - t0 < ns)
+		sink++;
+	return true;
+}
+
+enum reader { COMMAND, IN_PROCESS, NOTHING };
+
+/* Rounds of reads by one reader against quiet windows as long. */
+static bool measure(enum reader reader, const char *cli, char **env, double busy_ns,
+                    struct figures *out)
+{
+	int reads = (reader == IN_PROCESS ? IN_PROCESS_READS : READS) / ROUNDS;
 	double ms[ROUNDS], cpu_ms[ROUNDS], ratio[ROUNDS];
 	double window = out->ms_per_read * 1e6 * reads; /* the last reading window's */
 
@@ -200,7 +217,9 @@ static bool measure(const char *cli, char **env, struct figures *out)
 
 			if (reading) {
 				for (int i = 0; i < reads; i++)
-					if (!(cli ? read_with_cli(cli, env) : read_in_process()))
+					if (!(reader == COMMAND      ? read_with_cli(cli, env)
+					      : reader == IN_PROCESS ? read_in_process()
+					                             : read_nothing(busy_ns)))
 						return false;
 			} else {
 				/* As long as the last reading window (before
@@ -230,7 +249,7 @@ int main(void)
 {
 	const char *cli = getenv("COSTACK_BENCH_CLI");
 	char **env = reader_environment();
-	struct figures with_cli, in_process;
+	struct figures with_cli, in_process, busy;
 	pthread_t thread;
 	double t0;
 
@@ -256,10 +275,13 @@ int main(void)
 	if (!read_in_process())
 		return 1;
 	in_process.ms_per_read = (bench_now_ns() - t0) / 1e6;
-	if (!measure(cli, env, &with_cli) || !measure(NULL, env, &in_process)) {
+	if (!measure(COMMAND, cli, env, 0, &with_cli) ||
+	    !measure(IN_PROCESS, NULL, env, 0, &in_process)) {
 		fputs("bench_live_read: a read failed\n", stderr);
 		return 1;
 	}
+	busy.ms_per_read = with_cli.ms_per_read;
+	measure(NOTHING, NULL, env, with_cli.ms_per_read * 1e6, &busy);
 	printf("%d tasks waiting %d frames deep, 2 switching; median of %d interleaved rounds "
 	       "(read vs quiet)\n",
 	       TASKS, DEPTH, ROUNDS);
@@ -270,6 +292,8 @@ int main(void)
 	       with_cli.ms_per_read, with_cli.cpu_ms_per_read, with_cli.ratio);
 	printf("%-34s %6d %8.3f %8.3f %23.3fx\n", "live_read_pid() (no symbols)", IN_PROCESS_READS,
 	       in_process.ms_per_read, in_process.cpu_ms_per_read, in_process.ratio);
+	printf("%-34s %6d %8.2f %8s %23.3fx\n", "busy loop, no read (the floor)", READS,
+	       busy.ms_per_read, "-", busy.ratio);
 	/* The reader needs a CPU: on a machine without a spare core, the
 	 * target's rate drops by the reader's CPU share, not by the registry. */
 	printf("target: switch rate >= 0.98x while read, both readers (issue 14; with a core to "

@@ -3,6 +3,7 @@
  * the core made in this very process: a region of several chunks, read as it grows. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "check.h"
 #include "live.h"
 #include "live_read.h"
+#include "task.h"
 #include "utask.h"
 
 /* Exported, so that dladdr() names them. */
@@ -87,8 +89,57 @@ static void test_region_grown(void)
 	utask_free(&t);
 }
 
+/* Linked with --wrap=pread64 (the reader's pread, with 64-bit offsets): every pread of the
+ * reader first rewrites this task's record, as a task that switches a million times a second
+ * does between any two system calls of a reader. */
+static struct task *rewritten;
+static unsigned long rewrites;
+ssize_t __real_pread64(int fd, void *buf, size_t count, off64_t offset);
+ssize_t __wrap_pread64(int fd, void *buf, size_t count, off64_t offset);
+
+ssize_t __wrap_pread64(int fd, void *buf, size_t count, off64_t offset)
+{
+	if (rewritten) {
+		atomic_fetch_add(&rewritten->seq, 2); /* a whole write section, between two calls */
+		rewrites++;
+	}
+	return __real_pread64(fd, buf, count, offset);
+}
+
+/* Such a record is never the same in two of the reader's preads: copied between two copies of
+ * its seqlock, it is busy until the read's budget is spent (200 ms), then left out. Copied in
+ * one process_vm_readv (seqlock, record, seqlock, back to back), it is read at once, and the
+ * target loses no more cache lines to the reader than one copy's. */
+static void test_record_rewritten(void)
+{
+	struct live_snapshot snap;
+	struct live_error err;
+	const struct live_task *seen;
+	struct utask t;
+	int rc;
+
+	CHECK(utask_make(&t, task_body, NULL, 64 << 10), "a task made");
+	utask_resume(&t); /* it suspends in waits_here */
+	rewritten = t.task;
+	rc = live_read_pid(getpid(), &snap, &err);
+	rewritten = NULL;
+	CHECK(rewrites > 0, "the reader's preads were not seen (--wrap=pread64)");
+	CHECK(rc == 0, "read: %s", err.message);
+	if (rc == 0) {
+		CHECK_EQ(snap.busy, 0);
+		seen = find(&snap, utask_id(&t));
+		CHECK(seen != NULL && seen->state == COSTACK_SUSPENDED,
+		      "the task rewritten at every pread (id %llu) read, suspended",
+		      (unsigned long long)utask_id(&t));
+		live_snapshot_free(&snap);
+	}
+	utask_resume(&t); /* it ends */
+	utask_free(&t);
+}
+
 int main(void)
 {
 	test_region_grown();
+	test_record_rewritten();
 	return check_finish("test_live_read");
 }
