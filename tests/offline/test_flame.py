@@ -525,6 +525,24 @@ def section_sinks(s):
         check(sorted(sink_out.splitlines()) == sorted(cli_out.splitlines()) and cli_out,
               'sink.costack.flame by=%s: what costack flame gives' % by,
               (sink_out[:500], cli_out[:500]))
+    # task and pid: the sink selects what --task and --pid select (one worker; no process)
+    w0 = {w['name']: w for w in truth['workers']}['worker0']
+    for param, args, some in [('task=%d' % w0['id'], ['--task', str(w0['id'])], True),
+                              ('pid=1', ['--pid', '1'], False)]:
+        status, sink_out, err = babeltrace('-c', 'sink.costack.flame', '-p', param)
+        _, cli_out, _ = s.flame(trace, *args)
+        check(status == 0 and sorted(sink_out.splitlines()) == sorted(cli_out.splitlines()) and
+              bool(cli_out) == some, 'sink.costack.flame %s: what costack flame %s gives' %
+              (param, ' '.join(args)), (err[-300:], sink_out[:300], cli_out[:300]))
+    path = os.path.join(s.work, 'sink-timeline-task.json')
+    status, _, err = babeltrace('-c', 'sink.costack.timeline',
+                                '-p', 'task=%d,output="%s"' % (w0['id'], path))
+    _, cli_out, _ = run(s.costack, 'timeline', trace, '--task', str(w0['id']))
+    with open(path) as f:
+        sink_text = f.read()
+    check(status == 0 and sink_text == cli_out and '"worker0' in cli_out and
+          '"worker1' not in cli_out,
+          'sink.costack.timeline task=: what costack timeline --task gives', err[-300:])
     status, sink_out, err = babeltrace('-c', 'sink.costack.flame', '-p', 'kind="both",by="none"')
     _, cli_out, _ = s.flame(trace, '--both', '--by', 'none')
     check(status == 0 and sorted(sink_out.splitlines()) == sorted(cli_out.splitlines()),
