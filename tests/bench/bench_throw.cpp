@@ -127,66 +127,16 @@ int remove_entry(const char *path, const struct stat *, int, struct FTW *)
 enum FirstMode { kBare, kPreload, kRecord, kModes };
 const char *const kModeNames[kModes] = {"bare", "preload", "record"};
 
-// One first-throw child: bare, under `preload`, or under `cli record`. Its ns into *ns, and
-// whether costack saw its one raise (none bare).
-bool run_first(FirstMode mode, const char *self, const char *preload, const char *cli, double *ns)
+// Run argv (argv[0]: the program's path) in a child, LD_PRELOAD set to preload or removed,
+// stderr to /dev/null if quiet; its standard output into out (size bytes, NUL-terminated).
+// Whether it exited with 0.
+bool run_captured(char *const argv[], const char *preload, bool quiet, char *out, size_t size)
 {
-	char out[256] = "", dir[] = "/tmp/bench_throw-XXXXXX";
-	int pipefd[2], status;
-	long raises = 0;
-	size_t len = 0;
-	ssize_t n;
-	pid_t pid;
-
-	if (mode == kRecord && !mkdtemp(dir))
-		return false;
-	if (pipe(pipefd))
-		return false;
-	pid = fork();
-	if (pid < 0)
-		return false;
-	if (pid == 0) {
-		dup2(pipefd[1], STDOUT_FILENO);
-		close(pipefd[0]);
-		close(pipefd[1]);
-		if (mode == kPreload)
-			setenv("LD_PRELOAD", preload, 1);
-		else
-			unsetenv("LD_PRELOAD"); // record adds its own
-		if (mode == kRecord) {
-			int null = open("/dev/null", O_WRONLY);
-
-			dup2(null, STDERR_FILENO); // record's "trace written to"
-			execl(cli, cli, "record", "-o", dir, "--", self, "--first",
-			      static_cast<char *>(nullptr));
-		} else
-			execl(self, self, "--first", static_cast<char *>(nullptr));
-		_exit(127);
-	}
-	close(pipefd[1]);
-	while (len < sizeof(out) - 1 && (n = read(pipefd[0], out + len, sizeof(out) - 1 - len)) > 0)
-		len += n;
-	out[len] = '\0';
-	close(pipefd[0]);
-	waitpid(pid, &status, 0);
-	if (mode == kRecord)
-		nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) ||
-	    std::sscanf(out, "first %lf raises %ld", ns, &raises) != 2)
-		return false;
-	return raises == (mode == kBare ? -1 : 1);
-}
-
-// Run one child round, LD_PRELOAD set to `preload` or removed; its ns per depth into ns[].
-bool run_child(const char *self, long throws, const char *preload, double *ns, int *hooked)
-{
-	char arg[32], out[512] = "";
 	int pipefd[2], status;
 	size_t len = 0;
 	ssize_t n;
 	pid_t pid;
 
-	std::snprintf(arg, sizeof(arg), "%ld", throws);
 	if (pipe(pipefd))
 		return false;
 	pid = fork();
@@ -200,16 +150,52 @@ bool run_child(const char *self, long throws, const char *preload, double *ns, i
 			setenv("LD_PRELOAD", preload, 1);
 		else
 			unsetenv("LD_PRELOAD");
-		execl(self, self, "--child", arg, static_cast<char *>(nullptr));
+		if (quiet)
+			dup2(open("/dev/null", O_WRONLY), STDERR_FILENO);
+		execv(argv[0], argv);
 		_exit(127);
 	}
 	close(pipefd[1]);
-	while (len < sizeof(out) - 1 && (n = read(pipefd[0], out + len, sizeof(out) - 1 - len)) > 0)
+	while (len < size - 1 && (n = read(pipefd[0], out + len, size - 1 - len)) > 0)
 		len += n;
 	out[len] = '\0';
 	close(pipefd[0]);
 	waitpid(pid, &status, 0);
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// One first-throw child: bare, under `preload`, or under `cli record` (which adds its own
+// preload; its "trace written to" goes to /dev/null). Its ns into *ns, and whether costack saw
+// its one raise (none bare).
+bool run_first(FirstMode mode, const char *self, const char *preload, const char *cli, double *ns)
+{
+	char out[256], dir[] = "/tmp/bench_throw-XXXXXX";
+	char first[] = "--first", record[] = "record", o[] = "-o", dashes[] = "--";
+	char *direct[] = {const_cast<char *>(self), first, nullptr};
+	char *recorded[] = {const_cast<char *>(cli), record, o, dir, dashes,
+	                    const_cast<char *>(self), first, nullptr};
+	long raises = 0;
+	bool ran;
+
+	if (mode == kRecord && !mkdtemp(dir))
+		return false;
+	ran = run_captured(mode == kRecord ? recorded : direct, mode == kPreload ? preload : nullptr,
+	                   mode == kRecord, out, sizeof(out));
+	if (mode == kRecord)
+		nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (!ran || std::sscanf(out, "first %lf raises %ld", ns, &raises) != 2)
+		return false;
+	return raises == (mode == kBare ? -1 : 1);
+}
+
+// Run one child round, LD_PRELOAD set to `preload` or removed; its ns per depth into ns[].
+bool run_child(const char *self, long throws, const char *preload, double *ns, int *hooked)
+{
+	char arg[32], out[512], child[] = "--child";
+	char *argv[] = {const_cast<char *>(self), child, arg, nullptr};
+
+	std::snprintf(arg, sizeof(arg), "%ld", throws);
+	if (!run_captured(argv, preload, false, out, sizeof(out)))
 		return false;
 
 	char *line = std::strtok(out, "\n");
