@@ -14,9 +14,9 @@
 #define LIVE_CLI_HELP_PERMISSIONS                                                                  \
 	"Permissions: reading PID needs the right to debug it (ptrace access mode\n"               \
 	"read): the same user with /proc/sys/kernel/yama/ptrace_scope at 0 (1: only\n"             \
-	"its ancestors), or root. A task's record that changes while it is read is\n"            \
-	"copied with process_vm_readv(2), which needs access mode attach (Yama 1:\n"              \
-	"ancestors only); without it, a task that switches faster than the reader's\n"          \
+	"its ancestors), or root. A task's record that changes while it is read is\n"              \
+	"copied with process_vm_readv(2), which needs access mode attach (Yama 1:\n"               \
+	"ancestors only); without it, a task that switches faster than the reader's\n"             \
 	"system calls may be left out as changing (exit status 0, said on stderr).\n"
 
 /* Whether arg is a PID: all digits, no sign, in range. */

@@ -525,9 +525,8 @@ static bool record_of_run(const struct parser *p, const struct run_copies *c, ui
 static int copy_record_remote(struct parser *p, uint64_t address)
 {
 	uint32_t before, after;
-	struct iovec local[3] = {{&before, sizeof(before)},
-	                         {p->record, p->h.task_size},
-	                         {&after, sizeof(after)}};
+	struct iovec local[3] = {
+	        {&before, sizeof(before)}, {p->record, p->h.task_size}, {&after, sizeof(after)}};
 	struct iovec remote[3] = {{(void *)(uintptr_t)address, sizeof(before)},
 	                          {(void *)(uintptr_t)address, p->h.task_size},
 	                          {(void *)(uintptr_t)address, sizeof(after)}};
@@ -547,8 +546,8 @@ static bool copy_record(struct parser *p, uint64_t off, uint64_t address, struct
 	struct task_ring_layout ring = {p->h.ring, p->h.ring_offset, p->h.snapshot_size};
 	uint64_t deadline = p->busy_deadline && !p->budget_spent ? p->busy_deadline : 1;
 
-	for (unsigned tries = 0; !p->image && p->opt->live_clock && p->opt->pid > 0 &&
-	                         !p->no_remote && tries < REMOTE_TRIES;
+	for (unsigned tries = 0; !p->image && p->opt->running && p->opt->pid > 0 && !p->no_remote &&
+	                         tries < REMOTE_TRIES;
 	     tries++) {
 		int copied = copy_record_remote(p, address);
 
@@ -925,7 +924,7 @@ static int parse(const struct parser *pp, struct live_snapshot *out, struct live
 		if (raw[i].since > newest_seen)
 			newest_seen = raw[i].since;
 	}
-	clock_measure(&clock, &p.h, p.opt->live_clock, newest_seen);
+	clock_measure(&clock, &p.h, p.opt->running, newest_seen);
 	out->at_ns = ticks_to_realtime(&clock, clock.now);
 	for (size_t i = 0; i < out->ntasks; i++) {
 		struct live_task *t = &out->tasks[i];
@@ -1245,7 +1244,7 @@ int live_read_registry(pid_t pid, int fd, struct live_snapshot *out, struct live
 	                              .busy_budget_ns = 200000000, /* 200 ms */
 	                              .has_data = memfd_has_data,
 	                              .ctx = &e,
-	                              .live_clock = true,
+	                              .running = true,
 	                      },
 	                      out, err);
 	free(e.v);

@@ -94,10 +94,12 @@ struct live_parse_options {
 	 * touched). NULL: all of it. */
 	bool (*has_data)(void *ctx, uint64_t offset, uint64_t size);
 	void *ctx;
-	/* A running target: ticks are converted with a TSC rate measured now
-	 * against CLOCK_MONOTONIC, and "now" is the read's. Otherwise (a fuzzed
-	 * or saved image) a tick is a nanosecond and now is the newest time seen. */
-	bool live_clock;
+	/* The file is process pid's registry, read while it runs: ticks are
+	 * converted with a TSC rate measured now against CLOCK_MONOTONIC, "now"
+	 * is the read's, and a record that changes is copied from the process'
+	 * memory (process_vm_readv) before pread tries. Otherwise (a fuzzed or
+	 * saved image) a tick is a nanosecond and now is the newest time seen. */
+	bool running;
 };
 
 /*

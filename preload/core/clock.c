@@ -7,7 +7,6 @@
 
 #include <elf.h>
 #include <fcntl.h>
-#include <link.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -44,37 +43,37 @@ static bool kernel_clock_is_tsc(void)
  * the system call's, not errno: costack reads valid clocks only. */
 static int (*vdso_clock_gettime(void))(clockid_t, struct timespec *)
 {
-	const ElfW(Ehdr) *elf = (const ElfW(Ehdr) *)getauxval(AT_SYSINFO_EHDR);
-	const ElfW(Phdr) *ph;
-	const ElfW(Dyn) *dyn = NULL;
-	const ElfW(Sym) *symbols = NULL;
-	const Elf32_Word *hash = NULL;
+	const Elf64_Ehdr *elf = (const Elf64_Ehdr *)getauxval(AT_SYSINFO_EHDR);
+	const Elf64_Phdr *ph;
+	const Elf64_Dyn *dyn = NULL;
+	const Elf64_Sym *symbols = NULL;
+	const Elf64_Word *hash = NULL;
 	const char *names = NULL;
 	uintptr_t bias = 0;
 	bool loaded = false;
 
 	if (!elf || memcmp(elf->e_ident, ELFMAG, SELFMAG) || elf->e_ident[EI_CLASS] != ELFCLASS64)
 		return NULL;
-	ph = (const ElfW(Phdr) *)((uintptr_t)elf + elf->e_phoff);
+	ph = (const Elf64_Phdr *)((uintptr_t)elf + elf->e_phoff);
 	for (int i = 0; i < elf->e_phnum; i++) {
 		if (ph[i].p_type == PT_LOAD && !loaded) {
 			bias = (uintptr_t)elf + ph[i].p_offset - ph[i].p_vaddr;
 			loaded = true;
 		} else if (ph[i].p_type == PT_DYNAMIC) {
-			dyn = (const ElfW(Dyn) *)((uintptr_t)elf + ph[i].p_offset);
+			dyn = (const Elf64_Dyn *)((uintptr_t)elf + ph[i].p_offset);
 		}
 	}
 	for (; loaded && dyn && dyn->d_tag != DT_NULL; dyn++) {
 		if (dyn->d_tag == DT_SYMTAB)
-			symbols = (const ElfW(Sym) *)(bias + dyn->d_un.d_ptr);
+			symbols = (const Elf64_Sym *)(bias + dyn->d_un.d_ptr);
 		else if (dyn->d_tag == DT_STRTAB)
 			names = (const char *)(bias + dyn->d_un.d_ptr);
 		else if (dyn->d_tag == DT_HASH)
-			hash = (const Elf32_Word *)(bias + dyn->d_un.d_ptr);
+			hash = (const Elf64_Word *)(bias + dyn->d_un.d_ptr);
 	}
 	if (!symbols || !names || !hash)
 		return NULL;
-	for (Elf32_Word i = 0; i < hash[1]; i++)
+	for (Elf64_Word i = 0; i < hash[1]; i++)
 		if (ELF64_ST_TYPE(symbols[i].st_info) == STT_FUNC &&
 		    symbols[i].st_shndx != SHN_UNDEF &&
 		    !strcmp(names + symbols[i].st_name, "__vdso_clock_gettime"))

@@ -874,7 +874,8 @@ static __attribute__((noinline)) struct task *task_of_context_locked(struct thre
 	return t;
 }
 
-SWITCH_PATH struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_t key, uintptr_t sp)
+SWITCH_PATH struct task *core_task_of_context(struct thread_state *ts, int runtime, uintptr_t key,
+                                              uintptr_t sp)
 {
 	unsigned slot = (unsigned)((key >> 4) ^ (key >> 12)) % THREAD_CACHE_SIZE;
 	struct task *t = ts->cache[slot].task;
@@ -1038,7 +1039,7 @@ static inline void place_keep(const struct stack_rec **set, const struct stack_r
 }
 
 /* A switch whose outgoing stack is walked. */
-SWITCH_PATH static __attribute__((noinline)) int switch_walking(struct thread_state *ts, struct task *prev,
+static __attribute__((noinline)) int switch_walking(struct thread_state *ts, struct task *prev,
                                                     struct task *next,
                                                     const struct unwind_start *caller,
                                                     const struct stack_rec **set)
@@ -1053,7 +1054,8 @@ SWITCH_PATH static __attribute__((noinline)) int switch_walking(struct thread_st
 	return suspend_and_run(ts, prev, next, c.stack, c.truncated, c.frames);
 }
 
-SWITCH_PATH int core_switch(struct thread_state *ts, struct task *next, const struct unwind_start *caller)
+SWITCH_PATH int core_switch(struct thread_state *ts, struct task *next,
+                            const struct unwind_start *caller)
 {
 	struct task *prev = ts->current;
 	const struct stack_rec **set, *stack = NULL;

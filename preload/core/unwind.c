@@ -791,8 +791,9 @@ void unwind_capture(uintptr_t *scratch, int max, uintptr_t stack_lo, uintptr_t s
 }
 
 SWITCH_PATH __attribute__((noinline)) bool unwind_still(const struct stack_rec *hint,
-                                            const struct unwind_start *start, uintptr_t stack_lo,
-                                            uintptr_t stack_hi, bool *truncated)
+                                                        const struct unwind_start *start,
+                                                        uintptr_t stack_lo, uintptr_t stack_hi,
+                                                        bool *truncated)
 {
 	const struct walk_shape *shape = hint->extra;
 

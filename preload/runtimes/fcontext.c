@@ -30,7 +30,8 @@ EXPORT transfer_t ontop_fcontext(fcontext_t to, void *vp, transfer_t (*fn)(trans
 
 static fcontext_t (*real_make_fcontext)(void *, size_t, void (*)(transfer_t));
 SWITCH_DATA static transfer_t (*real_jump_fcontext)(fcontext_t, void *);
-SWITCH_DATA static transfer_t (*real_ontop_fcontext)(fcontext_t, void *, transfer_t (*)(transfer_t));
+SWITCH_DATA static transfer_t (*real_ontop_fcontext)(fcontext_t, void *,
+                                                     transfer_t (*)(transfer_t));
 
 /*
  * Only a program that calls these has Boost.Context loaded: each is resolved at its first
@@ -101,7 +102,8 @@ SWITCH_PATH static bool last_switch(bool ontop, int frames, const struct unwind_
 
 /* Bookkeeping before a switch: returns the task switching out, or NULL.
  * caller: the hook's caller, where the outgoing task's frames begin. */
-SWITCH_PATH static struct task *switch_out(fcontext_t to, bool ontop, const struct unwind_start *caller)
+SWITCH_PATH static struct task *switch_out(fcontext_t to, bool ontop,
+                                           const struct unwind_start *caller)
 {
 	struct thread_state *ts = core_enter();
 	struct task *self, *next;
@@ -138,7 +140,7 @@ SWITCH_PATH EXPORT UNWIND_FRAME_POINTER transfer_t jump_fcontext(fcontext_t to, 
 }
 
 SWITCH_PATH EXPORT UNWIND_FRAME_POINTER transfer_t ontop_fcontext(fcontext_t to, void *vp,
-                                                      transfer_t (*fn)(transfer_t))
+                                                                  transfer_t (*fn)(transfer_t))
 {
 	struct unwind_start caller;
 	struct task *self;

@@ -104,7 +104,7 @@ static void fire_create(const struct task *t)
 }
 
 SWITCH_PATH static void fire_switch(const struct task *prev, const struct task *next,
-                        const struct snapshot_parts *s)
+                                    const struct snapshot_parts *s)
 {
 	uint32_t stack = task_state_ended(prev->state) ? 0 : stack_id(s->stack);
 
@@ -162,13 +162,13 @@ static void on_task_ended(const struct task *t)
 }
 
 SWITCH_PATH static void on_task_switched(const struct task *prev, const struct task *next,
-                             const struct snapshot_parts *s)
+                                         const struct snapshot_parts *s)
 {
 	tell_inherited();
 	fire_switch(prev, next, s);
 }
 
-SWITCH_PATH static void on_task_resumed(const struct task *t)
+static void on_task_resumed(const struct task *t)
 {
 	tell_inherited();
 	ops->resume(t->id);

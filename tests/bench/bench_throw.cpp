@@ -172,15 +172,15 @@ bool run_first(FirstMode mode, const char *self, const char *preload, const char
 	char out[256], dir[] = "/tmp/bench_throw-XXXXXX";
 	char first[] = "--first", record[] = "record", o[] = "-o", dashes[] = "--";
 	char *direct[] = {const_cast<char *>(self), first, nullptr};
-	char *recorded[] = {const_cast<char *>(cli), record, o, dir, dashes,
-	                    const_cast<char *>(self), first, nullptr};
+	char *recorded[] = {const_cast<char *>(cli),  record, o,      dir, dashes,
+	                    const_cast<char *>(self), first,  nullptr};
 	long raises = 0;
 	bool ran;
 
 	if (mode == kRecord && !mkdtemp(dir))
 		return false;
-	ran = run_captured(mode == kRecord ? recorded : direct, mode == kPreload ? preload : nullptr,
-	                   mode == kRecord, out, sizeof(out));
+	ran = run_captured(mode == kRecord ? recorded : direct,
+	                   mode == kPreload ? preload : nullptr, mode == kRecord, out, sizeof(out));
 	if (mode == kRecord)
 		nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	if (!ran || std::sscanf(out, "first %lf raises %ld", ns, &raises) != 2)

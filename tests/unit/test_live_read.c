@@ -45,6 +45,33 @@ static const struct live_task *find(const struct live_snapshot *s, uint64_t id)
 	return NULL;
 }
 
+/* A read of this very process: t among the tasks read, none bad or busy, t suspended in
+ * waits_here. */
+static void check_read(struct utask *t)
+{
+	struct live_snapshot snap;
+	struct live_error err;
+	const struct live_task *seen;
+	Dl_info info;
+
+	CHECK(live_read_pid(getpid(), &snap, &err) == 0, "read: %s", err.message);
+	if (err.status != LIVE_OK)
+		return;
+	CHECK_EQ(snap.bad, 0);
+	CHECK_EQ(snap.busy, 0);
+	seen = find(&snap, utask_id(t));
+	CHECK(seen != NULL, "the task (id %llu) is among the %zu read",
+	      (unsigned long long)utask_id(t), snap.ntasks);
+	if (seen) {
+		CHECK_EQ(seen->state, COSTACK_SUSPENDED);
+		CHECK(seen->nframes >= 1 &&
+		              dladdr((void *)(uintptr_t)seen->frames[seen->nframes - 1], &info) &&
+		              info.dli_sname && !strcmp(info.dli_sname, "waits_here"),
+		      "suspended in waits_here (%u frames)", seen->nframes);
+	}
+	live_snapshot_free(&snap);
+}
+
 /* The reader starts from the region's first chunk, which holds the header, as it was when the
  * read began; tasks and stacks made later lie in chunks mapped since (the first slab of task
  * records already does: it is larger than what the first chunk has left). A read that took
@@ -53,11 +80,7 @@ static const struct live_task *find(const struct live_snapshot *s, uint64_t id)
 static void test_region_grown(void)
 {
 	const struct costack_live_header *h;
-	struct live_snapshot snap;
-	struct live_error err;
-	const struct live_task *seen;
 	struct utask t;
-	Dl_info info;
 
 	CHECK(utask_make(&t, task_body, NULL, 64 << 10), "a task made");
 	utask_resume(&t); /* it suspends in waits_here */
@@ -68,23 +91,7 @@ static void test_region_grown(void)
 	CHECK(h->nchunks >= 2 && h->nslabs >= 1 && !in_chunk(h, 0, h->slabs[0].address),
 	      "the first slab lies past the first chunk (%u chunks, %u slabs): the case tested",
 	      h->nchunks, h->nslabs);
-
-	CHECK(live_read_pid(getpid(), &snap, &err) == 0, "read: %s", err.message);
-	if (err.status != LIVE_OK)
-		return;
-	CHECK_EQ(snap.bad, 0);
-	CHECK_EQ(snap.busy, 0);
-	seen = find(&snap, utask_id(&t));
-	CHECK(seen != NULL, "the task (id %llu) is among the %zu read",
-	      (unsigned long long)utask_id(&t), snap.ntasks);
-	if (seen) {
-		CHECK_EQ(seen->state, COSTACK_SUSPENDED);
-		CHECK(seen->nframes >= 1 &&
-		              dladdr((void *)(uintptr_t)seen->frames[seen->nframes - 1], &info) &&
-		              info.dli_sname && !strcmp(info.dli_sname, "waits_here"),
-		      "suspended in waits_here (%u frames)", seen->nframes);
-	}
-	live_snapshot_free(&snap);
+	check_read(&t);
 	utask_resume(&t); /* it ends */
 	utask_free(&t);
 }
@@ -112,27 +119,14 @@ ssize_t __wrap_pread64(int fd, void *buf, size_t count, off64_t offset)
  * target loses no more cache lines to the reader than one copy's. */
 static void test_record_rewritten(void)
 {
-	struct live_snapshot snap;
-	struct live_error err;
-	const struct live_task *seen;
 	struct utask t;
-	int rc;
 
 	CHECK(utask_make(&t, task_body, NULL, 64 << 10), "a task made");
 	utask_resume(&t); /* it suspends in waits_here */
 	rewritten = t.task;
-	rc = live_read_pid(getpid(), &snap, &err);
+	check_read(&t);
 	rewritten = NULL;
 	CHECK(rewrites > 0, "the reader's preads were not seen (--wrap=pread64)");
-	CHECK(rc == 0, "read: %s", err.message);
-	if (rc == 0) {
-		CHECK_EQ(snap.busy, 0);
-		seen = find(&snap, utask_id(&t));
-		CHECK(seen != NULL && seen->state == COSTACK_SUSPENDED,
-		      "the task rewritten at every pread (id %llu) read, suspended",
-		      (unsigned long long)utask_id(&t));
-		live_snapshot_free(&snap);
-	}
 	utask_resume(&t); /* it ends */
 	utask_free(&t);
 }
